@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Builds the worker (build/index.js + wasm) with worker-build, using the binaries setup.sh
+# installed so nothing is downloaded. Skips the build when nothing it depends on changed,
+# so that every `wrangler dev` start (which runs this) is quick.
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+cd "$ROOT"
+
+stamp="build/.built"
+if [ -f "$stamp" ] && [ -z "$(find src Cargo.toml Cargo.lock -newer "$stamp" -print -quit)" ]; then
+  log "worker build is up to date"
+  exit 0
+fi
+log "building the worker (release, wasm-opt on)"
+worker-build --release
+touch "$stamp"

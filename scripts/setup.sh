@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Installs what building and running the worker needs, idempotently: the wasm32 target,
+# worker-build and the wasm-bindgen CLI at pinned versions, and the npm packages from
+# package-lock.json. A second run checks versions and installs nothing.
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+command -v cargo >/dev/null || die "cargo is not on PATH; install Rust with rustup"
+command -v npm >/dev/null || die "npm is not on PATH; install Node.js 20 or later"
+[ -n "$WASM_BINDGEN_VERSION" ] || die "Cargo.toml must pin wasm-bindgen as \"=X.Y.Z\""
+
+if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
+  log "adding the wasm32-unknown-unknown target"
+  rustup target add wasm32-unknown-unknown
+fi
+
+installed_version() { "$1" --version 2>/dev/null | awk '{print $NF}'; }
+
+if [ "$(installed_version worker-build)" != "$WORKER_BUILD_VERSION" ]; then
+  log "installing worker-build $WORKER_BUILD_VERSION (a few minutes, once)"
+  cargo install worker-build --version "$WORKER_BUILD_VERSION" --locked --force
+fi
+
+if [ "$(installed_version "$WASM_BINDGEN_BIN")" != "$WASM_BINDGEN_VERSION" ]; then
+  log "installing wasm-bindgen-cli $WASM_BINDGEN_VERSION (a few minutes, once)"
+  # Not --locked: its lock file names a crate version the registry no longer serves.
+  cargo install wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION" --force
+fi
+
+# npm ci when node_modules is missing or older than the lock file.
+if [ ! -f "$ROOT/node_modules/.package-lock.json" ] ||
+   [ "$ROOT/package-lock.json" -nt "$ROOT/node_modules/.package-lock.json" ]; then
+  log "installing npm packages from package-lock.json"
+  (cd "$ROOT" && npm ci --no-audit --no-fund --prefer-offline)
+fi

@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# `npm test`: set up, check formatting and lints, build the worker, and run every test: unit
+# tests, the simulator's protocol tests, and the end-to-end tests (the real worker under
+# `wrangler dev` with local D1/KV against the simulator on 127.0.0.1).
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+cd "$ROOT"
+
+bash scripts/setup.sh
+
+log "cargo fmt --check"
+cargo fmt --all -- --check
+log "cargo clippy (host)"
+cargo clippy --quiet --workspace --all-targets -- -D warnings
+log "cargo clippy (wasm32-unknown-unknown)"
+cargo clippy --quiet -p shipment-tracker --lib --target wasm32-unknown-unknown -- -D warnings
+
+bash scripts/build-worker.sh
+
+log "cargo test (unit, simulator and end-to-end)"
+results="$(mktemp)"
+trap 'rm -f "$results"' EXIT
+cargo test --workspace 2>&1 | tee "$results"
+# One total over every test binary, in the plain "N passed, N failed" form.
+awk '/^test result:/ { p += $4; f += $6; i += $8 }
+     END { printf "\ntests: %d passed, %d failed, %d skipped\n", p, f, i }' "$results"

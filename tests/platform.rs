@@ -1,0 +1,60 @@
+//! End to end: the worker's own routes and the cron trigger, under `wrangler dev`.
+
+mod support;
+
+use support::{Options, TestWorker};
+
+#[test]
+fn health_reports_ok_with_d1_reachable() {
+    let worker = TestWorker::start();
+    let answer = worker.get("/health");
+    assert_eq!(answer.status, 200, "{}", answer.body);
+    let body = answer.json();
+    assert_eq!(body["status"], "ok");
+    assert_eq!(body["d1"], "ok");
+    assert_eq!(body["environment"], "development");
+    assert!(
+        answer
+            .header("content-type")
+            .unwrap()
+            .starts_with("application/json")
+    );
+}
+
+#[test]
+fn unknown_routes_get_a_json_404() {
+    let worker = TestWorker::start();
+    let answer = worker.get("/no/such/route");
+    assert_eq!(answer.status, 404);
+    assert_eq!(answer.json()["code"], "NOT_FOUND");
+    assert_eq!(answer.json()["success"], false);
+}
+
+#[test]
+fn cron_outside_production_logs_that_it_skipped() {
+    let worker = TestWorker::start();
+    let answer = worker.fire_cron();
+    assert_eq!(answer.status, 200);
+    let logs = worker.wait_for_log("[TRACKING SYNC] Skipped");
+    assert!(
+        logs.contains("[TRACKING SYNC] Skipped: ENVIRONMENT is development"),
+        "{logs}"
+    );
+    assert!(!logs.contains("Starting background sync"));
+}
+
+#[test]
+fn cron_in_production_starts_the_sync() {
+    let worker = TestWorker::start_with(Options {
+        vars: vec![("ENVIRONMENT", "production".into())],
+        ..Options::default()
+    });
+    assert_eq!(worker.get("/health").json()["environment"], "production");
+    worker.fire_cron();
+    let logs = worker.wait_for_log("[TRACKING SYNC] Starting background sync...");
+    assert!(
+        logs.contains("[TRACKING SYNC] Starting background sync..."),
+        "{logs}"
+    );
+    assert!(!logs.contains("Skipped"));
+}

@@ -1,0 +1,265 @@
+//! End-to-end harness: the real worker under `wrangler dev` (local D1 and KV in a fresh
+//! temporary directory) against an in-process Blue Dart simulator on 127.0.0.1.
+//!
+//! `npm test` builds the worker before these run; under plain `cargo test` they fail with a
+//! message saying so rather than skip.
+
+#![allow(dead_code)] // each test binary uses its own part of the harness
+
+use std::fs;
+use std::io::Read;
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use bluedart_sim::{SimConfig, Simulator};
+use serde_json::Value;
+
+pub const ADMIN_TOKEN: &str = "test-admin-token";
+
+/// Secrets the worker gets in tests, as `.dev.vars` would give them in development.
+fn secrets(sim: &SimConfig) -> String {
+    format!(
+        "ADMIN_TOKEN={ADMIN_TOKEN}\nBLUEDART_CLIENT_ID={}\nBLUEDART_CLIENT_SECRET={}\nBLUEDART_LOGIN_ID={}\nBLUEDART_LICENCE_KEY={}\n",
+        sim.client_id, sim.client_secret, sim.login_id, sim.licence_key
+    )
+}
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port on 127.0.0.1")
+}
+
+fn scratch_dir() -> PathBuf {
+    static COUNTER: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    let dir = std::env::temp_dir().join(format!("shipment-tracker-e2e-{}-{n}", std::process::id()));
+    let _ = fs::remove_dir_all(&dir);
+    fs::create_dir_all(&dir).expect("create a scratch directory");
+    dir
+}
+
+fn wrangler() -> PathBuf {
+    let bin = root().join("node_modules/.bin/wrangler");
+    assert!(
+        bin.exists() && root().join("build/index.js").exists(),
+        "the end-to-end tests need node_modules and a built worker: run `npm test`"
+    );
+    bin
+}
+
+/// Options for one worker instance.
+#[derive(Default)]
+pub struct Options {
+    /// `[vars]` overrides, e.g. `("ENVIRONMENT", "production")`.
+    pub vars: Vec<(&'static str, String)>,
+    pub sim: SimConfig,
+}
+
+/// A running worker and its simulator. Dropping it stops both and deletes the local state.
+pub struct TestWorker {
+    pub sim: Simulator,
+    pub base: String,
+    child: Child,
+    dir: PathBuf,
+    agent: ureq::Agent,
+}
+
+/// An HTTP answer from the worker.
+#[derive(Debug)]
+pub struct Answer {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: String,
+}
+
+impl Answer {
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.body)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {} {}", self.status, self.body))
+    }
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+fn run(cmd: &mut Command, what: &str) {
+    let out = cmd.output().unwrap_or_else(|e| panic!("{what}: {e}"));
+    assert!(
+        out.status.success(),
+        "{what} failed:\n{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+fn wrangler_command(dir: &Path) -> Command {
+    let mut cmd = Command::new(wrangler());
+    cmd.current_dir(root())
+        .env("WRANGLER_SEND_METRICS", "false")
+        .env("CLOUDFLARE_CF_FETCH_ENABLED", "false")
+        .env("WRANGLER_HIDE_BANNER", "true")
+        .env("WRANGLER_LOG_PATH", dir.join("wrangler-logs"))
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::null());
+    cmd
+}
+
+impl TestWorker {
+    pub fn start() -> TestWorker {
+        TestWorker::start_with(Options::default())
+    }
+
+    pub fn start_with(options: Options) -> TestWorker {
+        let sim = Simulator::start(options.sim.clone(), "127.0.0.1:0".parse().unwrap())
+            .expect("start the simulator");
+        let dir = scratch_dir();
+        let state = dir.join("state");
+        let env_file = dir.join("test.env");
+        fs::write(&env_file, secrets(&options.sim)).expect("write the test secrets");
+        run(
+            wrangler_command(&dir)
+                .args(["d1", "migrations", "apply", "DB", "--local", "--persist-to"])
+                .arg(&state),
+            "applying D1 migrations",
+        );
+
+        let port = free_port();
+        let mut vars = vec![("BLUEDART_BASE_URL", sim.base_url())];
+        vars.extend(options.vars);
+        let log = fs::File::create(dir.join("worker.log")).expect("create the worker log");
+        let mut cmd = wrangler_command(&dir);
+        cmd.args(["dev", "--local", "--ip", "127.0.0.1", "--test-scheduled"])
+            .args([
+                "--show-interactive-dev-session=false",
+                "--live-reload=false",
+            ])
+            .args(["--port", &port.to_string()])
+            .args(["--inspector-port", &free_port().to_string()])
+            .arg("--persist-to")
+            .arg(&state)
+            .arg("--env-file")
+            .arg(&env_file);
+        for (name, value) in vars {
+            cmd.arg("--var").arg(format!("{name}:{value}"));
+        }
+        cmd.stdout(log.try_clone().unwrap()).stderr(log);
+        // Its own process group, so that dropping the worker stops workerd too.
+        std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
+        let child = cmd.spawn().expect("start wrangler dev");
+        let agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .timeout_global(Some(Duration::from_secs(30)))
+            .build()
+            .into();
+        let worker = TestWorker {
+            sim,
+            base: format!("http://127.0.0.1:{port}"),
+            child,
+            dir,
+            agent,
+        };
+        worker.wait_until_ready();
+        worker
+    }
+
+    fn wait_until_ready(&self) {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while Instant::now() < deadline {
+            let health = self.agent.get(format!("{}/health", self.base)).call();
+            if health.is_ok_and(|resp| resp.status().is_success()) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        panic!("wrangler dev did not become ready:\n{}", self.logs());
+    }
+
+    /// Everything the worker and wrangler printed so far.
+    pub fn logs(&self) -> String {
+        let mut text = String::new();
+        if let Ok(mut f) = fs::File::open(self.dir.join("worker.log")) {
+            let _ = f.read_to_string(&mut text);
+        }
+        text
+    }
+
+    /// Waits until the logs contain `needle` (console output is flushed asynchronously).
+    pub fn wait_for_log(&self, needle: &str) -> String {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let logs = self.logs();
+            if logs.contains(needle) || Instant::now() > deadline {
+                return logs;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    pub fn request(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: Option<&str>,
+    ) -> Answer {
+        let url = format!("{}{path}", self.base);
+        let mut builder = ureq::http::Request::builder().method(method).uri(&url);
+        for (k, v) in headers {
+            builder = builder.header(*k, *v);
+        }
+        let request = builder
+            .body(body.unwrap_or("").to_owned())
+            .expect("a valid request");
+        let mut resp = self.agent.run(request).expect("the worker answers");
+        let headers = resp
+            .headers()
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_str().unwrap_or("").to_owned()))
+            .collect();
+        Answer {
+            status: resp.status().as_u16(),
+            headers,
+            body: resp.body_mut().read_to_string().unwrap_or_default(),
+        }
+    }
+
+    pub fn get(&self, path: &str) -> Answer {
+        self.request("GET", path, &[], None)
+    }
+
+    /// Fires the cron trigger the way Cloudflare would, through `--test-scheduled`.
+    pub fn fire_cron(&self) -> Answer {
+        self.get("/__scheduled?cron=0+*+*+*+*")
+    }
+}
+
+impl Drop for TestWorker {
+    fn drop(&mut self) {
+        let group = format!("-{}", self.child.id());
+        let _ = Command::new("kill").args(["-TERM", "--", &group]).status();
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = Command::new("kill").args(["-KILL", "--", &group]).status();
+        let _ = self.child.wait();
+        if !std::thread::panicking() {
+            let _ = fs::remove_dir_all(&self.dir);
+        }
+    }
+}
