@@ -3,5 +3,8 @@
 //! `config` and the domain modules are plain Rust, tested natively; `platform` is the thin layer
 //! that binds them to Workers (HTTP routes, the cron trigger, D1, KV, outbound fetch).
 
+pub mod bluedart;
 pub mod config;
 mod platform;
+pub mod ports;
+pub mod tracking;

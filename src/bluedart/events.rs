@@ -1,0 +1,258 @@
+//! From Blue Dart's shipments to the service's tracking events.
+
+use super::codes::{on_return_waybill, status_of};
+use super::location::location_of;
+use super::parse::{CarrierScan, CarrierShipment, tidy};
+use super::time::{ist_to_utc, parse_date, parse_time};
+use crate::tracking::carrier::CarrierUpdate;
+use crate::tracking::model::TrackingEvent;
+
+/// Longest scan text kept in an event's identity when the payload has no scan code.
+const TEXT_KEY_LIMIT: usize = 60;
+
+fn event_from_scan(waybill: &str, scan: &CarrierScan) -> Option<TrackingEvent> {
+    let date = parse_date(&scan.date)?;
+    let text = tidy(&scan.scan);
+    let scan_code = if scan.code.is_empty() {
+        // Older payloads have no code: the type and text identify the scan instead.
+        let key: String = text.chars().take(TEXT_KEY_LIMIT).collect();
+        format!("{}:{key}", scan.scan_type)
+    } else {
+        format!("{}/{}", scan.group, scan.code)
+    };
+    Some(TrackingEvent {
+        awb_no: waybill.to_owned(),
+        carrier_status: text.clone(),
+        status: status_of(&scan.group, &scan.code, &scan.scan_type),
+        description: text,
+        scan_code,
+        location: location_of(&scan.location),
+        event_at: ist_to_utc(date, parse_time(&scan.time)),
+    })
+}
+
+/// A shipment's events, oldest first. A shipment without scans still has its current status.
+fn events_of(shipment: &CarrierShipment) -> Vec<TrackingEvent> {
+    let mut events: Vec<TrackingEvent> = shipment
+        .scans
+        .iter()
+        .rev()
+        .filter_map(|scan| event_from_scan(&shipment.waybill, scan))
+        .collect();
+    if shipment.scans.is_empty() {
+        let status_scan = CarrierScan {
+            scan: shipment.status.clone(),
+            scan_type: shipment.status_type.clone(),
+            date: shipment.status_date.clone(),
+            time: shipment.status_time.clone(),
+            ..CarrierScan::default()
+        };
+        events.extend(event_from_scan(&shipment.waybill, &status_scan));
+    }
+    // Blue Dart lists newest first; a stable sort keeps its order for equal times.
+    events.sort_by_key(|e| e.event_at);
+    events
+}
+
+/// Whether `candidate` is the return leg of the forward waybill `awb`.
+fn is_return_of(candidate: &CarrierShipment, awb: &str, forward: Option<&CarrierShipment>) -> bool {
+    if candidate.waybill == awb {
+        return false;
+    }
+    let named_by_forward =
+        forward.is_some_and(|f| !f.new_waybill.is_empty() && f.new_waybill == candidate.waybill);
+    let refers_back = candidate
+        .ref_no
+        .rsplit_once('-')
+        .is_some_and(|(_, forward_awb)| forward_awb.trim() == awb);
+    named_by_forward || refers_back
+}
+
+/// The update for the order whose waybill is `awb`, from an answer that may carry many
+/// waybills. `None` when the answer says nothing about it.
+pub fn update_for(awb: &str, shipments: &[CarrierShipment]) -> Option<CarrierUpdate> {
+    let forward = shipments.iter().find(|s| s.waybill == awb);
+    let returns: Vec<&CarrierShipment> = shipments
+        .iter()
+        .filter(|s| is_return_of(s, awb, forward))
+        .collect();
+    if forward.is_none() && returns.is_empty() {
+        return None;
+    }
+    let mut events: Vec<TrackingEvent> = forward.map(events_of).unwrap_or_default();
+    let involved: Vec<&CarrierShipment> =
+        forward.into_iter().chain(returns.iter().copied()).collect();
+    let payload = serde_json::to_string(&involved).expect("strings always serialise");
+    for ret in returns {
+        events.extend(events_of(ret).into_iter().map(|mut e| {
+            e.status = on_return_waybill(e.status);
+            e
+        }));
+    }
+    events.sort_by_key(|e| e.event_at);
+    Some(CarrierUpdate {
+        events,
+        expected_delivery: forward.and_then(|f| parse_date(&f.expected_delivery)),
+        payload,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::bluedart::parse::parse_tracking;
+    use crate::tracking::model::Status;
+    use chrono::NaiveDate;
+
+    fn scan_xml(text: &str, group: &str, code: &str, kind: &str, date: &str, time: &str) -> String {
+        format!(
+            "<ScanDetail><Scan>{text}</Scan><ScanCode>{code}</ScanCode><ScanType>{kind}</ScanType><ScanGroupType>{group}</ScanGroupType><ScanDate>{date}</ScanDate><ScanTime>{time}</ScanTime><ScannedLocation>KOCHI SERVICE CENTRE</ScannedLocation></ScanDetail>"
+        )
+    }
+
+    fn shipment_xml(awb: &str, extra: &str, scans: &[String]) -> String {
+        format!(
+            "<Shipment WaybillNo=\"{awb}\" RefNo=\"R\">{extra}<Scans>{}</Scans></Shipment>",
+            scans.concat()
+        )
+    }
+
+    fn parse(shipments: &[String]) -> Vec<CarrierShipment> {
+        parse_tracking(&format!(
+            "<ShipmentData>{}</ShipmentData>",
+            shipments.concat()
+        ))
+        .unwrap()
+    }
+
+    #[test]
+    fn scans_become_utc_events_oldest_first_with_codes_and_places() {
+        let shipments = parse(&[shipment_xml(
+            "111",
+            "<ExpectedDeliveryDate>24 January 2026</ExpectedDeliveryDate>",
+            &[
+                scan_xml(
+                    "SHIPMENT OUT FOR DELIVERY",
+                    "S",
+                    "002",
+                    "UD",
+                    "24-Jan-2026",
+                    "09:12",
+                ),
+                scan_xml("SHIPMENT ARRIVED", "S", "001", "UD", "23-Jan-2026", "22:40"),
+            ],
+        )]);
+        let update = update_for("111", &shipments).unwrap();
+        assert_eq!(
+            update.expected_delivery,
+            NaiveDate::from_ymd_opt(2026, 1, 24)
+        );
+        let e = &update.events;
+        assert_eq!(e.len(), 2);
+        assert_eq!(e[0].status, Status::InTransit);
+        assert_eq!(e[0].event_at.to_rfc3339(), "2026-01-23T17:10:00+00:00");
+        assert_eq!(e[1].status, Status::OutForDelivery);
+        assert_eq!(e[1].scan_code, "S/002");
+        assert_eq!(e[1].description, "SHIPMENT OUT FOR DELIVERY");
+        assert_eq!(e[1].location.city, "Kochi");
+        assert_eq!(e[1].location.state, "KL");
+        assert_eq!(e[1].event_at.to_rfc3339(), "2026-01-24T03:42:00+00:00");
+    }
+
+    #[test]
+    fn a_return_waybill_turns_delivered_into_returned() {
+        let shipments = parse(&[
+            shipment_xml(
+                "111",
+                "<StatusType>RT</StatusType><NewWaybillNo>999</NewWaybillNo>",
+                &[scan_xml(
+                    "RETURN TO ORIGIN",
+                    "T",
+                    "074",
+                    "RT",
+                    "25-Jan-2026",
+                    "10:00",
+                )],
+            ),
+            format!(
+                "<Shipment WaybillNo=\"999\" RefNo=\"RTO - 111\"><Scans>{}{}</Scans></Shipment>",
+                scan_xml("DELIVERED", "T", "000", "DL", "28-Jan-2026", "11:45"),
+                scan_xml("OUTSCANNED", "S", "003", "RT", "25-Jan-2026", "18:20")
+            ),
+        ]);
+        let update = update_for("111", &shipments).unwrap();
+        let statuses: Vec<Status> = update.events.iter().map(|e| e.status).collect();
+        assert_eq!(
+            statuses,
+            [Status::Returning, Status::Returning, Status::Returned]
+        );
+        assert_eq!(update.events[2].awb_no, "999");
+        let payload: serde_json::Value = serde_json::from_str(&update.payload).unwrap();
+        assert_eq!(payload[0]["WaybillNo"], "111");
+        assert_eq!(payload[1]["RefNo"], "RTO - 111");
+        assert_eq!(payload[1]["Scans"][0]["ScanCode"], "000");
+        // The return is recognised by its reference even without NewWaybillNo.
+        let mut without_pointer = shipments.clone();
+        without_pointer[0].new_waybill.clear();
+        assert_eq!(update_for("111", &without_pointer).unwrap().events.len(), 3);
+    }
+
+    #[test]
+    fn other_waybills_in_a_batch_are_not_mixed_in() {
+        let shipments = parse(&[
+            shipment_xml(
+                "111",
+                "",
+                &[scan_xml("A", "S", "001", "UD", "23-Jan-2026", "10:00")],
+            ),
+            shipment_xml(
+                "222",
+                "",
+                &[scan_xml("B", "T", "000", "DL", "23-Jan-2026", "11:00")],
+            ),
+        ]);
+        let update = update_for("111", &shipments).unwrap();
+        assert_eq!(update.events.len(), 1);
+        assert_eq!(update.events[0].awb_no, "111");
+        assert_eq!(update_for("333", &shipments), None);
+    }
+
+    #[test]
+    fn legacy_scans_without_code_or_time_get_a_text_identity_at_midnight_ist() {
+        let xml = "<ShipmentData><Shipment WaybillNo=\"111\"><Scans><ScanDetail><Scan>PICKED UP</Scan><ScanType>PU</ScanType><ScanGroupType>S</ScanGroupType><ScanDate>04-Mar-2026</ScanDate></ScanDetail><ScanDetail><Scan>BOOKED IN</Scan><ScanType>PU</ScanType><ScanDate>04-Mar-2026</ScanDate></ScanDetail></Scans></Shipment></ShipmentData>";
+        let update = update_for("111", &parse_tracking(xml).unwrap()).unwrap();
+        let codes: Vec<&str> = update.events.iter().map(|e| e.scan_code.as_str()).collect();
+        assert_eq!(codes, ["PU:BOOKED IN", "PU:PICKED UP"]);
+        assert_eq!(
+            update.events[0].event_at.to_rfc3339(),
+            "2026-03-03T18:30:00+00:00"
+        );
+        assert_eq!(update.events[1].status, Status::InfoReceived);
+    }
+
+    #[test]
+    fn a_shipment_without_scans_still_reports_its_status() {
+        let xml = "<ShipmentData><Shipment WaybillNo=\"111\"><Status>SHIPMENT DELIVERED</Status><StatusType>DL</StatusType><StatusDate>24 January 2026</StatusDate><StatusTime>14:05</StatusTime></Shipment></ShipmentData>";
+        let update = update_for("111", &parse_tracking(xml).unwrap()).unwrap();
+        assert_eq!(update.events.len(), 1);
+        // Without a code, DL alone does not mean delivered.
+        assert_eq!(update.events[0].status, Status::InTransit);
+        assert_eq!(
+            update.events[0].event_at.to_rfc3339(),
+            "2026-01-24T08:35:00+00:00"
+        );
+    }
+
+    #[test]
+    fn scans_with_unreadable_dates_are_left_out() {
+        let shipments = parse(&[shipment_xml(
+            "111",
+            "",
+            &[
+                scan_xml("A", "S", "001", "UD", "someday", "10:00"),
+                scan_xml("B", "S", "001", "UD", "23-Jan-2026", "10:00"),
+            ],
+        )]);
+        assert_eq!(update_for("111", &shipments).unwrap().events.len(), 1);
+    }
+}

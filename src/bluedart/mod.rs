@@ -1,0 +1,7 @@
+//! Blue Dart: the tracking XML, its status codes, its dates, and the API gateway client.
+
+pub mod codes;
+pub mod events;
+pub mod location;
+pub mod parse;
+pub mod time;

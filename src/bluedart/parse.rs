@@ -1,0 +1,360 @@
+//! Reads Blue Dart's tracking XML.
+//!
+//! The rules it follows (see the protocol notes): waybill and reference are attributes, every
+//! value stays a string (leading zeros matter), one `<Shipment>` or `<ScanDetail>` is still a
+//! list, unknown elements are ignored, entities are decoded and odd whitespace tidied. "No
+//! information" is a valid empty answer; anything it cannot read is an error, never an empty
+//! answer, so that the caller falls back to its cache.
+
+use quick_xml::escape::resolve_predefined_entity;
+use quick_xml::events::{BytesStart, Event};
+use quick_xml::{Reader, XmlVersion};
+use serde::Serialize;
+
+/// One `<ScanDetail>`, values as sent (serialised under Blue Dart's element names).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct CarrierScan {
+    #[serde(rename = "Scan")]
+    pub scan: String,
+    #[serde(rename = "ScanCode")]
+    pub code: String,
+    #[serde(rename = "ScanType")]
+    pub scan_type: String,
+    #[serde(rename = "ScanGroupType")]
+    pub group: String,
+    #[serde(rename = "ScanDate")]
+    pub date: String,
+    #[serde(rename = "ScanTime")]
+    pub time: String,
+    #[serde(rename = "ScannedLocation")]
+    pub location: String,
+    #[serde(rename = "ScannedLocationCode")]
+    pub location_code: String,
+}
+
+/// One `<Shipment>`, values as sent. Consignee fields are read past, never kept.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct CarrierShipment {
+    #[serde(rename = "WaybillNo")]
+    pub waybill: String,
+    #[serde(rename = "RefNo")]
+    pub ref_no: String,
+    #[serde(rename = "Status")]
+    pub status: String,
+    #[serde(rename = "StatusType")]
+    pub status_type: String,
+    #[serde(rename = "StatusDate")]
+    pub status_date: String,
+    #[serde(rename = "StatusTime")]
+    pub status_time: String,
+    #[serde(rename = "ExpectedDeliveryDate")]
+    pub expected_delivery: String,
+    #[serde(rename = "NewWaybillNo")]
+    pub new_waybill: String,
+    /// Newest first, as sent.
+    #[serde(rename = "Scans")]
+    pub scans: Vec<CarrierScan>,
+}
+
+/// Why an answer could not be used.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ParseError {
+    /// Not tracking XML at all (an HTML page, JSON, empty body).
+    NotTrackingXml,
+    /// XML that breaks off or does not nest.
+    Malformed,
+    /// `<Error>License Mismatch</Error>` and its kind: an account problem.
+    LicenseMismatch,
+    /// Some other `<Error>` text.
+    CarrierError(String),
+}
+
+/// Collapses runs of whitespace and trims: `OUT FOR DELIVERY,  DETAILS` → one space.
+pub fn tidy(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+fn attribute(start: &BytesStart<'_>, name: &str) -> Result<String, ParseError> {
+    for attr in start.attributes() {
+        let attr = attr.map_err(|_| ParseError::Malformed)?;
+        if attr.key.as_ref() == name {
+            let value = attr
+                .normalized_value(XmlVersion::Implicit1_0)
+                .map_err(|_| ParseError::Malformed)?;
+            return Ok(tidy(&value));
+        }
+    }
+    Ok(String::new())
+}
+
+fn set_shipment_field(shipment: &mut CarrierShipment, element: &str, value: String) {
+    let field = match element {
+        "Status" => &mut shipment.status,
+        "StatusType" => &mut shipment.status_type,
+        "StatusDate" => &mut shipment.status_date,
+        "StatusTime" => &mut shipment.status_time,
+        "ExpectedDeliveryDate" => &mut shipment.expected_delivery,
+        "NewWaybillNo" => &mut shipment.new_waybill,
+        _ => return,
+    };
+    *field = value;
+}
+
+fn set_scan_field(scan: &mut CarrierScan, element: &str, value: String) {
+    let field = match element {
+        "Scan" => &mut scan.scan,
+        "ScanCode" => &mut scan.code,
+        "ScanType" => &mut scan.scan_type,
+        "ScanGroupType" => &mut scan.group,
+        "ScanDate" => &mut scan.date,
+        "ScanTime" => &mut scan.time,
+        "ScannedLocation" => &mut scan.location,
+        "ScannedLocationCode" => &mut scan.location_code,
+        _ => return,
+    };
+    *field = value;
+}
+
+/// Whether an `<Error>` text is Blue Dart's "no information about this waybill".
+fn is_no_information(text: &str) -> bool {
+    let lower = text.to_ascii_lowercase();
+    lower.contains("no information") || lower.contains("incorrect waybill")
+}
+
+/// The shipments in a tracking answer. An empty list means Blue Dart knows none of the
+/// waybills asked for.
+pub fn parse_tracking(xml: &str) -> Result<Vec<CarrierShipment>, ParseError> {
+    let mut reader = Reader::from_str(xml);
+    reader.config_mut().check_end_names = true;
+    let mut path: Vec<String> = Vec::new();
+    let mut text = String::new();
+    let mut shipments: Vec<CarrierShipment> = Vec::new();
+    let mut error: Option<String> = None;
+    let mut closed = false;
+
+    loop {
+        match reader.read_event().map_err(|_| ParseError::Malformed)? {
+            Event::Start(start) => {
+                let name = start.local_name().as_ref().to_owned();
+                match (path.len(), name.as_str()) {
+                    (0, "ShipmentData") => {}
+                    (0, _) => return Err(ParseError::NotTrackingXml),
+                    (1, "Shipment") => shipments.push(CarrierShipment {
+                        waybill: attribute(&start, "WaybillNo")?,
+                        ref_no: attribute(&start, "RefNo")?,
+                        ..CarrierShipment::default()
+                    }),
+                    (3, "ScanDetail") if path[2] == "Scans" => {
+                        if let Some(shipment) = shipments.last_mut() {
+                            shipment.scans.push(CarrierScan::default());
+                        }
+                    }
+                    _ => {}
+                }
+                path.push(name);
+                text.clear();
+            }
+            Event::Empty(empty) => {
+                let name = empty.local_name();
+                if path.is_empty() {
+                    // `<ShipmentData/>`: a well-formed answer with nothing in it.
+                    if name.as_ref() == "ShipmentData" {
+                        closed = true;
+                        break;
+                    }
+                    return Err(ParseError::NotTrackingXml);
+                }
+                if path.len() == 1 && name.as_ref() == "Shipment" {
+                    shipments.push(CarrierShipment {
+                        waybill: attribute(&empty, "WaybillNo")?,
+                        ref_no: attribute(&empty, "RefNo")?,
+                        ..CarrierShipment::default()
+                    });
+                }
+                text.clear();
+            }
+            Event::Text(t) => {
+                text.push_str(&t.xml10_content());
+            }
+            Event::CData(t) => {
+                text.push_str(&t);
+            }
+            Event::GeneralRef(r) => {
+                if let Some(c) = r.resolve_char_ref().map_err(|_| ParseError::Malformed)? {
+                    text.push(c);
+                } else if let Some(s) = resolve_predefined_entity(&r) {
+                    text.push_str(s);
+                } else {
+                    return Err(ParseError::Malformed);
+                }
+            }
+            Event::End(_) => {
+                let element = path.pop().ok_or(ParseError::Malformed)?;
+                let value = tidy(&text);
+                text.clear();
+                match path.len() {
+                    0 => {
+                        closed = true;
+                        break;
+                    }
+                    1 if element == "Error" => error = Some(value),
+                    2 if path[1] == "Shipment" => {
+                        if let Some(shipment) = shipments.last_mut() {
+                            set_shipment_field(shipment, &element, value);
+                        }
+                    }
+                    4 if path[3] == "ScanDetail" => {
+                        if let Some(scan) = shipments.last_mut().and_then(|s| s.scans.last_mut()) {
+                            set_scan_field(scan, &element, value);
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            Event::Eof => break,
+            // Declarations, comments, processing instructions, doctypes.
+            _ => {}
+        }
+    }
+    if !closed {
+        return Err(if shipments.is_empty() && path.is_empty() {
+            ParseError::NotTrackingXml
+        } else {
+            ParseError::Malformed
+        });
+    }
+    if let Some(message) = error {
+        return if is_no_information(&message) {
+            Ok(Vec::new())
+        } else if message.to_ascii_lowercase().contains("license mismatch") {
+            Err(ParseError::LicenseMismatch)
+        } else {
+            Err(ParseError::CarrierError(message))
+        };
+    }
+    // The older "not found" form: a shipment whose type is NF.
+    shipments.retain(|s| !s.status_type.eq_ignore_ascii_case("NF"));
+    Ok(shipments)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SAMPLE: &str = r#"<ShipmentData>
+  <Shipment WaybillNo="01234567890" RefNo="ORD-2291">
+    <Service>Dart Apex - Door To Door</Service>
+    <Consignee>ASHA MENON</Consignee>
+    <ConsigneeTelNo>9847012345</ConsigneeTelNo>
+    <Status>SHIPMENT OUT FOR DELIVERY</Status>
+    <StatusType>UD</StatusType>
+    <ExpectedDeliveryDate>24 January 2026</ExpectedDeliveryDate>
+    <StatusDate>24 January 2026</StatusDate>
+    <StatusTime>09:12</StatusTime>
+    <NewWaybillNo></NewWaybillNo>
+    <SomethingNew><Nested>x</Nested></SomethingNew>
+    <Scans>
+      <ScanDetail>
+        <Scan>OUT FOR DELIVERY,  DETAILS &amp; MORE</Scan><ScanCode>002</ScanCode><ScanType>UD</ScanType>
+        <ScanGroupType>S</ScanGroupType><ScanDate>24-Jan-2026</ScanDate><ScanTime>09:12</ScanTime>
+        <ScannedLocation>KOCHI SERVICE CENTRE</ScannedLocation><ScannedLocationCode>COK</ScannedLocationCode>
+      </ScanDetail>
+    </Scans>
+  </Shipment>
+</ShipmentData>"#;
+
+    #[test]
+    fn reads_attributes_fields_and_a_single_scan_as_a_list() {
+        let shipments = parse_tracking(SAMPLE).unwrap();
+        assert_eq!(shipments.len(), 1);
+        let s = &shipments[0];
+        assert_eq!(s.waybill, "01234567890", "leading zero kept");
+        assert_eq!(s.ref_no, "ORD-2291");
+        assert_eq!(s.status_type, "UD");
+        assert_eq!(s.expected_delivery, "24 January 2026");
+        assert_eq!(s.new_waybill, "");
+        assert_eq!(s.scans.len(), 1);
+        assert_eq!(
+            s.scans[0],
+            CarrierScan {
+                scan: "OUT FOR DELIVERY, DETAILS & MORE".into(),
+                code: "002".into(),
+                scan_type: "UD".into(),
+                group: "S".into(),
+                date: "24-Jan-2026".into(),
+                time: "09:12".into(),
+                location: "KOCHI SERVICE CENTRE".into(),
+                location_code: "COK".into(),
+            }
+        );
+    }
+
+    #[test]
+    fn personal_data_is_not_kept() {
+        let shipments = parse_tracking(SAMPLE).unwrap();
+        let debug = format!("{shipments:?}");
+        assert!(!debug.contains("ASHA"));
+        assert!(!debug.contains("9847012345"));
+    }
+
+    #[test]
+    fn no_information_is_an_empty_answer_in_both_forms() {
+        let error_form = "<ShipmentData><Error>Incorrect waybill number or No information</Error></ShipmentData>";
+        assert_eq!(parse_tracking(error_form), Ok(vec![]));
+        let nf_form = "<ShipmentData>\n<Shipment WaybillNo=\"1\"><Status>Incorrect Waybill number or No Information</Status><StatusType>NF</StatusType></Shipment></ShipmentData>";
+        assert_eq!(parse_tracking(nf_form), Ok(vec![]));
+        assert_eq!(parse_tracking("<ShipmentData/>"), Ok(vec![]));
+        assert_eq!(
+            parse_tracking("<?xml version=\"1.0\"?><ShipmentData></ShipmentData>"),
+            Ok(vec![])
+        );
+    }
+
+    #[test]
+    fn licence_and_other_carrier_errors_are_errors() {
+        assert_eq!(
+            parse_tracking("<ShipmentData><Error>License Mismatch</Error></ShipmentData>"),
+            Err(ParseError::LicenseMismatch)
+        );
+        assert_eq!(
+            parse_tracking("<ShipmentData><Error>Service unavailable</Error></ShipmentData>"),
+            Err(ParseError::CarrierError("Service unavailable".into()))
+        );
+    }
+
+    #[test]
+    fn html_truncated_and_malformed_answers_are_errors_not_empty_answers() {
+        let html = "<!DOCTYPE html><html><body><p>Maintenance</p></body></html>";
+        assert_eq!(parse_tracking(html), Err(ParseError::NotTrackingXml));
+        assert_eq!(parse_tracking(""), Err(ParseError::NotTrackingXml));
+        assert_eq!(
+            parse_tracking("{\"fault\":{}}"),
+            Err(ParseError::NotTrackingXml)
+        );
+        assert_eq!(
+            parse_tracking(&SAMPLE[..SAMPLE.len() / 2]),
+            Err(ParseError::Malformed)
+        );
+        let broken =
+            "<ShipmentData><Shipment WaybillNo=\"1\"><Status>X</Stat></Shipment></ShipmentData>";
+        assert_eq!(parse_tracking(broken), Err(ParseError::Malformed));
+        let bad_entity = "<ShipmentData><Shipment WaybillNo=\"1\"><Status>A &bogus; B</Status></Shipment></ShipmentData>";
+        assert_eq!(parse_tracking(bad_entity), Err(ParseError::Malformed));
+    }
+
+    #[test]
+    fn several_shipments_keep_their_order() {
+        let xml = "<ShipmentData><Shipment WaybillNo=\"1\" RefNo=\"A\"><StatusType>RT</StatusType><NewWaybillNo>2</NewWaybillNo></Shipment><Shipment WaybillNo=\"2\" RefNo=\"RTO - 1\"><StatusType>DL</StatusType></Shipment></ShipmentData>";
+        let shipments = parse_tracking(xml).unwrap();
+        let waybills: Vec<&str> = shipments.iter().map(|s| s.waybill.as_str()).collect();
+        assert_eq!(waybills, ["1", "2"]);
+        assert_eq!(shipments[0].new_waybill, "2");
+        assert_eq!(shipments[1].ref_no, "RTO - 1");
+    }
+
+    #[test]
+    fn character_references_and_cdata_are_decoded() {
+        let xml = "<ShipmentData><Shipment WaybillNo=\"1\"><Status><![CDATA[A < B]]> &#65;</Status></Shipment></ShipmentData>";
+        assert_eq!(parse_tracking(xml).unwrap()[0].status, "A < B A");
+    }
+}

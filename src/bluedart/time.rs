@@ -1,0 +1,71 @@
+//! Blue Dart's dates and times: India Standard Time (UTC+05:30), never with an offset.
+
+use chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime, NaiveTime, TimeZone, Utc};
+
+fn ist() -> FixedOffset {
+    FixedOffset::east_opt(5 * 3600 + 30 * 60).expect("IST is a valid offset")
+}
+
+/// `24-Jan-2026` (scans) or `24 January 2026` (status, expected delivery, pickup).
+pub fn parse_date(text: &str) -> Option<NaiveDate> {
+    let text = text.trim();
+    ["%d-%b-%Y", "%d %B %Y", "%d %b %Y", "%d-%B-%Y"]
+        .iter()
+        .find_map(|format| NaiveDate::parse_from_str(text, format).ok())
+}
+
+/// `09:12`, or `0912` as `PickUpTime` writes it.
+pub fn parse_time(text: &str) -> Option<NaiveTime> {
+    let text = text.trim();
+    NaiveTime::parse_from_str(text, "%H:%M")
+        .or_else(|_| NaiveTime::parse_from_str(text, "%H%M"))
+        .ok()
+}
+
+/// An IST wall-clock date and time as UTC. A missing time (older payloads) counts as midnight.
+pub fn ist_to_utc(date: NaiveDate, time: Option<NaiveTime>) -> DateTime<Utc> {
+    let local = NaiveDateTime::new(date, time.unwrap_or(NaiveTime::MIN));
+    ist()
+        .from_local_datetime(&local)
+        .single()
+        .expect("a fixed offset has no gaps")
+        .with_timezone(&Utc)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scan_date_and_time_become_utc() {
+        let at = ist_to_utc(parse_date("24-Jan-2026").unwrap(), parse_time("09:12"));
+        assert_eq!(at.to_rfc3339(), "2026-01-24T03:42:00+00:00");
+    }
+
+    #[test]
+    fn early_morning_ist_belongs_to_the_previous_utc_day() {
+        let at = ist_to_utc(parse_date("24-Jan-2026").unwrap(), parse_time("02:00"));
+        assert_eq!(at.to_rfc3339(), "2026-01-23T20:30:00+00:00");
+    }
+
+    #[test]
+    fn long_dates_and_compact_times() {
+        assert_eq!(
+            parse_date("24 January 2026"),
+            NaiveDate::from_ymd_opt(2026, 1, 24)
+        );
+        assert_eq!(
+            parse_date(" 05 March 2026 "),
+            NaiveDate::from_ymd_opt(2026, 3, 5)
+        );
+        assert_eq!(parse_time("1715"), NaiveTime::from_hms_opt(17, 15, 0));
+        assert_eq!(parse_date("2026-01-24"), None);
+        assert_eq!(parse_time("25:00"), None);
+    }
+
+    #[test]
+    fn missing_time_is_midnight_ist() {
+        let at = ist_to_utc(parse_date("04-Mar-2026").unwrap(), None);
+        assert_eq!(at.to_rfc3339(), "2026-03-03T18:30:00+00:00");
+    }
+}

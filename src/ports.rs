@@ -1,0 +1,142 @@
+//! The few traits the domain talks to the world through. `platform` implements them with D1,
+//! KV, `fetch` and `Date`; tests implement them in memory.
+//!
+//! The futures are not `Send`: on Workers everything runs on one thread, and these traits are
+//! only used through generics.
+#![allow(async_fn_in_trait)]
+
+use std::fmt;
+
+use chrono::{DateTime, Utc};
+
+use crate::tracking::merge::OrderSync;
+use crate::tracking::model::{Order, Snapshot, TrackingEvent};
+
+/// Wall-clock time. Never `SystemTime::now()`, which panics on wasm.
+pub trait Clock {
+    fn now(&self) -> DateTime<Utc>;
+}
+
+/// Where the domain's log lines go. Lines never carry personal data or credentials.
+pub trait Log {
+    fn info(&self, line: &str);
+    fn warn(&self, line: &str);
+}
+
+/// An outbound HTTP request.
+#[derive(Clone, Debug, PartialEq)]
+pub struct HttpRequest {
+    pub method: &'static str,
+    pub url: String,
+    pub headers: Vec<(&'static str, String)>,
+    pub body: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct HttpResponse {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: String,
+}
+
+impl HttpResponse {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// A request that got no HTTP answer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum HttpError {
+    /// No complete answer within this many milliseconds.
+    Timeout(u64),
+    /// Refused, reset or dropped.
+    Connection,
+}
+
+pub trait HttpClient {
+    /// Sends `request`, giving up after `timeout_ms` for the whole exchange, body included.
+    async fn send(&self, request: HttpRequest, timeout_ms: u64) -> Result<HttpResponse, HttpError>;
+}
+
+/// A storage failure. The text is for logs, never for callers: it may name tables or bindings.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoreError(pub String);
+
+impl fmt::Display for StoreError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A key-value cache (Workers KV): the latest-status snapshots and the carrier's login token.
+pub trait KeyValue {
+    async fn get(&self, key: &str) -> Result<Option<String>, StoreError>;
+    /// `ttl_secs` must be at least 60 on Workers KV.
+    async fn put(&self, key: &str, value: &str, ttl_secs: Option<u64>) -> Result<(), StoreError>;
+}
+
+/// An order as the store's order system sends it to `PUT /api/admin/orders/:id`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct OrderInput {
+    pub customer_id: String,
+    pub order_status: String,
+    pub created_at: Option<DateTime<Utc>>,
+    /// A waybill the order already has (imported orders); no history is made for it.
+    pub awb_no: Option<String>,
+}
+
+/// What attaching a waybill found.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum AttachOutcome {
+    Attached,
+    /// The order has this very waybill already: nothing changed.
+    AlreadyAttached,
+    /// The order has a different waybill.
+    OrderHasAnother(String),
+    /// Another order has this waybill.
+    UsedByOrder(String),
+}
+
+/// The carrier's last answer for an order, as kept for admins.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StoredResponse {
+    pub fetched_at: DateTime<Utc>,
+    pub http_status: u16,
+    pub body: String,
+    pub truncated: bool,
+}
+
+/// The source of truth (D1).
+pub trait Store {
+    /// The order with its history (oldest first) and latest event, in one round trip.
+    async fn snapshot(&self, order_id: &str) -> Result<Option<Snapshot>, StoreError>;
+    /// Creates or updates an order; `true` when it was created.
+    async fn upsert_order(
+        &self,
+        order_id: &str,
+        input: &OrderInput,
+        now: DateTime<Utc>,
+    ) -> Result<(Order, bool), StoreError>;
+    /// Attaches a waybill and starts the history with `booked`, all or nothing.
+    async fn attach_awb(
+        &self,
+        order_id: &str,
+        booked: &TrackingEvent,
+        now: DateTime<Utc>,
+    ) -> Result<AttachOutcome, StoreError>;
+    /// Carries out the syncs of several orders in one transaction; returns how many new events
+    /// each added.
+    async fn save_syncs(&self, syncs: &[OrderSync]) -> Result<Vec<usize>, StoreError>;
+    /// Notes a failed sync on the orders, leaving their tracking alone.
+    async fn record_sync_error(
+        &self,
+        order_ids: &[String],
+        error: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError>;
+    async fn carrier_response(&self, order_id: &str) -> Result<Option<StoredResponse>, StoreError>;
+}

@@ -1,0 +1,189 @@
+//! What the tracking service needs from a carrier, and how a carrier call can fail.
+#![allow(async_fn_in_trait)]
+
+use std::fmt;
+
+use chrono::{DateTime, NaiveDate, Utc};
+
+use super::model::TrackingEvent;
+
+/// What the carrier said about one waybill (and its return waybill, if any).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct CarrierUpdate {
+    /// Oldest first.
+    pub events: Vec<TrackingEvent>,
+    pub expected_delivery: Option<NaiveDate>,
+    /// The carrier's answer for this waybill as received, personal data left out (JSON).
+    pub payload: String,
+}
+
+/// The answer to one tracking call, which may cover many waybills.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct TrackingReply {
+    pub http_status: u16,
+    /// One entry per waybill asked for; `None` where the carrier has no information.
+    pub updates: Vec<(String, Option<CarrierUpdate>)>,
+}
+
+impl TrackingReply {
+    pub fn update_for(&self, awb: &str) -> Option<&CarrierUpdate> {
+        self.updates
+            .iter()
+            .find(|(w, _)| w == awb)
+            .and_then(|(_, u)| u.as_ref())
+    }
+}
+
+/// The consignee for a new waybill: passed to the carrier, never stored or logged here.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Consignee {
+    pub name: String,
+    pub address: [String; 3],
+    pub pincode: String,
+    pub mobile: String,
+}
+
+/// A request for a new waybill.
+#[derive(Clone, Debug, PartialEq)]
+pub struct WaybillRequest {
+    /// Also the carrier's reference for it: unique per account.
+    pub order_id: String,
+    pub consignee: Consignee,
+    pub weight_kg: f64,
+    pub pieces: u32,
+    pub declared_value: f64,
+    /// Cash to collect on delivery; 0 for prepaid.
+    pub cod_amount: f64,
+    /// `A` air, `D` domestic priority, `E` surface.
+    pub product_code: String,
+    pub pickup_at: DateTime<Utc>,
+}
+
+/// Why a carrier call gave nothing usable. Each has a short message that is safe to show.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum CarrierError {
+    Timeout {
+        ms: u64,
+    },
+    Connection,
+    /// 5xx from the carrier.
+    Unavailable {
+        status: u16,
+    },
+    /// 429, with the carrier's `Retry-After` in seconds when it gave one.
+    Throttled {
+        retry_after_secs: Option<u64>,
+    },
+    /// The carrier refused our credentials (login, or 401/403 after a fresh login).
+    Unauthorized {
+        status: u16,
+    },
+    /// The account's licence key or login id does not match.
+    Licence,
+    /// An answer that is not the carrier's format: an HTML page, cut-off or broken XML.
+    UnreadableAnswer,
+    /// Some other error the carrier named in its answer.
+    Message(String),
+    /// Another HTTP status the client does not expect.
+    UnexpectedStatus {
+        status: u16,
+    },
+    /// The carrier refused the request itself (waybill generation): its code and text.
+    Refused {
+        code: String,
+        message: String,
+    },
+}
+
+impl CarrierError {
+    /// Whether trying again later may help (as opposed to a configuration problem).
+    pub fn is_transient(&self) -> bool {
+        matches!(
+            self,
+            CarrierError::Timeout { .. }
+                | CarrierError::Connection
+                | CarrierError::Unavailable { .. }
+                | CarrierError::Throttled { .. }
+                | CarrierError::UnreadableAnswer
+        )
+    }
+}
+
+impl fmt::Display for CarrierError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            CarrierError::Timeout { ms } => write!(f, "Blue Dart did not answer within {ms} ms"),
+            CarrierError::Connection => f.write_str("Could not connect to Blue Dart"),
+            CarrierError::Unavailable { status } => {
+                write!(f, "Blue Dart is unavailable (HTTP {status})")
+            }
+            CarrierError::Throttled {
+                retry_after_secs: Some(s),
+            } => {
+                write!(f, "Blue Dart is throttling requests (retry after {s} s)")
+            }
+            CarrierError::Throttled {
+                retry_after_secs: None,
+            } => f.write_str("Blue Dart is throttling requests"),
+            CarrierError::Unauthorized { status } => {
+                write!(f, "Blue Dart refused our credentials (HTTP {status})")
+            }
+            CarrierError::Licence => f.write_str("Blue Dart reported a licence mismatch"),
+            CarrierError::UnreadableAnswer => {
+                f.write_str("Blue Dart returned an unreadable answer")
+            }
+            CarrierError::Message(m) => write!(f, "Blue Dart error: {}", clip(m, 120)),
+            CarrierError::UnexpectedStatus { status } => {
+                write!(f, "Blue Dart answered with HTTP {status}")
+            }
+            CarrierError::Refused { code, message } => {
+                write!(
+                    f,
+                    "Blue Dart refused the request: {} ({})",
+                    clip(message, 120),
+                    clip(code, 60)
+                )
+            }
+        }
+    }
+}
+
+/// At most `max` characters of a carrier-supplied text.
+fn clip(text: &str, max: usize) -> String {
+    text.chars().take(max).collect()
+}
+
+/// A carrier.
+pub trait Carrier {
+    /// Tracks many waybills in one call.
+    async fn track(&self, awbs: &[String]) -> Result<TrackingReply, CarrierError>;
+    /// Books a shipment and returns its new waybill number.
+    async fn generate_waybill(&self, request: &WaybillRequest) -> Result<String, CarrierError>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn messages_are_short_and_name_the_cause() {
+        assert_eq!(
+            CarrierError::Timeout { ms: 5000 }.to_string(),
+            "Blue Dart did not answer within 5000 ms"
+        );
+        assert_eq!(
+            CarrierError::Unavailable { status: 503 }.to_string(),
+            "Blue Dart is unavailable (HTTP 503)"
+        );
+        let long = CarrierError::Message("x".repeat(1000)).to_string();
+        assert!(long.len() < 150);
+    }
+
+    #[test]
+    fn configuration_problems_are_not_transient() {
+        assert!(CarrierError::Timeout { ms: 1 }.is_transient());
+        assert!(CarrierError::UnreadableAnswer.is_transient());
+        assert!(!CarrierError::Licence.is_transient());
+        assert!(!CarrierError::Unauthorized { status: 401 }.is_transient());
+    }
+}

@@ -1,0 +1,245 @@
+//! How carrier news is merged into what is stored: which event is the latest, what the order's
+//! statuses become. Pure rules; the store carries them out in one transaction.
+
+use chrono::{DateTime, NaiveDate, Utc};
+
+use super::carrier::CarrierUpdate;
+use super::model::{Order, ShippingStatus, Status, TrackingEvent};
+
+/// The carrier's answer as received, kept (cut to size, personal data removed) for admins.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RawResponse {
+    pub http_status: u16,
+    pub body: String,
+    pub truncated: bool,
+}
+
+/// Every write one sync makes for one order.
+#[derive(Clone, Debug, PartialEq)]
+pub struct OrderSync {
+    pub order_id: String,
+    /// Every event the carrier reported; the store ignores those it has already.
+    pub events: Vec<TrackingEvent>,
+    /// The event to flag as latest; `None` leaves the flag where it is.
+    pub latest: Option<TrackingEvent>,
+    pub shipping_status: ShippingStatus,
+    pub order_status: String,
+    pub expected_delivery: Option<NaiveDate>,
+    pub synced_at: DateTime<Utc>,
+    pub raw: Option<RawResponse>,
+}
+
+/// Ordering for "which event is newer": any carrier event outranks the service's own booked
+/// entry, then time decides; for equal times the later-listed event wins.
+fn rank(event: &TrackingEvent) -> (bool, DateTime<Utc>) {
+    (event.is_from_carrier(), event.event_at)
+}
+
+/// The latest event after merging `incoming` into what is stored.
+///
+/// A shipment in an end state stays there whatever arrives later, and an older event never
+/// replaces a newer latest one.
+pub fn choose_latest(
+    stored: Option<&TrackingEvent>,
+    incoming: &[TrackingEvent],
+) -> Option<TrackingEvent> {
+    if let Some(stored) = stored.filter(|s| s.status.is_terminal() && s.is_from_carrier()) {
+        return Some(stored.clone());
+    }
+    let mut best: Option<&TrackingEvent> = stored;
+    for event in incoming {
+        if best.is_none_or(|b| rank(event) >= rank(b)) {
+            best = Some(event);
+        }
+    }
+    best.cloned()
+}
+
+/// Drops repeated events (same identity), keeping the first.
+fn unique(events: Vec<TrackingEvent>) -> Vec<TrackingEvent> {
+    let mut kept: Vec<TrackingEvent> = Vec::with_capacity(events.len());
+    for event in events {
+        if !kept.iter().any(|k| k.identity() == event.identity()) {
+            kept.push(event);
+        }
+    }
+    kept
+}
+
+/// Plans the writes for one order. `update` is `None` when the carrier had nothing on the
+/// waybill (a valid answer): only the sync time moves.
+pub fn plan_sync(
+    order: &Order,
+    stored_latest: Option<&TrackingEvent>,
+    update: Option<CarrierUpdate>,
+    raw: Option<RawResponse>,
+    now: DateTime<Utc>,
+) -> OrderSync {
+    let update = update.unwrap_or_default();
+    let events = unique(update.events);
+    let latest = choose_latest(stored_latest, &events);
+    let status = latest.as_ref().map(|l| l.status);
+    let shipping_status = match status {
+        Some(status) if latest.as_ref() != stored_latest || status.is_terminal() => {
+            status.shipping_status()
+        }
+        _ => order.shipping_status,
+    };
+    let order_status = if status == Some(Status::Delivered) {
+        "Delivered".to_owned()
+    } else {
+        order.order_status.clone()
+    };
+    OrderSync {
+        order_id: order.id.clone(),
+        latest: latest.filter(|l| Some(l) != stored_latest),
+        events,
+        shipping_status,
+        order_status,
+        expected_delivery: update.expected_delivery.or(order.expected_delivery_date),
+        synced_at: now,
+        raw,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tracking::model::Location;
+    use chrono::TimeZone;
+
+    fn at(hour: u32) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 1, 24, hour, 0, 0).unwrap()
+    }
+
+    fn event(status: Status, hour: u32, code: &str) -> TrackingEvent {
+        TrackingEvent {
+            awb_no: "111".into(),
+            carrier_status: code.into(),
+            status,
+            description: code.into(),
+            scan_code: code.into(),
+            location: Location::default(),
+            event_at: at(hour),
+        }
+    }
+
+    fn order() -> Order {
+        Order {
+            id: "ORD-1".into(),
+            customer_id: "c".into(),
+            order_status: "Shipped".into(),
+            shipping_status: ShippingStatus::InTransit,
+            awb_no: Some("111".into()),
+            courier: "bluedart".into(),
+            shipping_error: None,
+            expected_delivery_date: None,
+            created_at: at(0),
+            updated_at: at(0),
+            last_synced_at: None,
+            last_sync_error: None,
+        }
+    }
+
+    #[test]
+    fn the_newest_carrier_event_becomes_latest() {
+        let incoming = [
+            event(Status::InTransit, 3, "S/001"),
+            event(Status::OutForDelivery, 5, "S/002"),
+        ];
+        let latest = choose_latest(None, &incoming).unwrap();
+        assert_eq!(latest.status, Status::OutForDelivery);
+    }
+
+    #[test]
+    fn any_carrier_event_supersedes_the_booked_entry_even_if_older() {
+        let booked = TrackingEvent::booked("111", at(20));
+        let incoming = [event(Status::InTransit, 3, "S/001")];
+        assert_eq!(
+            choose_latest(Some(&booked), &incoming).unwrap().status,
+            Status::InTransit
+        );
+        assert_eq!(choose_latest(Some(&booked), &[]).unwrap(), booked);
+    }
+
+    #[test]
+    fn an_older_scan_never_replaces_a_newer_latest() {
+        let stored = event(Status::OutForDelivery, 9, "S/002");
+        let late = [event(Status::InTransit, 4, "S/001")];
+        assert_eq!(choose_latest(Some(&stored), &late).unwrap(), stored);
+    }
+
+    #[test]
+    fn a_terminal_state_is_never_left() {
+        let delivered = event(Status::Delivered, 9, "T/000");
+        let newer_but_odd = [event(Status::InTransit, 11, "S/001")];
+        assert_eq!(
+            choose_latest(Some(&delivered), &newer_but_odd).unwrap(),
+            delivered
+        );
+    }
+
+    #[test]
+    fn delivered_marks_the_order_delivered() {
+        let update = CarrierUpdate {
+            events: vec![
+                event(Status::InTransit, 3, "S/001"),
+                event(Status::Delivered, 9, "T/000"),
+            ],
+            expected_delivery: NaiveDate::from_ymd_opt(2026, 1, 24),
+            payload: String::new(),
+        };
+        let plan = plan_sync(&order(), None, Some(update), None, at(10));
+        assert_eq!(plan.shipping_status, ShippingStatus::Delivered);
+        assert_eq!(plan.order_status, "Delivered");
+        assert_eq!(plan.latest.unwrap().status, Status::Delivered);
+        assert_eq!(plan.expected_delivery, NaiveDate::from_ymd_opt(2026, 1, 24));
+    }
+
+    #[test]
+    fn returns_and_losses_reach_their_own_end_states() {
+        for (status, shipping) in [
+            (Status::Returned, ShippingStatus::Returned),
+            (Status::Lost, ShippingStatus::Lost),
+        ] {
+            let update = CarrierUpdate {
+                events: vec![event(status, 9, "T/x")],
+                expected_delivery: None,
+                payload: String::new(),
+            };
+            let plan = plan_sync(&order(), None, Some(update), None, at(10));
+            assert_eq!(plan.shipping_status, shipping);
+            assert_eq!(plan.order_status, "Shipped");
+        }
+    }
+
+    #[test]
+    fn nothing_new_leaves_statuses_and_the_latest_flag_alone() {
+        let stored = event(Status::OutForDelivery, 9, "S/002");
+        let update = CarrierUpdate {
+            events: vec![stored.clone()],
+            expected_delivery: None,
+            payload: String::new(),
+        };
+        let plan = plan_sync(&order(), Some(&stored), Some(update), None, at(10));
+        assert_eq!(plan.latest, None);
+        assert_eq!(plan.shipping_status, ShippingStatus::InTransit);
+        let plan = plan_sync(&order(), Some(&stored), None, None, at(10));
+        assert!(plan.events.is_empty());
+        assert_eq!(plan.synced_at, at(10));
+    }
+
+    #[test]
+    fn repeated_events_in_one_answer_are_planned_once() {
+        let e = event(Status::InTransit, 3, "S/001");
+        let update = CarrierUpdate {
+            events: vec![e.clone(), e.clone()],
+            expected_delivery: None,
+            payload: String::new(),
+        };
+        assert_eq!(
+            plan_sync(&order(), None, Some(update), None, at(10)).events,
+            vec![e]
+        );
+    }
+}

@@ -1,0 +1,5 @@
+//! The tracking domain: orders, events, the rules for merging carrier news into them.
+
+pub mod carrier;
+pub mod merge;
+pub mod model;

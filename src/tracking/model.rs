@@ -1,0 +1,242 @@
+//! What the service knows about an order and its shipment, independent of any carrier format.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+
+/// The normalised shipment status: a small set every carrier's codes map onto.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    Pending,
+    InfoReceived,
+    InTransit,
+    OutForDelivery,
+    FailedAttempt,
+    Exception,
+    Delivered,
+    Returning,
+    Returned,
+    /// Lost, destroyed, confiscated or cancelled: closed without delivery.
+    Lost,
+}
+
+impl Status {
+    /// What a customer reads.
+    pub fn customer_text(self) -> &'static str {
+        match self {
+            Status::Pending => "Pending",
+            Status::InfoReceived => "Booked",
+            Status::InTransit => "In Transit",
+            Status::OutForDelivery => "Out for Delivery",
+            Status::FailedAttempt => "Delivery Attempted",
+            Status::Exception => "Delayed",
+            Status::Delivered => "Delivered",
+            Status::Returning => "Returning to Sender",
+            Status::Returned => "Returned to Sender",
+            Status::Lost => "Lost or Cancelled",
+        }
+    }
+
+    /// End states: nothing the carrier says later moves a shipment out of them.
+    pub fn is_terminal(self) -> bool {
+        matches!(self, Status::Delivered | Status::Returned | Status::Lost)
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Pending => "pending",
+            Status::InfoReceived => "info_received",
+            Status::InTransit => "in_transit",
+            Status::OutForDelivery => "out_for_delivery",
+            Status::FailedAttempt => "failed_attempt",
+            Status::Exception => "exception",
+            Status::Delivered => "delivered",
+            Status::Returning => "returning",
+            Status::Returned => "returned",
+            Status::Lost => "lost",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Status> {
+        serde_json::from_value(serde_json::Value::String(text.to_owned())).ok()
+    }
+
+    /// The order-level shipping status this shipment status implies.
+    pub fn shipping_status(self) -> ShippingStatus {
+        match self {
+            Status::Pending => ShippingStatus::Pending,
+            Status::Delivered => ShippingStatus::Delivered,
+            Status::Returned => ShippingStatus::Returned,
+            Status::Lost => ShippingStatus::Lost,
+            _ => ShippingStatus::InTransit,
+        }
+    }
+}
+
+/// The order's shipping status, as the store's systems name it. Only `In-Transit` orders are
+/// synced; the others are end states (or not shipped yet).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ShippingStatus {
+    Pending,
+    #[serde(rename = "In-Transit")]
+    InTransit,
+    Delivered,
+    Returned,
+    Lost,
+}
+
+impl ShippingStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ShippingStatus::Pending => "Pending",
+            ShippingStatus::InTransit => "In-Transit",
+            ShippingStatus::Delivered => "Delivered",
+            ShippingStatus::Returned => "Returned",
+            ShippingStatus::Lost => "Lost",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<ShippingStatus> {
+        serde_json::from_value(serde_json::Value::String(text.to_owned())).ok()
+    }
+}
+
+/// Order statuses the store's order system may set.
+pub const ORDER_STATUSES: &[&str] = &[
+    "Pending",
+    "Processing",
+    "Shipped",
+    "Delivered",
+    "Cancelled",
+    "Returned",
+];
+
+/// An order as the tracking service keeps it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Order {
+    pub id: String,
+    pub customer_id: String,
+    pub order_status: String,
+    pub shipping_status: ShippingStatus,
+    pub awb_no: Option<String>,
+    pub courier: String,
+    pub shipping_error: Option<String>,
+    pub expected_delivery_date: Option<NaiveDate>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub last_synced_at: Option<DateTime<Utc>>,
+    pub last_sync_error: Option<String>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Location {
+    pub city: String,
+    pub state: String,
+    pub country: String,
+}
+
+/// The `scan_code` of the entry the service itself writes when a waybill is attached.
+pub const BOOKED_CODE: &str = "BOOKED";
+
+/// One event in a shipment's history.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TrackingEvent {
+    pub awb_no: String,
+    /// The carrier's own status text, whitespace tidied.
+    pub carrier_status: String,
+    pub status: Status,
+    pub description: String,
+    /// Identifies the event together with waybill, time and city: `S/002`, `T/000`, or for
+    /// payloads without codes a key made from the scan type and text.
+    pub scan_code: String,
+    pub location: Location,
+    pub event_at: DateTime<Utc>,
+}
+
+impl TrackingEvent {
+    /// The entry written when a waybill is attached, before the carrier has said anything.
+    pub fn booked(awb_no: &str, at: DateTime<Utc>) -> TrackingEvent {
+        TrackingEvent {
+            awb_no: awb_no.to_owned(),
+            carrier_status: "BOOKED".into(),
+            status: Status::InfoReceived,
+            description: "Shipment booked with Blue Dart".into(),
+            scan_code: BOOKED_CODE.into(),
+            location: Location {
+                country: "IN".into(),
+                ..Location::default()
+            },
+            event_at: at,
+        }
+    }
+
+    /// Whether the carrier reported this event (rather than the service writing it).
+    pub fn is_from_carrier(&self) -> bool {
+        self.scan_code != BOOKED_CODE
+    }
+
+    /// The identity the store keeps events unique on.
+    pub fn identity(&self) -> (&str, DateTime<Utc>, &str, &str) {
+        (
+            &self.awb_no,
+            self.event_at,
+            &self.scan_code,
+            &self.location.city,
+        )
+    }
+}
+
+/// Everything needed to answer a track request: what KV caches per order and what D1 can
+/// rebuild at any time.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Snapshot {
+    pub order: Order,
+    pub latest: Option<TrackingEvent>,
+    /// Oldest first.
+    pub events: Vec<TrackingEvent>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statuses_round_trip_through_their_names() {
+        for status in [
+            Status::Pending,
+            Status::InfoReceived,
+            Status::InTransit,
+            Status::OutForDelivery,
+            Status::FailedAttempt,
+            Status::Exception,
+            Status::Delivered,
+            Status::Returning,
+            Status::Returned,
+            Status::Lost,
+        ] {
+            assert_eq!(Status::parse(status.as_str()), Some(status));
+        }
+        assert_eq!(
+            ShippingStatus::parse("In-Transit"),
+            Some(ShippingStatus::InTransit)
+        );
+        assert_eq!(ShippingStatus::parse("in transit"), None);
+    }
+
+    #[test]
+    fn only_delivered_returned_and_lost_are_terminal() {
+        assert!(Status::Delivered.is_terminal());
+        assert!(Status::Returned.is_terminal());
+        assert!(Status::Lost.is_terminal());
+        assert!(!Status::Returning.is_terminal());
+        assert!(!Status::FailedAttempt.is_terminal());
+        assert_eq!(
+            Status::Returning.shipping_status(),
+            ShippingStatus::InTransit
+        );
+        assert_eq!(Status::Lost.shipping_status(), ShippingStatus::Lost);
+    }
+}
