@@ -3,6 +3,7 @@
 //! `config` and the domain modules are plain Rust, tested natively; `platform` is the thin layer
 //! that binds them to Workers (HTTP routes, the cron trigger, D1, KV, outbound fetch).
 
+pub mod auth;
 pub mod bluedart;
 pub mod config;
 mod platform;

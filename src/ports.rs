@@ -10,7 +10,7 @@ use std::fmt;
 use chrono::{DateTime, Utc};
 
 use crate::tracking::merge::OrderSync;
-use crate::tracking::model::{Order, Snapshot, TrackingEvent};
+use crate::tracking::model::{Snapshot, TrackingEvent};
 
 /// Wall-clock time. Never `SystemTime::now()`, which panics on wasm.
 pub trait Clock {
@@ -89,10 +89,20 @@ pub struct OrderInput {
     pub awb_no: Option<String>,
 }
 
+/// What creating or updating an order did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum UpsertOutcome {
+    Created,
+    Updated,
+    /// The input's waybill belongs to another order: nothing was written.
+    AwbInUse,
+}
+
 /// What attaching a waybill found.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum AttachOutcome {
     Attached,
+    NoSuchOrder,
     /// The order has this very waybill already: nothing changed.
     AlreadyAttached,
     /// The order has a different waybill.
@@ -114,13 +124,13 @@ pub struct StoredResponse {
 pub trait Store {
     /// The order with its history (oldest first) and latest event, in one round trip.
     async fn snapshot(&self, order_id: &str) -> Result<Option<Snapshot>, StoreError>;
-    /// Creates or updates an order; `true` when it was created.
+    /// Creates or updates an order.
     async fn upsert_order(
         &self,
         order_id: &str,
         input: &OrderInput,
         now: DateTime<Utc>,
-    ) -> Result<(Order, bool), StoreError>;
+    ) -> Result<UpsertOutcome, StoreError>;
     /// Attaches a waybill and starts the history with `booked`, all or nothing.
     async fn attach_awb(
         &self,

@@ -1,5 +1,6 @@
 //! Blue Dart: the tracking XML, its status codes, its dates, and the API gateway client.
 
+pub mod client;
 pub mod codes;
 pub mod events;
 pub mod location;

@@ -3,3 +3,5 @@
 pub mod carrier;
 pub mod merge;
 pub mod model;
+pub mod response;
+pub mod service;

@@ -6,6 +6,8 @@
 
 #![allow(dead_code)] // each test binary uses its own part of the harness
 
+pub mod memory;
+
 use std::fs;
 use std::io::Read;
 use std::net::TcpListener;

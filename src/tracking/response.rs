@@ -1,0 +1,153 @@
+//! The track endpoint's body: the original design's fields first (`success`, `orderId`, …,
+//! `dataSource`), then additions. Built only from customer-safe data: no consignee details, no
+//! carrier payload (admins get that separately).
+
+use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
+use serde::Serialize;
+
+use super::model::{Location, ShippingStatus, Snapshot, Status, TrackingEvent};
+
+pub const MESSAGE_SHOWING_CACHED: &str = "Live tracking unavailable. Showing cached data.";
+pub const MESSAGE_NO_CACHED: &str = "Live tracking unavailable. No cached data.";
+pub const MESSAGE_CARRIER_HAS_NOTHING: &str =
+    "Blue Dart has no tracking information for this waybill yet.";
+
+/// `2026-01-24T03:42:00Z`.
+pub fn iso(at: DateTime<Utc>) -> String {
+    at.to_rfc3339_opts(SecondsFormat::Secs, true)
+}
+
+/// Where an answer's data came from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Source {
+    /// From the cache, as asked.
+    Cached,
+    /// Fetched from the carrier just now.
+    Live,
+    /// The carrier call failed (the short, safe reason); from the cache instead.
+    LiveFailed(String),
+}
+
+#[derive(Debug, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct DataSource {
+    pub is_live: bool,
+    pub is_cached: bool,
+    pub unavailable: bool,
+}
+
+#[derive(Debug, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct TrackingView {
+    pub status: &'static str,
+    pub description: String,
+    pub location: Location,
+    pub event_date: String,
+    pub last_synced_at: Option<String>,
+    /// Addition: the normalised status behind `status`.
+    pub status_code: Status,
+}
+
+#[derive(Debug, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct EventView {
+    pub status: &'static str,
+    pub description: String,
+    pub location: Location,
+    pub event_date: String,
+    pub status_code: Status,
+}
+
+#[derive(Debug, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct TrackBody {
+    pub success: bool,
+    pub order_id: String,
+    pub awb_no: Option<String>,
+    pub courier: String,
+    pub order_status: String,
+    pub order_created_at: String,
+    pub shipping_status: ShippingStatus,
+    pub shipping_error: Option<String>,
+    pub tracking: Option<TrackingView>,
+    pub data_source: DataSource,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bluedart_error: Option<String>,
+    /// Newest first.
+    pub events: Vec<EventView>,
+    pub expected_delivery_date: Option<NaiveDate>,
+}
+
+fn event_view(e: &TrackingEvent) -> EventView {
+    EventView {
+        status: e.status.customer_text(),
+        description: e.description.clone(),
+        location: e.location.clone(),
+        event_date: iso(e.event_at),
+        status_code: e.status,
+    }
+}
+
+pub fn track_body(snapshot: &Snapshot, source: &Source) -> TrackBody {
+    let order = &snapshot.order;
+    let tracking = snapshot.latest.as_ref().map(|l| TrackingView {
+        status: l.status.customer_text(),
+        description: l.description.clone(),
+        location: l.location.clone(),
+        event_date: iso(l.event_at),
+        last_synced_at: order.last_synced_at.map(iso),
+        status_code: l.status,
+    });
+    let nothing = tracking.is_none();
+    let (data_source, message, bluedart_error) = match source {
+        Source::Live => (
+            DataSource {
+                is_live: true,
+                is_cached: false,
+                unavailable: false,
+            },
+            nothing.then_some(MESSAGE_CARRIER_HAS_NOTHING),
+            None,
+        ),
+        Source::Cached => (
+            DataSource {
+                is_live: false,
+                is_cached: !nothing,
+                unavailable: nothing,
+            },
+            nothing.then_some(MESSAGE_NO_CACHED),
+            None,
+        ),
+        Source::LiveFailed(reason) => (
+            DataSource {
+                is_live: false,
+                is_cached: !nothing,
+                unavailable: nothing,
+            },
+            Some(if nothing {
+                MESSAGE_NO_CACHED
+            } else {
+                MESSAGE_SHOWING_CACHED
+            }),
+            Some(reason.clone()),
+        ),
+    };
+    TrackBody {
+        success: true,
+        order_id: order.id.clone(),
+        awb_no: order.awb_no.clone(),
+        courier: order.courier.clone(),
+        order_status: order.order_status.clone(),
+        order_created_at: iso(order.created_at),
+        shipping_status: order.shipping_status,
+        shipping_error: order.shipping_error.clone(),
+        tracking,
+        data_source,
+        message,
+        bluedart_error,
+        events: snapshot.events.iter().rev().map(event_view).collect(),
+        expected_delivery_date: order.expected_delivery_date,
+    }
+}

@@ -1,0 +1,345 @@
+//! The tracking service: answer from the cache, refresh from the carrier, register orders and
+//! waybills. D1 is the source of truth; KV holds each order's snapshot for the hot path and is
+//! rewritten whenever D1's state of the order changes.
+
+use std::fmt;
+
+use chrono::Duration;
+
+use super::carrier::{Carrier, CarrierError, WaybillRequest};
+use super::merge::{RawResponse, plan_sync};
+use super::model::{Order, Snapshot, TrackingEvent};
+use super::response::Source;
+use crate::auth::Access;
+use crate::ports::{
+    AttachOutcome, Clock, KeyValue, Log, OrderInput, Store, StoreError, StoredResponse,
+    UpsertOutcome,
+};
+
+/// Knobs from configuration.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ServiceSettings {
+    /// After this long without a sync, an admin look triggers a background refresh.
+    pub stale_after: Duration,
+    /// The most of a carrier answer kept for admins, in bytes.
+    pub raw_max_bytes: usize,
+}
+
+/// Why a request could not be served. Mapped to HTTP in one place (`platform::http`).
+#[derive(Clone, Debug, PartialEq)]
+pub enum ServiceError {
+    NotFound,
+    Forbidden,
+    Conflict { code: &'static str, message: String },
+    Carrier(CarrierError),
+    Store(StoreError),
+}
+
+impl fmt::Display for ServiceError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ServiceError::NotFound => f.write_str("order not found"),
+            ServiceError::Forbidden => f.write_str("not allowed to read this order"),
+            ServiceError::Conflict { message, .. } => f.write_str(message),
+            ServiceError::Carrier(e) => write!(f, "{e}"),
+            ServiceError::Store(e) => write!(f, "storage: {e}"),
+        }
+    }
+}
+
+impl From<StoreError> for ServiceError {
+    fn from(e: StoreError) -> Self {
+        ServiceError::Store(e)
+    }
+}
+
+/// The answer to a track request.
+#[derive(Clone, Debug, PartialEq)]
+pub enum TrackOutcome {
+    /// The order has no waybill yet.
+    NoAwb(Order),
+    Tracking {
+        snapshot: Snapshot,
+        source: Source,
+    },
+}
+
+/// What one order's sync did.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SyncSummary {
+    pub snapshot: Snapshot,
+    pub new_events: usize,
+    pub previous_latest: Option<TrackingEvent>,
+}
+
+impl SyncSummary {
+    pub fn changed(&self) -> bool {
+        self.new_events > 0 || self.previous_latest != self.snapshot.latest
+    }
+}
+
+/// What an admin sees of an order.
+#[derive(Clone, Debug, PartialEq)]
+pub struct AdminView {
+    pub snapshot: Snapshot,
+    pub carrier_response: Option<StoredResponse>,
+    /// Whether the cache is stale and a waybill exists, so a refresh is worth it.
+    pub stale: bool,
+}
+
+pub struct TrackingService<'a, S, K, C, T, L> {
+    pub store: &'a S,
+    pub kv: &'a K,
+    pub carrier: &'a C,
+    pub clock: &'a T,
+    pub log: &'a L,
+    pub settings: &'a ServiceSettings,
+}
+
+/// KV key of an order's snapshot. Versioned so that a change of shape never reads old entries.
+pub fn snapshot_key(order_id: &str) -> String {
+    format!("order:v1:{order_id}")
+}
+
+fn awb_in_use() -> ServiceError {
+    ServiceError::Conflict {
+        code: "AWB_IN_USE",
+        message: "This waybill belongs to another order".into(),
+    }
+}
+
+/// `text` cut to at most `max` bytes on a character boundary, and whether it was cut.
+fn clip_bytes(text: &str, max: usize) -> (String, bool) {
+    if text.len() <= max {
+        return (text.to_owned(), false);
+    }
+    let mut end = max;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    (text[..end].to_owned(), true)
+}
+
+impl<S, K, C, T, L> TrackingService<'_, S, K, C, T, L>
+where
+    S: Store,
+    K: KeyValue,
+    C: Carrier,
+    T: Clock,
+    L: Log,
+{
+    /// Writes an order's snapshot to KV. A failure is logged, not returned: D1 has the truth and
+    /// the next read heals the cache.
+    async fn cache(&self, snapshot: &Snapshot) {
+        let value = serde_json::to_string(snapshot).expect("snapshots serialise");
+        if let Err(e) = self
+            .kv
+            .put(&snapshot_key(&snapshot.order.id), &value, None)
+            .await
+        {
+            self.log.warn(&format!(
+                "[CACHE] KV write for order {} failed: {e}",
+                snapshot.order.id
+            ));
+        }
+    }
+
+    /// The order's snapshot from D1, written through to KV.
+    async fn load_from_store(&self, order_id: &str) -> Result<Snapshot, ServiceError> {
+        let snapshot = self
+            .store
+            .snapshot(order_id)
+            .await?
+            .ok_or(ServiceError::NotFound)?;
+        self.cache(&snapshot).await;
+        Ok(snapshot)
+    }
+
+    /// The order's snapshot: KV first (the hot path), else D1, healing KV.
+    pub async fn load(&self, order_id: &str) -> Result<Snapshot, ServiceError> {
+        let cached = self
+            .kv
+            .get(&snapshot_key(order_id))
+            .await
+            .ok()
+            .flatten()
+            .and_then(|value| serde_json::from_str::<Snapshot>(&value).ok())
+            .filter(|s| s.order.id == order_id);
+        match cached {
+            Some(snapshot) => Ok(snapshot),
+            None => self.load_from_store(order_id).await,
+        }
+    }
+
+    /// The customer's track request.
+    pub async fn track(
+        &self,
+        order_id: &str,
+        access: &Access,
+        refresh: bool,
+    ) -> Result<TrackOutcome, ServiceError> {
+        let snapshot = self.load(order_id).await?;
+        if !access.may_read(&snapshot.order) {
+            return Err(ServiceError::Forbidden);
+        }
+        if snapshot.order.awb_no.is_none() {
+            return Ok(TrackOutcome::NoAwb(snapshot.order));
+        }
+        if !refresh {
+            return Ok(TrackOutcome::Tracking {
+                snapshot,
+                source: Source::Cached,
+            });
+        }
+        match self.sync_loaded(self.store_snapshot(order_id).await?).await {
+            Ok(summary) => Ok(TrackOutcome::Tracking {
+                snapshot: summary.snapshot,
+                source: Source::Live,
+            }),
+            // Nothing was written: answer from the cache, saying why.
+            Err(ServiceError::Carrier(e)) => Ok(TrackOutcome::Tracking {
+                snapshot,
+                source: Source::LiveFailed(e.to_string()),
+            }),
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn store_snapshot(&self, order_id: &str) -> Result<Snapshot, ServiceError> {
+        self.store
+            .snapshot(order_id)
+            .await?
+            .ok_or(ServiceError::NotFound)
+    }
+
+    /// Syncs one order with the carrier now (admin sync, background refresh). A carrier failure
+    /// is recorded on the order and returned; its tracking stays as it was.
+    pub async fn sync_order(&self, order_id: &str) -> Result<SyncSummary, ServiceError> {
+        let snapshot = self.store_snapshot(order_id).await?;
+        if snapshot.order.awb_no.is_none() {
+            return Err(ServiceError::Conflict {
+                code: "NO_AWB",
+                message: "Shipment not initiated for this order yet".into(),
+            });
+        }
+        let result = self.sync_loaded(snapshot).await;
+        if let Err(ServiceError::Carrier(e)) = &result {
+            let ids = [order_id.to_owned()];
+            self.store
+                .record_sync_error(&ids, &e.to_string(), self.clock.now())
+                .await?;
+            self.log.warn(&format!(
+                "[TRACKING SYNC] Order {order_id} sync failed: {e}"
+            ));
+        }
+        result
+    }
+
+    /// Fetches the order's waybill from the carrier and saves what is new.
+    async fn sync_loaded(&self, before: Snapshot) -> Result<SyncSummary, ServiceError> {
+        let order = &before.order;
+        let awb = order.awb_no.clone().ok_or(ServiceError::NotFound)?;
+        let reply = self
+            .carrier
+            .track(std::slice::from_ref(&awb))
+            .await
+            .map_err(ServiceError::Carrier)?;
+        let update = reply.update_for(&awb).cloned();
+        let raw = update.as_ref().map(|u| {
+            let (body, truncated) = clip_bytes(&u.payload, self.settings.raw_max_bytes);
+            RawResponse {
+                http_status: reply.http_status,
+                body,
+                truncated,
+            }
+        });
+        let plan = plan_sync(order, before.latest.as_ref(), update, raw, self.clock.now());
+        let new_events = self.store.save_syncs(std::slice::from_ref(&plan)).await?;
+        let new_events = new_events.first().copied().unwrap_or(0);
+        let after = self.load_from_store(&order.id).await?;
+        if new_events > 0 || after.latest != before.latest {
+            self.log
+                .info(&format!("[TRACKING SAVED] AWB {awb} tracking updated"));
+        }
+        Ok(SyncSummary {
+            snapshot: after,
+            new_events,
+            previous_latest: before.latest,
+        })
+    }
+
+    /// What an admin sees: straight from D1, with the last carrier answer and whether a
+    /// background refresh is due.
+    pub async fn admin_view(&self, order_id: &str) -> Result<AdminView, ServiceError> {
+        let snapshot = self.load_from_store(order_id).await?;
+        let carrier_response = self.store.carrier_response(order_id).await?;
+        let now = self.clock.now();
+        let fresh = snapshot
+            .order
+            .last_synced_at
+            .is_some_and(|at| now - at < self.settings.stale_after);
+        let stale = snapshot.order.awb_no.is_some() && !fresh;
+        Ok(AdminView {
+            snapshot,
+            carrier_response,
+            stale,
+        })
+    }
+
+    /// Creates or updates an order as the store's order system sees it.
+    pub async fn put_order(
+        &self,
+        order_id: &str,
+        input: &OrderInput,
+    ) -> Result<(Snapshot, bool), ServiceError> {
+        let created = match self
+            .store
+            .upsert_order(order_id, input, self.clock.now())
+            .await?
+        {
+            UpsertOutcome::Created => true,
+            UpsertOutcome::Updated => false,
+            UpsertOutcome::AwbInUse => return Err(awb_in_use()),
+        };
+        Ok((self.load_from_store(order_id).await?, created))
+    }
+
+    /// Attaches a waybill made elsewhere: the order becomes Shipped / In-Transit and its history
+    /// starts with a "booked" entry.
+    pub async fn attach_awb(&self, order_id: &str, awb: &str) -> Result<Snapshot, ServiceError> {
+        let now = self.clock.now();
+        let booked = TrackingEvent::booked(awb, now);
+        match self.store.attach_awb(order_id, &booked, now).await? {
+            AttachOutcome::Attached | AttachOutcome::AlreadyAttached => {}
+            AttachOutcome::NoSuchOrder => return Err(ServiceError::NotFound),
+            AttachOutcome::OrderHasAnother(_) => {
+                return Err(ServiceError::Conflict {
+                    code: "AWB_EXISTS",
+                    message: "This order has a different waybill already".into(),
+                });
+            }
+            AttachOutcome::UsedByOrder(_) => return Err(awb_in_use()),
+        }
+        self.log.info(&format!(
+            "[TRACKING SAVED] AWB {awb} attached to order {order_id}"
+        ));
+        self.load_from_store(order_id).await
+    }
+
+    /// Books the shipment with the carrier and attaches the new waybill.
+    pub async fn generate_awb(&self, request: &WaybillRequest) -> Result<Snapshot, ServiceError> {
+        let snapshot = self.store_snapshot(&request.order_id).await?;
+        if snapshot.order.awb_no.is_some() {
+            return Err(ServiceError::Conflict {
+                code: "AWB_EXISTS",
+                message: "This order has a waybill already".into(),
+            });
+        }
+        let awb = self
+            .carrier
+            .generate_waybill(request)
+            .await
+            .map_err(ServiceError::Carrier)?;
+        self.attach_awb(&request.order_id, &awb).await
+    }
+}

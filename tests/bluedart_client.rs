@@ -1,0 +1,289 @@
+//! The Blue Dart client against the simulator over real HTTP, natively: login and token caching,
+//! re-login on a refused token, many waybills per call, and every fault mapped to its error.
+
+mod support;
+
+use bluedart_sim::{Endpoint, Fault, FaultRule, SimConfig, Simulator};
+use pollster::block_on;
+use serde_json::json;
+use shipment_tracker::bluedart::client::{Account, BlueDartClient, Shipper, TOKEN_KEY};
+use shipment_tracker::tracking::carrier::{Carrier, CarrierError, Consignee, WaybillRequest};
+use shipment_tracker::tracking::model::Status;
+use support::memory::{MemoryKv, NativeHttp, SystemClock};
+
+struct Rig {
+    sim: Simulator,
+    http: NativeHttp,
+    kv: MemoryKv,
+}
+
+impl Rig {
+    fn new() -> Rig {
+        let config = SimConfig {
+            demo: true,
+            ..SimConfig::default()
+        };
+        Rig {
+            sim: Simulator::start(config, "127.0.0.1:0".parse().unwrap()).unwrap(),
+            http: NativeHttp::new(),
+            kv: MemoryKv::default(),
+        }
+    }
+
+    fn client(&self) -> BlueDartClient<'_, NativeHttp, MemoryKv, SystemClock> {
+        let sim = SimConfig::default();
+        BlueDartClient {
+            http: &self.http,
+            kv: &self.kv,
+            clock: &SystemClock,
+            base_url: self.sim.base_url(),
+            account: Account {
+                client_id: sim.client_id,
+                client_secret: sim.client_secret,
+                login_id: sim.login_id,
+                licence_key: sim.licence_key,
+            },
+            shipper: Shipper {
+                origin_area: "PNQ".into(),
+                customer_code: "099960".into(),
+                name: "DEMO STORE".into(),
+                address: ["1 MG ROAD".into(), "CAMP".into(), "PUNE".into()],
+                pincode: "411001".into(),
+                mobile: "9000000000".into(),
+            },
+            timeout_ms: 1500,
+        }
+    }
+
+    fn track(
+        &self,
+        awbs: &[&str],
+    ) -> Result<shipment_tracker::tracking::carrier::TrackingReply, CarrierError> {
+        let awbs: Vec<String> = awbs.iter().map(|s| s.to_string()).collect();
+        block_on(self.client().track(&awbs))
+    }
+
+    fn fault(&self, endpoint: Endpoint, rule: FaultRule) {
+        self.sim.state().set_fault(endpoint, Some(rule));
+    }
+}
+
+#[test]
+fn many_waybills_in_one_call_with_the_token_cached() {
+    let rig = Rig::new();
+    let reply = rig
+        .track(&["81234567890", "81234567892", "99999999999"])
+        .unwrap();
+    assert_eq!(reply.http_status, 200);
+    let latest = |awb: &str| {
+        reply
+            .update_for(awb)
+            .map(|u| u.events.last().unwrap().status)
+    };
+    assert_eq!(latest("81234567890"), Some(Status::OutForDelivery));
+    assert_eq!(latest("81234567892"), Some(Status::Delivered));
+    assert_eq!(
+        latest("99999999999"),
+        None,
+        "unknown waybills are a valid empty answer"
+    );
+
+    rig.track(&["81234567891"]).unwrap();
+    assert_eq!(
+        rig.sim.calls(Endpoint::Login).len(),
+        1,
+        "the token is reused"
+    );
+    let tracking = rig.sim.calls(Endpoint::Tracking);
+    assert_eq!(
+        tracking[0].waybills,
+        ["81234567890", "81234567892", "99999999999"]
+    );
+    assert!(rig.kv.entries.borrow().contains_key(TOKEN_KEY));
+    let ttl = rig.kv.entries.borrow()[TOKEN_KEY].1.unwrap();
+    assert!(
+        (22 * 3600..=23 * 3600).contains(&ttl),
+        "cached for about 23 h: {ttl}"
+    );
+}
+
+#[test]
+fn no_verno_is_sent_and_the_account_is_in_the_query() {
+    let rig = Rig::new();
+    rig.track(&["81234567890"]).unwrap();
+    let sent = rig.http.sent.borrow();
+    let url = &sent.last().unwrap().url;
+    assert!(url.contains("/in/transportation/tracking/v1?handler=tnt&action=custawbquery&loginid=DEVLOGIN&awb=awb&numbers=81234567890&format=xml&lickey=dev-licence-key&scan=1"), "{url}");
+    assert!(!url.contains("verno"));
+    assert_eq!(sent.last().unwrap().headers[0].0, "JWTToken");
+}
+
+#[test]
+fn a_refused_token_means_one_fresh_login_and_one_retry() {
+    let rig = Rig::new();
+    rig.track(&["81234567890"]).unwrap();
+    rig.fault(
+        Endpoint::Tracking,
+        FaultRule::on_call(1, Fault::ExpiredToken),
+    );
+    let reply = rig.track(&["81234567890"]).unwrap();
+    assert!(reply.update_for("81234567890").is_some());
+    assert_eq!(rig.sim.calls(Endpoint::Login).len(), 2);
+    assert_eq!(rig.sim.calls(Endpoint::Tracking).len(), 3);
+
+    // Refused again after the fresh login: give up, no third try.
+    rig.fault(Endpoint::Tracking, FaultRule::always(Fault::ExpiredToken));
+    assert_eq!(
+        rig.track(&["81234567890"]),
+        Err(CarrierError::Unauthorized { status: 401 })
+    );
+    assert_eq!(rig.sim.calls(Endpoint::Tracking).len(), 5);
+}
+
+#[test]
+fn wrong_credentials_fail_the_login() {
+    let rig = Rig::new();
+    let mut client = rig.client();
+    client.account.client_secret = "wrong".into();
+    assert_eq!(
+        block_on(client.track(&["81234567890".into()])),
+        Err(CarrierError::Unauthorized { status: 401 })
+    );
+    assert!(rig.sim.calls(Endpoint::Tracking).is_empty());
+}
+
+#[test]
+fn every_fault_becomes_its_error() {
+    let cases: Vec<(Fault, CarrierError)> = vec![
+        (Fault::Drop, CarrierError::Connection),
+        (Fault::Hang { ms: 3000 }, CarrierError::Timeout { ms: 1500 }),
+        (
+            Fault::Status { code: 500 },
+            CarrierError::Unavailable { status: 500 },
+        ),
+        (
+            Fault::Status { code: 502 },
+            CarrierError::Unavailable { status: 502 },
+        ),
+        (
+            Fault::Status { code: 503 },
+            CarrierError::Unavailable { status: 503 },
+        ),
+        (Fault::HtmlOk, CarrierError::UnreadableAnswer),
+        (Fault::MalformedXml, CarrierError::UnreadableAnswer),
+        (Fault::TruncatedXml, CarrierError::UnreadableAnswer),
+        (Fault::LicenseMismatch, CarrierError::Licence),
+        (
+            Fault::TooManyRequests {
+                retry_after_secs: 30,
+            },
+            CarrierError::Throttled {
+                retry_after_secs: Some(30),
+            },
+        ),
+    ];
+    for (fault, expected) in cases {
+        let rig = Rig::new();
+        rig.fault(Endpoint::Tracking, FaultRule::always(fault.clone()));
+        assert_eq!(rig.track(&["81234567890"]), Err(expected), "{fault:?}");
+    }
+}
+
+#[test]
+fn a_login_outage_is_an_outage() {
+    let rig = Rig::new();
+    rig.fault(
+        Endpoint::Login,
+        FaultRule::always(Fault::Status { code: 503 }),
+    );
+    assert_eq!(
+        rig.track(&["81234567890"]),
+        Err(CarrierError::Unavailable { status: 503 })
+    );
+}
+
+fn waybill_request(order_id: &str, pincode: &str) -> WaybillRequest {
+    WaybillRequest {
+        order_id: order_id.into(),
+        consignee: Consignee {
+            name: "ASHA MENON".into(),
+            address: [
+                "14/221 MARINE DRIVE".into(),
+                "ERNAKULAM".into(),
+                String::new(),
+            ],
+            pincode: pincode.into(),
+            mobile: "9847012345".into(),
+        },
+        weight_kg: 0.8,
+        pieces: 1,
+        declared_value: 1499.0,
+        cod_amount: 0.0,
+        product_code: "A".into(),
+        pickup_at: chrono::Utc::now(),
+    }
+}
+
+#[test]
+fn generate_waybill_returns_the_new_number() {
+    let rig = Rig::new();
+    let awb = block_on(
+        rig.client()
+            .generate_waybill(&waybill_request("ORD-77", "682031")),
+    )
+    .unwrap();
+    assert_eq!(awb, "69000000001");
+    let body: serde_json::Value = serde_json::from_str(
+        rig.http
+            .sent
+            .borrow()
+            .last()
+            .unwrap()
+            .body
+            .as_ref()
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(body["Request"]["Services"]["CreditReferenceNo"], "ORD-77");
+    assert_eq!(body["Request"]["Services"]["SubProductCode"], "P");
+    assert_eq!(
+        body["Profile"],
+        json!({"LoginID": "DEVLOGIN", "LicenceKey": "dev-licence-key", "Api_type": "S"})
+    );
+    assert!(
+        body["Request"]["Services"]["PickupDate"]
+            .as_str()
+            .unwrap()
+            .starts_with("/Date(")
+    );
+}
+
+#[test]
+fn generate_waybill_refusals_carry_blue_darts_reason() {
+    let rig = Rig::new();
+    block_on(
+        rig.client()
+            .generate_waybill(&waybill_request("ORD-77", "682031")),
+    )
+    .unwrap();
+    assert_eq!(
+        block_on(
+            rig.client()
+                .generate_waybill(&waybill_request("ORD-77", "682031"))
+        ),
+        Err(CarrierError::Refused {
+            code: "WaybillAlreadyGenerated".into(),
+            message: "Waybill already generated".into()
+        })
+    );
+    assert_eq!(
+        block_on(
+            rig.client()
+                .generate_waybill(&waybill_request("ORD-78", ""))
+        ),
+        Err(CarrierError::Refused {
+            code: "InvalidPinCode".into(),
+            message: "Pincode cannot be blank".into()
+        })
+    );
+}

@@ -1,0 +1,437 @@
+//! The tracking service's branches, natively, with in-memory ports and a scripted carrier whose
+//! answers are real Blue Dart XML (rendered by the simulator, read by the worker's parser).
+
+mod support;
+
+use bluedart_sim::demo;
+use chrono::Duration;
+use pollster::block_on;
+use shipment_tracker::auth::Access;
+use shipment_tracker::bluedart::events::update_for;
+use shipment_tracker::bluedart::parse::parse_tracking;
+use shipment_tracker::ports::OrderInput;
+use shipment_tracker::tracking::carrier::{CarrierError, TrackingReply};
+use shipment_tracker::tracking::model::{ShippingStatus, Status};
+use shipment_tracker::tracking::response::Source;
+use shipment_tracker::tracking::service::{
+    ServiceError, ServiceSettings, TrackOutcome, TrackingService, snapshot_key,
+};
+use support::memory::{FixedClock, MemoryKv, MemoryLog, MemoryStore, ScriptedCarrier};
+
+struct World {
+    store: MemoryStore,
+    kv: MemoryKv,
+    carrier: ScriptedCarrier,
+    clock: FixedClock,
+    log: MemoryLog,
+    settings: ServiceSettings,
+}
+
+type Service<'a> =
+    TrackingService<'a, MemoryStore, MemoryKv, ScriptedCarrier, FixedClock, MemoryLog>;
+
+impl World {
+    fn new() -> World {
+        World {
+            store: MemoryStore::default(),
+            kv: MemoryKv::default(),
+            carrier: ScriptedCarrier::default(),
+            clock: FixedClock::at(2026, 11, 24, 10),
+            log: MemoryLog::default(),
+            settings: ServiceSettings {
+                stale_after: Duration::minutes(30),
+                raw_max_bytes: 16 * 1024,
+            },
+        }
+    }
+
+    fn service(&self) -> Service<'_> {
+        TrackingService {
+            store: &self.store,
+            kv: &self.kv,
+            carrier: &self.carrier,
+            clock: &self.clock,
+            log: &self.log,
+            settings: &self.settings,
+        }
+    }
+
+    /// An order for `cust-1` with a waybill attached (history: the booked entry).
+    fn shipped(&self, order_id: &str, awb: &str) {
+        let input = OrderInput {
+            customer_id: "cust-1".into(),
+            order_status: "Processing".into(),
+            created_at: None,
+            awb_no: None,
+        };
+        block_on(self.service().put_order(order_id, &input)).unwrap();
+        block_on(self.service().attach_awb(order_id, awb)).unwrap();
+    }
+}
+
+/// The carrier's answer for the simulator's demo shipment `awb`, as Blue Dart would send it.
+fn demo_reply(awb: &str) -> TrackingReply {
+    let shipments = demo::shipments();
+    let found: Vec<&bluedart_sim::Shipment> = shipments
+        .iter()
+        .filter(|s| {
+            s.waybill == awb
+                || shipments
+                    .iter()
+                    .any(|f| f.waybill == awb && f.new_waybill == s.waybill)
+        })
+        .collect();
+    let xml = bluedart_sim::xml::shipment_data(&found, true);
+    let parsed = parse_tracking(&xml).unwrap();
+    TrackingReply {
+        http_status: 200,
+        updates: vec![(awb.to_owned(), update_for(awb, &parsed))],
+    }
+}
+
+fn customer(id: &str) -> Access {
+    Access::Customer(id.into())
+}
+
+fn tracking(outcome: TrackOutcome) -> (shipment_tracker::tracking::model::Snapshot, Source) {
+    match outcome {
+        TrackOutcome::Tracking { snapshot, source } => (snapshot, source),
+        other => panic!("expected tracking, got {other:?}"),
+    }
+}
+
+#[test]
+fn a_fresh_shipment_answers_its_booked_state_from_the_cache() {
+    let w = World::new();
+    w.shipped("ORD-1", "81234567890");
+    let (snapshot, source) =
+        tracking(block_on(w.service().track("ORD-1", &customer("cust-1"), false)).unwrap());
+    assert_eq!(source, Source::Cached);
+    assert_eq!(snapshot.latest.unwrap().status, Status::InfoReceived);
+    assert_eq!(snapshot.order.shipping_status, ShippingStatus::InTransit);
+    assert_eq!(snapshot.order.order_status, "Shipped");
+    assert!(
+        w.carrier.tracked.borrow().is_empty(),
+        "no carrier call without refresh"
+    );
+}
+
+#[test]
+fn a_warm_cache_answers_without_touching_the_store() {
+    let w = World::new();
+    w.shipped("ORD-1", "81234567890");
+    let before = w.store.count("snapshot");
+    block_on(w.service().track("ORD-1", &customer("cust-1"), false)).unwrap();
+    assert_eq!(w.store.count("snapshot"), before);
+}
+
+#[test]
+fn a_cache_miss_reads_the_store_and_heals_the_cache() {
+    let w = World::new();
+    w.shipped("ORD-1", "81234567890");
+    w.kv.entries.borrow_mut().clear();
+    let before = w.store.count("snapshot");
+    block_on(w.service().track("ORD-1", &customer("cust-1"), false)).unwrap();
+    assert_eq!(w.store.count("snapshot"), before + 1);
+    assert!(w.kv.entries.borrow().contains_key(&snapshot_key("ORD-1")));
+    block_on(w.service().track("ORD-1", &customer("cust-1"), false)).unwrap();
+    assert_eq!(w.store.count("snapshot"), before + 1);
+}
+
+#[test]
+fn a_garbled_cache_entry_counts_as_a_miss() {
+    let w = World::new();
+    w.shipped("ORD-1", "81234567890");
+    w.kv.entries
+        .borrow_mut()
+        .insert(snapshot_key("ORD-1"), ("{not json".into(), None));
+    let (snapshot, _) =
+        tracking(block_on(w.service().track("ORD-1", &customer("cust-1"), false)).unwrap());
+    assert_eq!(snapshot.order.id, "ORD-1");
+}
+
+#[test]
+fn unknown_orders_missing_waybills_and_other_customers() {
+    let w = World::new();
+    w.shipped("ORD-1", "81234567890");
+    let input = OrderInput {
+        customer_id: "cust-1".into(),
+        order_status: "Processing".into(),
+        created_at: None,
+        awb_no: None,
+    };
+    block_on(w.service().put_order("ORD-2", &input)).unwrap();
+    let service = w.service();
+    assert_eq!(
+        block_on(service.track("ORD-9", &customer("cust-1"), false)),
+        Err(ServiceError::NotFound)
+    );
+    assert!(matches!(
+        block_on(service.track("ORD-2", &customer("cust-1"), false)),
+        Ok(TrackOutcome::NoAwb(_))
+    ));
+    assert_eq!(
+        block_on(service.track("ORD-1", &customer("cust-2"), false)),
+        Err(ServiceError::Forbidden)
+    );
+    assert_eq!(
+        block_on(service.track("ORD-1", &Access::Link("ORD-2".into()), false)),
+        Err(ServiceError::Forbidden)
+    );
+    assert!(block_on(service.track("ORD-1", &Access::Link("ORD-1".into()), false)).is_ok());
+}
+
+#[test]
+fn force_refresh_saves_live_data_that_the_cache_then_serves() {
+    let w = World::new();
+    w.shipped("ORD-1", "81234567890");
+    w.carrier.then(Ok(demo_reply("81234567890")));
+    let (live, source) =
+        tracking(block_on(w.service().track("ORD-1", &customer("cust-1"), true)).unwrap());
+    assert_eq!(source, Source::Live);
+    let latest = live.latest.clone().unwrap();
+    assert_eq!(latest.status, Status::OutForDelivery);
+    assert_eq!(latest.event_at.to_rfc3339(), "2026-01-24T03:42:00+00:00");
+    assert_eq!(live.events.len(), 4, "booked + three scans");
+    assert_eq!(w.carrier.tracked.borrow()[0], ["81234567890"]);
+    assert!(
+        w.log
+            .lines()
+            .contains(&"[TRACKING SAVED] AWB 81234567890 tracking updated".to_owned())
+    );
+
+    let (cached, source) =
+        tracking(block_on(w.service().track("ORD-1", &customer("cust-1"), false)).unwrap());
+    assert_eq!(source, Source::Cached);
+    assert_eq!(cached, live);
+}
+
+#[test]
+fn a_failed_refresh_answers_from_the_cache_and_changes_nothing() {
+    for error in [
+        CarrierError::Timeout { ms: 1500 },
+        CarrierError::Connection,
+        CarrierError::Unavailable { status: 500 },
+        CarrierError::UnreadableAnswer,
+        CarrierError::Licence,
+    ] {
+        let w = World::new();
+        w.shipped("ORD-1", "81234567890");
+        w.carrier.then(Ok(demo_reply("81234567890")));
+        block_on(w.service().track("ORD-1", &customer("cust-1"), true)).unwrap();
+        let before = block_on(w.service().load("ORD-1")).unwrap();
+        let rows = w.store.event_rows();
+
+        w.carrier.then(Err(error.clone()));
+        let (snapshot, source) =
+            tracking(block_on(w.service().track("ORD-1", &customer("cust-1"), true)).unwrap());
+        assert_eq!(source, Source::LiveFailed(error.to_string()));
+        assert_eq!(snapshot, before);
+        assert_eq!(w.store.event_rows(), rows);
+        assert_eq!(w.store.order("ORD-1").unwrap(), before.order, "{error}");
+    }
+}
+
+#[test]
+fn saving_the_same_answer_twice_stores_each_event_once() {
+    let w = World::new();
+    w.shipped("ORD-1", "81234567890");
+    w.carrier
+        .then(Ok(demo_reply("81234567890")))
+        .then(Ok(demo_reply("81234567890")));
+    let first = block_on(w.service().sync_order("ORD-1")).unwrap();
+    let rows = w.store.event_rows();
+    let second = block_on(w.service().sync_order("ORD-1")).unwrap();
+    assert_eq!(first.new_events, 3);
+    assert_eq!(second.new_events, 0);
+    assert!(!second.changed());
+    assert_eq!(w.store.event_rows(), rows);
+}
+
+#[test]
+fn end_states_from_the_demo_shipments() {
+    for (awb, status, shipping, order_status) in [
+        (
+            "81234567892",
+            Status::Delivered,
+            ShippingStatus::Delivered,
+            "Delivered",
+        ),
+        (
+            "81234567893",
+            Status::Returned,
+            ShippingStatus::Returned,
+            "Shipped",
+        ),
+        ("81234567895", Status::Lost, ShippingStatus::Lost, "Shipped"),
+        (
+            "81234567894",
+            Status::FailedAttempt,
+            ShippingStatus::InTransit,
+            "Shipped",
+        ),
+    ] {
+        let w = World::new();
+        w.shipped("ORD-1", awb);
+        w.carrier.then(Ok(demo_reply(awb)));
+        let summary = block_on(w.service().sync_order("ORD-1")).unwrap();
+        let order = &summary.snapshot.order;
+        assert_eq!(
+            summary.snapshot.latest.as_ref().unwrap().status,
+            status,
+            "{awb}"
+        );
+        assert_eq!(order.shipping_status, shipping, "{awb}");
+        assert_eq!(order.order_status, order_status, "{awb}");
+    }
+}
+
+#[test]
+fn a_sync_failure_is_recorded_on_the_order_without_touching_tracking() {
+    let w = World::new();
+    w.shipped("ORD-1", "81234567890");
+    w.carrier
+        .then(Err(CarrierError::Unavailable { status: 503 }));
+    let before = w.store.event_rows();
+    let result = block_on(w.service().sync_order("ORD-1"));
+    assert_eq!(
+        result,
+        Err(ServiceError::Carrier(CarrierError::Unavailable {
+            status: 503
+        }))
+    );
+    assert_eq!(
+        w.store.order("ORD-1").unwrap().last_sync_error.as_deref(),
+        Some("Blue Dart is unavailable (HTTP 503)")
+    );
+    assert_eq!(w.store.event_rows(), before);
+}
+
+#[test]
+fn a_waybill_blue_dart_knows_nothing_about_is_a_valid_empty_answer() {
+    let w = World::new();
+    w.shipped("ORD-1", "81234567890");
+    w.carrier.then(Ok(TrackingReply {
+        http_status: 200,
+        updates: vec![("81234567890".into(), None)],
+    }));
+    let summary = block_on(w.service().sync_order("ORD-1")).unwrap();
+    assert_eq!(summary.new_events, 0);
+    assert_eq!(
+        summary.snapshot.latest.unwrap().status,
+        Status::InfoReceived
+    );
+    assert_eq!(summary.snapshot.order.last_synced_at, Some(w.clock.0.get()));
+    assert_eq!(summary.snapshot.order.last_sync_error, None);
+}
+
+#[test]
+fn a_store_failure_during_refresh_is_an_error_not_a_silent_success() {
+    let w = World::new();
+    w.shipped("ORD-1", "81234567890");
+    w.store.failing.set(true);
+    w.kv.entries.borrow_mut().clear();
+    let result = block_on(w.service().track("ORD-1", &customer("cust-1"), true));
+    assert!(matches!(result, Err(ServiceError::Store(_))));
+}
+
+#[test]
+fn a_failed_kv_write_is_logged_and_healed_on_the_next_read() {
+    let w = World::new();
+    w.shipped("ORD-1", "81234567890");
+    w.kv.failing.set(true);
+    w.carrier.then(Ok(demo_reply("81234567890")));
+    let (live, _) =
+        tracking(block_on(w.service().track("ORD-1", &customer("cust-1"), true)).unwrap());
+    assert!(
+        w.log
+            .lines()
+            .iter()
+            .any(|l| l.starts_with("WARN [CACHE] KV write for order ORD-1 failed"))
+    );
+    w.kv.failing.set(false);
+    // KV still holds the stale booked snapshot; an admin look (D1) rewrites it.
+    block_on(w.service().admin_view("ORD-1")).unwrap();
+    let (cached, _) =
+        tracking(block_on(w.service().track("ORD-1", &customer("cust-1"), false)).unwrap());
+    assert_eq!(cached.latest, live.latest);
+}
+
+#[test]
+fn admin_view_is_stale_until_synced_recently() {
+    let w = World::new();
+    w.shipped("ORD-1", "81234567890");
+    assert!(block_on(w.service().admin_view("ORD-1")).unwrap().stale);
+    w.carrier.then(Ok(demo_reply("81234567890")));
+    block_on(w.service().sync_order("ORD-1")).unwrap();
+    let view = block_on(w.service().admin_view("ORD-1")).unwrap();
+    assert!(!view.stale);
+    let raw = view.carrier_response.unwrap();
+    assert_eq!(raw.http_status, 200);
+    assert!(raw.body.contains("\"WaybillNo\":\"81234567890\""));
+    w.clock.advance(Duration::minutes(31));
+    assert!(block_on(w.service().admin_view("ORD-1")).unwrap().stale);
+}
+
+#[test]
+fn the_kept_carrier_answer_is_bounded() {
+    let mut w = World::new();
+    w.settings.raw_max_bytes = 100;
+    w.shipped("ORD-1", "81234567890");
+    w.carrier.then(Ok(demo_reply("81234567890")));
+    block_on(w.service().sync_order("ORD-1")).unwrap();
+    let raw = block_on(w.service().admin_view("ORD-1"))
+        .unwrap()
+        .carrier_response
+        .unwrap();
+    assert!(raw.truncated);
+    assert!(raw.body.len() <= 100);
+}
+
+#[test]
+fn waybill_conflicts() {
+    let w = World::new();
+    w.shipped("ORD-1", "81234567890");
+    w.shipped("ORD-2", "81234567891");
+    let service = w.service();
+    let conflict = |r: Result<_, ServiceError>| match r {
+        Err(ServiceError::Conflict { code, .. }) => code,
+        other => panic!("expected a conflict, got {other:?}"),
+    };
+    assert_eq!(
+        conflict(block_on(service.attach_awb("ORD-1", "81234567891"))),
+        "AWB_IN_USE"
+    );
+    assert_eq!(
+        conflict(block_on(service.attach_awb("ORD-1", "81234567899"))),
+        "AWB_EXISTS"
+    );
+    // Attaching the same waybill again changes nothing.
+    let rows = w.store.event_rows();
+    block_on(service.attach_awb("ORD-1", "81234567890")).unwrap();
+    assert_eq!(w.store.event_rows(), rows);
+    assert_eq!(
+        block_on(service.attach_awb("ORD-9", "81234567898")),
+        Err(ServiceError::NotFound)
+    );
+}
+
+#[test]
+fn an_imported_order_with_a_waybill_has_no_cached_tracking() {
+    let w = World::new();
+    let input = OrderInput {
+        customer_id: "cust-1".into(),
+        order_status: "Shipped".into(),
+        created_at: None,
+        awb_no: Some("81234567890".into()),
+    };
+    let (snapshot, created) = block_on(w.service().put_order("ORD-1", &input)).unwrap();
+    assert!(created);
+    assert_eq!(snapshot.latest, None);
+    assert_eq!(snapshot.order.shipping_status, ShippingStatus::InTransit);
+    w.carrier.then(Err(CarrierError::Connection));
+    let (snapshot, source) =
+        tracking(block_on(w.service().track("ORD-1", &customer("cust-1"), true)).unwrap());
+    assert_eq!(snapshot.latest, None);
+    assert!(matches!(source, Source::LiveFailed(_)));
+}

@@ -1,0 +1,407 @@
+//! In-memory implementations of the domain's ports, for native tests: a store with D1's
+//! semantics (unique event identity, one latest flag, all-or-nothing batches), a KV that can be
+//! made to fail, a settable clock, a log that keeps its lines, a scripted carrier, and an HTTP
+//! client on ureq for talking to the simulator.
+
+use std::cell::{Cell, RefCell};
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::time::Duration as StdDuration;
+
+use chrono::{DateTime, TimeZone, Utc};
+use shipment_tracker::ports::{
+    AttachOutcome, Clock, HttpClient, HttpError, HttpRequest, HttpResponse, KeyValue, Log,
+    OrderInput, Store, StoreError, StoredResponse, UpsertOutcome,
+};
+use shipment_tracker::tracking::carrier::{Carrier, CarrierError, TrackingReply, WaybillRequest};
+use shipment_tracker::tracking::merge::OrderSync;
+use shipment_tracker::tracking::model::{Order, ShippingStatus, Snapshot, TrackingEvent};
+
+pub struct FixedClock(pub Cell<DateTime<Utc>>);
+
+impl FixedClock {
+    pub fn at(y: i32, m: u32, d: u32, h: u32) -> FixedClock {
+        FixedClock(Cell::new(Utc.with_ymd_and_hms(y, m, d, h, 0, 0).unwrap()))
+    }
+
+    pub fn advance(&self, by: chrono::Duration) {
+        self.0.set(self.0.get() + by);
+    }
+}
+
+impl Clock for FixedClock {
+    fn now(&self) -> DateTime<Utc> {
+        self.0.get()
+    }
+}
+
+/// The real time, for talking to the simulator (which signs tokens with it).
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> DateTime<Utc> {
+        Utc::now()
+    }
+}
+
+#[derive(Default)]
+pub struct MemoryLog(pub RefCell<Vec<String>>);
+
+impl MemoryLog {
+    pub fn lines(&self) -> Vec<String> {
+        self.0.borrow().clone()
+    }
+}
+
+impl Log for MemoryLog {
+    fn info(&self, line: &str) {
+        self.0.borrow_mut().push(line.to_owned());
+    }
+    fn warn(&self, line: &str) {
+        self.0.borrow_mut().push(format!("WARN {line}"));
+    }
+}
+
+#[derive(Default)]
+pub struct MemoryKv {
+    pub entries: RefCell<HashMap<String, (String, Option<u64>)>>,
+    pub failing: Cell<bool>,
+    pub reads: Cell<usize>,
+}
+
+impl KeyValue for MemoryKv {
+    async fn get(&self, key: &str) -> Result<Option<String>, StoreError> {
+        self.reads.set(self.reads.get() + 1);
+        if self.failing.get() {
+            return Err(StoreError("kv down".into()));
+        }
+        Ok(self.entries.borrow().get(key).map(|(v, _)| v.clone()))
+    }
+
+    async fn put(&self, key: &str, value: &str, ttl: Option<u64>) -> Result<(), StoreError> {
+        if self.failing.get() {
+            return Err(StoreError("kv down".into()));
+        }
+        assert!(ttl.is_none_or(|t| t >= 60), "KV TTLs are at least 60 s");
+        self.entries
+            .borrow_mut()
+            .insert(key.to_owned(), (value.to_owned(), ttl));
+        Ok(())
+    }
+}
+
+#[derive(Default)]
+struct StoreState {
+    orders: BTreeMap<String, Order>,
+    /// (order id, event, latest flag), in insertion order.
+    events: Vec<(String, TrackingEvent, bool)>,
+    responses: HashMap<String, StoredResponse>,
+}
+
+#[derive(Default)]
+pub struct MemoryStore {
+    state: RefCell<StoreState>,
+    pub failing: Cell<bool>,
+    /// How many times each operation ran: proves what the hot path does not touch.
+    pub calls: RefCell<Vec<&'static str>>,
+}
+
+impl MemoryStore {
+    fn enter(&self, op: &'static str) -> Result<(), StoreError> {
+        self.calls.borrow_mut().push(op);
+        if self.failing.get() {
+            Err(StoreError("d1 down".into()))
+        } else {
+            Ok(())
+        }
+    }
+
+    pub fn count(&self, op: &str) -> usize {
+        self.calls.borrow().iter().filter(|c| **c == op).count()
+    }
+
+    pub fn event_rows(&self) -> usize {
+        self.state.borrow().events.len()
+    }
+
+    pub fn order(&self, id: &str) -> Option<Order> {
+        self.state.borrow().orders.get(id).cloned()
+    }
+
+    fn build_snapshot(state: &StoreState, id: &str) -> Option<Snapshot> {
+        let order = state.orders.get(id)?.clone();
+        let mut rows: Vec<(usize, &TrackingEvent, bool)> = state
+            .events
+            .iter()
+            .enumerate()
+            .filter(|(_, (o, _, _))| o == id)
+            .map(|(i, (_, e, l))| (i, e, *l))
+            .collect();
+        rows.sort_by_key(|(i, e, _)| (e.event_at, *i));
+        Some(Snapshot {
+            order,
+            latest: rows
+                .iter()
+                .find(|(_, _, l)| *l)
+                .map(|(_, e, _)| (*e).clone()),
+            events: rows.into_iter().map(|(_, e, _)| e.clone()).collect(),
+        })
+    }
+}
+
+fn new_order(id: &str, input: &OrderInput, now: DateTime<Utc>) -> Order {
+    Order {
+        id: id.to_owned(),
+        customer_id: input.customer_id.clone(),
+        order_status: input.order_status.clone(),
+        shipping_status: if input.awb_no.is_some() {
+            ShippingStatus::InTransit
+        } else {
+            ShippingStatus::Pending
+        },
+        awb_no: input.awb_no.clone(),
+        courier: "bluedart".into(),
+        shipping_error: None,
+        expected_delivery_date: None,
+        created_at: input.created_at.unwrap_or(now),
+        updated_at: now,
+        last_synced_at: None,
+        last_sync_error: None,
+    }
+}
+
+impl Store for MemoryStore {
+    async fn snapshot(&self, order_id: &str) -> Result<Option<Snapshot>, StoreError> {
+        self.enter("snapshot")?;
+        Ok(Self::build_snapshot(&self.state.borrow(), order_id))
+    }
+
+    async fn upsert_order(
+        &self,
+        order_id: &str,
+        input: &OrderInput,
+        now: DateTime<Utc>,
+    ) -> Result<UpsertOutcome, StoreError> {
+        self.enter("upsert_order")?;
+        let mut state = self.state.borrow_mut();
+        if let Some(awb) = &input.awb_no {
+            let taken = state
+                .orders
+                .values()
+                .any(|o| o.id != order_id && o.awb_no.as_ref() == Some(awb));
+            let other = state
+                .orders
+                .get(order_id)
+                .and_then(|o| o.awb_no.as_ref())
+                .is_some_and(|existing| existing != awb);
+            if taken || other {
+                return Ok(UpsertOutcome::AwbInUse);
+            }
+        }
+        match state.orders.get_mut(order_id) {
+            Some(order) => {
+                order.customer_id = input.customer_id.clone();
+                order.order_status = input.order_status.clone();
+                if order.awb_no.is_none() && input.awb_no.is_some() {
+                    order.awb_no = input.awb_no.clone();
+                    order.shipping_status = ShippingStatus::InTransit;
+                }
+                order.updated_at = now;
+                Ok(UpsertOutcome::Updated)
+            }
+            None => {
+                state
+                    .orders
+                    .insert(order_id.to_owned(), new_order(order_id, input, now));
+                Ok(UpsertOutcome::Created)
+            }
+        }
+    }
+
+    async fn attach_awb(
+        &self,
+        order_id: &str,
+        booked: &TrackingEvent,
+        now: DateTime<Utc>,
+    ) -> Result<AttachOutcome, StoreError> {
+        self.enter("attach_awb")?;
+        let mut state = self.state.borrow_mut();
+        let awb = &booked.awb_no;
+        if let Some(other) = state
+            .orders
+            .values()
+            .find(|o| o.id != order_id && o.awb_no.as_ref() == Some(awb))
+        {
+            return Ok(AttachOutcome::UsedByOrder(other.id.clone()));
+        }
+        let Some(order) = state.orders.get_mut(order_id) else {
+            return Ok(AttachOutcome::NoSuchOrder);
+        };
+        match &order.awb_no {
+            Some(existing) if existing == awb => return Ok(AttachOutcome::AlreadyAttached),
+            Some(existing) => return Ok(AttachOutcome::OrderHasAnother(existing.clone())),
+            None => {}
+        }
+        order.awb_no = Some(awb.clone());
+        order.order_status = "Shipped".into();
+        order.shipping_status = ShippingStatus::InTransit;
+        order.updated_at = now;
+        for row in state.events.iter_mut().filter(|(o, _, _)| o == order_id) {
+            row.2 = false;
+        }
+        state
+            .events
+            .push((order_id.to_owned(), booked.clone(), true));
+        Ok(AttachOutcome::Attached)
+    }
+
+    async fn save_syncs(&self, syncs: &[OrderSync]) -> Result<Vec<usize>, StoreError> {
+        self.enter("save_syncs")?;
+        let mut state = self.state.borrow_mut();
+        let mut counts = Vec::new();
+        for sync in syncs {
+            let mut added = 0;
+            for event in &sync.events {
+                let exists = state
+                    .events
+                    .iter()
+                    .any(|(_, e, _)| e.identity() == event.identity());
+                if !exists {
+                    state
+                        .events
+                        .push((sync.order_id.clone(), event.clone(), false));
+                    added += 1;
+                }
+            }
+            if let Some(latest) = &sync.latest {
+                for row in state
+                    .events
+                    .iter_mut()
+                    .filter(|(o, _, _)| *o == sync.order_id)
+                {
+                    row.2 = row.1.identity() == latest.identity();
+                }
+            }
+            if let Some(order) = state.orders.get_mut(&sync.order_id) {
+                order.shipping_status = sync.shipping_status;
+                order.order_status = sync.order_status.clone();
+                order.expected_delivery_date = sync.expected_delivery;
+                order.last_synced_at = Some(sync.synced_at);
+                order.last_sync_error = None;
+                order.updated_at = sync.synced_at;
+            }
+            if let Some(raw) = &sync.raw {
+                state.responses.insert(
+                    sync.order_id.clone(),
+                    StoredResponse {
+                        fetched_at: sync.synced_at,
+                        http_status: raw.http_status,
+                        body: raw.body.clone(),
+                        truncated: raw.truncated,
+                    },
+                );
+            }
+            counts.push(added);
+        }
+        Ok(counts)
+    }
+
+    async fn record_sync_error(
+        &self,
+        order_ids: &[String],
+        error: &str,
+        _now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        self.enter("record_sync_error")?;
+        let mut state = self.state.borrow_mut();
+        for id in order_ids {
+            if let Some(order) = state.orders.get_mut(id) {
+                order.last_sync_error = Some(error.to_owned());
+            }
+        }
+        Ok(())
+    }
+
+    async fn carrier_response(&self, order_id: &str) -> Result<Option<StoredResponse>, StoreError> {
+        self.enter("carrier_response")?;
+        Ok(self.state.borrow().responses.get(order_id).cloned())
+    }
+}
+
+/// A carrier that answers from a script, one entry per call, and records what it was asked.
+#[derive(Default)]
+pub struct ScriptedCarrier {
+    pub replies: RefCell<VecDeque<Result<TrackingReply, CarrierError>>>,
+    pub waybills: RefCell<VecDeque<Result<String, CarrierError>>>,
+    pub tracked: RefCell<Vec<Vec<String>>>,
+}
+
+impl ScriptedCarrier {
+    pub fn then(&self, reply: Result<TrackingReply, CarrierError>) -> &Self {
+        self.replies.borrow_mut().push_back(reply);
+        self
+    }
+}
+
+impl Carrier for ScriptedCarrier {
+    async fn track(&self, awbs: &[String]) -> Result<TrackingReply, CarrierError> {
+        self.tracked.borrow_mut().push(awbs.to_vec());
+        self.replies
+            .borrow_mut()
+            .pop_front()
+            .expect("the test scripted an answer for this call")
+    }
+
+    async fn generate_waybill(&self, _: &WaybillRequest) -> Result<String, CarrierError> {
+        self.waybills
+            .borrow_mut()
+            .pop_front()
+            .expect("the test scripted a waybill")
+    }
+}
+
+/// Blocking HTTP on ureq behind the async port: fine for native tests driven by `pollster`.
+pub struct NativeHttp {
+    pub sent: RefCell<Vec<HttpRequest>>,
+}
+
+impl NativeHttp {
+    pub fn new() -> NativeHttp {
+        NativeHttp {
+            sent: RefCell::new(Vec::new()),
+        }
+    }
+}
+
+impl HttpClient for NativeHttp {
+    async fn send(&self, request: HttpRequest, timeout_ms: u64) -> Result<HttpResponse, HttpError> {
+        self.sent.borrow_mut().push(request.clone());
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .timeout_global(Some(StdDuration::from_millis(timeout_ms)))
+            .build()
+            .into();
+        let mut builder = ureq::http::Request::builder()
+            .method(request.method)
+            .uri(&request.url);
+        for (k, v) in &request.headers {
+            builder = builder.header(*k, v);
+        }
+        let req = builder.body(request.body.unwrap_or_default()).unwrap();
+        match agent.run(req) {
+            Ok(mut resp) => Ok(HttpResponse {
+                status: resp.status().as_u16(),
+                headers: resp
+                    .headers()
+                    .iter()
+                    .map(|(k, v)| (k.to_string(), v.to_str().unwrap_or("").to_owned()))
+                    .collect(),
+                body: resp.body_mut().read_to_string().map_err(|e| match e {
+                    ureq::Error::Timeout(_) => HttpError::Timeout(timeout_ms),
+                    _ => HttpError::Connection,
+                })?,
+            }),
+            Err(ureq::Error::Timeout(_)) => Err(HttpError::Timeout(timeout_ms)),
+            Err(_) => Err(HttpError::Connection),
+        }
+    }
+}
