@@ -8,6 +8,7 @@ CREATE TABLE orders (
     awb_no           TEXT UNIQUE,
     courier          TEXT NOT NULL DEFAULT 'bluedart',
     shipping_error   TEXT,
+    expected_delivery_date TEXT,
     created_at       TEXT NOT NULL,
     updated_at       TEXT NOT NULL,
     last_synced_at   TEXT,

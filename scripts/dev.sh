@@ -16,15 +16,20 @@ if [ ! -f .dev.vars ]; then
   log "creating .dev.vars from .dev.vars.example"
   cp .dev.vars.example .dev.vars
 fi
-admin_token="$(sed -n 's/^ADMIN_TOKEN=//p' .dev.vars)"
+devvar() { sed -n "s/^$1=//p" .dev.vars | tail -n 1; }
+admin_token="$(devvar ADMIN_TOKEN)"
 
 log "applying D1 migrations to local state (.wrangler/state)"
 wrangler d1 migrations apply DB --local
 log "seeding demo orders"
 wrangler d1 execute DB --local --file scripts/demo-seed.sql >/dev/null
 
-log "building the Blue Dart simulator"
-cargo build --quiet -p bluedart-sim
+log "building the Blue Dart simulator and the token tool"
+cargo build --quiet -p bluedart-sim -p shipment-tracker --bin bluedart-sim --bin mint-token
+mint() { CUSTOMER_TOKEN_SECRET="$(devvar CUSTOMER_TOKEN_SECRET)" TRACKING_LINK_SECRET="$(devvar TRACKING_LINK_SECRET)" target/debug/mint-token "$@"; }
+token_1001="$(mint customer cust-1001)"
+token_1002="$(mint customer cust-1002)"
+link_2291="$(mint link ORD-2291)"
 
 pids=()
 cleanup() {
@@ -52,17 +57,31 @@ curl -sf "http://127.0.0.1:$PORT/health" >/dev/null || die "the worker did not s
 
 W="http://127.0.0.1:$PORT"
 S="http://127.0.0.1:$SIM_PORT"
+A="Authorization: Bearer $admin_token"
 cat <<TXT
 
   Worker     $W   (wrangler dev, local D1 + KV in .wrangler/state)
   Simulator  $S   (Blue Dart demo shipments; control API under /__control/)
 
-  curl $W/health
-  curl "$W/__scheduled?cron=0+*+*+*+*"          # fire the hourly cron (skips outside production)
+  Demo orders: ORD-2291 out for delivery, ORD-2292 in transit (cust-1001);
+  ORD-2293 delivered, ORD-2294 returned to origin (cust-1002); ORD-2295 failed attempt,
+  ORD-2296 lost (cust-1003); ORD-2297 no waybill yet (cust-1001). Tokens below last 24 h.
 
-  # Demo orders: ORD-2291 out for delivery, ORD-2292 in transit, ORD-2293 delivered,
-  # ORD-2294 returned to origin, ORD-2295 failed attempt, ORD-2296 lost, ORD-2297 no waybill yet.
-  # Admin token (from .dev.vars): $admin_token
+  # Customer (storefront token for cust-1001, then a signed e-mail link):
+  curl -H "Authorization: Bearer $token_1001" $W/api/shipment/ORD-2291/track
+  curl -H "Authorization: Bearer $token_1001" "$W/api/shipment/ORD-2291/track?forceRefresh=true"
+  curl "$W/api/shipment/ORD-2291/track?$link_2291"
+  curl -H "Authorization: Bearer $token_1002" "$W/api/shipment/ORD-2294/track?forceRefresh=true"
+
+  # Admin:
+  curl -H "$A" $W/api/admin/shipment/ORD-2293/track
+  curl -X POST -H "$A" $W/api/admin/shipment/ORD-2293/sync
+  curl -X PUT -H "$A" -H 'Content-Type: application/json' -d '{"customerId":"cust-1001","orderStatus":"Processing"}' $W/api/admin/orders/ORD-3001
+  curl -X POST -H "$A" -H 'Content-Type: application/json' -d '{"generate":{"consignee":{"name":"ASHA MENON","address1":"14/221 MARINE DRIVE","pincode":"682031","mobile":"9847012345"},"weightKg":0.8}}' $W/api/admin/shipment/ORD-3001/awb
+
+  # Cron (skips outside production) and health:
+  curl "$W/__scheduled?cron=0+*+*+*+*"
+  curl $W/health
 
   # Make Blue Dart misbehave, then put it right again:
   curl -X PUT $S/__control/faults/tracking -d '{"mode":"status","code":503}'

@@ -1,7 +1,10 @@
 //! Runtime configuration from `[vars]` in `wrangler.toml`, with the defaults the design names.
 //! Read through a lookup function so that it can be tested without a Workers environment.
+//! Credentials are not here: they are secrets, read by the platform layer.
 
 use std::fmt;
+
+use crate::bluedart::client::Shipper;
 
 /// Where the worker runs; the hourly sync only runs in production.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -22,6 +25,18 @@ impl fmt::Display for Environment {
 #[derive(Clone, Debug, PartialEq)]
 pub struct Config {
     pub environment: Environment,
+    /// Blue Dart's API gateway (the simulator in development and tests).
+    pub bluedart_base_url: String,
+    /// Timeout of each Blue Dart call, body included.
+    pub bluedart_timeout_ms: u64,
+    /// How long a shipment's cached state counts as fresh; older ones are due for a sync.
+    pub sync_interval_minutes: u64,
+    /// The most of a carrier answer kept per order for admins.
+    pub carrier_response_max_bytes: usize,
+    /// Storefront origins allowed to call the customer endpoint from a browser.
+    pub allowed_origins: Vec<String>,
+    /// The store's pickup address, for waybill generation.
+    pub shipper: Shipper,
 }
 
 /// A `[vars]` entry that is present but unusable.
@@ -39,20 +54,95 @@ impl fmt::Display for ConfigError {
 
 impl std::error::Error for ConfigError {}
 
+struct Vars<F>(F);
+
+impl<F: Fn(&str) -> Option<String>> Vars<F> {
+    fn text(&self, var: &str) -> String {
+        self.0(var).map(|v| v.trim().to_owned()).unwrap_or_default()
+    }
+
+    fn number(
+        &self,
+        var: &'static str,
+        default: u64,
+        range: (u64, u64),
+    ) -> Result<u64, ConfigError> {
+        let text = self.text(var);
+        if text.is_empty() {
+            return Ok(default);
+        }
+        let value: u64 = text.parse().map_err(|_| ConfigError {
+            var,
+            reason: format!("expected a whole number, got {text:?}"),
+        })?;
+        if value < range.0 || value > range.1 {
+            return Err(ConfigError {
+                var,
+                reason: format!("{value} is outside {}..={}", range.0, range.1),
+            });
+        }
+        Ok(value)
+    }
+}
+
 impl Config {
     /// Builds the configuration from a variable lookup (`env.var(..)` on Workers).
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
-        let environment = match lookup("ENVIRONMENT").as_deref().map(str::trim) {
-            None | Some("") | Some("development") => Environment::Development,
-            Some("production") => Environment::Production,
-            Some(other) => {
+        let vars = Vars(lookup);
+        let environment = match vars.text("ENVIRONMENT").as_str() {
+            "" | "development" => Environment::Development,
+            "production" => Environment::Production,
+            other => {
                 return Err(ConfigError {
                     var: "ENVIRONMENT",
                     reason: format!("expected development or production, got {other:?}"),
                 });
             }
         };
-        Ok(Config { environment })
+        let bluedart_base_url = vars.text("BLUEDART_BASE_URL");
+        if !(bluedart_base_url.starts_with("https://") || bluedart_base_url.starts_with("http://"))
+        {
+            return Err(ConfigError {
+                var: "BLUEDART_BASE_URL",
+                reason: "expected an http(s) URL".into(),
+            });
+        }
+        let allowed_origins = vars
+            .text("ALLOWED_ORIGINS")
+            .split(',')
+            .map(|o| o.trim().trim_end_matches('/').to_owned())
+            .filter(|o| !o.is_empty())
+            .collect();
+        Ok(Config {
+            environment,
+            bluedart_base_url,
+            bluedart_timeout_ms: vars.number("BLUEDART_TIMEOUT_MS", 5_000, (100, 60_000))?,
+            sync_interval_minutes: vars.number("SYNC_INTERVAL_MINUTES", 60, (1, 7 * 24 * 60))?,
+            carrier_response_max_bytes: vars.number(
+                "CARRIER_RESPONSE_MAX_BYTES",
+                16 * 1024,
+                (256, 512 * 1024),
+            )? as usize,
+            allowed_origins,
+            shipper: Shipper {
+                origin_area: vars.text("SHIPPER_ORIGIN_AREA"),
+                customer_code: vars.text("SHIPPER_CUSTOMER_CODE"),
+                name: vars.text("SHIPPER_NAME"),
+                address: [
+                    vars.text("SHIPPER_ADDRESS1"),
+                    vars.text("SHIPPER_ADDRESS2"),
+                    vars.text("SHIPPER_ADDRESS3"),
+                ],
+                pincode: vars.text("SHIPPER_PINCODE"),
+                mobile: vars.text("SHIPPER_MOBILE"),
+            },
+        })
+    }
+
+    /// Whether waybills can be generated: Blue Dart needs the shipper's area, code and pincode.
+    pub fn can_generate_waybills(&self) -> bool {
+        let s = &self.shipper;
+        !s.origin_area.is_empty() && !s.customer_code.is_empty() && !s.pincode.is_empty()
     }
 }
 
@@ -69,18 +159,56 @@ mod tests {
         }
     }
 
+    const BASE: (&str, &str) = ("BLUEDART_BASE_URL", "http://127.0.0.1:8788");
+
     #[test]
-    fn environment_defaults_to_development() {
-        let config = Config::from_lookup(lookup(&[])).unwrap();
+    fn defaults_are_the_designs() {
+        let config = Config::from_lookup(lookup(&[BASE])).unwrap();
         assert_eq!(config.environment, Environment::Development);
-        let config = Config::from_lookup(lookup(&[("ENVIRONMENT", "production")])).unwrap();
+        assert_eq!(config.bluedart_timeout_ms, 5_000);
+        assert_eq!(config.sync_interval_minutes, 60);
+        assert_eq!(config.carrier_response_max_bytes, 16_384);
+        assert!(config.allowed_origins.is_empty());
+        assert!(!config.can_generate_waybills());
+        let config = Config::from_lookup(lookup(&[BASE, ("ENVIRONMENT", "production")])).unwrap();
         assert_eq!(config.environment, Environment::Production);
     }
 
     #[test]
-    fn unknown_environment_is_an_error_naming_the_variable() {
-        let err = Config::from_lookup(lookup(&[("ENVIRONMENT", "staging")])).unwrap_err();
-        assert_eq!(err.var, "ENVIRONMENT");
-        assert!(err.to_string().contains("staging"));
+    fn values_are_read_and_checked() {
+        let config = Config::from_lookup(lookup(&[
+            BASE,
+            ("BLUEDART_TIMEOUT_MS", " 1500 "),
+            (
+                "ALLOWED_ORIGINS",
+                "https://shop.example, https://www.shop.example/ ,",
+            ),
+            ("SHIPPER_ORIGIN_AREA", "PNQ"),
+            ("SHIPPER_CUSTOMER_CODE", "099960"),
+            ("SHIPPER_PINCODE", "411001"),
+        ]))
+        .unwrap();
+        assert_eq!(config.bluedart_timeout_ms, 1500);
+        assert_eq!(
+            config.allowed_origins,
+            ["https://shop.example", "https://www.shop.example"]
+        );
+        assert!(config.can_generate_waybills());
+    }
+
+    #[test]
+    fn bad_values_name_their_variable() {
+        let cases = [
+            ("ENVIRONMENT", "staging"),
+            ("BLUEDART_TIMEOUT_MS", "soon"),
+            ("BLUEDART_TIMEOUT_MS", "0"),
+            ("SYNC_INTERVAL_MINUTES", "-5"),
+        ];
+        for (var, value) in cases {
+            let err = Config::from_lookup(lookup(&[BASE, (var, value)])).unwrap_err();
+            assert_eq!(err.var, var);
+        }
+        let err = Config::from_lookup(lookup(&[])).unwrap_err();
+        assert_eq!(err.var, "BLUEDART_BASE_URL");
     }
 }

@@ -142,11 +142,6 @@ pub trait Store {
     /// each added.
     async fn save_syncs(&self, syncs: &[OrderSync]) -> Result<Vec<usize>, StoreError>;
     /// Notes a failed sync on the orders, leaving their tracking alone.
-    async fn record_sync_error(
-        &self,
-        order_ids: &[String],
-        error: &str,
-        now: DateTime<Utc>,
-    ) -> Result<(), StoreError>;
+    async fn record_sync_error(&self, order_ids: &[String], error: &str) -> Result<(), StoreError>;
     async fn carrier_response(&self, order_id: &str) -> Result<Option<StoredResponse>, StoreError>;
 }

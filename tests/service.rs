@@ -95,7 +95,7 @@ fn customer(id: &str) -> Access {
 
 fn tracking(outcome: TrackOutcome) -> (shipment_tracker::tracking::model::Snapshot, Source) {
     match outcome {
-        TrackOutcome::Tracking { snapshot, source } => (snapshot, source),
+        TrackOutcome::Tracking { snapshot, source } => (*snapshot, source),
         other => panic!("expected tracking, got {other:?}"),
     }
 }

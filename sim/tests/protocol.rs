@@ -546,7 +546,7 @@ fn generate_waybill_validation_errors_are_http_400() {
     assert_eq!(answer.status, 400);
     assert_eq!(
         answer.body,
-        r#"{"error-response":[{"StatusCode":"InvalidPinCode","StatusInformation":"Pincode cannot be blank "}],"status":400,"title":"Bad Request"}"#
+        r#"{"status":400,"title":"Bad Request","error-response":[{"StatusCode":"InvalidPinCode","StatusInformation":"Pincode cannot be blank "}]}"#
     );
     let mut heavy = waybill_request("ORD-9002", "PNQ", "682031");
     heavy["Request"]["Services"]["ActualWeight"] = json!(0);

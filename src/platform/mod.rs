@@ -2,11 +2,22 @@
 //! traits.
 
 mod cron;
+mod d1;
+mod fetch;
 mod http;
+mod kv;
+mod runtime;
 
+use chrono::Duration;
 use worker::{Context, Env, Request, Response, ScheduleContext, ScheduledEvent, event};
 
+use crate::bluedart::client::{Account, BlueDartClient};
 use crate::config::{Config, ConfigError};
+use crate::tracking::service::{ServiceSettings, TrackingService};
+use d1::D1Store;
+use fetch::WorkerFetch;
+use kv::WorkersKv;
+use runtime::{ConsoleLog, WorkerClock};
 
 #[event(start)]
 fn start() {
@@ -14,8 +25,8 @@ fn start() {
 }
 
 #[event(fetch)]
-async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<Response> {
-    Ok(http::handle(req, &env).await)
+async fn fetch(req: Request, env: Env, ctx: Context) -> worker::Result<Response> {
+    Ok(http::handle(req, env, ctx).await)
 }
 
 #[event(scheduled)]
@@ -26,4 +37,109 @@ async fn scheduled(event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
 /// The configuration from the environment's `[vars]`.
 fn config(env: &Env) -> Result<Config, ConfigError> {
     Config::from_lookup(|name| env.var(name).ok().map(|v| v.to_string()))
+}
+
+/// A secret, or empty when it is not set (whatever needs it then refuses).
+fn secret(env: &Env, name: &str) -> String {
+    env.secret(name).map(|s| s.to_string()).unwrap_or_default()
+}
+
+/// Why the worker cannot serve: a missing binding or a bad `[vars]` entry. The text names the
+/// binding or variable, never a value.
+#[derive(Debug)]
+pub struct SetupError(String);
+
+impl std::fmt::Display for SetupError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Secrets the HTTP layer checks credentials against.
+pub struct Secrets {
+    pub admin_token: String,
+    pub customer_token_secret: String,
+    pub tracking_link_secret: String,
+}
+
+/// Everything one invocation works with.
+pub struct Bindings {
+    pub config: Config,
+    pub secrets: Secrets,
+    store: D1Store,
+    kv: WorkersKv,
+    http: WorkerFetch,
+    clock: WorkerClock,
+    log: ConsoleLog,
+    account: Account,
+    settings: ServiceSettings,
+}
+
+type Carrier<'a> = BlueDartClient<'a, WorkerFetch, WorkersKv, WorkerClock>;
+type Service<'a> = TrackingService<'a, D1Store, WorkersKv, Carrier<'a>, WorkerClock, ConsoleLog>;
+
+impl Bindings {
+    pub fn from_env(env: &Env) -> Result<Bindings, SetupError> {
+        let config = config(env).map_err(|e| SetupError(e.to_string()))?;
+        let db = env
+            .d1("DB")
+            .map_err(|_| SetupError("the D1 binding DB is missing".into()))?;
+        let kv = env
+            .kv("TRACKING_KV")
+            .map_err(|_| SetupError("the KV binding TRACKING_KV is missing".into()))?;
+        Ok(Bindings {
+            settings: ServiceSettings {
+                stale_after: Duration::minutes(config.sync_interval_minutes as i64),
+                raw_max_bytes: config.carrier_response_max_bytes,
+            },
+            config,
+            secrets: Secrets {
+                admin_token: secret(env, "ADMIN_TOKEN"),
+                customer_token_secret: secret(env, "CUSTOMER_TOKEN_SECRET"),
+                tracking_link_secret: secret(env, "TRACKING_LINK_SECRET"),
+            },
+            store: D1Store { db },
+            kv: WorkersKv { kv },
+            http: WorkerFetch,
+            clock: WorkerClock,
+            log: ConsoleLog,
+            account: Account {
+                client_id: secret(env, "BLUEDART_CLIENT_ID"),
+                client_secret: secret(env, "BLUEDART_CLIENT_SECRET"),
+                login_id: secret(env, "BLUEDART_LOGIN_ID"),
+                licence_key: secret(env, "BLUEDART_LICENCE_KEY"),
+            },
+        })
+    }
+
+    pub fn carrier(&self) -> Carrier<'_> {
+        BlueDartClient {
+            http: &self.http,
+            kv: &self.kv,
+            clock: &self.clock,
+            base_url: self.config.bluedart_base_url.clone(),
+            account: self.account.clone(),
+            shipper: self.config.shipper.clone(),
+            timeout_ms: self.config.bluedart_timeout_ms,
+        }
+    }
+
+    pub fn service<'a>(&'a self, carrier: &'a Carrier<'a>) -> Service<'a> {
+        TrackingService {
+            store: &self.store,
+            kv: &self.kv,
+            carrier,
+            clock: &self.clock,
+            log: &self.log,
+            settings: &self.settings,
+        }
+    }
+
+    pub fn clock(&self) -> &WorkerClock {
+        &self.clock
+    }
+
+    pub fn log(&self) -> &ConsoleLog {
+        &self.log
+    }
 }

@@ -29,12 +29,6 @@ pub struct OrderSync {
     pub raw: Option<RawResponse>,
 }
 
-/// Ordering for "which event is newer": any carrier event outranks the service's own booked
-/// entry, then time decides; for equal times the later-listed event wins.
-fn rank(event: &TrackingEvent) -> (bool, DateTime<Utc>) {
-    (event.is_from_carrier(), event.event_at)
-}
-
 /// The latest event after merging `incoming` into what is stored.
 ///
 /// A shipment in an end state stays there whatever arrives later, and an older event never
@@ -46,9 +40,10 @@ pub fn choose_latest(
     if let Some(stored) = stored.filter(|s| s.status.is_terminal() && s.is_from_carrier()) {
         return Some(stored.clone());
     }
+    // For equal recency the later-listed event wins.
     let mut best: Option<&TrackingEvent> = stored;
     for event in incoming {
-        if best.is_none_or(|b| rank(event) >= rank(b)) {
+        if best.is_none_or(|b| event.recency() >= b.recency()) {
             best = Some(event);
         }
     }
@@ -105,7 +100,7 @@ pub fn plan_sync(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::tracking::model::Location;
+    use crate::tracking::model::{Location, test_order};
     use chrono::TimeZone;
 
     fn at(hour: u32) -> DateTime<Utc> {
@@ -125,20 +120,7 @@ mod tests {
     }
 
     fn order() -> Order {
-        Order {
-            id: "ORD-1".into(),
-            customer_id: "c".into(),
-            order_status: "Shipped".into(),
-            shipping_status: ShippingStatus::InTransit,
-            awb_no: Some("111".into()),
-            courier: "bluedart".into(),
-            shipping_error: None,
-            expected_delivery_date: None,
-            created_at: at(0),
-            updated_at: at(0),
-            last_synced_at: None,
-            last_sync_error: None,
-        }
+        test_order(at(0))
     }
 
     #[test]

@@ -177,6 +177,12 @@ impl TrackingEvent {
         self.scan_code != BOOKED_CODE
     }
 
+    /// Ordering for "which event is newer": any carrier event outranks the service's own booked
+    /// entry, which always starts the history; then time decides.
+    pub fn recency(&self) -> (bool, DateTime<Utc>) {
+        (self.is_from_carrier(), self.event_at)
+    }
+
     /// The identity the store keeps events unique on.
     pub fn identity(&self) -> (&str, DateTime<Utc>, &str, &str) {
         (
@@ -197,6 +203,25 @@ pub struct Snapshot {
     pub latest: Option<TrackingEvent>,
     /// Oldest first.
     pub events: Vec<TrackingEvent>,
+}
+
+/// An in-transit order with waybill `111`, created at `at`: the unit tests' fixture.
+#[cfg(test)]
+pub fn test_order(at: DateTime<Utc>) -> Order {
+    Order {
+        id: "ORD-1".into(),
+        customer_id: "cust-1".into(),
+        order_status: "Shipped".into(),
+        shipping_status: ShippingStatus::InTransit,
+        awb_no: Some("111".into()),
+        courier: "bluedart".into(),
+        shipping_error: None,
+        expected_delivery_date: None,
+        created_at: at,
+        updated_at: at,
+        last_synced_at: None,
+        last_sync_error: None,
+    }
 }
 
 #[cfg(test)]

@@ -90,6 +90,13 @@ fn event_view(e: &TrackingEvent) -> EventView {
     }
 }
 
+/// The history newest first, by the same recency rule that picks the latest event.
+fn newest_first(events: &[TrackingEvent]) -> Vec<EventView> {
+    let mut ordered: Vec<&TrackingEvent> = events.iter().collect();
+    ordered.sort_by_key(|e| e.recency());
+    ordered.into_iter().rev().map(event_view).collect()
+}
+
 pub fn track_body(snapshot: &Snapshot, source: &Source) -> TrackBody {
     let order = &snapshot.order;
     let tracking = snapshot.latest.as_ref().map(|l| TrackingView {
@@ -147,7 +154,79 @@ pub fn track_body(snapshot: &Snapshot, source: &Source) -> TrackBody {
         data_source,
         message,
         bluedart_error,
-        events: snapshot.events.iter().rev().map(event_view).collect(),
+        events: newest_first(&snapshot.events),
         expected_delivery_date: order.expected_delivery_date,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tracking::model::test_order;
+    use chrono::TimeZone;
+
+    fn at(day: u32) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 1, day, 3, 42, 0).unwrap()
+    }
+
+    fn snapshot(events: Vec<TrackingEvent>) -> Snapshot {
+        Snapshot {
+            order: test_order(at(1)),
+            latest: events.last().cloned(),
+            events,
+        }
+    }
+
+    fn scan(day: u32) -> TrackingEvent {
+        TrackingEvent {
+            scan_code: format!("S/{day:03}"),
+            status: Status::InTransit,
+            ..TrackingEvent::booked("111", at(day))
+        }
+    }
+
+    #[test]
+    fn the_booked_entry_is_always_the_oldest_in_the_history() {
+        // Attached on the 20th, after Blue Dart's scans of the 2nd and 3rd.
+        let body = track_body(
+            &snapshot(vec![scan(2), scan(3), TrackingEvent::booked("111", at(20))]),
+            &Source::Cached,
+        );
+        let dates: Vec<&str> = body.events.iter().map(|e| e.event_date.as_str()).collect();
+        assert_eq!(
+            dates,
+            [
+                "2026-01-03T03:42:00Z",
+                "2026-01-02T03:42:00Z",
+                "2026-01-20T03:42:00Z"
+            ]
+        );
+    }
+
+    #[test]
+    fn labels_and_messages_follow_the_source() {
+        let some = snapshot(vec![scan(2)]);
+        let none = snapshot(vec![]);
+        let cached = track_body(&some, &Source::Cached);
+        assert_eq!((cached.data_source.is_cached, cached.message), (true, None));
+        let live = track_body(&some, &Source::Live);
+        assert_eq!(
+            (live.data_source.is_live, live.data_source.is_cached),
+            (true, false)
+        );
+        let failed = track_body(&some, &Source::LiveFailed("down".into()));
+        assert_eq!(failed.message, Some(MESSAGE_SHOWING_CACHED));
+        assert_eq!(failed.bluedart_error.as_deref(), Some("down"));
+        let nothing = track_body(&none, &Source::LiveFailed("down".into()));
+        assert!(nothing.data_source.unavailable && !nothing.data_source.is_cached);
+        assert_eq!(nothing.message, Some(MESSAGE_NO_CACHED));
+        assert_eq!(
+            track_body(&none, &Source::Cached).message,
+            Some(MESSAGE_NO_CACHED)
+        );
+        assert_eq!(
+            track_body(&none, &Source::Live).message,
+            Some(MESSAGE_CARRIER_HAS_NOTHING)
+        );
     }
 }

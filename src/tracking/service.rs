@@ -8,7 +8,7 @@ use chrono::Duration;
 
 use super::carrier::{Carrier, CarrierError, WaybillRequest};
 use super::merge::{RawResponse, plan_sync};
-use super::model::{Order, Snapshot, TrackingEvent};
+use super::model::{ShippingStatus, Snapshot, TrackingEvent};
 use super::response::Source;
 use crate::auth::Access;
 use crate::ports::{
@@ -56,10 +56,10 @@ impl From<StoreError> for ServiceError {
 /// The answer to a track request.
 #[derive(Clone, Debug, PartialEq)]
 pub enum TrackOutcome {
-    /// The order has no waybill yet.
-    NoAwb(Order),
+    /// The order has no waybill yet; its shipping status.
+    NoAwb(ShippingStatus),
     Tracking {
-        snapshot: Snapshot,
+        snapshot: Box<Snapshot>,
         source: Source,
     },
 }
@@ -183,22 +183,22 @@ where
             return Err(ServiceError::Forbidden);
         }
         if snapshot.order.awb_no.is_none() {
-            return Ok(TrackOutcome::NoAwb(snapshot.order));
+            return Ok(TrackOutcome::NoAwb(snapshot.order.shipping_status));
         }
         if !refresh {
             return Ok(TrackOutcome::Tracking {
-                snapshot,
+                snapshot: Box::new(snapshot),
                 source: Source::Cached,
             });
         }
         match self.sync_loaded(self.store_snapshot(order_id).await?).await {
             Ok(summary) => Ok(TrackOutcome::Tracking {
-                snapshot: summary.snapshot,
+                snapshot: Box::new(summary.snapshot),
                 source: Source::Live,
             }),
             // Nothing was written: answer from the cache, saying why.
             Err(ServiceError::Carrier(e)) => Ok(TrackOutcome::Tracking {
-                snapshot,
+                snapshot: Box::new(snapshot),
                 source: Source::LiveFailed(e.to_string()),
             }),
             Err(e) => Err(e),
@@ -225,9 +225,7 @@ where
         let result = self.sync_loaded(snapshot).await;
         if let Err(ServiceError::Carrier(e)) = &result {
             let ids = [order_id.to_owned()];
-            self.store
-                .record_sync_error(&ids, &e.to_string(), self.clock.now())
-                .await?;
+            self.store.record_sync_error(&ids, &e.to_string()).await?;
             self.log.warn(&format!(
                 "[TRACKING SYNC] Order {order_id} sync failed: {e}"
             ));

@@ -305,12 +305,7 @@ impl Store for MemoryStore {
         Ok(counts)
     }
 
-    async fn record_sync_error(
-        &self,
-        order_ids: &[String],
-        error: &str,
-        _now: DateTime<Utc>,
-    ) -> Result<(), StoreError> {
+    async fn record_sync_error(&self, order_ids: &[String], error: &str) -> Result<(), StoreError> {
         self.enter("record_sync_error")?;
         let mut state = self.state.borrow_mut();
         for id in order_ids {

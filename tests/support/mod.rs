@@ -19,11 +19,13 @@ use bluedart_sim::{SimConfig, Simulator};
 use serde_json::Value;
 
 pub const ADMIN_TOKEN: &str = "test-admin-token";
+pub const CUSTOMER_TOKEN_SECRET: &str = "test-customer-token-secret";
+pub const TRACKING_LINK_SECRET: &str = "test-tracking-link-secret";
 
 /// Secrets the worker gets in tests, as `.dev.vars` would give them in development.
 fn secrets(sim: &SimConfig) -> String {
     format!(
-        "ADMIN_TOKEN={ADMIN_TOKEN}\nBLUEDART_CLIENT_ID={}\nBLUEDART_CLIENT_SECRET={}\nBLUEDART_LOGIN_ID={}\nBLUEDART_LICENCE_KEY={}\n",
+        "ADMIN_TOKEN={ADMIN_TOKEN}\nCUSTOMER_TOKEN_SECRET={CUSTOMER_TOKEN_SECRET}\nTRACKING_LINK_SECRET={TRACKING_LINK_SECRET}\nBLUEDART_CLIENT_ID={}\nBLUEDART_CLIENT_SECRET={}\nBLUEDART_LOGIN_ID={}\nBLUEDART_LICENCE_KEY={}\n",
         sim.client_id, sim.client_secret, sim.login_id, sim.licence_key
     )
 }
@@ -72,6 +74,15 @@ pub struct TestWorker {
     child: Child,
     dir: PathBuf,
     agent: ureq::Agent,
+}
+
+/// A storefront token for `customer`, valid for an hour.
+pub fn customer_token(customer: &str) -> String {
+    shipment_tracker::auth::customer_token(
+        CUSTOMER_TOKEN_SECRET,
+        customer,
+        chrono::Utc::now() + chrono::Duration::hours(1),
+    )
 }
 
 /// An HTTP answer from the worker.
@@ -239,6 +250,67 @@ impl TestWorker {
 
     pub fn get(&self, path: &str) -> Answer {
         self.request("GET", path, &[], None)
+    }
+
+    /// An admin call with the bearer token and, for a body, JSON.
+    pub fn admin(&self, method: &str, path: &str, body: Option<Value>) -> Answer {
+        let auth = format!("Bearer {ADMIN_TOKEN}");
+        let mut headers = vec![("Authorization", auth.as_str())];
+        if body.is_some() {
+            headers.push(("Content-Type", "application/json"));
+        }
+        let body = body.map(|b| b.to_string());
+        self.request(method, path, &headers, body.as_deref())
+    }
+
+    /// Registers an order for `customer` and attaches `awb`.
+    pub fn ship(&self, order_id: &str, customer: &str, awb: &str) {
+        let put = self.admin(
+            "PUT",
+            &format!("/api/admin/orders/{order_id}"),
+            Some(serde_json::json!({"customerId": customer, "orderStatus": "Processing"})),
+        );
+        assert!(put.status == 201 || put.status == 200, "{}", put.body);
+        let attach = self.admin(
+            "POST",
+            &format!("/api/admin/shipment/{order_id}/awb"),
+            Some(serde_json::json!({"awbNo": awb})),
+        );
+        assert_eq!(attach.status, 201, "{}", attach.body);
+    }
+
+    /// The customer track endpoint with a storefront token for `customer`.
+    pub fn track(&self, order_id: &str, customer: &str, refresh: bool) -> Answer {
+        let token = format!("Bearer {}", customer_token(customer));
+        let query = if refresh { "?forceRefresh=true" } else { "" };
+        self.request(
+            "GET",
+            &format!("/api/shipment/{order_id}/track{query}"),
+            &[("Authorization", &token)],
+            None,
+        )
+    }
+
+    /// Runs SQL against the worker's local D1 directly, not through the worker: the results of
+    /// the last statement.
+    pub fn d1(&self, sql: &str) -> Vec<Value> {
+        let out = wrangler_command(&self.dir)
+            .args(["d1", "execute", "DB", "--local", "--json", "--persist-to"])
+            .arg(self.dir.join("state"))
+            .args(["--command", sql])
+            .output()
+            .expect("run wrangler d1 execute");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let parsed: Value = serde_json::from_slice(&out.stdout).expect("wrangler prints JSON");
+        let last = parsed
+            .as_array()
+            .and_then(|a| a.last())
+            .expect("a result per statement");
+        last["results"].as_array().cloned().unwrap_or_default()
     }
 
     /// Fires the cron trigger the way Cloudflare would, through `--test-scheduled`.

@@ -1,0 +1,727 @@
+//! End to end: the tracking API of the real worker under `wrangler dev` (local D1 and KV)
+//! against the Blue Dart simulator.
+
+mod support;
+
+use std::time::{Duration, Instant};
+
+use bluedart_sim::{Endpoint, Fault, FaultRule, SimConfig};
+use serde_json::{Value, json};
+use support::{Options, TRACKING_LINK_SECRET, TestWorker, customer_token};
+
+fn demo_worker(vars: Vec<(&'static str, String)>) -> TestWorker {
+    TestWorker::start_with(Options {
+        vars,
+        sim: SimConfig {
+            demo: true,
+            ..SimConfig::default()
+        },
+    })
+}
+
+/// Every table the worker writes, straight from D1, for before/after comparisons.
+fn stored(worker: &TestWorker) -> Value {
+    json!({
+        "orders": worker.d1("SELECT * FROM orders ORDER BY id"),
+        "events": worker.d1("SELECT * FROM tracking_events ORDER BY id"),
+        "responses": worker.d1("SELECT * FROM carrier_responses ORDER BY order_id"),
+    })
+}
+
+#[test]
+fn a_fresh_shipment_answers_its_booked_state_from_the_cache() {
+    let w = demo_worker(vec![]);
+    w.ship("ORD-1", "cust-1", "81234567890");
+    let answer = w.track("ORD-1", "cust-1", false);
+    assert_eq!(answer.status, 200, "{}", answer.body);
+    let body = answer.json();
+    assert_eq!(body["success"], true);
+    assert_eq!(body["orderId"], "ORD-1");
+    assert_eq!(body["awbNo"], "81234567890");
+    assert_eq!(body["courier"], "bluedart");
+    assert_eq!(body["orderStatus"], "Shipped");
+    assert_eq!(body["shippingStatus"], "In-Transit");
+    assert_eq!(body["tracking"]["status"], "Booked");
+    assert_eq!(body["tracking"]["statusCode"], "info_received");
+    assert_eq!(
+        body["dataSource"],
+        json!({"isLive": false, "isCached": true, "unavailable": false})
+    );
+    assert_eq!(body["events"].as_array().unwrap().len(), 1);
+    assert!(
+        w.sim.calls(Endpoint::Tracking).is_empty(),
+        "no Blue Dart call without refresh"
+    );
+    assert_eq!(answer.header("cache-control"), Some("private, max-age=30"));
+    // The original fields come first, in the design's order.
+    let keys: Vec<&str> = body
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(
+        keys[..10],
+        [
+            "success",
+            "orderId",
+            "awbNo",
+            "courier",
+            "orderStatus",
+            "orderCreatedAt",
+            "shippingStatus",
+            "shippingError",
+            "tracking",
+            "dataSource"
+        ]
+    );
+}
+
+#[test]
+fn force_refresh_goes_live_saves_and_the_cache_then_serves_the_same() {
+    let w = demo_worker(vec![]);
+    w.ship("ORD-1", "cust-1", "81234567890");
+    let live = w.track("ORD-1", "cust-1", true);
+    assert_eq!(live.status, 200, "{}", live.body);
+    let live = live.json();
+    assert_eq!(
+        live["dataSource"],
+        json!({"isLive": true, "isCached": false, "unavailable": false})
+    );
+    assert_eq!(
+        live["tracking"],
+        json!({
+            "status": "Out for Delivery", "description": "SHIPMENT OUT FOR DELIVERY",
+            "location": {"city": "Kochi", "state": "KL", "country": "IN"},
+            "eventDate": "2026-01-24T03:42:00Z",
+            "lastSyncedAt": live["tracking"]["lastSyncedAt"].clone(),
+            "statusCode": "out_for_delivery",
+        })
+    );
+    assert!(
+        live["tracking"]["lastSyncedAt"]
+            .as_str()
+            .unwrap()
+            .ends_with('Z')
+    );
+    assert_eq!(live["expectedDeliveryDate"], "2026-01-24");
+    let events = live["events"].as_array().unwrap();
+    assert_eq!(events.len(), 4, "three scans and the booked entry");
+    assert_eq!(
+        events[0]["eventDate"], "2026-01-24T03:42:00Z",
+        "newest first"
+    );
+    assert_eq!(
+        events[2]["eventDate"], "2026-01-21T21:35:00Z",
+        "03:05 IST is the previous UTC day"
+    );
+
+    let cached = w.track("ORD-1", "cust-1", false).json();
+    assert_eq!(
+        cached["dataSource"],
+        json!({"isLive": false, "isCached": true, "unavailable": false})
+    );
+    assert_eq!(cached["tracking"], live["tracking"]);
+    assert_eq!(cached["events"], live["events"]);
+    assert_eq!(w.sim.calls(Endpoint::Tracking).len(), 1);
+    let logs = w.wait_for_log("[TRACKING SAVED]");
+    assert!(
+        logs.contains("[TRACKING SAVED] AWB 81234567890 tracking updated"),
+        "{logs}"
+    );
+}
+
+#[test]
+fn blue_dart_faults_during_refresh_answer_cached_data_and_change_nothing() {
+    let w = demo_worker(vec![("BLUEDART_TIMEOUT_MS", "1500".into())]);
+    w.ship("ORD-1", "cust-1", "81234567890");
+    let live = w.track("ORD-1", "cust-1", true).json();
+    let before = stored(&w);
+    let faults = [
+        (Fault::Drop, "Could not connect to Blue Dart"),
+        (
+            Fault::Hang { ms: 4000 },
+            "Blue Dart did not answer within 1500 ms",
+        ),
+        (
+            Fault::Status { code: 500 },
+            "Blue Dart is unavailable (HTTP 500)",
+        ),
+        (
+            Fault::Status { code: 503 },
+            "Blue Dart is unavailable (HTTP 503)",
+        ),
+        (Fault::HtmlOk, "Blue Dart returned an unreadable answer"),
+        (
+            Fault::MalformedXml,
+            "Blue Dart returned an unreadable answer",
+        ),
+        (
+            Fault::TruncatedXml,
+            "Blue Dart returned an unreadable answer",
+        ),
+        (
+            Fault::LicenseMismatch,
+            "Blue Dart reported a licence mismatch",
+        ),
+    ];
+    for (fault, reason) in faults {
+        w.sim
+            .state()
+            .set_fault(Endpoint::Tracking, Some(FaultRule::always(fault.clone())));
+        let started = Instant::now();
+        let answer = w.track("ORD-1", "cust-1", true);
+        let took = started.elapsed();
+        assert_eq!(answer.status, 200, "{fault:?}: {}", answer.body);
+        let body = answer.json();
+        assert_eq!(
+            body["dataSource"],
+            json!({"isLive": false, "isCached": true, "unavailable": false}),
+            "{fault:?}"
+        );
+        assert_eq!(
+            body["message"],
+            "Live tracking unavailable. Showing cached data."
+        );
+        assert_eq!(body["bluedartError"], reason, "{fault:?}");
+        assert_eq!(body["tracking"], live["tracking"], "{fault:?}");
+        assert_eq!(answer.header("cache-control"), Some("no-store"));
+        assert!(
+            took < Duration::from_millis(1500 + 2500),
+            "{fault:?} took {took:?}"
+        );
+    }
+    assert_eq!(stored(&w), before, "a failed refresh writes nothing");
+}
+
+#[test]
+fn blue_dart_down_with_nothing_cached_answers_unavailable() {
+    let w = demo_worker(vec![]);
+    // An order imported with its waybill has no history yet.
+    let put = w.admin(
+        "PUT",
+        "/api/admin/orders/ORD-1",
+        Some(json!({"customerId": "cust-1", "orderStatus": "Shipped", "awbNo": "81234567890"})),
+    );
+    assert_eq!(put.status, 201, "{}", put.body);
+    w.sim
+        .state()
+        .set_fault(Endpoint::Tracking, Some(FaultRule::always(Fault::Drop)));
+    let body = w.track("ORD-1", "cust-1", true).json();
+    assert_eq!(body["tracking"], Value::Null);
+    assert_eq!(
+        body["dataSource"],
+        json!({"isLive": false, "isCached": false, "unavailable": true})
+    );
+    assert_eq!(
+        body["message"],
+        "Live tracking unavailable. No cached data."
+    );
+    assert_eq!(body["bluedartError"], "Could not connect to Blue Dart");
+    let plain = w.track("ORD-1", "cust-1", false).json();
+    assert_eq!(plain["dataSource"]["unavailable"], true);
+    assert_eq!(
+        plain["message"],
+        "Live tracking unavailable. No cached data."
+    );
+}
+
+#[test]
+fn no_waybill_and_unknown_orders() {
+    let w = demo_worker(vec![]);
+    w.admin(
+        "PUT",
+        "/api/admin/orders/ORD-1",
+        Some(json!({"customerId": "cust-1"})),
+    );
+    let answer = w.track("ORD-1", "cust-1", false);
+    assert_eq!(answer.status, 200);
+    assert_eq!(
+        answer.body,
+        r#"{"success":false,"message":"Shipment not initiated for this order yet","code":"NO_AWB","shippingStatus":"Pending"}"#
+    );
+    let answer = w.track("ORD-404", "cust-1", false);
+    assert_eq!(answer.status, 404);
+    assert_eq!(
+        answer.body,
+        r#"{"success":false,"message":"Order not found","code":"ORDER_NOT_FOUND"}"#
+    );
+}
+
+#[test]
+fn credentials_are_checked_and_customers_see_only_their_orders() {
+    let w = demo_worker(vec![]);
+    w.ship("ORD-1", "cust-1", "81234567890");
+    let get = |headers: &[(&str, &str)], query: &str| {
+        w.request(
+            "GET",
+            &format!("/api/shipment/ORD-1/track{query}"),
+            headers,
+            None,
+        )
+    };
+    let missing = get(&[], "");
+    assert_eq!(
+        (missing.status, missing.json()["code"].as_str()),
+        (401, Some("UNAUTHORIZED"))
+    );
+    let garbage = get(&[("Authorization", "Bearer not.a.token")], "");
+    assert_eq!(garbage.status, 401);
+    let expired = shipment_tracker::auth::customer_token(
+        support::CUSTOMER_TOKEN_SECRET,
+        "cust-1",
+        chrono::Utc::now() - chrono::Duration::minutes(1),
+    );
+    let answer = get(&[("Authorization", &format!("Bearer {expired}"))], "");
+    assert_eq!(
+        (answer.status, answer.json()["message"].as_str()),
+        (401, Some("Credentials have expired"))
+    );
+    let foreign = shipment_tracker::auth::customer_token(
+        "another-secret",
+        "cust-1",
+        chrono::Utc::now() + chrono::Duration::hours(1),
+    );
+    assert_eq!(
+        get(&[("Authorization", &format!("Bearer {foreign}"))], "").status,
+        401
+    );
+
+    let other = w.track("ORD-1", "cust-2", false);
+    assert_eq!(
+        (other.status, other.json()["code"].as_str()),
+        (403, Some("FORBIDDEN"))
+    );
+    assert!(
+        !other.body.contains("81234567890"),
+        "nothing of the order leaks"
+    );
+
+    let exp = chrono::Utc::now() + chrono::Duration::hours(1);
+    let sig = shipment_tracker::auth::link_signature(TRACKING_LINK_SECRET, "ORD-1", exp);
+    let link = format!("?exp={}&sig={sig}", exp.timestamp());
+    assert_eq!(get(&[], &link).status, 200);
+    let other_order = w.request(
+        "GET",
+        &format!("/api/shipment/ORD-2/track{link}"),
+        &[],
+        None,
+    );
+    assert_eq!(other_order.status, 401, "a link is bound to its order");
+
+    for path in [
+        "/api/admin/shipment/ORD-1/track",
+        "/api/admin/shipment/ORD-1/sync",
+    ] {
+        let method = if path.ends_with("sync") {
+            "POST"
+        } else {
+            "GET"
+        };
+        assert_eq!(w.request(method, path, &[], None).status, 401);
+        assert_eq!(
+            w.request(method, path, &[("Authorization", "Bearer wrong")], None)
+                .status,
+            401
+        );
+        let customer = format!("Bearer {}", customer_token("cust-1"));
+        assert_eq!(
+            w.request(method, path, &[("Authorization", &customer)], None)
+                .status,
+            401
+        );
+    }
+}
+
+#[test]
+fn blue_dart_states_map_to_the_right_status_and_customer_text() {
+    let w = demo_worker(vec![]);
+    let cases = [
+        (
+            "ORD-D",
+            "81234567892",
+            "delivered",
+            "Delivered",
+            "Delivered",
+            "Delivered",
+            "2026-01-24T08:35:00Z",
+        ),
+        (
+            "ORD-O",
+            "81234567890",
+            "out_for_delivery",
+            "Out for Delivery",
+            "In-Transit",
+            "Shipped",
+            "2026-01-24T03:42:00Z",
+        ),
+        (
+            "ORD-F",
+            "81234567894",
+            "failed_attempt",
+            "Delivery Attempted",
+            "In-Transit",
+            "Shipped",
+            "2026-01-24T11:20:00Z",
+        ),
+        (
+            "ORD-R",
+            "81234567893",
+            "returned",
+            "Returned to Sender",
+            "Returned",
+            "Shipped",
+            "2026-01-28T06:15:00Z",
+        ),
+        (
+            "ORD-L",
+            "81234567895",
+            "lost",
+            "Lost or Cancelled",
+            "Lost",
+            "Shipped",
+            "2026-01-26T03:30:00Z",
+        ),
+    ];
+    for (order, awb, code, text, shipping, order_status, at) in cases {
+        w.ship(order, "cust-1", awb);
+        let body = w.track(order, "cust-1", true).json();
+        assert_eq!(body["tracking"]["statusCode"], code, "{awb}");
+        assert_eq!(body["tracking"]["status"], text, "{awb}");
+        assert_eq!(body["tracking"]["eventDate"], at, "{awb}");
+        assert_eq!(body["shippingStatus"], shipping, "{awb}");
+        assert_eq!(body["orderStatus"], order_status, "{awb}");
+    }
+    // The return's history holds both legs: the forward waybill's scans and the return's.
+    let returned = w.track("ORD-R", "cust-1", false).json();
+    let events = returned["events"].as_array().unwrap();
+    assert_eq!(
+        events[0]["description"],
+        "SHIPMENT DELIVERED BACK TO SHIPPER"
+    );
+    assert!(events.iter().any(|e| e["statusCode"] == "returning"));
+}
+
+#[test]
+fn the_same_live_answer_saved_twice_stores_each_event_once() {
+    let w = demo_worker(vec![]);
+    w.ship("ORD-1", "cust-1", "81234567890");
+    w.track("ORD-1", "cust-1", true);
+    let count = || w.d1("SELECT COUNT(*) AS n FROM tracking_events")[0]["n"].clone();
+    let after_first = count();
+    assert_eq!(after_first, 4);
+    let sync = w
+        .admin("POST", "/api/admin/shipment/ORD-1/sync", None)
+        .json();
+    assert_eq!(sync["changed"], false);
+    assert_eq!(sync["newEvents"], 0);
+    w.track("ORD-1", "cust-1", true);
+    assert_eq!(count(), after_first);
+    let latest = w.d1("SELECT COUNT(*) AS n FROM tracking_events WHERE is_latest = 1");
+    assert_eq!(latest[0]["n"], 1);
+}
+
+#[test]
+fn customers_never_see_personal_data_or_raw_payloads() {
+    let w = demo_worker(vec![]);
+    // The simulator's payload for this waybill carries the consignee's name, address and phone.
+    w.ship("ORD-1", "cust-1", "81234567891");
+    let live = w.track("ORD-1", "cust-1", true);
+    let cached = w.track("ORD-1", "cust-1", false);
+    let admin = w.admin("GET", "/api/admin/shipment/ORD-1/track", None);
+    for answer in [&live, &cached, &admin] {
+        assert_eq!(answer.status, 200, "{}", answer.body);
+        for personal in ["ASHA", "MENON", "MARINE", "9847012345", "682031"] {
+            assert!(
+                !answer.body.contains(personal),
+                "{personal} leaked: {}",
+                answer.body
+            );
+        }
+    }
+    for answer in [&live, &cached] {
+        for raw in ["WaybillNo", "ScanCode", "<Shipment", "carrierResponse"] {
+            assert!(!answer.body.contains(raw), "{raw} in a customer answer");
+        }
+    }
+    let logs = w.logs();
+    for personal in ["ASHA", "9847012345"] {
+        assert!(!logs.contains(personal), "{personal} in the logs");
+    }
+}
+
+#[test]
+fn a_warm_kv_entry_answers_without_reading_d1() {
+    let w = demo_worker(vec![]);
+    w.ship("ORD-1", "cust-1", "81234567890");
+    let first = w.track("ORD-1", "cust-1", false).json();
+    // Pull the order out from under the worker: only KV still knows it.
+    w.d1("DELETE FROM tracking_events; DELETE FROM orders");
+    let second = w.track("ORD-1", "cust-1", false);
+    assert_eq!(second.status, 200, "{}", second.body);
+    assert_eq!(second.json()["tracking"], first["tracking"]);
+    assert!(w.sim.calls(Endpoint::Tracking).is_empty());
+}
+
+#[test]
+fn a_kv_miss_falls_back_to_d1_and_heals_kv() {
+    let w = demo_worker(vec![]);
+    // An order written to D1 behind the worker's back has no KV entry yet.
+    w.d1(
+        "INSERT INTO orders (id, customer_id, order_status, shipping_status, awb_no, created_at, updated_at) \
+         VALUES ('ORD-9', 'cust-1', 'Shipped', 'In-Transit', '81234567890', '2026-01-21T08:00:00Z', '2026-01-21T08:00:00Z')",
+    );
+    let from_d1 = w.track("ORD-9", "cust-1", false);
+    assert_eq!(from_d1.status, 200, "{}", from_d1.body);
+    assert_eq!(from_d1.json()["orderCreatedAt"], "2026-01-21T08:00:00Z");
+    w.d1("DELETE FROM orders WHERE id = 'ORD-9'");
+    assert_eq!(
+        w.track("ORD-9", "cust-1", false).status,
+        200,
+        "KV was healed"
+    );
+}
+
+#[test]
+fn hot_queries_use_indexes() {
+    let w = TestWorker::start();
+    let plans = [
+        "EXPLAIN QUERY PLAN SELECT * FROM tracking_events WHERE order_id = 'x' ORDER BY event_at, id",
+        "EXPLAIN QUERY PLAN SELECT * FROM tracking_events WHERE order_id = 'x' AND is_latest = 1",
+        "EXPLAIN QUERY PLAN UPDATE tracking_events SET is_latest = 0 WHERE order_id = 'x' AND is_latest = 1",
+        "EXPLAIN QUERY PLAN SELECT * FROM orders WHERE id = 'x' OR ('y' IS NOT NULL AND awb_no = 'y')",
+    ];
+    for sql in plans {
+        let details: Vec<String> = w
+            .d1(sql)
+            .iter()
+            .map(|row| row["detail"].as_str().unwrap_or("").to_owned())
+            .collect();
+        assert!(!details.is_empty(), "{sql}");
+        for detail in &details {
+            assert!(!detail.starts_with("SCAN"), "{sql}: {details:?}");
+        }
+    }
+}
+
+#[test]
+fn admin_track_shows_detail_and_refreshes_stale_orders_in_the_background() {
+    let w = demo_worker(vec![]);
+    w.ship("ORD-1", "cust-1", "81234567890");
+    let answer = w.admin("GET", "/api/admin/shipment/ORD-1/track", None);
+    assert_eq!(answer.status, 200, "{}", answer.body);
+    let body = answer.json();
+    assert_eq!(
+        body["tracking"]["status"], "Booked",
+        "answered at once, before the refresh"
+    );
+    assert_eq!(body["admin"]["customerId"], "cust-1");
+    assert_eq!(body["admin"]["stale"], true);
+    assert_eq!(body["admin"]["backgroundRefresh"], "scheduled");
+    assert_eq!(answer.header("cache-control"), Some("no-store"));
+
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let refreshed = loop {
+        let body = w
+            .admin("GET", "/api/admin/shipment/ORD-1/track", None)
+            .json();
+        if body["tracking"]["statusCode"] == "out_for_delivery" || Instant::now() > deadline {
+            break body;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    assert_eq!(refreshed["tracking"]["statusCode"], "out_for_delivery");
+    assert_eq!(refreshed["admin"]["stale"], false);
+    assert_eq!(refreshed["admin"]["backgroundRefresh"], "not needed");
+    let raw = &refreshed["admin"]["carrierResponse"];
+    assert_eq!(raw["httpStatus"], 200);
+    assert_eq!(raw["body"][0]["WaybillNo"], "81234567890");
+    assert_eq!(raw["body"][0]["Scans"][0]["ScanCode"], "002");
+}
+
+#[test]
+fn admin_sync_reports_what_changed_and_records_failures() {
+    let w = demo_worker(vec![]);
+    w.ship("ORD-1", "cust-1", "81234567890");
+    let first = w.admin("POST", "/api/admin/shipment/ORD-1/sync", None);
+    assert_eq!(first.status, 200, "{}", first.body);
+    let first = first.json();
+    assert_eq!(first["changed"], true);
+    assert_eq!(first["newEvents"], 3);
+    assert_eq!(first["previousStatus"], "info_received");
+    assert_eq!(first["status"], "out_for_delivery");
+
+    w.sim.state().set_fault(
+        Endpoint::Tracking,
+        Some(FaultRule::always(Fault::Status { code: 502 })),
+    );
+    let failed = w.admin("POST", "/api/admin/shipment/ORD-1/sync", None);
+    assert_eq!(failed.status, 502);
+    assert_eq!(failed.json()["code"], "CARRIER_UNAVAILABLE");
+    assert_eq!(
+        failed.json()["bluedartError"],
+        "Blue Dart is unavailable (HTTP 502)"
+    );
+    let admin = w
+        .admin("GET", "/api/admin/shipment/ORD-1/track", None)
+        .json();
+    assert_eq!(
+        admin["admin"]["lastSyncError"],
+        "Blue Dart is unavailable (HTTP 502)"
+    );
+    assert_eq!(admin["tracking"]["statusCode"], "out_for_delivery");
+}
+
+#[test]
+fn a_waybill_generated_through_blue_dart_starts_a_booked_history() {
+    let w = demo_worker(vec![]);
+    w.admin(
+        "PUT",
+        "/api/admin/orders/ORD-77",
+        Some(json!({"customerId": "cust-1", "orderStatus": "Processing"})),
+    );
+    let generate = json!({"generate": {
+        "consignee": {"name": "ASHA MENON", "address1": "14/221 MARINE DRIVE", "pincode": "682031", "mobile": "9847012345"},
+        "weightKg": 0.8, "declaredValue": 1499
+    }});
+    let answer = w.admin(
+        "POST",
+        "/api/admin/shipment/ORD-77/awb",
+        Some(generate.clone()),
+    );
+    assert_eq!(answer.status, 201, "{}", answer.body);
+    let order = &answer.json()["order"];
+    assert_eq!(order["awbNo"], "69000000001");
+    assert_eq!(order["orderStatus"], "Shipped");
+    assert_eq!(order["shippingStatus"], "In-Transit");
+    assert_eq!(order["tracking"]["status"], "info_received");
+    assert!(
+        !answer.body.contains("ASHA"),
+        "the consignee is passed on, not echoed"
+    );
+    assert_eq!(w.sim.calls(Endpoint::Waybill).len(), 1);
+    // Once the order has a waybill, another is refused without asking Blue Dart.
+    let again = w.admin("POST", "/api/admin/shipment/ORD-77/awb", Some(generate));
+    assert_eq!(
+        (again.status, again.json()["code"].as_str()),
+        (409, Some("AWB_EXISTS"))
+    );
+    assert_eq!(w.sim.calls(Endpoint::Waybill).len(), 1);
+    let logs = w.logs();
+    assert!(!logs.contains("ASHA") && !logs.contains("9847012345"));
+}
+
+#[test]
+fn blue_dart_refusing_a_waybill_is_a_422_with_its_reason() {
+    let w = demo_worker(vec![("SHIPPER_ORIGIN_AREA", "BOM".into())]);
+    w.admin(
+        "PUT",
+        "/api/admin/orders/ORD-78",
+        Some(json!({"customerId": "cust-1"})),
+    );
+    let answer = w.admin(
+        "POST",
+        "/api/admin/shipment/ORD-78/awb",
+        Some(json!({"generate": {"consignee": {"name": "A", "address1": "B", "pincode": "682031", "mobile": "9847012345"}, "weightKg": 1}})),
+    );
+    assert_eq!(answer.status, 422, "{}", answer.body);
+    assert_eq!(answer.json()["code"], "WAYBILL_REFUSED");
+    assert!(
+        answer.json()["bluedartError"]
+            .as_str()
+            .unwrap()
+            .contains("InvalidAreaScNotInRegion")
+    );
+    let order = w.d1("SELECT awb_no, shipping_status FROM orders WHERE id = 'ORD-78'");
+    assert_eq!(
+        order[0],
+        json!({"awb_no": null, "shipping_status": "Pending"})
+    );
+}
+
+#[test]
+fn orders_are_created_then_updated() {
+    let w = TestWorker::start();
+    let create = w.admin(
+        "PUT",
+        "/api/admin/orders/ORD-5",
+        Some(json!({"customerId": "cust-5", "orderStatus": "Processing", "createdAt": "2026-01-23T08:01:12Z"})),
+    );
+    assert_eq!(create.status, 201, "{}", create.body);
+    assert_eq!(create.json()["order"]["createdAt"], "2026-01-23T08:01:12Z");
+    assert_eq!(create.json()["order"]["shippingStatus"], "Pending");
+    let update = w.admin(
+        "PUT",
+        "/api/admin/orders/ORD-5",
+        Some(json!({"customerId": "cust-5", "orderStatus": "Cancelled"})),
+    );
+    assert_eq!(update.status, 200);
+    assert_eq!(update.json()["created"], false);
+    assert_eq!(update.json()["order"]["orderStatus"], "Cancelled");
+    assert_eq!(
+        update.json()["order"]["createdAt"],
+        "2026-01-23T08:01:12Z",
+        "creation time is kept"
+    );
+}
+
+#[test]
+fn cors_only_for_configured_origins() {
+    let w = demo_worker(vec![("ALLOWED_ORIGINS", "https://shop.example".into())]);
+    w.ship("ORD-1", "cust-1", "81234567890");
+    let preflight = w.request(
+        "OPTIONS",
+        "/api/shipment/ORD-1/track",
+        &[
+            ("Origin", "https://shop.example"),
+            ("Access-Control-Request-Method", "GET"),
+        ],
+        None,
+    );
+    assert_eq!(preflight.status, 204);
+    assert_eq!(
+        preflight.header("access-control-allow-origin"),
+        Some("https://shop.example")
+    );
+    assert_eq!(
+        preflight.header("access-control-allow-methods"),
+        Some("GET, OPTIONS")
+    );
+    let token = format!("Bearer {}", customer_token("cust-1"));
+    let allowed = w.request(
+        "GET",
+        "/api/shipment/ORD-1/track",
+        &[
+            ("Origin", "https://shop.example"),
+            ("Authorization", &token),
+        ],
+        None,
+    );
+    assert_eq!(allowed.status, 200);
+    assert_eq!(
+        allowed.header("access-control-allow-origin"),
+        Some("https://shop.example")
+    );
+    assert_eq!(allowed.header("vary"), Some("Origin"));
+    let refused = w.request(
+        "GET",
+        "/api/shipment/ORD-1/track",
+        &[
+            ("Origin", "https://evil.example"),
+            ("Authorization", &token),
+        ],
+        None,
+    );
+    assert_eq!(
+        (refused.status, refused.json()["code"].as_str()),
+        (403, Some("CORS_ORIGIN_NOT_ALLOWED"))
+    );
+    assert_eq!(refused.header("access-control-allow-origin"), None);
+    let refused_preflight = w.request(
+        "OPTIONS",
+        "/api/shipment/ORD-1/track",
+        &[("Origin", "https://evil.example")],
+        None,
+    );
+    assert_eq!(refused_preflight.status, 403);
+}
