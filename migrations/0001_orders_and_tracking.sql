@@ -16,7 +16,7 @@ CREATE TABLE orders (
 );
 
 -- "Shipments to sync": in-transit orders, least recently synced first.
-CREATE INDEX orders_sync_due ON orders (shipping_status, last_synced_at)
+CREATE INDEX orders_sync_due ON orders (shipping_status, last_synced_at, id)
     WHERE awb_no IS NOT NULL;
 
 -- One row per carrier event. The identity (waybill, time, code, location) is unique, so saving

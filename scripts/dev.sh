@@ -43,9 +43,11 @@ trap cleanup EXIT INT TERM
 set -m
 target/debug/bluedart-sim --demo --port "$SIM_PORT" &
 pids+=($!)
+# ENVIRONMENT=production npm run dev lets the cron trigger really sync.
 wrangler dev --local --ip 127.0.0.1 --port "$PORT" --test-scheduled \
   --show-interactive-dev-session=false \
-  --var "BLUEDART_BASE_URL:http://127.0.0.1:$SIM_PORT" &
+  --var "BLUEDART_BASE_URL:http://127.0.0.1:$SIM_PORT" \
+  ${ENVIRONMENT:+--var "ENVIRONMENT:$ENVIRONMENT"} &
 pids+=($!)
 set +m
 
@@ -79,8 +81,9 @@ cat <<TXT
   curl -X PUT -H "$A" -H 'Content-Type: application/json' -d '{"customerId":"cust-1001","orderStatus":"Processing"}' $W/api/admin/orders/ORD-3001
   curl -X POST -H "$A" -H 'Content-Type: application/json' -d '{"generate":{"consignee":{"name":"ASHA MENON","address1":"14/221 MARINE DRIVE","pincode":"682031","mobile":"9847012345"},"weightKg":0.8}}' $W/api/admin/shipment/ORD-3001/awb
 
-  # Cron (skips outside production) and health:
+  # Cron (skips unless started as ENVIRONMENT=production npm run dev), its runs, and health:
   curl "$W/__scheduled?cron=0+*+*+*+*"
+  curl -H "$A" $W/api/admin/sync/runs
   curl $W/health
 
   # Make Blue Dart misbehave, then put it right again:

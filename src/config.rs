@@ -4,7 +4,10 @@
 
 use std::fmt;
 
+use chrono::Duration;
+
 use crate::bluedart::client::Shipper;
+use crate::tracking::sync::{Budget, SyncSettings};
 
 /// Where the worker runs; the hourly sync only runs in production.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -29,8 +32,8 @@ pub struct Config {
     pub bluedart_base_url: String,
     /// Timeout of each Blue Dart call, body included.
     pub bluedart_timeout_ms: u64,
-    /// How long a shipment's cached state counts as fresh; older ones are due for a sync.
-    pub sync_interval_minutes: u64,
+    /// The background sync's knobs and the plan's per-invocation budget.
+    pub sync: SyncSettings,
     /// The most of a carrier answer kept per order for admins.
     pub carrier_response_max_bytes: usize,
     /// Storefront origins allowed to call the customer endpoint from a browser.
@@ -117,11 +120,35 @@ impl Config {
             environment,
             bluedart_base_url,
             bluedart_timeout_ms: vars.number("BLUEDART_TIMEOUT_MS", 5_000, (100, 60_000))?,
-            sync_interval_minutes: vars.number("SYNC_INTERVAL_MINUTES", 60, (1, 7 * 24 * 60))?,
+            sync: SyncSettings {
+                // Under an hour, so that the hourly cron reaches every shipment each hour.
+                interval: Duration::minutes(vars.number(
+                    "SYNC_INTERVAL_MINUTES",
+                    45,
+                    (1, 7 * 24 * 60),
+                )? as i64),
+                // Blue Dart takes up to 50 waybills per call.
+                batch_size: vars.number("SYNC_BATCH_SIZE", 10, (1, 50))? as usize,
+                delay_ms: vars.number("SYNC_DELAY_MS", 100, (0, 60_000))?,
+                max_per_run: vars.number("SYNC_MAX_PER_RUN", 1_000, (1, 100_000))? as usize,
+                // Defaults are the free plan's per-invocation limits.
+                budget: Budget {
+                    subrequests: vars.number("SYNC_MAX_SUBREQUESTS", 50, (1, 100_000))? as usize,
+                    d1_queries: vars.number("SYNC_MAX_D1_QUERIES", 50, (1, 100_000))? as usize,
+                    kv_operations: vars.number("SYNC_MAX_KV_OPERATIONS", 1_000, (1, 100_000))?
+                        as usize,
+                    wall_time: Duration::seconds(vars.number(
+                        "SYNC_MAX_RUN_SECONDS",
+                        840,
+                        (1, 900),
+                    )? as i64),
+                },
+            },
+            // 50 per batch must fit in one D1 parameter (2 MB).
             carrier_response_max_bytes: vars.number(
                 "CARRIER_RESPONSE_MAX_BYTES",
                 16 * 1024,
-                (256, 512 * 1024),
+                (256, 32 * 1024),
             )? as usize,
             allowed_origins,
             shipper: Shipper {
@@ -166,7 +193,11 @@ mod tests {
         let config = Config::from_lookup(lookup(&[BASE])).unwrap();
         assert_eq!(config.environment, Environment::Development);
         assert_eq!(config.bluedart_timeout_ms, 5_000);
-        assert_eq!(config.sync_interval_minutes, 60);
+        assert_eq!(config.sync.interval, Duration::minutes(45));
+        assert_eq!(config.sync.batch_size, 10);
+        assert_eq!(config.sync.delay_ms, 100);
+        assert_eq!(config.sync.budget.d1_queries, 50);
+        assert_eq!(config.sync.budget.wall_time, Duration::seconds(840));
         assert_eq!(config.carrier_response_max_bytes, 16_384);
         assert!(config.allowed_origins.is_empty());
         assert!(!config.can_generate_waybills());
@@ -203,6 +234,8 @@ mod tests {
             ("BLUEDART_TIMEOUT_MS", "soon"),
             ("BLUEDART_TIMEOUT_MS", "0"),
             ("SYNC_INTERVAL_MINUTES", "-5"),
+            ("SYNC_BATCH_SIZE", "51"),
+            ("SYNC_MAX_RUN_SECONDS", "901"),
         ];
         for (var, value) in cases {
             let err = Config::from_lookup(lookup(&[BASE, (var, value)])).unwrap_err();

@@ -11,10 +11,16 @@ use chrono::{DateTime, Utc};
 
 use crate::tracking::merge::OrderSync;
 use crate::tracking::model::{Snapshot, TrackingEvent};
+use crate::tracking::sync::SyncRun;
 
 /// Wall-clock time. Never `SystemTime::now()`, which panics on wasm.
 pub trait Clock {
     fn now(&self) -> DateTime<Utc>;
+}
+
+/// Waits without blocking a thread (Workers: `Delay`).
+pub trait Sleeper {
+    async fn sleep(&self, ms: u64);
 }
 
 /// Where the domain's log lines go. Lines never carry personal data or credentials.
@@ -120,10 +126,31 @@ pub struct StoredResponse {
     pub truncated: bool,
 }
 
+/// An order due for a sync.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DueShipment {
+    pub order_id: String,
+    pub awb_no: String,
+}
+
 /// The source of truth (D1).
 pub trait Store {
-    /// The order with its history (oldest first) and latest event, in one round trip.
-    async fn snapshot(&self, order_id: &str) -> Result<Option<Snapshot>, StoreError>;
+    /// Orders with their history (oldest first) and latest event, in one round trip, in the
+    /// order asked for; unknown ids are left out.
+    async fn snapshots(&self, order_ids: &[String]) -> Result<Vec<Snapshot>, StoreError>;
+
+    async fn snapshot(&self, order_id: &str) -> Result<Option<Snapshot>, StoreError> {
+        let mut found = self.snapshots(&[order_id.to_owned()]).await?;
+        Ok(found.pop())
+    }
+
+    /// In-transit shipments not synced since `synced_before`, least recently synced first
+    /// (never-synced ones before all others).
+    async fn due_shipments(
+        &self,
+        synced_before: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<DueShipment>, StoreError>;
     /// Creates or updates an order.
     async fn upsert_order(
         &self,
@@ -138,10 +165,19 @@ pub trait Store {
         booked: &TrackingEvent,
         now: DateTime<Utc>,
     ) -> Result<AttachOutcome, StoreError>;
-    /// Carries out the syncs of several orders in one transaction; returns how many new events
-    /// each added.
-    async fn save_syncs(&self, syncs: &[OrderSync]) -> Result<Vec<usize>, StoreError>;
+    /// Carries out the syncs of several orders in one transaction.
+    async fn save_syncs(&self, syncs: &[OrderSync]) -> Result<(), StoreError>;
     /// Notes a failed sync on the orders, leaving their tracking alone.
     async fn record_sync_error(&self, order_ids: &[String], error: &str) -> Result<(), StoreError>;
     async fn carrier_response(&self, order_id: &str) -> Result<Option<StoredResponse>, StoreError>;
+
+    /// Records a sync run as started; returns its id.
+    async fn start_run(&self, run: &SyncRun) -> Result<i64, StoreError>;
+    /// Records how a run ended.
+    async fn finish_run(&self, id: i64, run: &SyncRun) -> Result<(), StoreError>;
+    /// The latest runs, newest first.
+    async fn recent_runs(&self, limit: usize) -> Result<Vec<SyncRun>, StoreError>;
+
+    /// How many queries this store has sent in this invocation (D1 limits them per invocation).
+    fn queries(&self) -> usize;
 }

@@ -6,7 +6,7 @@ mod support;
 use bluedart_sim::{Endpoint, Fault, FaultRule, SimConfig, Simulator};
 use pollster::block_on;
 use serde_json::json;
-use shipment_tracker::bluedart::client::{Account, BlueDartClient, Shipper, TOKEN_KEY};
+use shipment_tracker::bluedart::client::{Account, BlueDartClient, Gateway, Shipper, TOKEN_KEY};
 use shipment_tracker::tracking::carrier::{Carrier, CarrierError, Consignee, WaybillRequest};
 use shipment_tracker::tracking::model::Status;
 use support::memory::{MemoryKv, NativeHttp, SystemClock};
@@ -32,27 +32,29 @@ impl Rig {
 
     fn client(&self) -> BlueDartClient<'_, NativeHttp, MemoryKv, SystemClock> {
         let sim = SimConfig::default();
-        BlueDartClient {
-            http: &self.http,
-            kv: &self.kv,
-            clock: &SystemClock,
-            base_url: self.sim.base_url(),
-            account: Account {
-                client_id: sim.client_id,
-                client_secret: sim.client_secret,
-                login_id: sim.login_id,
-                licence_key: sim.licence_key,
+        BlueDartClient::new(
+            &self.http,
+            &self.kv,
+            &SystemClock,
+            Gateway {
+                base_url: self.sim.base_url(),
+                account: Account {
+                    client_id: sim.client_id,
+                    client_secret: sim.client_secret,
+                    login_id: sim.login_id,
+                    licence_key: sim.licence_key,
+                },
+                shipper: Shipper {
+                    origin_area: "PNQ".into(),
+                    customer_code: "099960".into(),
+                    name: "DEMO STORE".into(),
+                    address: ["1 MG ROAD".into(), "CAMP".into(), "PUNE".into()],
+                    pincode: "411001".into(),
+                    mobile: "9000000000".into(),
+                },
+                timeout_ms: 1500,
             },
-            shipper: Shipper {
-                origin_area: "PNQ".into(),
-                customer_code: "099960".into(),
-                name: "DEMO STORE".into(),
-                address: ["1 MG ROAD".into(), "CAMP".into(), "PUNE".into()],
-                pincode: "411001".into(),
-                mobile: "9000000000".into(),
-            },
-            timeout_ms: 1500,
-        }
+        )
     }
 
     fn track(
@@ -144,7 +146,7 @@ fn a_refused_token_means_one_fresh_login_and_one_retry() {
 fn wrong_credentials_fail_the_login() {
     let rig = Rig::new();
     let mut client = rig.client();
-    client.account.client_secret = "wrong".into();
+    client.gateway_mut().account.client_secret = "wrong".into();
     assert_eq!(
         block_on(client.track(&["81234567890".into()])),
         Err(CarrierError::Unauthorized { status: 401 })

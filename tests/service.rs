@@ -13,60 +13,14 @@ use shipment_tracker::ports::OrderInput;
 use shipment_tracker::tracking::carrier::{CarrierError, TrackingReply};
 use shipment_tracker::tracking::model::{ShippingStatus, Status};
 use shipment_tracker::tracking::response::Source;
-use shipment_tracker::tracking::service::{
-    ServiceError, ServiceSettings, TrackOutcome, TrackingService, snapshot_key,
-};
-use support::memory::{FixedClock, MemoryKv, MemoryLog, MemoryStore, ScriptedCarrier};
+use shipment_tracker::tracking::service::{ServiceError, TrackOutcome, snapshot_key};
+use shipment_tracker::tracking::sync::{Spent, Trigger};
+use support::memory::ScriptedCarrier;
 
-struct World {
-    store: MemoryStore,
-    kv: MemoryKv,
-    carrier: ScriptedCarrier,
-    clock: FixedClock,
-    log: MemoryLog,
-    settings: ServiceSettings,
-}
+type World = support::memory::World<ScriptedCarrier>;
 
-type Service<'a> =
-    TrackingService<'a, MemoryStore, MemoryKv, ScriptedCarrier, FixedClock, MemoryLog>;
-
-impl World {
-    fn new() -> World {
-        World {
-            store: MemoryStore::default(),
-            kv: MemoryKv::default(),
-            carrier: ScriptedCarrier::default(),
-            clock: FixedClock::at(2026, 11, 24, 10),
-            log: MemoryLog::default(),
-            settings: ServiceSettings {
-                stale_after: Duration::minutes(30),
-                raw_max_bytes: 16 * 1024,
-            },
-        }
-    }
-
-    fn service(&self) -> Service<'_> {
-        TrackingService {
-            store: &self.store,
-            kv: &self.kv,
-            carrier: &self.carrier,
-            clock: &self.clock,
-            log: &self.log,
-            settings: &self.settings,
-        }
-    }
-
-    /// An order for `cust-1` with a waybill attached (history: the booked entry).
-    fn shipped(&self, order_id: &str, awb: &str) {
-        let input = OrderInput {
-            customer_id: "cust-1".into(),
-            order_status: "Processing".into(),
-            created_at: None,
-            awb_no: None,
-        };
-        block_on(self.service().put_order(order_id, &input)).unwrap();
-        block_on(self.service().attach_awb(order_id, awb)).unwrap();
-    }
+fn world() -> World {
+    World::new(ScriptedCarrier::default())
 }
 
 /// The carrier's answer for the simulator's demo shipment `awb`, as Blue Dart would send it.
@@ -102,7 +56,7 @@ fn tracking(outcome: TrackOutcome) -> (shipment_tracker::tracking::model::Snapsh
 
 #[test]
 fn a_fresh_shipment_answers_its_booked_state_from_the_cache() {
-    let w = World::new();
+    let w = world();
     w.shipped("ORD-1", "81234567890");
     let (snapshot, source) =
         tracking(block_on(w.service().track("ORD-1", &customer("cust-1"), false)).unwrap());
@@ -118,29 +72,29 @@ fn a_fresh_shipment_answers_its_booked_state_from_the_cache() {
 
 #[test]
 fn a_warm_cache_answers_without_touching_the_store() {
-    let w = World::new();
+    let w = world();
     w.shipped("ORD-1", "81234567890");
-    let before = w.store.count("snapshot");
+    let before = w.store.count("snapshots");
     block_on(w.service().track("ORD-1", &customer("cust-1"), false)).unwrap();
-    assert_eq!(w.store.count("snapshot"), before);
+    assert_eq!(w.store.count("snapshots"), before);
 }
 
 #[test]
 fn a_cache_miss_reads_the_store_and_heals_the_cache() {
-    let w = World::new();
+    let w = world();
     w.shipped("ORD-1", "81234567890");
     w.kv.entries.borrow_mut().clear();
-    let before = w.store.count("snapshot");
+    let before = w.store.count("snapshots");
     block_on(w.service().track("ORD-1", &customer("cust-1"), false)).unwrap();
-    assert_eq!(w.store.count("snapshot"), before + 1);
+    assert_eq!(w.store.count("snapshots"), before + 1);
     assert!(w.kv.entries.borrow().contains_key(&snapshot_key("ORD-1")));
     block_on(w.service().track("ORD-1", &customer("cust-1"), false)).unwrap();
-    assert_eq!(w.store.count("snapshot"), before + 1);
+    assert_eq!(w.store.count("snapshots"), before + 1);
 }
 
 #[test]
 fn a_garbled_cache_entry_counts_as_a_miss() {
-    let w = World::new();
+    let w = world();
     w.shipped("ORD-1", "81234567890");
     w.kv.entries
         .borrow_mut()
@@ -152,7 +106,7 @@ fn a_garbled_cache_entry_counts_as_a_miss() {
 
 #[test]
 fn unknown_orders_missing_waybills_and_other_customers() {
-    let w = World::new();
+    let w = world();
     w.shipped("ORD-1", "81234567890");
     let input = OrderInput {
         customer_id: "cust-1".into(),
@@ -183,7 +137,7 @@ fn unknown_orders_missing_waybills_and_other_customers() {
 
 #[test]
 fn force_refresh_saves_live_data_that_the_cache_then_serves() {
-    let w = World::new();
+    let w = world();
     w.shipped("ORD-1", "81234567890");
     w.carrier.then(Ok(demo_reply("81234567890")));
     let (live, source) =
@@ -215,7 +169,7 @@ fn a_failed_refresh_answers_from_the_cache_and_changes_nothing() {
         CarrierError::UnreadableAnswer,
         CarrierError::Licence,
     ] {
-        let w = World::new();
+        let w = world();
         w.shipped("ORD-1", "81234567890");
         w.carrier.then(Ok(demo_reply("81234567890")));
         block_on(w.service().track("ORD-1", &customer("cust-1"), true)).unwrap();
@@ -234,17 +188,25 @@ fn a_failed_refresh_answers_from_the_cache_and_changes_nothing() {
 
 #[test]
 fn saving_the_same_answer_twice_stores_each_event_once() {
-    let w = World::new();
+    let w = world();
     w.shipped("ORD-1", "81234567890");
     w.carrier
         .then(Ok(demo_reply("81234567890")))
         .then(Ok(demo_reply("81234567890")));
-    let first = block_on(w.service().sync_order("ORD-1")).unwrap();
+    let first = block_on(
+        w.service()
+            .sync_order("ORD-1", Trigger::Manual, Spent::default),
+    )
+    .unwrap();
     let rows = w.store.event_rows();
-    let second = block_on(w.service().sync_order("ORD-1")).unwrap();
+    let second = block_on(
+        w.service()
+            .sync_order("ORD-1", Trigger::Manual, Spent::default),
+    )
+    .unwrap();
     assert_eq!(first.new_events, 3);
     assert_eq!(second.new_events, 0);
-    assert!(!second.changed());
+    assert!(!second.changed);
     assert_eq!(w.store.event_rows(), rows);
 }
 
@@ -271,10 +233,14 @@ fn end_states_from_the_demo_shipments() {
             "Shipped",
         ),
     ] {
-        let w = World::new();
+        let w = world();
         w.shipped("ORD-1", awb);
         w.carrier.then(Ok(demo_reply(awb)));
-        let summary = block_on(w.service().sync_order("ORD-1")).unwrap();
+        let summary = block_on(
+            w.service()
+                .sync_order("ORD-1", Trigger::Manual, Spent::default),
+        )
+        .unwrap();
         let order = &summary.snapshot.order;
         assert_eq!(
             summary.snapshot.latest.as_ref().unwrap().status,
@@ -288,12 +254,15 @@ fn end_states_from_the_demo_shipments() {
 
 #[test]
 fn a_sync_failure_is_recorded_on_the_order_without_touching_tracking() {
-    let w = World::new();
+    let w = world();
     w.shipped("ORD-1", "81234567890");
     w.carrier
         .then(Err(CarrierError::Unavailable { status: 503 }));
     let before = w.store.event_rows();
-    let result = block_on(w.service().sync_order("ORD-1"));
+    let result = block_on(
+        w.service()
+            .sync_order("ORD-1", Trigger::Manual, Spent::default),
+    );
     assert_eq!(
         result,
         Err(ServiceError::Carrier(CarrierError::Unavailable {
@@ -309,13 +278,17 @@ fn a_sync_failure_is_recorded_on_the_order_without_touching_tracking() {
 
 #[test]
 fn a_waybill_blue_dart_knows_nothing_about_is_a_valid_empty_answer() {
-    let w = World::new();
+    let w = world();
     w.shipped("ORD-1", "81234567890");
     w.carrier.then(Ok(TrackingReply {
         http_status: 200,
         updates: vec![("81234567890".into(), None)],
     }));
-    let summary = block_on(w.service().sync_order("ORD-1")).unwrap();
+    let summary = block_on(
+        w.service()
+            .sync_order("ORD-1", Trigger::Manual, Spent::default),
+    )
+    .unwrap();
     assert_eq!(summary.new_events, 0);
     assert_eq!(
         summary.snapshot.latest.unwrap().status,
@@ -327,7 +300,7 @@ fn a_waybill_blue_dart_knows_nothing_about_is_a_valid_empty_answer() {
 
 #[test]
 fn a_store_failure_during_refresh_is_an_error_not_a_silent_success() {
-    let w = World::new();
+    let w = world();
     w.shipped("ORD-1", "81234567890");
     w.store.failing.set(true);
     w.kv.entries.borrow_mut().clear();
@@ -337,7 +310,7 @@ fn a_store_failure_during_refresh_is_an_error_not_a_silent_success() {
 
 #[test]
 fn a_failed_kv_write_is_logged_and_healed_on_the_next_read() {
-    let w = World::new();
+    let w = world();
     w.shipped("ORD-1", "81234567890");
     w.kv.failing.set(true);
     w.carrier.then(Ok(demo_reply("81234567890")));
@@ -359,27 +332,37 @@ fn a_failed_kv_write_is_logged_and_healed_on_the_next_read() {
 
 #[test]
 fn admin_view_is_stale_until_synced_recently() {
-    let w = World::new();
+    let w = world();
     w.shipped("ORD-1", "81234567890");
     assert!(block_on(w.service().admin_view("ORD-1")).unwrap().stale);
     w.carrier.then(Ok(demo_reply("81234567890")));
-    block_on(w.service().sync_order("ORD-1")).unwrap();
+    block_on(
+        w.service()
+            .sync_order("ORD-1", Trigger::Manual, Spent::default),
+    )
+    .unwrap();
     let view = block_on(w.service().admin_view("ORD-1")).unwrap();
     assert!(!view.stale);
     let raw = view.carrier_response.unwrap();
     assert_eq!(raw.http_status, 200);
     assert!(raw.body.contains("\"WaybillNo\":\"81234567890\""));
-    w.clock.advance(Duration::minutes(31));
+    w.clock.advance(Duration::minutes(44));
+    assert!(!block_on(w.service().admin_view("ORD-1")).unwrap().stale);
+    w.clock.advance(Duration::minutes(2));
     assert!(block_on(w.service().admin_view("ORD-1")).unwrap().stale);
 }
 
 #[test]
 fn the_kept_carrier_answer_is_bounded() {
-    let mut w = World::new();
+    let mut w = world();
     w.settings.raw_max_bytes = 100;
     w.shipped("ORD-1", "81234567890");
     w.carrier.then(Ok(demo_reply("81234567890")));
-    block_on(w.service().sync_order("ORD-1")).unwrap();
+    block_on(
+        w.service()
+            .sync_order("ORD-1", Trigger::Manual, Spent::default),
+    )
+    .unwrap();
     let raw = block_on(w.service().admin_view("ORD-1"))
         .unwrap()
         .carrier_response
@@ -390,7 +373,7 @@ fn the_kept_carrier_answer_is_bounded() {
 
 #[test]
 fn waybill_conflicts() {
-    let w = World::new();
+    let w = world();
     w.shipped("ORD-1", "81234567890");
     w.shipped("ORD-2", "81234567891");
     let service = w.service();
@@ -418,7 +401,7 @@ fn waybill_conflicts() {
 
 #[test]
 fn an_imported_order_with_a_waybill_has_no_cached_tracking() {
-    let w = World::new();
+    let w = world();
     let input = OrderInput {
         customer_id: "cust-1".into(),
         order_status: "Shipped".into(),

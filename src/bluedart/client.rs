@@ -2,6 +2,8 @@
 //! tracking many waybills per call, and waybill generation. Every call has a timeout; a 401/403
 //! drops the cached token, logs in again and retries once.
 
+use std::cell::RefCell;
+
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Duration, FixedOffset, Utc};
@@ -40,20 +42,28 @@ const TOKEN_MARGIN: Duration = Duration::hours(1);
 /// Tokens are valid 24 h; assumed when one does not say.
 const TOKEN_LIFETIME: Duration = Duration::hours(24);
 
-#[derive(Serialize, Deserialize)]
+#[derive(Clone, Serialize, Deserialize)]
 struct CachedToken {
     token: String,
     expires_at: DateTime<Utc>,
 }
 
-pub struct BlueDartClient<'a, H, K, C> {
-    pub http: &'a H,
-    pub kv: &'a K,
-    pub clock: &'a C,
+/// Where the gateway is and who we are to it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Gateway {
     pub base_url: String,
     pub account: Account,
     pub shipper: Shipper,
     pub timeout_ms: u64,
+}
+
+pub struct BlueDartClient<'a, H, K, C> {
+    http: &'a H,
+    kv: &'a K,
+    clock: &'a C,
+    gateway: Gateway,
+    /// The token for the rest of this invocation, so that a run reads KV once, not per batch.
+    token: RefCell<Option<CachedToken>>,
 }
 
 /// The `exp` claim of a JWT, read without checking the signature: it is only used to decide
@@ -89,9 +99,23 @@ fn status_error(response: &HttpResponse) -> CarrierError {
     }
 }
 
-impl<H: HttpClient, K: KeyValue, C: Clock> BlueDartClient<'_, H, K, C> {
+impl<'a, H: HttpClient, K: KeyValue, C: Clock> BlueDartClient<'a, H, K, C> {
+    pub fn new(http: &'a H, kv: &'a K, clock: &'a C, gateway: Gateway) -> Self {
+        BlueDartClient {
+            http,
+            kv,
+            clock,
+            gateway,
+            token: RefCell::new(None),
+        }
+    }
+
+    pub fn gateway_mut(&mut self) -> &mut Gateway {
+        &mut self.gateway
+    }
+
     fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.base_url.trim_end_matches('/'))
+        format!("{}{path}", self.gateway.base_url.trim_end_matches('/'))
     }
 
     async fn login(&self) -> Result<String, CarrierError> {
@@ -99,14 +123,14 @@ impl<H: HttpClient, K: KeyValue, C: Clock> BlueDartClient<'_, H, K, C> {
             method: "GET",
             url: self.url("/in/transportation/token/v1/login"),
             headers: vec![
-                ("ClientID", self.account.client_id.clone()),
-                ("clientSecret", self.account.client_secret.clone()),
+                ("ClientID", self.gateway.account.client_id.clone()),
+                ("clientSecret", self.gateway.account.client_secret.clone()),
             ],
             body: None,
         };
         let response = self
             .http
-            .send(request, self.timeout_ms)
+            .send(request, self.gateway.timeout_ms)
             .await
             .map_err(transport_error)?;
         if response.status != 200 {
@@ -125,14 +149,23 @@ impl<H: HttpClient, K: KeyValue, C: Clock> BlueDartClient<'_, H, K, C> {
         };
         let ttl = (expires_at - now - TOKEN_MARGIN).num_seconds().max(60) as u64;
         let value = serde_json::to_string(&cached).expect("token serialises");
+        *self.token.borrow_mut() = Some(cached);
         // A token that cannot be cached is still good for this call.
         let _ = self.kv.put(TOKEN_KEY, &value, Some(ttl)).await;
         Ok(token)
     }
 
     async fn cached_token(&self) -> Option<String> {
-        let value = self.kv.get(TOKEN_KEY).await.ok()??;
-        let cached: CachedToken = serde_json::from_str(&value).ok()?;
+        let in_memory = self.token.borrow().clone();
+        let cached = match in_memory {
+            Some(cached) => cached,
+            None => {
+                let value = self.kv.get(TOKEN_KEY).await.ok()??;
+                let cached: CachedToken = serde_json::from_str(&value).ok()?;
+                *self.token.borrow_mut() = Some(cached.clone());
+                cached
+            }
+        };
         (cached.expires_at - self.clock.now() > TOKEN_MARGIN).then_some(cached.token)
     }
 
@@ -148,7 +181,7 @@ impl<H: HttpClient, K: KeyValue, C: Clock> BlueDartClient<'_, H, K, C> {
         };
         let response = self
             .http
-            .send(build(token), self.timeout_ms)
+            .send(build(token), self.gateway.timeout_ms)
             .await
             .map_err(transport_error)?;
         if !matches!(response.status, 401 | 403) {
@@ -156,7 +189,7 @@ impl<H: HttpClient, K: KeyValue, C: Clock> BlueDartClient<'_, H, K, C> {
         }
         let token = self.login().await?;
         self.http
-            .send(build(token), self.timeout_ms)
+            .send(build(token), self.gateway.timeout_ms)
             .await
             .map_err(transport_error)
     }
@@ -166,11 +199,11 @@ impl<H: HttpClient, K: KeyValue, C: Clock> BlueDartClient<'_, H, K, C> {
         let query = url::form_urlencoded::Serializer::new(String::new())
             .append_pair("handler", "tnt")
             .append_pair("action", "custawbquery")
-            .append_pair("loginid", &self.account.login_id)
+            .append_pair("loginid", &self.gateway.account.login_id)
             .append_pair("awb", "awb")
             .append_pair("numbers", &awbs.join(","))
             .append_pair("format", "xml")
-            .append_pair("lickey", &self.account.licence_key)
+            .append_pair("lickey", &self.gateway.account.licence_key)
             .append_pair("scan", "1")
             .finish();
         self.url(&format!("/in/transportation/tracking/v1?{query}"))
@@ -179,7 +212,7 @@ impl<H: HttpClient, K: KeyValue, C: Clock> BlueDartClient<'_, H, K, C> {
     fn waybill_body(&self, r: &WaybillRequest) -> Value {
         let ist = FixedOffset::east_opt(5 * 3600 + 30 * 60).expect("IST is a valid offset");
         let pickup_ist = r.pickup_at.with_timezone(&ist);
-        let s = &self.shipper;
+        let s = &self.gateway.shipper;
         json!({
             "Request": {
                 "Shipper": {
@@ -212,8 +245,8 @@ impl<H: HttpClient, K: KeyValue, C: Clock> BlueDartClient<'_, H, K, C> {
                 },
             },
             "Profile": {
-                "LoginID": self.account.login_id,
-                "LicenceKey": self.account.licence_key,
+                "LoginID": self.gateway.account.login_id,
+                "LicenceKey": self.gateway.account.licence_key,
                 "Api_type": "S",
             },
         })

@@ -2,18 +2,22 @@
 
 use worker::{Env, ScheduledEvent, console_error, console_log};
 
+use super::Bindings;
+use super::runtime::WorkerSleeper;
 use crate::config::Environment;
+use crate::tracking::sync::Trigger;
 
 /// Runs the tracking sync in production; elsewhere says that it skipped. Never panics: a
 /// scheduled handler has nobody to return an error to, so every error is logged.
 pub async fn run(event: &ScheduledEvent, env: &Env) {
-    let config = match super::config(env) {
-        Ok(config) => config,
+    let bindings = match Bindings::from_env(env) {
+        Ok(bindings) => bindings,
         Err(e) => {
             console_error!("[TRACKING SYNC] Not started: {e}");
             return;
         }
     };
+    let config = &bindings.config;
     if config.environment != Environment::Production {
         console_log!(
             "[TRACKING SYNC] Skipped: ENVIRONMENT is {} (cron {}); the sync runs in production only",
@@ -22,5 +26,11 @@ pub async fn run(event: &ScheduledEvent, env: &Env) {
         );
         return;
     }
-    console_log!("[TRACKING SYNC] Starting background sync...");
+    let carrier = bindings.carrier();
+    bindings
+        .service(&carrier)
+        .sync_due(&config.sync, &WorkerSleeper, Trigger::Cron, || {
+            bindings.spent()
+        })
+        .await;
 }

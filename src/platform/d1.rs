@@ -1,18 +1,33 @@
 //! The store on D1. Times are ISO-8601 UTC text; each multi-statement write is one `batch`,
 //! which D1 runs as a single transaction.
+//!
+//! Batch writes pass their rows as one JSON parameter read with `json_each`, so a batch of any
+//! size costs the same few statements: D1 limits queries per invocation (50 on the free plan)
+//! and parameters per statement (100).
+
+use std::cell::Cell;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Deserialize;
+use serde_json::{Value, json};
 use wasm_bindgen::JsValue;
 use worker::{D1Database, D1PreparedStatement, D1Result};
 
-use crate::ports::{AttachOutcome, OrderInput, Store, StoreError, StoredResponse, UpsertOutcome};
+use crate::ports::{
+    AttachOutcome, DueShipment, OrderInput, Store, StoreError, StoredResponse, UpsertOutcome,
+};
 use crate::tracking::merge::OrderSync;
 use crate::tracking::model::{Location, Order, ShippingStatus, Snapshot, Status, TrackingEvent};
 use crate::tracking::response::iso;
+use crate::tracking::sync::{BatchFailure, RunStatus, SyncRun, Trigger};
+
+/// Runs kept in `sync_runs`; older ones are deleted as new ones finish.
+const RUNS_KEPT: i64 = 1000;
 
 pub struct D1Store {
     pub db: D1Database,
+    /// Statements sent in this invocation.
+    pub sent: Cell<usize>,
 }
 
 fn err(e: worker::Error) -> StoreError {
@@ -29,6 +44,15 @@ fn opt_text(value: Option<&str>) -> JsValue {
 
 fn time(at: DateTime<Utc>) -> JsValue {
     JsValue::from_str(&iso(at))
+}
+
+fn number(n: usize) -> JsValue {
+    JsValue::from_f64(n as f64)
+}
+
+/// Rows for a `json_each` parameter.
+fn rows(rows: &[Value]) -> JsValue {
+    JsValue::from_str(&Value::Array(rows.to_vec()).to_string())
 }
 
 fn parse_time(value: &str) -> Result<DateTime<Utc>, StoreError> {
@@ -83,11 +107,9 @@ impl OrderRow {
     }
 }
 
-const EVENT_COLUMNS: &str = "awb_no, carrier_status, status, description, scan_code, city, state, \
-    country, event_at, is_latest";
-
 #[derive(Deserialize)]
 struct EventRow {
+    order_id: String,
     awb_no: String,
     carrier_status: String,
     status: String,
@@ -101,7 +123,7 @@ struct EventRow {
 }
 
 impl EventRow {
-    fn into_event(self) -> Result<(TrackingEvent, bool), StoreError> {
+    fn into_event(self) -> Result<(String, TrackingEvent, bool), StoreError> {
         let event = TrackingEvent {
             status: Status::parse(&self.status)
                 .ok_or_else(|| StoreError(format!("unknown status {:?}", self.status)))?,
@@ -116,87 +138,156 @@ impl EventRow {
                 country: self.country,
             },
         };
-        Ok((event, self.is_latest != 0.0))
+        Ok((self.order_id, event, self.is_latest != 0.0))
     }
 }
 
-/// Events per multi-row INSERT: 12 parameters each, within D1's 100 per statement.
-const EVENTS_PER_INSERT: usize = 8;
+/// One event as a `json_each` row.
+fn event_row(order_id: &str, e: &TrackingEvent, synced_at: DateTime<Utc>) -> Value {
+    json!({
+        "o": order_id, "a": e.awb_no, "cs": e.carrier_status, "s": e.status.as_str(),
+        "d": e.description, "k": e.scan_code, "ci": e.location.city, "st": e.location.state,
+        "co": e.location.country, "e": iso(e.event_at), "y": iso(synced_at),
+    })
+}
+
+/// An event's identity as a `json_each` row.
+fn identity_row(order_id: &str, e: &TrackingEvent) -> Value {
+    json!({"o": order_id, "a": e.awb_no, "e": iso(e.event_at), "k": e.scan_code, "ci": e.location.city})
+}
 
 const INSERT_EVENTS: &str = "INSERT OR IGNORE INTO tracking_events (order_id, awb_no, carrier_status, \
-    status, description, scan_code, city, state, country, event_at, synced_at, is_latest) VALUES ";
+    status, description, scan_code, city, state, country, event_at, synced_at, is_latest) \
+    SELECT json_extract(value, '$.o'), json_extract(value, '$.a'), json_extract(value, '$.cs'), \
+           json_extract(value, '$.s'), json_extract(value, '$.d'), json_extract(value, '$.k'), \
+           json_extract(value, '$.ci'), json_extract(value, '$.st'), json_extract(value, '$.co'), \
+           json_extract(value, '$.e'), json_extract(value, '$.y'), 0 \
+    FROM json_each(?1)";
 
-fn event_values(
-    order_id: &str,
-    e: &TrackingEvent,
-    synced_at: DateTime<Utc>,
-    latest: bool,
-) -> [JsValue; 12] {
-    [
-        text(order_id),
-        text(&e.awb_no),
-        text(&e.carrier_status),
-        text(e.status.as_str()),
-        text(&e.description),
-        text(&e.scan_code),
-        text(&e.location.city),
-        text(&e.location.state),
-        text(&e.location.country),
-        time(e.event_at),
-        time(synced_at),
-        JsValue::from_f64(if latest { 1.0 } else { 0.0 }),
-    ]
+const CLEAR_LATEST: &str = "UPDATE tracking_events SET is_latest = 0 WHERE is_latest = 1 \
+    AND order_id IN (SELECT json_extract(value, '$.o') FROM json_each(?1))";
+
+const SET_LATEST: &str = "UPDATE tracking_events SET is_latest = 1 WHERE id IN ( \
+    SELECT t.id FROM json_each(?1) AS j JOIN tracking_events AS t \
+      ON t.order_id = json_extract(j.value, '$.o') AND t.awb_no = json_extract(j.value, '$.a') \
+     AND t.event_at = json_extract(j.value, '$.e') AND t.scan_code = json_extract(j.value, '$.k') \
+     AND t.city = json_extract(j.value, '$.ci'))";
+
+const UPDATE_SYNCED_ORDERS: &str = "UPDATE orders SET \
+    shipping_status = json_extract(j.value, '$.ss'), order_status = json_extract(j.value, '$.os'), \
+    expected_delivery_date = json_extract(j.value, '$.ed'), last_synced_at = json_extract(j.value, '$.t'), \
+    last_sync_error = NULL, updated_at = json_extract(j.value, '$.t') \
+    FROM json_each(?1) AS j WHERE orders.id = json_extract(j.value, '$.id')";
+
+const UPSERT_RESPONSES: &str = "INSERT INTO carrier_responses (order_id, fetched_at, http_status, body, truncated) \
+    SELECT json_extract(value, '$.o'), json_extract(value, '$.t'), json_extract(value, '$.h'), \
+           json_extract(value, '$.b'), json_extract(value, '$.tr') FROM json_each(?1) WHERE true \
+    ON CONFLICT (order_id) DO UPDATE SET fetched_at = excluded.fetched_at, \
+      http_status = excluded.http_status, body = excluded.body, truncated = excluded.truncated";
+
+const RUN_COLUMNS: &str = "id, triggered_by, status, started_at, finished_at, considered, succeeded, \
+    failed, batches, carrier_calls, d1_queries, kv_operations, stop_reason, failures";
+
+#[derive(Deserialize)]
+struct RunRow {
+    id: f64,
+    triggered_by: String,
+    status: String,
+    started_at: String,
+    finished_at: Option<String>,
+    considered: f64,
+    succeeded: f64,
+    failed: f64,
+    batches: f64,
+    carrier_calls: f64,
+    d1_queries: f64,
+    kv_operations: f64,
+    stop_reason: Option<String>,
+    failures: String,
+}
+
+impl RunRow {
+    fn into_run(self) -> Result<SyncRun, StoreError> {
+        let failures: Vec<BatchFailure> = serde_json::from_str(&self.failures)
+            .map_err(|e| StoreError(format!("unreadable sync run failures: {e}")))?;
+        Ok(SyncRun {
+            id: Some(self.id as i64),
+            trigger: from_name::<Trigger>(self.triggered_by)?,
+            status: from_name::<RunStatus>(self.status)?,
+            started_at: parse_time(&self.started_at)?,
+            finished_at: self.finished_at.as_deref().map(parse_time).transpose()?,
+            considered: self.considered as usize,
+            succeeded: self.succeeded as usize,
+            failed: self.failed as usize,
+            batches: self.batches as usize,
+            carrier_calls: self.carrier_calls as usize,
+            d1_queries: self.d1_queries as usize,
+            kv_operations: self.kv_operations as usize,
+            stop_reason: self.stop_reason,
+            failures,
+        })
+    }
+}
+
+/// An enum from its serialised name.
+fn from_name<T: serde::de::DeserializeOwned>(name: String) -> Result<T, StoreError> {
+    serde_json::from_value(Value::String(name))
+        .map_err(|e| StoreError(format!("unreadable sync run: {e}")))
+}
+
+fn run_status(run: &SyncRun) -> &'static str {
+    match run.status {
+        RunStatus::Running => "running",
+        RunStatus::Completed => "completed",
+        RunStatus::Stopped => "stopped",
+        RunStatus::Failed => "failed",
+    }
 }
 
 impl D1Store {
+    pub fn new(db: D1Database) -> D1Store {
+        D1Store {
+            db,
+            sent: Cell::new(0),
+        }
+    }
+
     fn statement(&self, sql: &str, values: &[JsValue]) -> Result<D1PreparedStatement, StoreError> {
         self.db.prepare(sql).bind(values).map_err(err)
     }
 
-    /// INSERT OR IGNORE statements for `events`, several rows each.
-    fn insert_events(
-        &self,
-        order_id: &str,
-        events: &[TrackingEvent],
-        synced_at: DateTime<Utc>,
-    ) -> Result<Vec<D1PreparedStatement>, StoreError> {
-        events
-            .chunks(EVENTS_PER_INSERT)
-            .map(|chunk| {
-                let placeholders =
-                    vec!["(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"; chunk.len()].join(", ");
-                let values: Vec<JsValue> = chunk
-                    .iter()
-                    .flat_map(|e| event_values(order_id, e, synced_at, false))
-                    .collect();
-                self.statement(&format!("{INSERT_EVENTS}{placeholders}"), &values)
-            })
-            .collect()
+    async fn all(&self, statement: D1PreparedStatement) -> Result<D1Result, StoreError> {
+        self.sent.set(self.sent.get() + 1);
+        statement.all().await.map_err(err)
     }
 
-    /// Moves the latest flag of `order_id` to the event with `latest`'s identity.
-    fn flag_latest(
+    /// Runs statements as one transaction.
+    async fn batch(
         &self,
-        order_id: &str,
-        latest: &TrackingEvent,
-    ) -> Result<[D1PreparedStatement; 2], StoreError> {
-        Ok([
-            self.statement(
-                "UPDATE tracking_events SET is_latest = 0 WHERE order_id = ?1 AND is_latest = 1",
-                &[text(order_id)],
-            )?,
-            self.statement(
-                "UPDATE tracking_events SET is_latest = 1 WHERE order_id = ?1 AND awb_no = ?2 \
-                 AND event_at = ?3 AND scan_code = ?4 AND city = ?5",
-                &[
-                    text(order_id),
-                    text(&latest.awb_no),
-                    time(latest.event_at),
-                    text(&latest.scan_code),
-                    text(&latest.location.city),
-                ],
-            )?,
-        ])
+        statements: Vec<D1PreparedStatement>,
+    ) -> Result<Vec<D1Result>, StoreError> {
+        if statements.is_empty() {
+            return Ok(Vec::new());
+        }
+        self.sent.set(self.sent.get() + statements.len());
+        self.db.batch(statements).await.map_err(err)
+    }
+
+    /// The statements that save these events and move the latest flags, skipping empty ones.
+    fn event_statements(
+        &self,
+        events: &[Value],
+        latest: &[Value],
+    ) -> Result<Vec<D1PreparedStatement>, StoreError> {
+        let mut statements = Vec::new();
+        if !events.is_empty() {
+            statements.push(self.statement(INSERT_EVENTS, &[rows(events)])?);
+        }
+        if !latest.is_empty() {
+            statements.push(self.statement(CLEAR_LATEST, &[rows(latest)])?);
+            statements.push(self.statement(SET_LATEST, &[rows(latest)])?);
+        }
+        Ok(statements)
     }
 
     /// The order row and who holds `awb`, in one query.
@@ -206,13 +297,13 @@ impl D1Store {
         awb: Option<&str>,
     ) -> Result<(Option<Order>, Option<String>), StoreError> {
         let rows: Vec<OrderRow> = self
-            .statement(
-                &format!("SELECT {ORDER_COLUMNS} FROM orders WHERE id = ?1 OR (?2 IS NOT NULL AND awb_no = ?2)"),
+            .all(self.statement(
+                &format!(
+                    "SELECT {ORDER_COLUMNS} FROM orders WHERE id = ?1 OR (?2 IS NOT NULL AND awb_no = ?2)"
+                ),
                 &[text(order_id), opt_text(awb)],
-            )?
-            .all()
-            .await
-            .map_err(err)?
+            )?)
+            .await?
             .results()
             .map_err(err)?;
         let mut order = None;
@@ -228,55 +319,78 @@ impl D1Store {
     }
 }
 
-fn changes(result: &D1Result) -> usize {
-    result
-        .meta()
-        .ok()
-        .flatten()
-        .and_then(|m| m.changes)
-        .unwrap_or(0)
-}
-
 impl Store for D1Store {
-    async fn snapshot(&self, order_id: &str) -> Result<Option<Snapshot>, StoreError> {
+    async fn snapshots(&self, order_ids: &[String]) -> Result<Vec<Snapshot>, StoreError> {
+        let ids = JsValue::from_str(&json!(order_ids).to_string());
         let results = self
-            .db
             .batch(vec![
-                self.statement(&format!("SELECT {ORDER_COLUMNS} FROM orders WHERE id = ?1"), &[text(order_id)])?,
                 self.statement(
-                    &format!("SELECT {EVENT_COLUMNS} FROM tracking_events WHERE order_id = ?1 ORDER BY event_at, id"),
-                    &[text(order_id)],
+                    &format!("SELECT {ORDER_COLUMNS} FROM orders WHERE id IN (SELECT value FROM json_each(?1))"),
+                    std::slice::from_ref(&ids),
+                )?,
+                self.statement(
+                    "SELECT order_id, awb_no, carrier_status, status, description, scan_code, city, state, \
+                     country, event_at, is_latest FROM tracking_events \
+                     WHERE order_id IN (SELECT value FROM json_each(?1)) ORDER BY order_id, event_at, id",
+                    &[ids],
                 )?,
             ])
-            .await
-            .map_err(err)?;
+            .await?;
         let [orders, events] = results.as_slice() else {
             return Err(StoreError(
                 "D1 batch returned the wrong number of results".into(),
             ));
         };
-        let Some(order) = orders
-            .results::<OrderRow>()
-            .map_err(err)?
-            .into_iter()
-            .next()
-        else {
-            return Ok(None);
-        };
-        let mut latest = None;
-        let mut history = Vec::new();
-        for row in events.results::<EventRow>().map_err(err)? {
-            let (event, is_latest) = row.into_event()?;
-            if is_latest {
-                latest = Some(event.clone());
-            }
-            history.push(event);
+        let mut snapshots: Vec<Snapshot> = Vec::new();
+        for row in orders.results::<OrderRow>().map_err(err)? {
+            snapshots.push(Snapshot {
+                order: row.into_order()?,
+                latest: None,
+                events: Vec::new(),
+            });
         }
-        Ok(Some(Snapshot {
-            order: order.into_order()?,
-            latest,
-            events: history,
-        }))
+        for row in events.results::<EventRow>().map_err(err)? {
+            let (order_id, event, is_latest) = row.into_event()?;
+            if let Some(snapshot) = snapshots.iter_mut().find(|s| s.order.id == order_id) {
+                if is_latest {
+                    snapshot.latest = Some(event.clone());
+                }
+                snapshot.events.push(event);
+            }
+        }
+        // In the order asked for.
+        snapshots.sort_by_key(|s| order_ids.iter().position(|id| *id == s.order.id));
+        Ok(snapshots)
+    }
+
+    async fn due_shipments(
+        &self,
+        synced_before: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<DueShipment>, StoreError> {
+        #[derive(Deserialize)]
+        struct Row {
+            id: String,
+            awb_no: String,
+        }
+        let rows: Vec<Row> = self
+            .all(self.statement(
+                "SELECT id, awb_no FROM orders \
+                 WHERE shipping_status = 'In-Transit' AND awb_no IS NOT NULL \
+                   AND (last_synced_at IS NULL OR last_synced_at < ?1) \
+                 ORDER BY last_synced_at, id LIMIT ?2",
+                &[time(synced_before), number(limit)],
+            )?)
+            .await?
+            .results()
+            .map_err(err)?;
+        Ok(rows
+            .into_iter()
+            .map(|r| DueShipment {
+                order_id: r.id,
+                awb_no: r.awb_no,
+            })
+            .collect())
     }
 
     async fn upsert_order(
@@ -301,7 +415,7 @@ impl Store for D1Store {
         } else {
             ShippingStatus::Pending
         };
-        self.statement(
+        self.all(self.statement(
             "INSERT INTO orders (id, customer_id, order_status, shipping_status, awb_no, created_at, updated_at) \
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) \
              ON CONFLICT (id) DO UPDATE SET customer_id = excluded.customer_id, \
@@ -319,10 +433,8 @@ impl Store for D1Store {
                 time(input.created_at.unwrap_or(now)),
                 time(now),
             ],
-        )?
-        .run()
-        .await
-        .map_err(err)?;
+        )?)
+        .await?;
         Ok(if existing.is_some() {
             UpsertOutcome::Updated
         } else {
@@ -354,68 +466,55 @@ impl Store for D1Store {
              updated_at = ?2 WHERE id = ?3 AND awb_no IS NULL",
             &[text(awb), time(now), text(order_id)],
         )?];
-        statements.extend(self.insert_events(order_id, std::slice::from_ref(booked), now)?);
-        statements.extend(self.flag_latest(order_id, booked)?);
-        self.db.batch(statements).await.map_err(err)?;
+        statements.extend(self.event_statements(
+            &[event_row(order_id, booked, now)],
+            &[identity_row(order_id, booked)],
+        )?);
+        self.batch(statements).await?;
         Ok(AttachOutcome::Attached)
     }
 
-    async fn save_syncs(&self, syncs: &[OrderSync]) -> Result<Vec<usize>, StoreError> {
-        let mut statements = Vec::new();
-        // Which statements insert each order's events, to count what they added.
-        let mut inserts: Vec<std::ops::Range<usize>> = Vec::new();
+    async fn save_syncs(&self, syncs: &[OrderSync]) -> Result<(), StoreError> {
+        let mut events = Vec::new();
+        let mut latest = Vec::new();
+        let mut orders = Vec::new();
+        let mut responses = Vec::new();
         for sync in syncs {
-            let start = statements.len();
-            statements.extend(self.insert_events(&sync.order_id, &sync.events, sync.synced_at)?);
-            inserts.push(start..statements.len());
-            if let Some(latest) = &sync.latest {
-                statements.extend(self.flag_latest(&sync.order_id, latest)?);
-            }
-            statements.push(self.statement(
-                "UPDATE orders SET shipping_status = ?1, order_status = ?2, expected_delivery_date = ?3, \
-                 last_synced_at = ?4, last_sync_error = NULL, updated_at = ?4 WHERE id = ?5",
-                &[
-                    text(sync.shipping_status.as_str()),
-                    text(&sync.order_status),
-                    opt_text(sync.expected_delivery.map(|d| d.format("%Y-%m-%d").to_string()).as_deref()),
-                    time(sync.synced_at),
-                    text(&sync.order_id),
-                ],
-            )?);
+            let id = &sync.order_id;
+            events.extend(sync.events.iter().map(|e| event_row(id, e, sync.synced_at)));
+            latest.extend(sync.latest.iter().map(|e| identity_row(id, e)));
+            orders.push(json!({
+                "id": id, "ss": sync.shipping_status.as_str(), "os": sync.order_status,
+                "ed": sync.expected_delivery.map(|d| d.format("%Y-%m-%d").to_string()),
+                "t": iso(sync.synced_at),
+            }));
             if let Some(raw) = &sync.raw {
-                statements.push(self.statement(
-                    "INSERT INTO carrier_responses (order_id, fetched_at, http_status, body, truncated) \
-                     VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (order_id) DO UPDATE SET \
-                     fetched_at = excluded.fetched_at, http_status = excluded.http_status, \
-                     body = excluded.body, truncated = excluded.truncated",
-                    &[
-                        text(&sync.order_id),
-                        time(sync.synced_at),
-                        JsValue::from_f64(f64::from(raw.http_status)),
-                        text(&raw.body),
-                        JsValue::from_f64(if raw.truncated { 1.0 } else { 0.0 }),
-                    ],
-                )?);
+                responses.push(json!({
+                    "o": id, "t": iso(sync.synced_at), "h": raw.http_status,
+                    "b": raw.body, "tr": i32::from(raw.truncated),
+                }));
             }
         }
-        let results = self.db.batch(statements).await.map_err(err)?;
-        Ok(inserts
-            .into_iter()
-            .map(|range| results[range].iter().map(changes).sum())
-            .collect())
+        let mut statements = self.event_statements(&events, &latest)?;
+        if !orders.is_empty() {
+            statements.push(self.statement(UPDATE_SYNCED_ORDERS, &[rows(&orders)])?);
+        }
+        if !responses.is_empty() {
+            statements.push(self.statement(UPSERT_RESPONSES, &[rows(&responses)])?);
+        }
+        self.batch(statements).await?;
+        Ok(())
     }
 
     async fn record_sync_error(&self, order_ids: &[String], error: &str) -> Result<(), StoreError> {
-        let statements = order_ids
-            .iter()
-            .map(|id| {
-                self.statement(
-                    "UPDATE orders SET last_sync_error = ?1 WHERE id = ?2",
-                    &[text(error), text(id)],
-                )
-            })
-            .collect::<Result<Vec<_>, _>>()?;
-        self.db.batch(statements).await.map_err(err)?;
+        self.all(self.statement(
+            "UPDATE orders SET last_sync_error = ?1 WHERE id IN (SELECT value FROM json_each(?2))",
+            &[
+                text(error),
+                JsValue::from_str(&json!(order_ids).to_string()),
+            ],
+        )?)
+        .await?;
         Ok(())
     }
 
@@ -427,22 +526,95 @@ impl Store for D1Store {
             body: String,
             truncated: f64,
         }
-        let row: Option<Row> = self
-            .statement(
+        let rows: Vec<Row> = self
+            .all(self.statement(
                 "SELECT fetched_at, http_status, body, truncated FROM carrier_responses WHERE order_id = ?1",
                 &[text(order_id)],
-            )?
-            .first(None)
-            .await
+            )?)
+            .await?
+            .results()
             .map_err(err)?;
-        row.map(|r| {
-            Ok(StoredResponse {
-                fetched_at: parse_time(&r.fetched_at)?,
-                http_status: r.http_status as u16,
-                body: r.body,
-                truncated: r.truncated != 0.0,
+        rows.into_iter()
+            .next()
+            .map(|r| {
+                Ok(StoredResponse {
+                    fetched_at: parse_time(&r.fetched_at)?,
+                    http_status: r.http_status as u16,
+                    body: r.body,
+                    truncated: r.truncated != 0.0,
+                })
             })
-        })
-        .transpose()
+            .transpose()
+    }
+
+    async fn start_run(&self, run: &SyncRun) -> Result<i64, StoreError> {
+        #[derive(Deserialize)]
+        struct Row {
+            id: f64,
+        }
+        let rows: Vec<Row> = self
+            .all(self.statement(
+                "INSERT INTO sync_runs (triggered_by, status, started_at, considered) \
+                 VALUES (?1, ?2, ?3, ?4) RETURNING id",
+                &[
+                    text(run.trigger.as_str()),
+                    text(run_status(run)),
+                    time(run.started_at),
+                    number(run.considered),
+                ],
+            )?)
+            .await?
+            .results()
+            .map_err(err)?;
+        rows.first()
+            .map(|r| r.id as i64)
+            .ok_or_else(|| StoreError("no id returned for the sync run".into()))
+    }
+
+    async fn finish_run(&self, id: i64, run: &SyncRun) -> Result<(), StoreError> {
+        let failures = serde_json::to_string(&run.failures).expect("failures serialise");
+        self.batch(vec![
+            self.statement(
+                "UPDATE sync_runs SET status = ?1, finished_at = ?2, considered = ?3, succeeded = ?4, \
+                 failed = ?5, batches = ?6, carrier_calls = ?7, d1_queries = ?8, kv_operations = ?9, \
+                 stop_reason = ?10, failures = ?11 WHERE id = ?12",
+                &[
+                    text(run_status(run)),
+                    opt_text(run.finished_at.map(iso).as_deref()),
+                    number(run.considered),
+                    number(run.succeeded),
+                    number(run.failed),
+                    number(run.batches),
+                    number(run.carrier_calls),
+                    number(run.d1_queries),
+                    number(run.kv_operations),
+                    opt_text(run.stop_reason.as_deref()),
+                    text(&failures),
+                    JsValue::from_f64(id as f64),
+                ],
+            )?,
+            self.statement(
+                "DELETE FROM sync_runs WHERE id <= ?1",
+                &[JsValue::from_f64((id - RUNS_KEPT) as f64)],
+            )?,
+        ])
+        .await?;
+        Ok(())
+    }
+
+    async fn recent_runs(&self, limit: usize) -> Result<Vec<SyncRun>, StoreError> {
+        let rows: Vec<RunRow> = self
+            .all(self.statement(
+                &format!("SELECT {RUN_COLUMNS} FROM sync_runs ORDER BY id DESC LIMIT ?1"),
+                &[number(limit)],
+            )?)
+            .await?
+            .results()
+            .map_err(err)?;
+        rows.into_iter().map(RunRow::into_run).collect()
+    }
+
+    fn queries(&self) -> usize {
+        self.sent.get()
     }
 }

@@ -14,6 +14,7 @@ use crate::tracking::carrier::{CarrierError, Consignee, WaybillRequest};
 use crate::tracking::model::{ORDER_STATUSES, Snapshot};
 use crate::tracking::response::{Source, iso, track_body};
 use crate::tracking::service::{AdminView, ServiceError, SyncSummary, TrackOutcome};
+use crate::tracking::sync::Trigger;
 
 /// Largest request body accepted.
 const MAX_BODY_BYTES: usize = 16 * 1024;
@@ -124,6 +125,7 @@ enum Route {
     AdminSync(String),
     AdminAwb(String),
     AdminPutOrder(String),
+    AdminSyncRuns,
 }
 
 /// Order and customer ids: what a storefront uses, and nothing that needs escaping anywhere.
@@ -182,6 +184,9 @@ fn route(method: &Method, path: &str) -> Result<Route, ApiError> {
             expect(Method::Post, "POST")?;
             Ok(Route::AdminAwb(order_id(id)?))
         }
+        ["api", "admin", "sync", "runs"] => {
+            expect(Method::Get, "GET").map(|_| Route::AdminSyncRuns)
+        }
         ["api", "admin", "orders", id] => {
             expect(Method::Put, "PUT")?;
             Ok(Route::AdminPutOrder(order_id(id)?))
@@ -234,6 +239,10 @@ pub async fn handle(req: Request, env: Env, ctx: Context) -> Response {
         },
         Route::AdminPutOrder(id) => match admin(&req, &bindings) {
             Ok(()) => admin_put_order(req, &bindings, &id).await,
+            Err(e) => Err(e),
+        },
+        Route::AdminSyncRuns => match admin(&req, &bindings) {
+            Ok(()) => admin_sync_runs(&req, &bindings).await,
             Err(e) => Err(e),
         },
         Route::Health => unreachable!("answered above"),
@@ -439,7 +448,10 @@ async fn admin_track(
                 return;
             };
             let carrier = b.carrier();
-            let _ = b.service(&carrier).sync_order(&order_id).await;
+            let _ = b
+                .service(&carrier)
+                .sync_order(&order_id, Trigger::Background, || b.spent())
+                .await;
         });
         "scheduled"
     } else if view.snapshot.order.awb_no.is_none() {
@@ -456,7 +468,7 @@ fn sync_body(summary: &SyncSummary) -> Value {
         "success": true,
         "orderId": order.id,
         "awbNo": order.awb_no,
-        "changed": summary.changed(),
+        "changed": summary.changed,
         "newEvents": summary.new_events,
         "previousStatus": summary.previous_latest.as_ref().map(|l| l.status),
         "status": summary.snapshot.latest.as_ref().map(|l| l.status),
@@ -468,7 +480,10 @@ fn sync_body(summary: &SyncSummary) -> Value {
 
 async fn admin_sync(b: &Bindings, id: &str) -> Result<Response, ApiError> {
     let carrier = b.carrier();
-    let summary = b.service(&carrier).sync_order(id).await?;
+    let summary = b
+        .service(&carrier)
+        .sync_order(id, Trigger::Manual, || b.spent())
+        .await?;
     Ok(json_response(200, &sync_body(&summary), NO_STORE))
 }
 
@@ -743,6 +758,30 @@ async fn admin_awb(req: Request, b: &Bindings, id: &str) -> Result<Response, Api
     Ok(json_response(
         201,
         &json!({"success": true, "generated": generated, "order": order_view(&snapshot)}),
+        NO_STORE,
+    ))
+}
+
+async fn admin_sync_runs(req: &Request, b: &Bindings) -> Result<Response, ApiError> {
+    let pairs = query(req);
+    let limit = match query_value(&pairs, "limit") {
+        None => 20,
+        Some(text) => text
+            .parse::<usize>()
+            .ok()
+            .filter(|n| (1..=100).contains(n))
+            .ok_or_else(|| {
+                ApiError::bad_request(
+                    "INVALID_QUERY",
+                    "limit must be a whole number from 1 to 100",
+                )
+            })?,
+    };
+    let carrier = b.carrier();
+    let runs = b.service(&carrier).recent_runs(limit).await?;
+    Ok(json_response(
+        200,
+        &json!({"success": true, "runs": runs}),
         NO_STORE,
     ))
 }

@@ -8,16 +8,17 @@ mod http;
 mod kv;
 mod runtime;
 
-use chrono::Duration;
 use worker::{Context, Env, Request, Response, ScheduleContext, ScheduledEvent, event};
 
-use crate::bluedart::client::{Account, BlueDartClient};
+use crate::bluedart::client::{Account, BlueDartClient, Gateway};
 use crate::config::{Config, ConfigError};
+use crate::ports::Store;
 use crate::tracking::service::{ServiceSettings, TrackingService};
+use crate::tracking::sync::Spent;
 use d1::D1Store;
 use fetch::WorkerFetch;
 use kv::WorkersKv;
-use runtime::{ConsoleLog, WorkerClock};
+use runtime::{ConsoleLog, Counted, WorkerClock};
 
 #[event(start)]
 fn start() {
@@ -67,16 +68,17 @@ pub struct Bindings {
     pub config: Config,
     pub secrets: Secrets,
     store: D1Store,
-    kv: WorkersKv,
-    http: WorkerFetch,
+    kv: Counted<WorkersKv>,
+    http: Counted<WorkerFetch>,
     clock: WorkerClock,
     log: ConsoleLog,
     account: Account,
     settings: ServiceSettings,
 }
 
-type Carrier<'a> = BlueDartClient<'a, WorkerFetch, WorkersKv, WorkerClock>;
-type Service<'a> = TrackingService<'a, D1Store, WorkersKv, Carrier<'a>, WorkerClock, ConsoleLog>;
+type Carrier<'a> = BlueDartClient<'a, Counted<WorkerFetch>, Counted<WorkersKv>, WorkerClock>;
+type Service<'a> =
+    TrackingService<'a, D1Store, Counted<WorkersKv>, Carrier<'a>, WorkerClock, ConsoleLog>;
 
 impl Bindings {
     pub fn from_env(env: &Env) -> Result<Bindings, SetupError> {
@@ -89,7 +91,7 @@ impl Bindings {
             .map_err(|_| SetupError("the KV binding TRACKING_KV is missing".into()))?;
         Ok(Bindings {
             settings: ServiceSettings {
-                stale_after: Duration::minutes(config.sync_interval_minutes as i64),
+                stale_after: config.sync.interval,
                 raw_max_bytes: config.carrier_response_max_bytes,
             },
             config,
@@ -98,9 +100,9 @@ impl Bindings {
                 customer_token_secret: secret(env, "CUSTOMER_TOKEN_SECRET"),
                 tracking_link_secret: secret(env, "TRACKING_LINK_SECRET"),
             },
-            store: D1Store { db },
-            kv: WorkersKv { kv },
-            http: WorkerFetch,
+            store: D1Store::new(db),
+            kv: Counted::new(WorkersKv { kv }),
+            http: Counted::new(WorkerFetch),
             clock: WorkerClock,
             log: ConsoleLog,
             account: Account {
@@ -113,14 +115,25 @@ impl Bindings {
     }
 
     pub fn carrier(&self) -> Carrier<'_> {
-        BlueDartClient {
-            http: &self.http,
-            kv: &self.kv,
-            clock: &self.clock,
-            base_url: self.config.bluedart_base_url.clone(),
-            account: self.account.clone(),
-            shipper: self.config.shipper.clone(),
-            timeout_ms: self.config.bluedart_timeout_ms,
+        BlueDartClient::new(
+            &self.http,
+            &self.kv,
+            &self.clock,
+            Gateway {
+                base_url: self.config.bluedart_base_url.clone(),
+                account: self.account.clone(),
+                shipper: self.config.shipper.clone(),
+                timeout_ms: self.config.bluedart_timeout_ms,
+            },
+        )
+    }
+
+    /// What this invocation has spent so far against the platform's limits.
+    pub fn spent(&self) -> Spent {
+        Spent {
+            subrequests: self.http.count(),
+            d1_queries: self.store.queries(),
+            kv_operations: self.kv.count(),
         }
     }
 

@@ -1,9 +1,14 @@
-//! Time and logging on Workers.
+//! Time, sleeping, logging and metering on Workers.
+
+use std::cell::Cell;
+use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use worker::{Date, console_log, console_warn};
+use worker::{Date, Delay, console_log, console_warn};
 
-use crate::ports::{Clock, Log};
+use crate::ports::{
+    Clock, HttpClient, HttpError, HttpRequest, HttpResponse, KeyValue, Log, Sleeper, StoreError,
+};
 
 /// `Date.now()`, to whole seconds: every stored time is second-precision text.
 pub struct WorkerClock;
@@ -12,6 +17,14 @@ impl Clock for WorkerClock {
     fn now(&self) -> DateTime<Utc> {
         let secs = (Date::now().as_millis() / 1000) as i64;
         DateTime::from_timestamp(secs, 0).expect("the clock is within chrono's range")
+    }
+}
+
+pub struct WorkerSleeper;
+
+impl Sleeper for WorkerSleeper {
+    async fn sleep(&self, ms: u64) {
+        Delay::from(Duration::from_millis(ms)).await;
     }
 }
 
@@ -25,5 +38,47 @@ impl Log for ConsoleLog {
 
     fn warn(&self, line: &str) {
         console_warn!("{line}");
+    }
+}
+
+/// Counts the operations sent through it: what an invocation spends against its limits.
+pub struct Counted<T> {
+    inner: T,
+    count: Cell<usize>,
+}
+
+impl<T> Counted<T> {
+    pub fn new(inner: T) -> Counted<T> {
+        Counted {
+            inner,
+            count: Cell::new(0),
+        }
+    }
+
+    pub fn count(&self) -> usize {
+        self.count.get()
+    }
+
+    fn tick(&self) {
+        self.count.set(self.count.get() + 1);
+    }
+}
+
+impl<H: HttpClient> HttpClient for Counted<H> {
+    async fn send(&self, request: HttpRequest, timeout_ms: u64) -> Result<HttpResponse, HttpError> {
+        self.tick();
+        self.inner.send(request, timeout_ms).await
+    }
+}
+
+impl<K: KeyValue> KeyValue for Counted<K> {
+    async fn get(&self, key: &str) -> Result<Option<String>, StoreError> {
+        self.tick();
+        self.inner.get(key).await
+    }
+
+    async fn put(&self, key: &str, value: &str, ttl_secs: Option<u64>) -> Result<(), StoreError> {
+        self.tick();
+        self.inner.put(key, value, ttl_secs).await
     }
 }

@@ -4,7 +4,7 @@
 use chrono::{DateTime, NaiveDate, Utc};
 
 use super::carrier::CarrierUpdate;
-use super::model::{Order, ShippingStatus, Status, TrackingEvent};
+use super::model::{ShippingStatus, Snapshot, Status, TrackingEvent};
 
 /// The carrier's answer as received, kept (cut to size, personal data removed) for admins.
 #[derive(Clone, Debug, PartialEq)]
@@ -18,7 +18,7 @@ pub struct RawResponse {
 #[derive(Clone, Debug, PartialEq)]
 pub struct OrderSync {
     pub order_id: String,
-    /// Every event the carrier reported; the store ignores those it has already.
+    /// Events the store does not have yet.
     pub events: Vec<TrackingEvent>,
     /// The event to flag as latest; `None` leaves the flag where it is.
     pub latest: Option<TrackingEvent>,
@@ -50,34 +50,32 @@ pub fn choose_latest(
     best.cloned()
 }
 
-/// Drops repeated events (same identity), keeping the first.
-fn unique(events: Vec<TrackingEvent>) -> Vec<TrackingEvent> {
-    let mut kept: Vec<TrackingEvent> = Vec::with_capacity(events.len());
-    for event in events {
-        if !kept.iter().any(|k| k.identity() == event.identity()) {
-            kept.push(event);
-        }
-    }
-    kept
-}
-
 /// Plans the writes for one order. `update` is `None` when the carrier had nothing on the
 /// waybill (a valid answer): only the sync time moves.
 pub fn plan_sync(
-    order: &Order,
-    stored_latest: Option<&TrackingEvent>,
+    before: &Snapshot,
     update: Option<CarrierUpdate>,
     raw: Option<RawResponse>,
     now: DateTime<Utc>,
 ) -> OrderSync {
+    let order = &before.order;
     let update = update.unwrap_or_default();
-    let events = unique(update.events);
-    let latest = choose_latest(stored_latest, &events);
-    let status = latest.as_ref().map(|l| l.status);
-    let shipping_status = match status {
-        Some(status) if latest.as_ref() != stored_latest || status.is_terminal() => {
-            status.shipping_status()
+    let latest = choose_latest(before.latest.as_ref(), &update.events);
+    let mut events: Vec<TrackingEvent> = Vec::new();
+    for event in update.events {
+        let known = before
+            .events
+            .iter()
+            .chain(&events)
+            .any(|e| e.identity() == event.identity());
+        if !known {
+            events.push(event);
         }
+    }
+    let status = latest.as_ref().map(|l| l.status);
+    let moved = latest != before.latest;
+    let shipping_status = match status {
+        Some(status) if moved || status.is_terminal() => status.shipping_status(),
         _ => order.shipping_status,
     };
     let order_status = if status == Some(Status::Delivered) {
@@ -87,13 +85,52 @@ pub fn plan_sync(
     };
     OrderSync {
         order_id: order.id.clone(),
-        latest: latest.filter(|l| Some(l) != stored_latest),
+        latest: latest.filter(|_| moved),
         events,
         shipping_status,
         order_status,
         expected_delivery: update.expected_delivery.or(order.expected_delivery_date),
         synced_at: now,
         raw,
+    }
+}
+
+impl Snapshot {
+    /// The snapshot after the store has carried out `sync`: what D1 now holds for the order.
+    pub fn applied(&self, sync: &OrderSync) -> Snapshot {
+        let mut after = self.clone();
+        for event in &sync.events {
+            if !after
+                .events
+                .iter()
+                .any(|e| e.identity() == event.identity())
+            {
+                after.events.push(event.clone());
+            }
+        }
+        after.events.sort_by_key(|e| e.event_at);
+        if sync.latest.is_some() {
+            after.latest = sync.latest.clone();
+        }
+        let order = &mut after.order;
+        order.shipping_status = sync.shipping_status;
+        order.order_status = sync.order_status.clone();
+        order.expected_delivery_date = sync.expected_delivery;
+        order.last_synced_at = Some(sync.synced_at);
+        order.last_sync_error = None;
+        order.updated_at = sync.synced_at;
+        after
+    }
+
+    /// Whether what a customer sees differs, the sync times aside.
+    pub fn same_tracking(&self, other: &Snapshot) -> bool {
+        let (a, b) = (&self.order, &other.order);
+        self.latest == other.latest
+            && self.events == other.events
+            && a.shipping_status == b.shipping_status
+            && a.order_status == b.order_status
+            && a.expected_delivery_date == b.expected_delivery_date
+            && a.awb_no == b.awb_no
     }
 }
 
@@ -119,8 +156,12 @@ mod tests {
         }
     }
 
-    fn order() -> Order {
-        test_order(at(0))
+    fn snapshot(latest: Option<TrackingEvent>) -> Snapshot {
+        Snapshot {
+            order: test_order(at(0)),
+            events: latest.iter().cloned().collect(),
+            latest,
+        }
     }
 
     #[test]
@@ -171,7 +212,7 @@ mod tests {
             expected_delivery: NaiveDate::from_ymd_opt(2026, 1, 24),
             payload: String::new(),
         };
-        let plan = plan_sync(&order(), None, Some(update), None, at(10));
+        let plan = plan_sync(&snapshot(None), Some(update), None, at(10));
         assert_eq!(plan.shipping_status, ShippingStatus::Delivered);
         assert_eq!(plan.order_status, "Delivered");
         assert_eq!(plan.latest.unwrap().status, Status::Delivered);
@@ -189,7 +230,7 @@ mod tests {
                 expected_delivery: None,
                 payload: String::new(),
             };
-            let plan = plan_sync(&order(), None, Some(update), None, at(10));
+            let plan = plan_sync(&snapshot(None), Some(update), None, at(10));
             assert_eq!(plan.shipping_status, shipping);
             assert_eq!(plan.order_status, "Shipped");
         }
@@ -203,10 +244,14 @@ mod tests {
             expected_delivery: None,
             payload: String::new(),
         };
-        let plan = plan_sync(&order(), Some(&stored), Some(update), None, at(10));
+        let plan = plan_sync(&snapshot(Some(stored.clone())), Some(update), None, at(10));
         assert_eq!(plan.latest, None);
+        assert!(
+            plan.events.is_empty(),
+            "stored events are not planned again"
+        );
         assert_eq!(plan.shipping_status, ShippingStatus::InTransit);
-        let plan = plan_sync(&order(), Some(&stored), None, None, at(10));
+        let plan = plan_sync(&snapshot(Some(stored.clone())), None, None, at(10));
         assert!(plan.events.is_empty());
         assert_eq!(plan.synced_at, at(10));
     }
@@ -220,8 +265,42 @@ mod tests {
             payload: String::new(),
         };
         assert_eq!(
-            plan_sync(&order(), None, Some(update), None, at(10)).events,
+            plan_sync(&snapshot(None), Some(update), None, at(10)).events,
             vec![e]
         );
+    }
+
+    #[test]
+    fn applying_a_plan_gives_what_the_store_then_holds() {
+        let booked = TrackingEvent::booked("111", at(1));
+        let before = snapshot(Some(booked.clone()));
+        let update = CarrierUpdate {
+            events: vec![
+                event(Status::InTransit, 3, "S/001"),
+                event(Status::Delivered, 9, "T/000"),
+            ],
+            expected_delivery: None,
+            payload: String::new(),
+        };
+        let plan = plan_sync(&before, Some(update), None, at(10));
+        let after = before.applied(&plan);
+        assert_eq!(after.events.len(), 3);
+        assert_eq!(after.latest.as_ref().unwrap().status, Status::Delivered);
+        assert_eq!(after.order.order_status, "Delivered");
+        assert_eq!(after.order.last_synced_at, Some(at(10)));
+        assert!(!after.same_tracking(&before));
+        // A second identical answer changes only the sync time.
+        let again = plan_sync(
+            &after,
+            Some(CarrierUpdate {
+                events: after.events.clone(),
+                ..CarrierUpdate::default()
+            }),
+            None,
+            at(11),
+        );
+        let later = after.applied(&again);
+        assert!(later.same_tracking(&after));
+        assert_eq!(later.order.last_synced_at, Some(at(11)));
     }
 }

@@ -5,3 +5,4 @@ pub mod merge;
 pub mod model;
 pub mod response;
 pub mod service;
+pub mod sync;

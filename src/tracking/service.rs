@@ -10,6 +10,7 @@ use super::carrier::{Carrier, CarrierError, WaybillRequest};
 use super::merge::{RawResponse, plan_sync};
 use super::model::{ShippingStatus, Snapshot, TrackingEvent};
 use super::response::Source;
+use super::sync::{Spent, SyncRun, Trigger};
 use crate::auth::Access;
 use crate::ports::{
     AttachOutcome, Clock, KeyValue, Log, OrderInput, Store, StoreError, StoredResponse,
@@ -70,12 +71,8 @@ pub struct SyncSummary {
     pub snapshot: Snapshot,
     pub new_events: usize,
     pub previous_latest: Option<TrackingEvent>,
-}
-
-impl SyncSummary {
-    pub fn changed(&self) -> bool {
-        self.new_events > 0 || self.previous_latest != self.snapshot.latest
-    }
+    /// Whether what a customer sees changed (and so KV was rewritten).
+    pub changed: bool,
 }
 
 /// What an admin sees of an order.
@@ -191,9 +188,11 @@ where
                 source: Source::Cached,
             });
         }
-        match self.sync_loaded(self.store_snapshot(order_id).await?).await {
-            Ok(summary) => Ok(TrackOutcome::Tracking {
-                snapshot: Box::new(summary.snapshot),
+        // Merge into D1's state, not the possibly older KV copy.
+        let stored = self.store_snapshot(order_id).await?;
+        match self.sync_snapshots(vec![stored], true).await {
+            Ok(mut summaries) => Ok(TrackOutcome::Tracking {
+                snapshot: Box::new(summaries.remove(0).snapshot),
                 source: Source::Live,
             }),
             // Nothing was written: answer from the cache, saying why.
@@ -212,9 +211,15 @@ where
             .ok_or(ServiceError::NotFound)
     }
 
-    /// Syncs one order with the carrier now (admin sync, background refresh). A carrier failure
-    /// is recorded on the order and returned; its tracking stays as it was.
-    pub async fn sync_order(&self, order_id: &str) -> Result<SyncSummary, ServiceError> {
+    /// Syncs one order with the carrier now (admin sync, background refresh), recorded as a
+    /// run. A carrier failure is recorded on the order and returned; its tracking stays as it
+    /// was.
+    pub async fn sync_order(
+        &self,
+        order_id: &str,
+        trigger: Trigger,
+        spent: impl Fn() -> Spent,
+    ) -> Result<SyncSummary, ServiceError> {
         let snapshot = self.store_snapshot(order_id).await?;
         if snapshot.order.awb_no.is_none() {
             return Err(ServiceError::Conflict {
@@ -222,48 +227,103 @@ where
                 message: "Shipment not initiated for this order yet".into(),
             });
         }
-        let result = self.sync_loaded(snapshot).await;
-        if let Err(ServiceError::Carrier(e)) = &result {
-            let ids = [order_id.to_owned()];
-            self.store.record_sync_error(&ids, &e.to_string()).await?;
-            self.log.warn(&format!(
-                "[TRACKING SYNC] Order {order_id} sync failed: {e}"
-            ));
+        let mut run = self.start_run(trigger, 1).await;
+        let ids = [order_id.to_owned()];
+        let result = self
+            .run_batch(&mut run, 0, &ids, Some(vec![snapshot]))
+            .await;
+        self.finish(run, spent()).await;
+        match result {
+            Ok(mut summaries) => Ok(summaries.remove(0)),
+            Err(ServiceError::Carrier(e)) => {
+                self.store.record_sync_error(&ids, &e.to_string()).await?;
+                Err(ServiceError::Carrier(e))
+            }
+            Err(e) => Err(e),
         }
-        result
     }
 
-    /// Fetches the order's waybill from the carrier and saves what is new.
-    async fn sync_loaded(&self, before: Snapshot) -> Result<SyncSummary, ServiceError> {
-        let order = &before.order;
-        let awb = order.awb_no.clone().ok_or(ServiceError::NotFound)?;
+    /// Syncs these orders with one carrier call. Orders that vanished meanwhile are skipped.
+    pub(crate) async fn sync_orders(
+        &self,
+        order_ids: &[String],
+    ) -> Result<Vec<SyncSummary>, ServiceError> {
+        let snapshots = self.store.snapshots(order_ids).await?;
+        self.sync_snapshots(snapshots, false).await
+    }
+
+    /// The one sync path: a carrier call for all the snapshots' waybills, the writes of all of
+    /// them in one transaction, then KV for those whose tracking changed (all of them when
+    /// `always_cache`: a customer asked). A failure anywhere before the save changes nothing.
+    pub(crate) async fn sync_snapshots(
+        &self,
+        snapshots: Vec<Snapshot>,
+        always_cache: bool,
+    ) -> Result<Vec<SyncSummary>, ServiceError> {
+        let snapshots: Vec<Snapshot> = snapshots
+            .into_iter()
+            .filter(|s| s.order.awb_no.is_some())
+            .collect();
+        if snapshots.is_empty() {
+            return Ok(Vec::new());
+        }
+        let awbs: Vec<String> = snapshots
+            .iter()
+            .filter_map(|s| s.order.awb_no.clone())
+            .collect();
         let reply = self
             .carrier
-            .track(std::slice::from_ref(&awb))
+            .track(&awbs)
             .await
             .map_err(ServiceError::Carrier)?;
-        let update = reply.update_for(&awb).cloned();
-        let raw = update.as_ref().map(|u| {
-            let (body, truncated) = clip_bytes(&u.payload, self.settings.raw_max_bytes);
-            RawResponse {
-                http_status: reply.http_status,
-                body,
-                truncated,
+        let now = self.clock.now();
+        let plans: Vec<_> = snapshots
+            .iter()
+            .zip(&awbs)
+            .map(|(before, awb)| {
+                let update = reply.update_for(awb).cloned();
+                let raw = update.as_ref().map(|u| {
+                    let (body, truncated) = clip_bytes(&u.payload, self.settings.raw_max_bytes);
+                    RawResponse {
+                        http_status: reply.http_status,
+                        body,
+                        truncated,
+                    }
+                });
+                plan_sync(before, update, raw, now)
+            })
+            .collect();
+        self.store.save_syncs(&plans).await?;
+        let mut summaries = Vec::with_capacity(snapshots.len());
+        for ((before, plan), awb) in snapshots.into_iter().zip(&plans).zip(&awbs) {
+            let after = before.applied(plan);
+            let changed = !after.same_tracking(&before);
+            if changed || always_cache {
+                self.cache(&after).await;
             }
-        });
-        let plan = plan_sync(order, before.latest.as_ref(), update, raw, self.clock.now());
-        let new_events = self.store.save_syncs(std::slice::from_ref(&plan)).await?;
-        let new_events = new_events.first().copied().unwrap_or(0);
-        let after = self.load_from_store(&order.id).await?;
-        if new_events > 0 || after.latest != before.latest {
-            self.log
-                .info(&format!("[TRACKING SAVED] AWB {awb} tracking updated"));
+            if changed {
+                self.log
+                    .info(&format!("[TRACKING SAVED] AWB {awb} tracking updated"));
+            }
+            if after.order.order_status == "Delivered" && before.order.order_status != "Delivered" {
+                self.log.info(&format!(
+                    "[TRACKING SYNC] Order {} marked as delivered",
+                    after.order.id
+                ));
+            }
+            summaries.push(SyncSummary {
+                new_events: plan.events.len(),
+                previous_latest: before.latest,
+                snapshot: after,
+                changed,
+            });
         }
-        Ok(SyncSummary {
-            snapshot: after,
-            new_events,
-            previous_latest: before.latest,
-        })
+        Ok(summaries)
+    }
+
+    /// The latest sync runs, newest first.
+    pub async fn recent_runs(&self, limit: usize) -> Result<Vec<SyncRun>, ServiceError> {
+        Ok(self.store.recent_runs(limit).await?)
     }
 
     /// What an admin sees: straight from D1, with the last carrier answer and whether a

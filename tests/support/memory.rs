@@ -9,12 +9,27 @@ use std::time::Duration as StdDuration;
 
 use chrono::{DateTime, TimeZone, Utc};
 use shipment_tracker::ports::{
-    AttachOutcome, Clock, HttpClient, HttpError, HttpRequest, HttpResponse, KeyValue, Log,
-    OrderInput, Store, StoreError, StoredResponse, UpsertOutcome,
+    AttachOutcome, Clock, DueShipment, HttpClient, HttpError, HttpRequest, HttpResponse, KeyValue,
+    Log, OrderInput, Sleeper, Store, StoreError, StoredResponse, UpsertOutcome,
 };
 use shipment_tracker::tracking::carrier::{Carrier, CarrierError, TrackingReply, WaybillRequest};
 use shipment_tracker::tracking::merge::OrderSync;
 use shipment_tracker::tracking::model::{Order, ShippingStatus, Snapshot, TrackingEvent};
+use shipment_tracker::tracking::sync::SyncRun;
+
+/// Records the pauses asked for and moves the clock on by them, instead of waiting.
+pub struct FakeSleeper<'a> {
+    pub clock: &'a FixedClock,
+    pub pauses: RefCell<Vec<u64>>,
+}
+
+impl Sleeper for FakeSleeper<'_> {
+    async fn sleep(&self, ms: u64) {
+        self.pauses.borrow_mut().push(ms);
+        self.clock
+            .advance(chrono::Duration::milliseconds(ms as i64));
+    }
+}
 
 pub struct FixedClock(pub Cell<DateTime<Utc>>);
 
@@ -66,6 +81,7 @@ pub struct MemoryKv {
     pub entries: RefCell<HashMap<String, (String, Option<u64>)>>,
     pub failing: Cell<bool>,
     pub reads: Cell<usize>,
+    pub writes: Cell<usize>,
 }
 
 impl KeyValue for MemoryKv {
@@ -78,6 +94,7 @@ impl KeyValue for MemoryKv {
     }
 
     async fn put(&self, key: &str, value: &str, ttl: Option<u64>) -> Result<(), StoreError> {
+        self.writes.set(self.writes.get() + 1);
         if self.failing.get() {
             return Err(StoreError("kv down".into()));
         }
@@ -95,6 +112,7 @@ struct StoreState {
     /// (order id, event, latest flag), in insertion order.
     events: Vec<(String, TrackingEvent, bool)>,
     responses: HashMap<String, StoredResponse>,
+    runs: Vec<SyncRun>,
 }
 
 #[derive(Default)]
@@ -125,6 +143,17 @@ impl MemoryStore {
 
     pub fn order(&self, id: &str) -> Option<Order> {
         self.state.borrow().orders.get(id).cloned()
+    }
+
+    pub fn runs(&self) -> Vec<SyncRun> {
+        self.state.borrow().runs.clone()
+    }
+
+    /// Sets an order's last sync time directly, as if synced then.
+    pub fn set_synced(&self, id: &str, at: Option<DateTime<Utc>>) {
+        if let Some(order) = self.state.borrow_mut().orders.get_mut(id) {
+            order.last_synced_at = at;
+        }
     }
 
     fn build_snapshot(state: &StoreState, id: &str) -> Option<Snapshot> {
@@ -170,9 +199,37 @@ fn new_order(id: &str, input: &OrderInput, now: DateTime<Utc>) -> Order {
 }
 
 impl Store for MemoryStore {
-    async fn snapshot(&self, order_id: &str) -> Result<Option<Snapshot>, StoreError> {
-        self.enter("snapshot")?;
-        Ok(Self::build_snapshot(&self.state.borrow(), order_id))
+    async fn snapshots(&self, order_ids: &[String]) -> Result<Vec<Snapshot>, StoreError> {
+        self.enter("snapshots")?;
+        let state = self.state.borrow();
+        Ok(order_ids
+            .iter()
+            .filter_map(|id| Self::build_snapshot(&state, id))
+            .collect())
+    }
+
+    async fn due_shipments(
+        &self,
+        synced_before: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<DueShipment>, StoreError> {
+        self.enter("due_shipments")?;
+        let state = self.state.borrow();
+        let mut due: Vec<&Order> = state
+            .orders
+            .values()
+            .filter(|o| o.shipping_status == ShippingStatus::InTransit && o.awb_no.is_some())
+            .filter(|o| o.last_synced_at.is_none_or(|at| at < synced_before))
+            .collect();
+        due.sort_by_key(|o| (o.last_synced_at, o.id.clone()));
+        Ok(due
+            .into_iter()
+            .take(limit)
+            .map(|o| DueShipment {
+                order_id: o.id.clone(),
+                awb_no: o.awb_no.clone().unwrap(),
+            })
+            .collect())
     }
 
     async fn upsert_order(
@@ -254,12 +311,10 @@ impl Store for MemoryStore {
         Ok(AttachOutcome::Attached)
     }
 
-    async fn save_syncs(&self, syncs: &[OrderSync]) -> Result<Vec<usize>, StoreError> {
+    async fn save_syncs(&self, syncs: &[OrderSync]) -> Result<(), StoreError> {
         self.enter("save_syncs")?;
         let mut state = self.state.borrow_mut();
-        let mut counts = Vec::new();
         for sync in syncs {
-            let mut added = 0;
             for event in &sync.events {
                 let exists = state
                     .events
@@ -269,7 +324,6 @@ impl Store for MemoryStore {
                     state
                         .events
                         .push((sync.order_id.clone(), event.clone(), false));
-                    added += 1;
                 }
             }
             if let Some(latest) = &sync.latest {
@@ -300,9 +354,8 @@ impl Store for MemoryStore {
                     },
                 );
             }
-            counts.push(added);
         }
-        Ok(counts)
+        Ok(())
     }
 
     async fn record_sync_error(&self, order_ids: &[String], error: &str) -> Result<(), StoreError> {
@@ -319,6 +372,43 @@ impl Store for MemoryStore {
     async fn carrier_response(&self, order_id: &str) -> Result<Option<StoredResponse>, StoreError> {
         self.enter("carrier_response")?;
         Ok(self.state.borrow().responses.get(order_id).cloned())
+    }
+
+    async fn start_run(&self, run: &SyncRun) -> Result<i64, StoreError> {
+        self.enter("start_run")?;
+        let mut state = self.state.borrow_mut();
+        let id = state.runs.len() as i64 + 1;
+        state.runs.push(SyncRun {
+            id: Some(id),
+            ..run.clone()
+        });
+        Ok(id)
+    }
+
+    async fn finish_run(&self, id: i64, run: &SyncRun) -> Result<(), StoreError> {
+        self.enter("finish_run")?;
+        self.state.borrow_mut().runs[id as usize - 1] = SyncRun {
+            id: Some(id),
+            ..run.clone()
+        };
+        Ok(())
+    }
+
+    async fn recent_runs(&self, limit: usize) -> Result<Vec<SyncRun>, StoreError> {
+        self.enter("recent_runs")?;
+        Ok(self
+            .state
+            .borrow()
+            .runs
+            .iter()
+            .rev()
+            .take(limit)
+            .cloned()
+            .collect())
+    }
+
+    fn queries(&self) -> usize {
+        self.calls.borrow().len()
     }
 }
 
@@ -398,5 +488,117 @@ impl HttpClient for NativeHttp {
             Err(ureq::Error::Timeout(_)) => Err(HttpError::Timeout(timeout_ms)),
             Err(_) => Err(HttpError::Connection),
         }
+    }
+}
+
+/// Blue Dart answering from a set of simulator shipments: real XML, read by the worker's parser,
+/// for whatever waybills a call carries. A chosen call can fail instead.
+#[derive(Default)]
+pub struct FakeBlueDart {
+    pub shipments: RefCell<Vec<bluedart_sim::Shipment>>,
+    /// Call number (1-based) → the error it fails with.
+    pub failures: RefCell<HashMap<usize, CarrierError>>,
+    /// The waybills each call carried.
+    pub calls: RefCell<Vec<Vec<String>>>,
+}
+
+impl FakeBlueDart {
+    pub fn with(shipments: Vec<bluedart_sim::Shipment>) -> FakeBlueDart {
+        FakeBlueDart {
+            shipments: RefCell::new(shipments),
+            ..FakeBlueDart::default()
+        }
+    }
+}
+
+impl Carrier for FakeBlueDart {
+    async fn track(&self, awbs: &[String]) -> Result<TrackingReply, CarrierError> {
+        self.calls.borrow_mut().push(awbs.to_vec());
+        if let Some(error) = self.failures.borrow().get(&self.calls.borrow().len()) {
+            return Err(error.clone());
+        }
+        let shipments = self.shipments.borrow();
+        let found: Vec<&bluedart_sim::Shipment> = shipments
+            .iter()
+            .filter(|s| awbs.contains(&s.waybill) && !s.scans.is_empty())
+            .collect();
+        let xml = bluedart_sim::xml::shipment_data(&found, true);
+        let parsed =
+            shipment_tracker::bluedart::parse::parse_tracking(&xml).expect("simulator XML parses");
+        Ok(TrackingReply {
+            http_status: 200,
+            updates: awbs
+                .iter()
+                .map(|awb| {
+                    (
+                        awb.clone(),
+                        shipment_tracker::bluedart::events::update_for(awb, &parsed),
+                    )
+                })
+                .collect(),
+        })
+    }
+
+    async fn generate_waybill(&self, _: &WaybillRequest) -> Result<String, CarrierError> {
+        unimplemented!("not used by the sync tests")
+    }
+}
+
+/// The tracking service over in-memory ports, with a carrier of the test's choosing.
+pub struct World<C> {
+    pub store: MemoryStore,
+    pub kv: MemoryKv,
+    pub carrier: C,
+    pub clock: FixedClock,
+    pub log: MemoryLog,
+    pub settings: shipment_tracker::tracking::service::ServiceSettings,
+}
+
+impl<C: Carrier> World<C> {
+    /// Starting 2026-11-24 10:00 UTC, staleness after 45 minutes, 16 KiB of raw answer kept.
+    pub fn new(carrier: C) -> World<C> {
+        World {
+            store: MemoryStore::default(),
+            kv: MemoryKv::default(),
+            carrier,
+            clock: FixedClock::at(2026, 11, 24, 10),
+            log: MemoryLog::default(),
+            settings: shipment_tracker::tracking::service::ServiceSettings {
+                stale_after: chrono::Duration::minutes(45),
+                raw_max_bytes: 16 * 1024,
+            },
+        }
+    }
+
+    pub fn service(
+        &self,
+    ) -> shipment_tracker::tracking::service::TrackingService<
+        '_,
+        MemoryStore,
+        MemoryKv,
+        C,
+        FixedClock,
+        MemoryLog,
+    > {
+        shipment_tracker::tracking::service::TrackingService {
+            store: &self.store,
+            kv: &self.kv,
+            carrier: &self.carrier,
+            clock: &self.clock,
+            log: &self.log,
+            settings: &self.settings,
+        }
+    }
+
+    /// An order for `cust-1` with `awb` attached (history: the booked entry).
+    pub fn shipped(&self, order_id: &str, awb: &str) {
+        let input = OrderInput {
+            customer_id: "cust-1".into(),
+            order_status: "Processing".into(),
+            created_at: None,
+            awb_no: None,
+        };
+        pollster::block_on(self.service().put_order(order_id, &input)).unwrap();
+        pollster::block_on(self.service().attach_awb(order_id, awb)).unwrap();
     }
 }

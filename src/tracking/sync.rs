@@ -1,0 +1,421 @@
+//! The background sync: every due in-transit shipment, in batches (one carrier call per batch),
+//! a pause between calls, within the platform's per-invocation budgets.
+
+use chrono::{DateTime, Duration, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::carrier::Carrier;
+use super::model::Snapshot;
+use super::service::{ServiceError, SyncSummary, TrackingService};
+use crate::ports::{Clock, DueShipment, KeyValue, Log, Sleeper, Store};
+
+/// What started a run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Trigger {
+    /// The hourly cron trigger.
+    Cron,
+    /// An admin's `POST …/sync`.
+    Manual,
+    /// An admin's look at a stale order.
+    Background,
+}
+
+impl Trigger {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Trigger::Cron => "cron",
+            Trigger::Manual => "manual",
+            Trigger::Background => "background",
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RunStatus {
+    Running,
+    /// Every due shipment was tried.
+    Completed,
+    /// Stopped before a platform limit; the rest is left for the next run.
+    Stopped,
+    /// Could not start (the due shipments could not be listed).
+    Failed,
+}
+
+/// A batch whose carrier call or save failed: nothing of its orders changed.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BatchFailure {
+    /// 1-based.
+    pub batch: usize,
+    pub order_ids: Vec<String>,
+    pub reason: String,
+}
+
+/// One sync run, as recorded in D1 and listed by `GET /api/admin/sync/runs`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SyncRun {
+    pub id: Option<i64>,
+    pub trigger: Trigger,
+    pub status: RunStatus,
+    pub started_at: DateTime<Utc>,
+    pub finished_at: Option<DateTime<Utc>>,
+    /// Shipments due and selected for this run.
+    pub considered: usize,
+    pub succeeded: usize,
+    pub failed: usize,
+    pub batches: usize,
+    pub carrier_calls: usize,
+    pub d1_queries: usize,
+    pub kv_operations: usize,
+    pub stop_reason: Option<String>,
+    pub failures: Vec<BatchFailure>,
+}
+
+impl SyncRun {
+    pub fn new(trigger: Trigger, started_at: DateTime<Utc>) -> SyncRun {
+        SyncRun {
+            id: None,
+            trigger,
+            status: RunStatus::Running,
+            started_at,
+            finished_at: None,
+            considered: 0,
+            succeeded: 0,
+            failed: 0,
+            batches: 0,
+            carrier_calls: 0,
+            d1_queries: 0,
+            kv_operations: 0,
+            stop_reason: None,
+            failures: Vec::new(),
+        }
+    }
+}
+
+/// What an invocation has spent so far, as the platform measures it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Spent {
+    /// Outbound HTTP calls (Blue Dart): the subrequest limit.
+    pub subrequests: usize,
+    pub d1_queries: usize,
+    pub kv_operations: usize,
+}
+
+impl Spent {
+    fn since(self, earlier: Spent) -> Spent {
+        Spent {
+            subrequests: self.subrequests.saturating_sub(earlier.subrequests),
+            d1_queries: self.d1_queries.saturating_sub(earlier.d1_queries),
+            kv_operations: self.kv_operations.saturating_sub(earlier.kv_operations),
+        }
+    }
+
+    fn max(self, other: Spent) -> Spent {
+        Spent {
+            subrequests: self.subrequests.max(other.subrequests),
+            d1_queries: self.d1_queries.max(other.d1_queries),
+            kv_operations: self.kv_operations.max(other.kv_operations),
+        }
+    }
+}
+
+/// Per-invocation limits of the plan the worker runs on (configuration: free and paid differ).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Budget {
+    pub subrequests: usize,
+    pub d1_queries: usize,
+    pub kv_operations: usize,
+    pub wall_time: Duration,
+}
+
+/// Sync knobs (`[vars]`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SyncSettings {
+    /// Shipments not synced for this long are due.
+    pub interval: Duration,
+    /// Waybills per carrier call.
+    pub batch_size: usize,
+    /// Pause between carrier calls.
+    pub delay_ms: u64,
+    /// Most shipments one run takes on.
+    pub max_per_run: usize,
+    pub budget: Budget,
+}
+
+/// What one batch may cost before anything has been measured: a login, the call, and one
+/// re-login and retry; reading the batch (2 queries) and saving it (at most 5); a KV write per
+/// order plus the token's read and write.
+fn first_batch_estimate(batch_size: usize) -> Spent {
+    Spent {
+        subrequests: 4,
+        d1_queries: 7,
+        kv_operations: batch_size + 2,
+    }
+}
+
+/// Recording how the run ended: one D1 batch of two statements.
+const RUN_RECORD_QUERIES: usize = 2;
+
+/// The first limit that one more batch costing `next` could break, if any. The run's own final
+/// record is reserved for.
+fn limit_in_the_way(
+    budget: &Budget,
+    spent: Spent,
+    next: Spent,
+    elapsed: Duration,
+    next_time: Duration,
+) -> Option<String> {
+    let checks = [
+        (
+            "subrequest",
+            spent.subrequests + next.subrequests,
+            budget.subrequests,
+        ),
+        (
+            "D1 query",
+            spent.d1_queries + next.d1_queries + RUN_RECORD_QUERIES,
+            budget.d1_queries,
+        ),
+        (
+            "KV operation",
+            spent.kv_operations + next.kv_operations,
+            budget.kv_operations,
+        ),
+    ];
+    for (name, would_be, limit) in checks {
+        if would_be > limit {
+            return Some(format!("{name} budget ({limit}) would be exceeded"));
+        }
+    }
+    if elapsed + next_time > budget.wall_time {
+        return Some(format!(
+            "wall-time budget ({} s) would be exceeded",
+            budget.wall_time.num_seconds()
+        ));
+    }
+    None
+}
+
+impl<S, K, C, T, L> TrackingService<'_, S, K, C, T, L>
+where
+    S: Store,
+    K: KeyValue,
+    C: Carrier,
+    T: Clock,
+    L: Log,
+{
+    /// Syncs every due shipment, batch by batch, until done or a budget would be exceeded.
+    /// Never fails: what went wrong is logged and recorded in the run.
+    pub async fn sync_due(
+        &self,
+        settings: &SyncSettings,
+        sleeper: &impl Sleeper,
+        trigger: Trigger,
+        spent: impl Fn() -> Spent,
+    ) -> SyncRun {
+        self.log.info("[TRACKING SYNC] Starting background sync...");
+        let mut run = self.start_run(trigger, 0).await;
+        let started = run.started_at;
+        let due = match self
+            .store
+            .due_shipments(started - settings.interval, settings.max_per_run)
+            .await
+        {
+            Ok(due) => due,
+            Err(e) => {
+                self.log.warn(&format!(
+                    "[TRACKING SYNC] Could not list due shipments: {e}"
+                ));
+                run.status = RunStatus::Failed;
+                run.stop_reason = Some("could not list due shipments: storage unavailable".into());
+                return self.finish(run, spent()).await;
+            }
+        };
+        run.considered = due.len();
+        self.log.info(&format!(
+            "[TRACKING SYNC] Syncing {} shipments...",
+            due.len()
+        ));
+
+        let mut next_cost = first_batch_estimate(settings.batch_size);
+        let mut next_time = Duration::milliseconds(settings.delay_ms as i64);
+        let batches: Vec<&[DueShipment]> = due.chunks(settings.batch_size.max(1)).collect();
+        for (index, batch) in batches.iter().enumerate() {
+            let before = spent();
+            let batch_started = self.clock.now();
+            let elapsed = batch_started - started;
+            if let Some(reason) =
+                limit_in_the_way(&settings.budget, before, next_cost, elapsed, next_time)
+            {
+                let left: usize = batches[index..].iter().map(|b| b.len()).sum();
+                self.log.warn(&format!(
+                    "[TRACKING SYNC] Stopping early: {reason}; {left} shipments left for the next run"
+                ));
+                run.status = RunStatus::Stopped;
+                run.stop_reason = Some(format!("{reason}; {left} shipments left for the next run"));
+                break;
+            }
+            if index > 0 {
+                sleeper.sleep(settings.delay_ms).await;
+            }
+            let ids: Vec<String> = batch.iter().map(|d| d.order_id.clone()).collect();
+            // A failed batch is recorded in the run; its orders stay exactly as they were.
+            let _ = self.run_batch(&mut run, index, &ids, None).await;
+            next_cost = next_cost.max(spent().since(before));
+            next_time = next_time.max(self.clock.now() - batch_started);
+        }
+        if run.status == RunStatus::Running {
+            run.status = RunStatus::Completed;
+        }
+        self.finish(run, spent()).await
+    }
+
+    /// A run recorded as started (if the store can record it).
+    pub(crate) async fn start_run(&self, trigger: Trigger, considered: usize) -> SyncRun {
+        let mut run = SyncRun::new(trigger, self.clock.now());
+        run.considered = considered;
+        run.id = match self.store.start_run(&run).await {
+            Ok(id) => Some(id),
+            Err(e) => {
+                self.log
+                    .warn(&format!("[TRACKING SYNC] Could not record the run: {e}"));
+                None
+            }
+        };
+        run
+    }
+
+    /// Syncs one batch (the given snapshots, or the orders' current ones) and counts it in
+    /// `run`: its successes, or its failure with the reason.
+    pub(crate) async fn run_batch(
+        &self,
+        run: &mut SyncRun,
+        index: usize,
+        ids: &[String],
+        snapshots: Option<Vec<Snapshot>>,
+    ) -> Result<Vec<SyncSummary>, ServiceError> {
+        let result = match snapshots {
+            Some(snapshots) => self.sync_snapshots(snapshots, false).await,
+            None => self.sync_orders(ids).await,
+        };
+        run.batches += 1;
+        match &result {
+            Ok(summaries) => run.succeeded += summaries.len(),
+            Err(e) => {
+                let reason = e.to_string();
+                self.log.warn(&format!(
+                    "[TRACKING SYNC] Batch {} failed ({} shipments): {reason}",
+                    index + 1,
+                    ids.len()
+                ));
+                run.failed += ids.len();
+                run.failures.push(BatchFailure {
+                    batch: index + 1,
+                    order_ids: ids.to_vec(),
+                    reason,
+                });
+            }
+        }
+        result
+    }
+
+    pub(crate) async fn finish(&self, mut run: SyncRun, spent: Spent) -> SyncRun {
+        run.finished_at = Some(self.clock.now());
+        run.carrier_calls = spent.subrequests;
+        run.d1_queries = spent.d1_queries;
+        run.kv_operations = spent.kv_operations;
+        self.log.info(&format!(
+            "[TRACKING SYNC] Completed: {} success, {} failed",
+            run.succeeded, run.failed
+        ));
+        if let Some(id) = run.id
+            && let Err(e) = self.store.finish_run(id, &run).await
+        {
+            self.log.warn(&format!(
+                "[TRACKING SYNC] Could not record the run's end: {e}"
+            ));
+        }
+        run
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn budget() -> Budget {
+        Budget {
+            subrequests: 50,
+            d1_queries: 50,
+            kv_operations: 1000,
+            wall_time: Duration::minutes(14),
+        }
+    }
+
+    #[test]
+    fn the_first_limit_in_the_way_is_named() {
+        let spent = Spent {
+            subrequests: 10,
+            d1_queries: 42,
+            kv_operations: 10,
+        };
+        let next = first_batch_estimate(10);
+        assert_eq!(
+            limit_in_the_way(&budget(), spent, next, Duration::zero(), Duration::zero()),
+            Some("D1 query budget (50) would be exceeded".into())
+        );
+        assert_eq!(
+            limit_in_the_way(
+                &budget(),
+                Spent::default(),
+                next,
+                Duration::minutes(14),
+                Duration::seconds(1)
+            ),
+            Some("wall-time budget (840 s) would be exceeded".into())
+        );
+        assert_eq!(
+            limit_in_the_way(
+                &budget(),
+                Spent::default(),
+                next,
+                Duration::zero(),
+                Duration::zero()
+            ),
+            None
+        );
+    }
+
+    #[test]
+    fn spending_is_measured_per_batch() {
+        let a = Spent {
+            subrequests: 3,
+            d1_queries: 10,
+            kv_operations: 4,
+        };
+        let b = Spent {
+            subrequests: 4,
+            d1_queries: 17,
+            kv_operations: 9,
+        };
+        assert_eq!(
+            b.since(a),
+            Spent {
+                subrequests: 1,
+                d1_queries: 7,
+                kv_operations: 5
+            }
+        );
+        assert_eq!(
+            a.max(b.since(a)),
+            Spent {
+                subrequests: 3,
+                d1_queries: 10,
+                kv_operations: 5
+            }
+        );
+    }
+}
