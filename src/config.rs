@@ -7,6 +7,7 @@ use std::fmt;
 use chrono::Duration;
 
 use crate::bluedart::client::Shipper;
+use crate::tracking::breaker::BreakerSettings;
 use crate::tracking::sync::{Budget, SyncSettings};
 
 /// Where the worker runs; the hourly sync only runs in production.
@@ -36,6 +37,11 @@ pub struct Config {
     pub sync: SyncSettings,
     /// The most of a carrier answer kept per order for admins.
     pub carrier_response_max_bytes: usize,
+    /// The least time between two live refreshes of one order (zero: no limit).
+    pub refresh_interval: Duration,
+    /// Lifetime of a KV snapshot that is not rewritten.
+    pub cache_ttl_secs: u64,
+    pub breaker: BreakerSettings,
     /// Storefront origins allowed to call the customer endpoint from a browser.
     pub allowed_origins: Vec<String>,
     /// The store's pickup address, for waybill generation.
@@ -131,6 +137,9 @@ impl Config {
                 batch_size: vars.number("SYNC_BATCH_SIZE", 10, (1, 50))? as usize,
                 delay_ms: vars.number("SYNC_DELAY_MS", 100, (0, 60_000))?,
                 max_per_run: vars.number("SYNC_MAX_PER_RUN", 1_000, (1, 100_000))? as usize,
+                retries: vars.number("SYNC_RETRIES", 2, (0, 5))? as u32,
+                retry_base_ms: vars.number("SYNC_RETRY_BASE_MS", 500, (0, 60_000))?,
+                retry_max_wait_secs: vars.number("SYNC_RETRY_MAX_WAIT_SECONDS", 30, (0, 600))?,
                 // Defaults are the free plan's per-invocation limits.
                 budget: Budget {
                     subrequests: vars.number("SYNC_MAX_SUBREQUESTS", 50, (1, 100_000))? as usize,
@@ -150,6 +159,20 @@ impl Config {
                 16 * 1024,
                 (256, 32 * 1024),
             )? as usize,
+            refresh_interval: Duration::seconds(vars.number(
+                "FORCE_REFRESH_MIN_INTERVAL_SECONDS",
+                60,
+                (0, 3_600),
+            )? as i64),
+            cache_ttl_secs: vars.number("CACHE_TTL_SECONDS", 86_400, (60, 365 * 86_400))?,
+            breaker: BreakerSettings {
+                threshold: vars.number("BREAKER_FAILURE_THRESHOLD", 5, (1, 1_000))? as u32,
+                cooldown: Duration::seconds(vars.number(
+                    "BREAKER_COOLDOWN_SECONDS",
+                    60,
+                    (1, 3_600),
+                )? as i64),
+            },
             allowed_origins,
             shipper: Shipper {
                 origin_area: vars.text("SHIPPER_ORIGIN_AREA"),
@@ -198,6 +221,11 @@ mod tests {
         assert_eq!(config.sync.delay_ms, 100);
         assert_eq!(config.sync.budget.d1_queries, 50);
         assert_eq!(config.sync.budget.wall_time, Duration::seconds(840));
+        assert_eq!(config.sync.retries, 2);
+        assert_eq!(config.refresh_interval, Duration::seconds(60));
+        assert_eq!(config.breaker.threshold, 5);
+        assert_eq!(config.breaker.cooldown, Duration::seconds(60));
+        assert_eq!(config.cache_ttl_secs, 86_400);
         assert_eq!(config.carrier_response_max_bytes, 16_384);
         assert!(config.allowed_origins.is_empty());
         assert!(!config.can_generate_waybills());
@@ -236,6 +264,8 @@ mod tests {
             ("SYNC_INTERVAL_MINUTES", "-5"),
             ("SYNC_BATCH_SIZE", "51"),
             ("SYNC_MAX_RUN_SECONDS", "901"),
+            ("CACHE_TTL_SECONDS", "59"),
+            ("BREAKER_FAILURE_THRESHOLD", "0"),
         ];
         for (var, value) in cases {
             let err = Config::from_lookup(lookup(&[BASE, (var, value)])).unwrap_err();

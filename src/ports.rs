@@ -18,6 +18,11 @@ pub trait Clock {
     fn now(&self) -> DateTime<Utc>;
 }
 
+/// Random numbers, for jitter (Workers: `crypto.getRandomValues`).
+pub trait Random {
+    fn next_u64(&self) -> u64;
+}
+
 /// Waits without blocking a thread (Workers: `Delay`).
 pub trait Sleeper {
     async fn sleep(&self, ms: u64);
@@ -178,6 +183,56 @@ pub trait Store {
     /// The latest runs, newest first.
     async fn recent_runs(&self, limit: usize) -> Result<Vec<SyncRun>, StoreError>;
 
+    /// Claims the right to refresh an order from the carrier now, unless someone claimed it after
+    /// `not_before`. `None` when claimed; otherwise the time of the standing claim.
+    async fn claim_refresh(
+        &self,
+        order_id: &str,
+        now: DateTime<Utc>,
+        not_before: DateTime<Utc>,
+    ) -> Result<Option<DateTime<Utc>>, StoreError>;
+
+    /// Notes orders whose KV snapshot could not be written.
+    async fn mark_kv_stale(
+        &self,
+        order_ids: &[String],
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError>;
+    /// Orders whose KV snapshot needs rewriting, oldest mark first.
+    async fn kv_stale(&self, limit: usize) -> Result<Vec<String>, StoreError>;
+    async fn clear_kv_stale(&self, order_ids: &[String]) -> Result<(), StoreError>;
+
     /// How many queries this store has sent in this invocation (D1 limits them per invocation).
     fn queries(&self) -> usize;
+}
+
+/// The circuit breaker's view of the carrier, shared by all invocations.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct BreakerState {
+    /// Consecutive failed calls.
+    pub failures: u32,
+    /// While in the future, live calls are skipped; once past, one trial call may go through.
+    pub open_until: Option<DateTime<Utc>>,
+}
+
+/// Where the breaker keeps its state (D1: strongly consistent, unlike KV).
+pub trait CarrierHealth {
+    async fn breaker(&self) -> Result<BreakerState, StoreError>;
+    /// Claims the one trial call after a cool-down by pushing `open_until` to `until`; `false`
+    /// when another invocation claimed it first.
+    async fn claim_trial(
+        &self,
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> Result<bool, StoreError>;
+    /// Counts a failure; opens the breaker until `open_until` once `threshold` follow in a row.
+    async fn record_failure(
+        &self,
+        threshold: u32,
+        open_until: DateTime<Utc>,
+        error: &str,
+        now: DateTime<Utc>,
+    ) -> Result<BreakerState, StoreError>;
+    /// Closes the breaker.
+    async fn record_success(&self) -> Result<(), StoreError>;
 }

@@ -208,15 +208,23 @@ fn a_failing_batch_leaves_its_orders_byte_for_byte_and_is_recorded() {
         })
     };
     let before = snapshot(&w);
-    w.sim.state().set_fault(
-        Endpoint::Tracking,
-        Some(FaultRule::on_call(2, Fault::Status { code: 500 })),
-    );
+    // The second batch's call and both its retries fail.
+    let rule = FaultRule {
+        fault: Fault::Status { code: 500 },
+        skip: 1,
+        times: Some(3),
+    };
+    w.sim.state().set_fault(Endpoint::Tracking, Some(rule));
     cron(&w);
     assert_eq!(
         snapshot(&w),
         before,
         "the failed batch's orders are unchanged"
+    );
+    assert_eq!(
+        w.sim.calls(Endpoint::Tracking).len(),
+        5,
+        "three tries of batch 2"
     );
     let synced = w.d1("SELECT COUNT(*) AS n FROM orders WHERE last_synced_at IS NOT NULL");
     assert_eq!(synced[0]["n"], 15, "the other batches went through");

@@ -10,7 +10,7 @@ use pollster::block_on;
 use shipment_tracker::tracking::carrier::CarrierError;
 use shipment_tracker::tracking::model::{ShippingStatus, Status};
 use shipment_tracker::tracking::sync::{Budget, RunStatus, Spent, SyncRun, SyncSettings, Trigger};
-use support::memory::{FakeBlueDart, FakeSleeper, World};
+use support::memory::{FakeBlueDart, FakeSleeper, FixedRandom, World};
 
 struct SyncWorld {
     w: World<FakeBlueDart>,
@@ -56,6 +56,9 @@ impl SyncWorld {
                 batch_size: 10,
                 delay_ms: 100,
                 max_per_run: 1000,
+                retries: 2,
+                retry_base_ms: 500,
+                retry_max_wait_secs: 30,
                 budget: Budget {
                     subrequests: 1000,
                     d1_queries: 1000,
@@ -86,10 +89,13 @@ impl SyncWorld {
                 kv_operations: now.kv_operations - base.kv_operations,
             }
         };
-        let run = block_on(
-            self.service()
-                .sync_due(&self.sync, &sleeper, Trigger::Cron, spent),
-        );
+        let run = block_on(self.service().sync_due(
+            &self.sync,
+            &sleeper,
+            &FixedRandom(0),
+            Trigger::Cron,
+            spent,
+        ));
         (run, sleeper.pauses.into_inner())
     }
 
@@ -161,10 +167,13 @@ fn logs_say_what_the_run_did_in_the_agreed_form() {
 #[test]
 fn a_failing_batch_changes_nothing_for_its_orders_and_the_others_go_through() {
     let w = SyncWorld::with_orders(25);
-    w.carrier
-        .failures
-        .borrow_mut()
-        .insert(2, CarrierError::Unavailable { status: 500 });
+    // The second batch fails on its call and on both retries.
+    for call in 2..=4 {
+        w.carrier
+            .failures
+            .borrow_mut()
+            .insert(call, CarrierError::Unavailable { status: 500 });
+    }
     let before: Vec<_> = (11..=20)
         .map(|n| block_on(w.service().load(&format!("ORD-{n:02}"))).unwrap())
         .collect();
@@ -318,15 +327,15 @@ fn the_per_run_cap_takes_the_oldest_first_and_the_next_run_continues() {
 #[test]
 fn a_run_stops_before_a_budget_would_be_exceeded_and_the_rest_waits() {
     let mut w = SyncWorld::with_orders(25);
-    w.sync.budget.d1_queries = 12;
+    w.sync.budget.d1_queries = 16;
     let (run, _) = w.run();
     assert_eq!(run.status, RunStatus::Stopped);
     let reason = run.stop_reason.clone().unwrap();
     assert!(
-        reason.starts_with("D1 query budget (12) would be exceeded"),
+        reason.starts_with("D1 query budget (16) would be exceeded"),
         "{reason}"
     );
-    assert!(run.d1_queries <= 12, "spent {}", run.d1_queries);
+    assert!(run.d1_queries <= 16, "spent {}", run.d1_queries);
     assert!(run.succeeded > 0 && run.succeeded < 25);
     assert!(reason.ends_with(&format!(
         "{} shipments left for the next run",
@@ -379,4 +388,78 @@ fn a_manual_sync_is_recorded_as_a_run_of_one() {
         (Trigger::Manual, 1, 1)
     );
     assert_eq!(w.carrier.calls.borrow()[0], vec![awb(2)]);
+}
+
+#[test]
+fn a_transient_failure_is_retried_after_a_jittered_backoff() {
+    let w = SyncWorld::with_orders(25);
+    w.carrier
+        .failures
+        .borrow_mut()
+        .insert(2, CarrierError::Timeout { ms: 5000 });
+    let (run, pauses) = w.run();
+    assert_eq!((run.succeeded, run.failed), (25, 0));
+    let sizes: Vec<usize> = w.carrier.calls.borrow().iter().map(Vec::len).collect();
+    assert_eq!(sizes, [10, 10, 10, 5], "the second batch was tried twice");
+    // FixedRandom(0): the jitter's random half is zero, so the first retry waits half the base.
+    assert_eq!(pauses, [100, 250, 100]);
+    assert!(w.log.lines().contains(
+        &"WARN [TRACKING SYNC] Batch 2 attempt 1 failed: Blue Dart did not answer within 5000 ms; retrying in 250 ms"
+            .to_owned()
+    ));
+}
+
+#[test]
+fn configuration_problems_are_not_retried() {
+    let w = SyncWorld::with_orders(5);
+    w.carrier
+        .failures
+        .borrow_mut()
+        .insert(1, CarrierError::Licence);
+    let (run, pauses) = w.run();
+    assert_eq!(run.failed, 5);
+    assert_eq!(w.carrier.calls.borrow().len(), 1);
+    assert!(pauses.is_empty());
+}
+
+#[test]
+fn retries_honour_retry_after_unless_it_is_too_long() {
+    let w = SyncWorld::with_orders(5);
+    w.carrier.failures.borrow_mut().insert(
+        1,
+        CarrierError::Throttled {
+            retry_after_secs: Some(7),
+        },
+    );
+    let (run, pauses) = w.run();
+    assert_eq!(run.succeeded, 5);
+    assert_eq!(pauses, [7_000]);
+
+    let w = SyncWorld::with_orders(5);
+    w.carrier.failures.borrow_mut().insert(
+        1,
+        CarrierError::Throttled {
+            retry_after_secs: Some(120),
+        },
+    );
+    let (run, pauses) = w.run();
+    assert_eq!(
+        run.failed, 5,
+        "asked to wait longer than SYNC_RETRY_MAX_WAIT_SECONDS"
+    );
+    assert!(pauses.is_empty());
+}
+
+#[test]
+fn backoff_doubles_with_jitter_and_respects_retry_after() {
+    use shipment_tracker::tracking::sync::backoff_ms;
+    assert_eq!(backoff_ms(0, 500, 0, None), 250);
+    assert_eq!(backoff_ms(0, 500, 250, None), 500);
+    assert_eq!(backoff_ms(1, 500, 0, None), 500);
+    assert_eq!(backoff_ms(2, 500, 1_000_000, None), 1000 + 1_000_000 % 1001);
+    for random in [0, 1, 77, u64::MAX] {
+        let wait = backoff_ms(3, 500, random, None);
+        assert!((2000..=4000).contains(&wait), "{wait}");
+    }
+    assert_eq!(backoff_ms(0, 500, 0, Some(3)), 3000);
 }

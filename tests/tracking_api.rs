@@ -9,7 +9,11 @@ use bluedart_sim::{Endpoint, Fault, FaultRule, SimConfig};
 use serde_json::{Value, json};
 use support::{Options, TRACKING_LINK_SECRET, TestWorker, customer_token};
 
-fn demo_worker(vars: Vec<(&'static str, String)>) -> TestWorker {
+/// The worker against the demo shipments, with the refresh limit and the breaker out of the
+/// way (they have their own tests): these tests refresh often and fault Blue Dart on purpose.
+fn demo_worker(mut vars: Vec<(&'static str, String)>) -> TestWorker {
+    vars.push(("FORCE_REFRESH_MIN_INTERVAL_SECONDS", "0".into()));
+    vars.push(("BREAKER_FAILURE_THRESHOLD", "1000".into()));
     TestWorker::start_with(Options {
         vars,
         sim: SimConfig {

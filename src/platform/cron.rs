@@ -3,7 +3,7 @@
 use worker::{Env, ScheduledEvent, console_error, console_log};
 
 use super::Bindings;
-use super::runtime::WorkerSleeper;
+use super::runtime::{WorkerRandom, WorkerSleeper};
 use crate::config::Environment;
 use crate::tracking::sync::Trigger;
 
@@ -29,8 +29,12 @@ pub async fn run(event: &ScheduledEvent, env: &Env) {
     let carrier = bindings.carrier();
     bindings
         .service(&carrier)
-        .sync_due(&config.sync, &WorkerSleeper, Trigger::Cron, || {
-            bindings.spent()
-        })
+        .sync_due(
+            &config.sync,
+            &WorkerSleeper,
+            &WorkerRandom,
+            Trigger::Cron,
+            || bindings.spent(),
+        )
         .await;
 }

@@ -14,7 +14,8 @@ use wasm_bindgen::JsValue;
 use worker::{D1Database, D1PreparedStatement, D1Result};
 
 use crate::ports::{
-    AttachOutcome, DueShipment, OrderInput, Store, StoreError, StoredResponse, UpsertOutcome,
+    AttachOutcome, BreakerState, CarrierHealth, DueShipment, OrderInput, Store, StoreError,
+    StoredResponse, UpsertOutcome,
 };
 use crate::tracking::merge::OrderSync;
 use crate::tracking::model::{Location, Order, ShippingStatus, Snapshot, Status, TrackingEvent};
@@ -614,7 +615,187 @@ impl Store for D1Store {
         rows.into_iter().map(RunRow::into_run).collect()
     }
 
+    async fn claim_refresh(
+        &self,
+        order_id: &str,
+        now: DateTime<Utc>,
+        not_before: DateTime<Utc>,
+    ) -> Result<Option<DateTime<Utc>>, StoreError> {
+        #[derive(Deserialize)]
+        struct Row {
+            claimed_at: String,
+        }
+        // D1 runs one write at a time, so of many concurrent claims exactly one succeeds.
+        let claimed: Vec<Row> = self
+            .all(self.statement(
+                "INSERT INTO refresh_claims (order_id, claimed_at) VALUES (?1, ?2) \
+                 ON CONFLICT (order_id) DO UPDATE SET claimed_at = excluded.claimed_at \
+                 WHERE refresh_claims.claimed_at <= ?3 RETURNING claimed_at",
+                &[text(order_id), time(now), time(not_before)],
+            )?)
+            .await?
+            .results()
+            .map_err(err)?;
+        if !claimed.is_empty() {
+            return Ok(None);
+        }
+        let standing: Vec<Row> = self
+            .all(self.statement(
+                "SELECT claimed_at FROM refresh_claims WHERE order_id = ?1",
+                &[text(order_id)],
+            )?)
+            .await?
+            .results()
+            .map_err(err)?;
+        standing
+            .first()
+            .map(|r| parse_time(&r.claimed_at))
+            .transpose()
+            .map(|t| t.or(Some(now)))
+    }
+
+    async fn mark_kv_stale(
+        &self,
+        order_ids: &[String],
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        self.all(self.statement(
+            "INSERT OR IGNORE INTO kv_repairs (order_id, since) SELECT value, ?2 FROM json_each(?1)",
+            &[JsValue::from_str(&json!(order_ids).to_string()), time(now)],
+        )?)
+        .await?;
+        Ok(())
+    }
+
+    async fn kv_stale(&self, limit: usize) -> Result<Vec<String>, StoreError> {
+        #[derive(Deserialize)]
+        struct Row {
+            order_id: String,
+        }
+        let rows: Vec<Row> = self
+            .all(self.statement(
+                "SELECT order_id FROM kv_repairs ORDER BY since, order_id LIMIT ?1",
+                &[number(limit)],
+            )?)
+            .await?
+            .results()
+            .map_err(err)?;
+        Ok(rows.into_iter().map(|r| r.order_id).collect())
+    }
+
+    async fn clear_kv_stale(&self, order_ids: &[String]) -> Result<(), StoreError> {
+        if order_ids.is_empty() {
+            return Ok(());
+        }
+        self.all(self.statement(
+            "DELETE FROM kv_repairs WHERE order_id IN (SELECT value FROM json_each(?1))",
+            &[JsValue::from_str(&json!(order_ids).to_string())],
+        )?)
+        .await?;
+        Ok(())
+    }
+
     fn queries(&self) -> usize {
         self.sent.get()
     }
+}
+
+/// The breaker's row for Blue Dart.
+const CARRIER: &str = "bluedart";
+
+#[derive(Deserialize)]
+struct HealthRow {
+    failures: f64,
+    open_until: Option<String>,
+}
+
+impl HealthRow {
+    fn into_state(self) -> Result<BreakerState, StoreError> {
+        Ok(BreakerState {
+            failures: self.failures as u32,
+            open_until: self.open_until.as_deref().map(parse_time).transpose()?,
+        })
+    }
+}
+
+impl CarrierHealth for D1Store {
+    async fn breaker(&self) -> Result<BreakerState, StoreError> {
+        let rows: Vec<HealthRow> = self
+            .all(self.statement(
+                "SELECT failures, open_until FROM carrier_health WHERE carrier = ?1",
+                &[text(CARRIER)],
+            )?)
+            .await?
+            .results()
+            .map_err(err)?;
+        match rows.into_iter().next() {
+            Some(row) => row.into_state(),
+            None => Ok(BreakerState::default()),
+        }
+    }
+
+    async fn claim_trial(
+        &self,
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let claimed = self
+            .all(self.statement(
+                "UPDATE carrier_health SET open_until = ?1 WHERE carrier = ?2 AND open_until <= ?3",
+                &[time(until), text(CARRIER), time(now)],
+            )?)
+            .await?;
+        Ok(changes(&claimed) == 1)
+    }
+
+    async fn record_failure(
+        &self,
+        threshold: u32,
+        open_until: DateTime<Utc>,
+        error: &str,
+        now: DateTime<Utc>,
+    ) -> Result<BreakerState, StoreError> {
+        let rows: Vec<HealthRow> = self
+            .all(self.statement(
+                "INSERT INTO carrier_health (carrier, failures, open_until, last_error, last_failure_at) \
+                 VALUES (?1, 1, CASE WHEN ?2 <= 1 THEN ?3 END, ?4, ?5) \
+                 ON CONFLICT (carrier) DO UPDATE SET failures = carrier_health.failures + 1, \
+                   open_until = CASE WHEN carrier_health.failures + 1 >= ?2 THEN ?3 \
+                                     ELSE carrier_health.open_until END, \
+                   last_error = ?4, last_failure_at = ?5 \
+                 RETURNING failures, open_until",
+                &[
+                    text(CARRIER),
+                    JsValue::from_f64(f64::from(threshold)),
+                    time(open_until),
+                    text(error),
+                    time(now),
+                ],
+            )?)
+            .await?
+            .results()
+            .map_err(err)?;
+        rows.into_iter()
+            .next()
+            .ok_or_else(|| StoreError("no breaker state returned".into()))?
+            .into_state()
+    }
+
+    async fn record_success(&self) -> Result<(), StoreError> {
+        self.all(self.statement(
+            "UPDATE carrier_health SET failures = 0, open_until = NULL WHERE carrier = ?1",
+            &[text(CARRIER)],
+        )?)
+        .await?;
+        Ok(())
+    }
+}
+
+fn changes(result: &D1Result) -> usize {
+    result
+        .meta()
+        .ok()
+        .flatten()
+        .and_then(|m| m.changes)
+        .unwrap_or(0)
 }

@@ -13,6 +13,7 @@ use worker::{Context, Env, Request, Response, ScheduleContext, ScheduledEvent, e
 use crate::bluedart::client::{Account, BlueDartClient, Gateway};
 use crate::config::{Config, ConfigError};
 use crate::ports::Store;
+use crate::tracking::breaker::GuardedCarrier;
 use crate::tracking::service::{ServiceSettings, TrackingService};
 use crate::tracking::sync::Spent;
 use d1::D1Store;
@@ -76,7 +77,8 @@ pub struct Bindings {
     settings: ServiceSettings,
 }
 
-type Carrier<'a> = BlueDartClient<'a, Counted<WorkerFetch>, Counted<WorkersKv>, WorkerClock>;
+type Client<'a> = BlueDartClient<'a, Counted<WorkerFetch>, Counted<WorkersKv>, WorkerClock>;
+type Carrier<'a> = GuardedCarrier<'a, Client<'a>, D1Store, WorkerClock, ConsoleLog>;
 type Service<'a> =
     TrackingService<'a, D1Store, Counted<WorkersKv>, Carrier<'a>, WorkerClock, ConsoleLog>;
 
@@ -93,6 +95,8 @@ impl Bindings {
             settings: ServiceSettings {
                 stale_after: config.sync.interval,
                 raw_max_bytes: config.carrier_response_max_bytes,
+                refresh_interval: config.refresh_interval,
+                cache_ttl_secs: config.cache_ttl_secs,
             },
             config,
             secrets: Secrets {
@@ -114,8 +118,9 @@ impl Bindings {
         })
     }
 
+    /// Blue Dart behind the circuit breaker.
     pub fn carrier(&self) -> Carrier<'_> {
-        BlueDartClient::new(
+        let client = BlueDartClient::new(
             &self.http,
             &self.kv,
             &self.clock,
@@ -125,6 +130,13 @@ impl Bindings {
                 shipper: self.config.shipper.clone(),
                 timeout_ms: self.config.bluedart_timeout_ms,
             },
+        );
+        GuardedCarrier::new(
+            client,
+            &self.store,
+            &self.clock,
+            &self.log,
+            self.config.breaker,
         )
     }
 

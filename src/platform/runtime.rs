@@ -7,7 +7,8 @@ use chrono::{DateTime, Utc};
 use worker::{Date, Delay, console_log, console_warn};
 
 use crate::ports::{
-    Clock, HttpClient, HttpError, HttpRequest, HttpResponse, KeyValue, Log, Sleeper, StoreError,
+    Clock, HttpClient, HttpError, HttpRequest, HttpResponse, KeyValue, Log, Random, Sleeper,
+    StoreError,
 };
 
 /// `Date.now()`, to whole seconds: every stored time is second-precision text.
@@ -17,6 +18,16 @@ impl Clock for WorkerClock {
     fn now(&self) -> DateTime<Utc> {
         let secs = (Date::now().as_millis() / 1000) as i64;
         DateTime::from_timestamp(secs, 0).expect("the clock is within chrono's range")
+    }
+}
+
+/// `crypto.getRandomValues`, through getrandom.
+pub struct WorkerRandom;
+
+impl Random for WorkerRandom {
+    fn next_u64(&self) -> u64 {
+        // Jitter only: should the source fail, no jitter is a fine answer.
+        getrandom::u64().unwrap_or(0)
     }
 }
 

@@ -93,10 +93,32 @@ pub enum CarrierError {
         code: String,
         message: String,
     },
+    /// Not tried: the circuit breaker is open after repeated failures.
+    CircuitOpen {
+        retry_after_secs: u64,
+    },
 }
 
 impl CarrierError {
-    /// Whether trying again later may help (as opposed to a configuration problem).
+    /// Whether this failure says something about the carrier's health (the breaker counts it).
+    /// A refusal of the request itself does not, nor does a call the breaker never made.
+    pub fn counts_against_carrier(&self) -> bool {
+        !matches!(
+            self,
+            CarrierError::Refused { .. } | CarrierError::CircuitOpen { .. }
+        )
+    }
+
+    /// How long the carrier asked us to wait, if it did.
+    pub fn retry_after_secs(&self) -> Option<u64> {
+        match self {
+            CarrierError::Throttled { retry_after_secs } => *retry_after_secs,
+            CarrierError::CircuitOpen { retry_after_secs } => Some(*retry_after_secs),
+            _ => None,
+        }
+    }
+
+    /// Whether trying again soon may help (as opposed to a configuration problem).
     pub fn is_transient(&self) -> bool {
         matches!(
             self,
@@ -132,7 +154,8 @@ impl fmt::Display for CarrierError {
             CarrierError::UnreadableAnswer => {
                 f.write_str("Blue Dart returned an unreadable answer")
             }
-            CarrierError::Message(m) => write!(f, "Blue Dart error: {}", clip(m, 120)),
+            // Blue Dart's own text goes to logs (`detail`), not to callers.
+            CarrierError::Message(_) => f.write_str("Blue Dart reported an error"),
             CarrierError::UnexpectedStatus { status } => {
                 write!(f, "Blue Dart answered with HTTP {status}")
             }
@@ -144,6 +167,20 @@ impl fmt::Display for CarrierError {
                     clip(code, 60)
                 )
             }
+            CarrierError::CircuitOpen { retry_after_secs } => write!(
+                f,
+                "Blue Dart is temporarily unavailable (circuit open; retry in {retry_after_secs} s)"
+            ),
+        }
+    }
+}
+
+impl CarrierError {
+    /// The message plus what the carrier itself said, for logs only.
+    pub fn detail(&self) -> String {
+        match self {
+            CarrierError::Message(m) => format!("{self}: {}", clip(m, 120)),
+            _ => self.to_string(),
         }
     }
 }
@@ -161,6 +198,17 @@ pub trait Carrier {
     async fn generate_waybill(&self, request: &WaybillRequest) -> Result<String, CarrierError>;
 }
 
+/// A borrowed carrier is a carrier (a guard can wrap one it does not own).
+impl<C: Carrier> Carrier for &C {
+    async fn track(&self, awbs: &[String]) -> Result<TrackingReply, CarrierError> {
+        (**self).track(awbs).await
+    }
+
+    async fn generate_waybill(&self, request: &WaybillRequest) -> Result<String, CarrierError> {
+        (**self).generate_waybill(request).await
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -175,8 +223,9 @@ mod tests {
             CarrierError::Unavailable { status: 503 }.to_string(),
             "Blue Dart is unavailable (HTTP 503)"
         );
-        let long = CarrierError::Message("x".repeat(1000)).to_string();
-        assert!(long.len() < 150);
+        let carrier_text = CarrierError::Message("x".repeat(1000));
+        assert_eq!(carrier_text.to_string(), "Blue Dart reported an error");
+        assert!(carrier_text.detail().len() < 160);
     }
 
     #[test]
@@ -185,5 +234,18 @@ mod tests {
         assert!(CarrierError::UnreadableAnswer.is_transient());
         assert!(!CarrierError::Licence.is_transient());
         assert!(!CarrierError::Unauthorized { status: 401 }.is_transient());
+        assert!(
+            !CarrierError::CircuitOpen {
+                retry_after_secs: 5
+            }
+            .is_transient()
+        );
+        assert!(CarrierError::Licence.counts_against_carrier());
+        assert!(
+            !CarrierError::CircuitOpen {
+                retry_after_secs: 5
+            }
+            .counts_against_carrier()
+        );
     }
 }

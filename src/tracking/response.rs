@@ -9,6 +9,8 @@ use super::model::{Location, ShippingStatus, Snapshot, Status, TrackingEvent};
 
 pub const MESSAGE_SHOWING_CACHED: &str = "Live tracking unavailable. Showing cached data.";
 pub const MESSAGE_NO_CACHED: &str = "Live tracking unavailable. No cached data.";
+pub const MESSAGE_REFRESH_LIMITED: &str =
+    "Tracking was refreshed moments ago. Showing cached data.";
 pub const MESSAGE_CARRIER_HAS_NOTHING: &str =
     "Blue Dart has no tracking information for this waybill yet.";
 
@@ -26,6 +28,9 @@ pub enum Source {
     Live,
     /// The carrier call failed (the short, safe reason); from the cache instead.
     LiveFailed(String),
+    /// A live refresh was asked for too soon after the last one; from the cache, with when to
+    /// try again.
+    RefreshLimited { retry_after_secs: u64 },
 }
 
 #[derive(Debug, Serialize, PartialEq)]
@@ -75,6 +80,9 @@ pub struct TrackBody {
     pub message: Option<&'static str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub bluedart_error: Option<String>,
+    /// Present when a live refresh was refused as too soon: seconds until one is allowed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub retry_after_seconds: Option<u64>,
     /// Newest first.
     pub events: Vec<EventView>,
     pub expected_delivery_date: Option<NaiveDate>,
@@ -140,6 +148,23 @@ pub fn track_body(snapshot: &Snapshot, source: &Source) -> TrackBody {
             }),
             Some(reason.clone()),
         ),
+        Source::RefreshLimited { .. } => (
+            DataSource {
+                is_live: false,
+                is_cached: !nothing,
+                unavailable: nothing,
+            },
+            Some(if nothing {
+                MESSAGE_NO_CACHED
+            } else {
+                MESSAGE_REFRESH_LIMITED
+            }),
+            None,
+        ),
+    };
+    let retry_after_seconds = match source {
+        Source::RefreshLimited { retry_after_secs } => Some(*retry_after_secs),
+        _ => None,
     };
     TrackBody {
         success: true,
@@ -154,6 +179,7 @@ pub fn track_body(snapshot: &Snapshot, source: &Source) -> TrackBody {
         data_source,
         message,
         bluedart_error,
+        retry_after_seconds,
         events: newest_first(&snapshot.events),
         expected_delivery_date: order.expected_delivery_date,
     }

@@ -24,6 +24,10 @@ pub struct ServiceSettings {
     pub stale_after: Duration,
     /// The most of a carrier answer kept for admins, in bytes.
     pub raw_max_bytes: usize,
+    /// The least time between two live refreshes of one order (zero: no limit).
+    pub refresh_interval: Duration,
+    /// How long a KV snapshot lives without being rewritten: a bound on how stale it can get.
+    pub cache_ttl_secs: u64,
 }
 
 /// Why a request could not be served. Mapped to HTTP in one place (`platform::http`).
@@ -125,20 +129,24 @@ where
     T: Clock,
     L: Log,
 {
-    /// Writes an order's snapshot to KV. A failure is logged, not returned: D1 has the truth and
-    /// the next read heals the cache.
-    async fn cache(&self, snapshot: &Snapshot) {
+    /// Writes an order's snapshot to KV. A failure is logged and noted in D1 for the next sync
+    /// to repair, not returned: D1 has the truth. Returns whether the write went through.
+    pub(crate) async fn cache(&self, snapshot: &Snapshot) -> bool {
         let value = serde_json::to_string(snapshot).expect("snapshots serialise");
-        if let Err(e) = self
-            .kv
-            .put(&snapshot_key(&snapshot.order.id), &value, None)
-            .await
-        {
+        let id = &snapshot.order.id;
+        let ttl = Some(self.settings.cache_ttl_secs);
+        let Err(e) = self.kv.put(&snapshot_key(id), &value, ttl).await else {
+            return true;
+        };
+        self.log
+            .warn(&format!("[CACHE] KV write for order {id} failed: {e}"));
+        let ids = [id.clone()];
+        if let Err(e) = self.store.mark_kv_stale(&ids, self.clock.now()).await {
             self.log.warn(&format!(
-                "[CACHE] KV write for order {} failed: {e}",
-                snapshot.order.id
+                "[CACHE] Could not note order {id} for repair: {e}"
             ));
         }
+        false
     }
 
     /// The order's snapshot from D1, written through to KV.
@@ -190,6 +198,12 @@ where
         }
         // Merge into D1's state, not the possibly older KV copy.
         let stored = self.store_snapshot(order_id).await?;
+        if let Some(retry_after_secs) = self.refresh_wait(&stored).await? {
+            return Ok(TrackOutcome::Tracking {
+                snapshot: Box::new(stored),
+                source: Source::RefreshLimited { retry_after_secs },
+            });
+        }
         match self.sync_snapshots(vec![stored], true).await {
             Ok(mut summaries) => Ok(TrackOutcome::Tracking {
                 snapshot: Box::new(summaries.remove(0).snapshot),
@@ -202,6 +216,30 @@ where
             }),
             Err(e) => Err(e),
         }
+    }
+
+    /// How long until this order may be refreshed live again: `None` when it may now, and then
+    /// this caller holds the claim, so concurrent requests make one carrier call between them.
+    async fn refresh_wait(&self, stored: &Snapshot) -> Result<Option<u64>, ServiceError> {
+        let interval = self.settings.refresh_interval;
+        if interval <= Duration::zero() {
+            return Ok(None);
+        }
+        let now = self.clock.now();
+        let wait_from =
+            |at: chrono::DateTime<chrono::Utc>| (at + interval - now).num_seconds().max(1) as u64;
+        if let Some(synced) = stored
+            .order
+            .last_synced_at
+            .filter(|at| now - *at < interval)
+        {
+            return Ok(Some(wait_from(synced)));
+        }
+        let standing = self
+            .store
+            .claim_refresh(&stored.order.id, now, now - interval)
+            .await?;
+        Ok(standing.map(wait_from))
     }
 
     async fn store_snapshot(&self, order_id: &str) -> Result<Snapshot, ServiceError> {
@@ -227,11 +265,11 @@ where
                 message: "Shipment not initiated for this order yet".into(),
             });
         }
+        // No retries here: an admin is waiting for the answer.
         let mut run = self.start_run(trigger, 1).await;
         let ids = [order_id.to_owned()];
-        let result = self
-            .run_batch(&mut run, 0, &ids, Some(vec![snapshot]))
-            .await;
+        let result = self.sync_snapshots(vec![snapshot], false).await;
+        self.count_batch(&mut run, 0, &ids, &result);
         self.finish(run, spent()).await;
         match result {
             Ok(mut summaries) => Ok(summaries.remove(0)),

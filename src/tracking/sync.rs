@@ -5,9 +5,9 @@ use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::carrier::Carrier;
-use super::model::Snapshot;
+use super::carrier::CarrierError;
 use super::service::{ServiceError, SyncSummary, TrackingService};
-use crate::ports::{Clock, DueShipment, KeyValue, Log, Sleeper, Store};
+use crate::ports::{Clock, DueShipment, KeyValue, Log, Random, Sleeper, Store};
 
 /// What started a run.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -142,16 +142,33 @@ pub struct SyncSettings {
     pub delay_ms: u64,
     /// Most shipments one run takes on.
     pub max_per_run: usize,
+    /// Retries of a batch whose call failed transiently (timeout, outage, throttling).
+    pub retries: u32,
+    /// First retry waits about this long; each later one twice as long, jittered.
+    pub retry_base_ms: u64,
+    /// A carrier asking to wait longer than this is not retried in this run.
+    pub retry_max_wait_secs: u64,
     pub budget: Budget,
 }
 
+/// The wait before retry `attempt` (0-based): exponential from `base_ms` with equal jitter
+/// (half fixed, half random), and never shorter than what the carrier asked for.
+pub fn backoff_ms(attempt: u32, base_ms: u64, random: u64, retry_after_secs: Option<u64>) -> u64 {
+    let ceiling = base_ms.saturating_mul(1u64 << attempt.min(16));
+    let jittered = ceiling / 2 + random % (ceiling / 2 + 1);
+    jittered.max(retry_after_secs.unwrap_or(0).saturating_mul(1000))
+}
+
+/// KV snapshots repaired per run, at most.
+const KV_REPAIRS_PER_RUN: usize = 50;
+
 /// What one batch may cost before anything has been measured: a login, the call, and one
-/// re-login and retry; reading the batch (2 queries) and saving it (at most 5); a KV write per
-/// order plus the token's read and write.
+/// re-login and retry; reading the batch (2 queries), the breaker's state (1) and saving the
+/// batch (at most 5); a KV write per order plus the token's read and write.
 fn first_batch_estimate(batch_size: usize) -> Spent {
     Spent {
         subrequests: 4,
-        d1_queries: 7,
+        d1_queries: 8,
         kv_operations: batch_size + 2,
     }
 }
@@ -213,12 +230,14 @@ where
         &self,
         settings: &SyncSettings,
         sleeper: &impl Sleeper,
+        random: &impl Random,
         trigger: Trigger,
         spent: impl Fn() -> Spent,
     ) -> SyncRun {
         self.log.info("[TRACKING SYNC] Starting background sync...");
         let mut run = self.start_run(trigger, 0).await;
         let started = run.started_at;
+        self.repair_kv().await;
         let due = match self
             .store
             .due_shipments(started - settings.interval, settings.max_per_run)
@@ -250,20 +269,53 @@ where
             if let Some(reason) =
                 limit_in_the_way(&settings.budget, before, next_cost, elapsed, next_time)
             {
-                let left: usize = batches[index..].iter().map(|b| b.len()).sum();
-                self.log.warn(&format!(
-                    "[TRACKING SYNC] Stopping early: {reason}; {left} shipments left for the next run"
-                ));
-                run.status = RunStatus::Stopped;
-                run.stop_reason = Some(format!("{reason}; {left} shipments left for the next run"));
+                self.stop_early(&mut run, &reason, &batches[index..]);
                 break;
             }
             if index > 0 {
                 sleeper.sleep(settings.delay_ms).await;
             }
             let ids: Vec<String> = batch.iter().map(|d| d.order_id.clone()).collect();
+            let mut attempt = 0;
+            let result = loop {
+                let result = self.sync_orders(&ids).await;
+                let Err(ServiceError::Carrier(error)) = &result else {
+                    break result;
+                };
+                let wait = backoff_ms(
+                    attempt,
+                    settings.retry_base_ms,
+                    random.next_u64(),
+                    error.retry_after_secs(),
+                );
+                let asked_too_long = error
+                    .retry_after_secs()
+                    .is_some_and(|s| s > settings.retry_max_wait_secs);
+                let elapsed = self.clock.now() - started + Duration::milliseconds(wait as i64);
+                let affordable =
+                    limit_in_the_way(&settings.budget, spent(), next_cost, elapsed, next_time)
+                        .is_none();
+                if !error.is_transient()
+                    || attempt >= settings.retries
+                    || asked_too_long
+                    || !affordable
+                {
+                    break result;
+                }
+                attempt += 1;
+                self.log.warn(&format!(
+                    "[TRACKING SYNC] Batch {} attempt {attempt} failed: {error}; retrying in {wait} ms",
+                    index + 1
+                ));
+                sleeper.sleep(wait).await;
+            };
+            // The breaker made no call: this batch and the rest wait for the next run.
+            if let Err(ServiceError::Carrier(CarrierError::CircuitOpen { .. })) = &result {
+                self.stop_early(&mut run, "Blue Dart's circuit is open", &batches[index..]);
+                break;
+            }
             // A failed batch is recorded in the run; its orders stay exactly as they were.
-            let _ = self.run_batch(&mut run, index, &ids, None).await;
+            self.count_batch(&mut run, index, &ids, &result);
             next_cost = next_cost.max(spent().since(before));
             next_time = next_time.max(self.clock.now() - batch_started);
         }
@@ -271,6 +323,15 @@ where
             run.status = RunStatus::Completed;
         }
         self.finish(run, spent()).await
+    }
+
+    fn stop_early(&self, run: &mut SyncRun, reason: &str, left: &[&[DueShipment]]) {
+        let left: usize = left.iter().map(|b| b.len()).sum();
+        let reason = format!("{reason}; {left} shipments left for the next run");
+        self.log
+            .warn(&format!("[TRACKING SYNC] Stopping early: {reason}"));
+        run.status = RunStatus::Stopped;
+        run.stop_reason = Some(reason);
     }
 
     /// A run recorded as started (if the store can record it).
@@ -288,21 +349,16 @@ where
         run
     }
 
-    /// Syncs one batch (the given snapshots, or the orders' current ones) and counts it in
-    /// `run`: its successes, or its failure with the reason.
-    pub(crate) async fn run_batch(
+    /// Counts a batch in `run`: its successes, or its failure with the reason.
+    pub(crate) fn count_batch(
         &self,
         run: &mut SyncRun,
         index: usize,
         ids: &[String],
-        snapshots: Option<Vec<Snapshot>>,
-    ) -> Result<Vec<SyncSummary>, ServiceError> {
-        let result = match snapshots {
-            Some(snapshots) => self.sync_snapshots(snapshots, false).await,
-            None => self.sync_orders(ids).await,
-        };
+        result: &Result<Vec<SyncSummary>, ServiceError>,
+    ) {
         run.batches += 1;
-        match &result {
+        match result {
             Ok(summaries) => run.succeeded += summaries.len(),
             Err(e) => {
                 let reason = e.to_string();
@@ -319,7 +375,47 @@ where
                 });
             }
         }
-        result
+    }
+
+    /// Rewrites the KV snapshots whose writes failed earlier.
+    async fn repair_kv(&self) {
+        let stale = match self.store.kv_stale(KV_REPAIRS_PER_RUN).await {
+            Ok(stale) if !stale.is_empty() => stale,
+            Ok(_) => return,
+            Err(e) => {
+                self.log
+                    .warn(&format!("[CACHE] Could not list KV repairs: {e}"));
+                return;
+            }
+        };
+        let snapshots = match self.store.snapshots(&stale).await {
+            Ok(snapshots) => snapshots,
+            Err(e) => {
+                self.log
+                    .warn(&format!("[CACHE] Could not load orders to repair: {e}"));
+                return;
+            }
+        };
+        let mut repaired = Vec::new();
+        for snapshot in &snapshots {
+            if self.cache(snapshot).await {
+                repaired.push(snapshot.order.id.clone());
+            }
+        }
+        // Marks of orders that no longer exist go too.
+        repaired.extend(
+            stale
+                .iter()
+                .filter(|id| !snapshots.iter().any(|s| s.order.id == **id))
+                .cloned(),
+        );
+        if let Err(e) = self.store.clear_kv_stale(&repaired).await {
+            self.log
+                .warn(&format!("[CACHE] Could not clear KV repairs: {e}"));
+        } else {
+            self.log
+                .info(&format!("[CACHE] Repaired {} KV snapshots", repaired.len()));
+        }
     }
 
     pub(crate) async fn finish(&self, mut run: SyncRun, spent: Spent) -> SyncRun {
@@ -359,7 +455,7 @@ mod tests {
     fn the_first_limit_in_the_way_is_named() {
         let spent = Spent {
             subrequests: 10,
-            d1_queries: 42,
+            d1_queries: 41,
             kv_operations: 10,
         };
         let next = first_batch_estimate(10);

@@ -9,8 +9,9 @@ use std::time::Duration as StdDuration;
 
 use chrono::{DateTime, TimeZone, Utc};
 use shipment_tracker::ports::{
-    AttachOutcome, Clock, DueShipment, HttpClient, HttpError, HttpRequest, HttpResponse, KeyValue,
-    Log, OrderInput, Sleeper, Store, StoreError, StoredResponse, UpsertOutcome,
+    AttachOutcome, BreakerState, CarrierHealth, Clock, DueShipment, HttpClient, HttpError,
+    HttpRequest, HttpResponse, KeyValue, Log, OrderInput, Random, Sleeper, Store, StoreError,
+    StoredResponse, UpsertOutcome,
 };
 use shipment_tracker::tracking::carrier::{Carrier, CarrierError, TrackingReply, WaybillRequest};
 use shipment_tracker::tracking::merge::OrderSync;
@@ -113,6 +114,9 @@ struct StoreState {
     events: Vec<(String, TrackingEvent, bool)>,
     responses: HashMap<String, StoredResponse>,
     runs: Vec<SyncRun>,
+    claims: HashMap<String, DateTime<Utc>>,
+    kv_repairs: BTreeMap<String, DateTime<Utc>>,
+    breaker: BreakerState,
 }
 
 #[derive(Default)]
@@ -407,8 +411,123 @@ impl Store for MemoryStore {
             .collect())
     }
 
+    async fn claim_refresh(
+        &self,
+        order_id: &str,
+        now: DateTime<Utc>,
+        not_before: DateTime<Utc>,
+    ) -> Result<Option<DateTime<Utc>>, StoreError> {
+        self.enter("claim_refresh")?;
+        let mut state = self.state.borrow_mut();
+        match state.claims.get(order_id) {
+            Some(at) if *at > not_before => Ok(Some(*at)),
+            _ => {
+                state.claims.insert(order_id.to_owned(), now);
+                Ok(None)
+            }
+        }
+    }
+
+    async fn mark_kv_stale(
+        &self,
+        order_ids: &[String],
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        self.enter("mark_kv_stale")?;
+        let mut state = self.state.borrow_mut();
+        for id in order_ids {
+            state.kv_repairs.entry(id.clone()).or_insert(now);
+        }
+        Ok(())
+    }
+
+    async fn kv_stale(&self, limit: usize) -> Result<Vec<String>, StoreError> {
+        self.enter("kv_stale")?;
+        Ok(self
+            .state
+            .borrow()
+            .kv_repairs
+            .keys()
+            .take(limit)
+            .cloned()
+            .collect())
+    }
+
+    async fn clear_kv_stale(&self, order_ids: &[String]) -> Result<(), StoreError> {
+        self.enter("clear_kv_stale")?;
+        let mut state = self.state.borrow_mut();
+        for id in order_ids {
+            state.kv_repairs.remove(id);
+        }
+        Ok(())
+    }
+
     fn queries(&self) -> usize {
         self.calls.borrow().len()
+    }
+}
+
+impl MemoryStore {
+    pub fn kv_repairs(&self) -> Vec<String> {
+        self.state.borrow().kv_repairs.keys().cloned().collect()
+    }
+
+    pub fn breaker_state(&self) -> BreakerState {
+        self.state.borrow().breaker.clone()
+    }
+}
+
+impl CarrierHealth for MemoryStore {
+    async fn breaker(&self) -> Result<BreakerState, StoreError> {
+        self.enter("breaker")?;
+        Ok(self.state.borrow().breaker.clone())
+    }
+
+    async fn claim_trial(
+        &self,
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        self.enter("claim_trial")?;
+        let mut state = self.state.borrow_mut();
+        match state.breaker.open_until {
+            Some(open) if open <= now => {
+                state.breaker.open_until = Some(until);
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
+
+    async fn record_failure(
+        &self,
+        threshold: u32,
+        open_until: DateTime<Utc>,
+        _error: &str,
+        _now: DateTime<Utc>,
+    ) -> Result<BreakerState, StoreError> {
+        self.enter("record_failure")?;
+        let mut state = self.state.borrow_mut();
+        state.breaker.failures += 1;
+        if state.breaker.failures >= threshold {
+            state.breaker.open_until = Some(open_until);
+        }
+        Ok(state.breaker.clone())
+    }
+
+    async fn record_success(&self) -> Result<(), StoreError> {
+        self.enter("record_success")?;
+        self.state.borrow_mut().breaker = BreakerState::default();
+        Ok(())
+    }
+}
+
+/// A random source that always says the same.
+pub struct FixedRandom(pub u64);
+
+impl Random for FixedRandom {
+    fn next_u64(&self) -> u64 {
+        self.0
     }
 }
 
@@ -566,6 +685,8 @@ impl<C: Carrier> World<C> {
             settings: shipment_tracker::tracking::service::ServiceSettings {
                 stale_after: chrono::Duration::minutes(45),
                 raw_max_bytes: 16 * 1024,
+                refresh_interval: chrono::Duration::zero(),
+                cache_ttl_secs: 86_400,
             },
         }
     }
