@@ -4,7 +4,7 @@
 mod support;
 
 use bluedart_sim::demo::scan;
-use bluedart_sim::{Endpoint, Fault, FaultRule, SimConfig, demo};
+use bluedart_sim::{Endpoint, Fault, FaultRule, demo};
 use serde_json::{Value, json};
 use support::{Options, TestWorker};
 
@@ -13,7 +13,7 @@ fn production(vars: &[(&'static str, &str)]) -> TestWorker {
     all.extend(vars.iter().map(|(k, v)| (*k, v.to_string())));
     TestWorker::start_with(Options {
         vars: all,
-        sim: SimConfig::default(),
+        ..Options::default()
     })
 }
 

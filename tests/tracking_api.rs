@@ -20,6 +20,7 @@ fn demo_worker(mut vars: Vec<(&'static str, String)>) -> TestWorker {
             demo: true,
             ..SimConfig::default()
         },
+        ..Options::default()
     })
 }
 

@@ -396,7 +396,13 @@ fn track_response(outcome: TrackOutcome) -> Response {
                 NO_STORE
             };
             let body = serde_json::to_value(track_body(&snapshot, &source)).expect("serialises");
-            json_response(200, &body, cache)
+            let mut response = json_response(200, &body, cache);
+            if let Source::RefreshLimited { retry_after_secs } = source {
+                let _ = response
+                    .headers_mut()
+                    .set("Retry-After", &retry_after_secs.to_string());
+            }
+            response
         }
     }
 }

@@ -65,6 +65,58 @@ pub struct Options {
     /// `[vars]` overrides, e.g. `("ENVIRONMENT", "production")`.
     pub vars: Vec<(&'static str, String)>,
     pub sim: SimConfig,
+    /// Start from a database made by only the first N migrations and filled by this SQL; the
+    /// rest of the migrations are then applied to it as they would be on a deployment.
+    pub upgrade_from: Option<(usize, &'static str)>,
+}
+
+/// Applies the first `count` migrations to `state` and runs `sql` on the result, through a
+/// wrangler configuration of its own that sees only those migrations.
+fn old_database(dir: &Path, state: &Path, count: usize, sql: &str) {
+    let old = dir.join("old-migrations");
+    fs::create_dir_all(&old).expect("create the old migrations folder");
+    let mut files: Vec<PathBuf> = fs::read_dir(root().join("migrations"))
+        .expect("read migrations/")
+        .map(|e| e.expect("a directory entry").path())
+        .collect();
+    files.sort();
+    assert!(
+        files.len() > count,
+        "there must be newer migrations to apply"
+    );
+    for file in &files[..count] {
+        fs::copy(file, old.join(file.file_name().unwrap())).expect("copy a migration");
+    }
+    let config = dir.join("old-wrangler.toml");
+    let project = fs::read_to_string(root().join("wrangler.toml")).expect("read wrangler.toml");
+    let database_id = project
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("database_id = "))
+        .expect("wrangler.toml names a database_id");
+    fs::write(
+        &config,
+        format!(
+            "name = \"shipment-tracker\"\ncompatibility_date = \"2026-04-20\"\n\n[[d1_databases]]\nbinding = \"DB\"\ndatabase_name = \"shipment-tracker\"\ndatabase_id = {database_id}\nmigrations_dir = \"old-migrations\"\n"
+        ),
+    )
+    .expect("write the old configuration");
+    run(
+        wrangler_command(dir)
+            .args(["d1", "migrations", "apply", "DB", "--local", "--persist-to"])
+            .arg(state)
+            .arg("-c")
+            .arg(&config),
+        "applying the old migrations",
+    );
+    run(
+        wrangler_command(dir)
+            .args(["d1", "execute", "DB", "--local", "--persist-to"])
+            .arg(state)
+            .arg("-c")
+            .arg(&config)
+            .args(["--command", sql]),
+        "filling the old database",
+    );
 }
 
 /// A running worker and its simulator. Dropping it stops both and deletes the local state.
@@ -141,6 +193,9 @@ impl TestWorker {
         let state = dir.join("state");
         let env_file = dir.join("test.env");
         fs::write(&env_file, secrets(&options.sim)).expect("write the test secrets");
+        if let Some((count, sql)) = options.upgrade_from {
+            old_database(&dir, &state, count, sql);
+        }
         run(
             wrangler_command(&dir)
                 .args(["d1", "migrations", "apply", "DB", "--local", "--persist-to"])
@@ -190,8 +245,13 @@ impl TestWorker {
     fn wait_until_ready(&self) {
         let deadline = Instant::now() + Duration::from_secs(60);
         while Instant::now() < deadline {
-            let health = self.agent.get(format!("{}/health", self.base)).call();
-            if health.is_ok_and(|resp| resp.status().is_success()) {
+            // Any answer means the worker is serving (a misconfigured one answers 500).
+            if self
+                .agent
+                .get(format!("{}/health", self.base))
+                .call()
+                .is_ok()
+            {
                 return;
             }
             std::thread::sleep(Duration::from_millis(100));
