@@ -112,8 +112,8 @@ fn cases() -> Vec<Case> {
         json!({"name": "A B", "address1": "1 ROAD", "pincode": "682031", "mobile": "9847012345"});
     let generate = |field: &str, value: serde_json::Value| {
         let mut g = json!({"consignee": consignee.clone(), "weightKg": 1.0});
-        if field.starts_with("consignee.") {
-            g["consignee"][&field["consignee.".len()..]] = value;
+        if let Some(part) = field.strip_prefix("consignee.") {
+            g["consignee"][part] = value;
         } else {
             g[field] = value;
         }
