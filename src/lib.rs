@@ -8,4 +8,5 @@ pub mod bluedart;
 pub mod config;
 mod platform;
 pub mod ports;
+pub mod store_rows;
 pub mod tracking;

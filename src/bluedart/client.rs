@@ -10,7 +10,7 @@ use chrono::{DateTime, Duration, FixedOffset, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use super::events::update_for;
+use super::events::reply_for;
 use super::parse::{ParseError, parse_tracking};
 use crate::ports::{Clock, HttpClient, HttpError, HttpRequest, HttpResponse, KeyValue};
 use crate::tracking::carrier::{Carrier, CarrierError, TrackingReply, WaybillRequest};
@@ -279,13 +279,7 @@ impl<H: HttpClient, K: KeyValue, C: Clock> Carrier for BlueDartClient<'_, H, K, 
             ParseError::LicenseMismatch => CarrierError::Licence,
             ParseError::CarrierError(message) => CarrierError::Message(message),
         })?;
-        Ok(TrackingReply {
-            http_status: response.status,
-            updates: awbs
-                .iter()
-                .map(|awb| (awb.clone(), update_for(awb, &shipments)))
-                .collect(),
-        })
+        Ok(reply_for(response.status, awbs, &shipments))
     }
 
     async fn generate_waybill(&self, request: &WaybillRequest) -> Result<String, CarrierError> {

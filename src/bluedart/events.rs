@@ -4,7 +4,7 @@ use super::codes::{on_return_waybill, status_of};
 use super::location::location_of;
 use super::parse::{CarrierScan, CarrierShipment, tidy};
 use super::time::{ist_to_utc, parse_date, parse_time};
-use crate::tracking::carrier::CarrierUpdate;
+use crate::tracking::carrier::{CarrierUpdate, TrackingReply};
 use crate::tracking::model::TrackingEvent;
 
 /// Longest scan text kept in an event's identity when the payload has no scan code.
@@ -95,6 +95,21 @@ pub fn update_for(awb: &str, shipments: &[CarrierShipment]) -> Option<CarrierUpd
         expected_delivery: forward.and_then(|f| parse_date(&f.expected_delivery)),
         payload,
     })
+}
+
+/// A tracking reply for `awbs` from the shipments of one answer.
+pub fn reply_for(
+    http_status: u16,
+    awbs: &[String],
+    shipments: &[CarrierShipment],
+) -> TrackingReply {
+    TrackingReply {
+        http_status,
+        updates: awbs
+            .iter()
+            .map(|awb| (awb.clone(), update_for(awb, shipments)))
+            .collect(),
+    }
 }
 
 #[cfg(test)]

@@ -42,43 +42,28 @@ const STATES: &[(&str, &str)] = &[
     ("THIRUVANANTHAPURAM", "KL"),
 ];
 
-fn title_case(word: &str) -> String {
-    let mut chars = word.chars();
-    match chars.next() {
-        Some(first) => first
-            .to_uppercase()
-            .chain(chars.flat_map(char::to_lowercase))
-            .collect(),
-        None => String::new(),
-    }
-}
-
 /// The city, state and country of a scanned location.
 pub fn location_of(scanned: &str) -> Location {
-    let words: Vec<String> = scanned
+    let mut city = String::with_capacity(scanned.len());
+    let words = scanned
         .split(|c: char| c.is_whitespace() || c == ',' || c == '-')
         .filter(|w| !w.is_empty())
-        .map(str::to_ascii_uppercase)
-        .collect();
-    let city_words: Vec<&String> = words
-        .iter()
-        .take_while(|w| !FACILITY_WORDS.contains(&w.as_str()))
-        .collect();
-    let city_upper = city_words
-        .iter()
-        .map(|w| w.as_str())
-        .collect::<Vec<_>>()
-        .join(" ");
+        .take_while(|w| !FACILITY_WORDS.iter().any(|f| f.eq_ignore_ascii_case(w)));
+    for word in words {
+        if !city.is_empty() {
+            city.push(' ');
+        }
+        let mut chars = word.chars();
+        if let Some(first) = chars.next() {
+            city.extend(first.to_uppercase());
+            city.extend(chars.flat_map(char::to_lowercase));
+        }
+    }
     let state = STATES
         .iter()
-        .find(|(city, _)| *city == city_upper)
+        .find(|(name, _)| name.eq_ignore_ascii_case(&city))
         .map(|(_, state)| (*state).to_owned())
         .unwrap_or_default();
-    let city = city_words
-        .iter()
-        .map(|w| title_case(w))
-        .collect::<Vec<_>>()
-        .join(" ");
     Location {
         city,
         state,

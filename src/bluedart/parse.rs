@@ -71,7 +71,25 @@ pub enum ParseError {
 
 /// Collapses runs of whitespace and trims: `OUT FOR DELIVERY,  DETAILS` → one space.
 pub fn tidy(text: &str) -> String {
-    text.split_whitespace().collect::<Vec<_>>().join(" ")
+    let mut out = String::with_capacity(text.len());
+    for word in text.split_whitespace() {
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.push_str(word);
+    }
+    out
+}
+
+/// Where the reader is: the elements that matter, and everything else.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Tag {
+    Root,
+    Shipment,
+    Scans,
+    ScanDetail,
+    Error,
+    Other,
 }
 
 fn attribute(start: &BytesStart<'_>, name: &str) -> Result<String, ParseError> {
@@ -87,21 +105,22 @@ fn attribute(start: &BytesStart<'_>, name: &str) -> Result<String, ParseError> {
     Ok(String::new())
 }
 
-fn set_shipment_field(shipment: &mut CarrierShipment, element: &str, value: String) {
-    let field = match element {
+/// The shipment field an element fills, if it is one that is kept.
+fn shipment_field<'a>(shipment: &'a mut CarrierShipment, element: &str) -> Option<&'a mut String> {
+    Some(match element {
         "Status" => &mut shipment.status,
         "StatusType" => &mut shipment.status_type,
         "StatusDate" => &mut shipment.status_date,
         "StatusTime" => &mut shipment.status_time,
         "ExpectedDeliveryDate" => &mut shipment.expected_delivery,
         "NewWaybillNo" => &mut shipment.new_waybill,
-        _ => return,
-    };
-    *field = value;
+        _ => return None,
+    })
 }
 
-fn set_scan_field(scan: &mut CarrierScan, element: &str, value: String) {
-    let field = match element {
+/// The scan field an element fills, if it is one that is kept.
+fn scan_field<'a>(scan: &'a mut CarrierScan, element: &str) -> Option<&'a mut String> {
+    Some(match element {
         "Scan" => &mut scan.scan,
         "ScanCode" => &mut scan.code,
         "ScanType" => &mut scan.scan_type,
@@ -110,9 +129,8 @@ fn set_scan_field(scan: &mut CarrierScan, element: &str, value: String) {
         "ScanTime" => &mut scan.time,
         "ScannedLocation" => &mut scan.location,
         "ScannedLocationCode" => &mut scan.location_code,
-        _ => return,
-    };
-    *field = value;
+        _ => return None,
+    })
 }
 
 /// Whether an `<Error>` text is Blue Dart's "no information about this waybill".
@@ -126,7 +144,7 @@ fn is_no_information(text: &str) -> bool {
 pub fn parse_tracking(xml: &str) -> Result<Vec<CarrierShipment>, ParseError> {
     let mut reader = Reader::from_str(xml);
     reader.config_mut().check_end_names = true;
-    let mut path: Vec<String> = Vec::new();
+    let mut path: Vec<Tag> = Vec::with_capacity(6);
     let mut text = String::new();
     let mut shipments: Vec<CarrierShipment> = Vec::new();
     let mut error: Option<String> = None;
@@ -135,41 +153,46 @@ pub fn parse_tracking(xml: &str) -> Result<Vec<CarrierShipment>, ParseError> {
     loop {
         match reader.read_event().map_err(|_| ParseError::Malformed)? {
             Event::Start(start) => {
-                let name = start.local_name().as_ref().to_owned();
-                match (path.len(), name.as_str()) {
-                    (0, "ShipmentData") => {}
-                    (0, _) => return Err(ParseError::NotTrackingXml),
-                    (1, "Shipment") => shipments.push(CarrierShipment {
-                        waybill: attribute(&start, "WaybillNo")?,
-                        ref_no: attribute(&start, "RefNo")?,
-                        ..CarrierShipment::default()
-                    }),
-                    (3, "ScanDetail") if path[2] == "Scans" => {
+                let name = start.local_name();
+                let tag = match (path.as_slice(), name.as_ref()) {
+                    ([], "ShipmentData") => Tag::Root,
+                    ([], _) => return Err(ParseError::NotTrackingXml),
+                    ([Tag::Root], "Shipment") => {
+                        shipments.push(CarrierShipment {
+                            waybill: attribute(&start, "WaybillNo")?,
+                            ref_no: attribute(&start, "RefNo")?,
+                            ..CarrierShipment::default()
+                        });
+                        Tag::Shipment
+                    }
+                    ([Tag::Root], "Error") => Tag::Error,
+                    ([Tag::Root, Tag::Shipment], "Scans") => Tag::Scans,
+                    ([Tag::Root, Tag::Shipment, Tag::Scans], "ScanDetail") => {
                         if let Some(shipment) = shipments.last_mut() {
                             shipment.scans.push(CarrierScan::default());
                         }
+                        Tag::ScanDetail
                     }
-                    _ => {}
-                }
-                path.push(name);
+                    _ => Tag::Other,
+                };
+                path.push(tag);
                 text.clear();
             }
             Event::Empty(empty) => {
                 let name = empty.local_name();
-                if path.is_empty() {
+                match (path.as_slice(), name.as_ref()) {
                     // `<ShipmentData/>`: a well-formed answer with nothing in it.
-                    if name.as_ref() == "ShipmentData" {
+                    ([], "ShipmentData") => {
                         closed = true;
                         break;
                     }
-                    return Err(ParseError::NotTrackingXml);
-                }
-                if path.len() == 1 && name.as_ref() == "Shipment" {
-                    shipments.push(CarrierShipment {
+                    ([], _) => return Err(ParseError::NotTrackingXml),
+                    ([Tag::Root], "Shipment") => shipments.push(CarrierShipment {
                         waybill: attribute(&empty, "WaybillNo")?,
                         ref_no: attribute(&empty, "RefNo")?,
                         ..CarrierShipment::default()
-                    });
+                    }),
+                    _ => {}
                 }
                 text.clear();
             }
@@ -188,28 +211,32 @@ pub fn parse_tracking(xml: &str) -> Result<Vec<CarrierShipment>, ParseError> {
                     return Err(ParseError::Malformed);
                 }
             }
-            Event::End(_) => {
-                let element = path.pop().ok_or(ParseError::Malformed)?;
-                let value = tidy(&text);
-                text.clear();
-                match path.len() {
-                    0 => {
+            Event::End(end) => {
+                let tag = path.pop().ok_or(ParseError::Malformed)?;
+                let name = end.local_name();
+                match (path.as_slice(), tag) {
+                    ([], _) => {
                         closed = true;
                         break;
                     }
-                    1 if element == "Error" => error = Some(value),
-                    2 if path[1] == "Shipment" => {
-                        if let Some(shipment) = shipments.last_mut() {
-                            set_shipment_field(shipment, &element, value);
+                    ([Tag::Root], Tag::Error) => error = Some(tidy(&text)),
+                    ([Tag::Root, Tag::Shipment], Tag::Other) => {
+                        if let Some(field) = shipments
+                            .last_mut()
+                            .and_then(|s| shipment_field(s, name.as_ref()))
+                        {
+                            *field = tidy(&text);
                         }
                     }
-                    4 if path[3] == "ScanDetail" => {
-                        if let Some(scan) = shipments.last_mut().and_then(|s| s.scans.last_mut()) {
-                            set_scan_field(scan, &element, value);
+                    ([Tag::Root, Tag::Shipment, Tag::Scans, Tag::ScanDetail], Tag::Other) => {
+                        let scan = shipments.last_mut().and_then(|s| s.scans.last_mut());
+                        if let Some(field) = scan.and_then(|s| scan_field(s, name.as_ref())) {
+                            *field = tidy(&text);
                         }
                     }
                     _ => {}
                 }
+                text.clear();
             }
             Event::Eof => break,
             // Declarations, comments, processing instructions, doctypes.

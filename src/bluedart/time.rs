@@ -1,25 +1,60 @@
 //! Blue Dart's dates and times: India Standard Time (UTC+05:30), never with an offset.
 
-use chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime, NaiveTime, TimeZone, Utc};
+use chrono::{DateTime, Datelike, FixedOffset, NaiveDate, NaiveDateTime, NaiveTime, TimeZone, Utc};
 
 fn ist() -> FixedOffset {
     FixedOffset::east_opt(5 * 3600 + 30 * 60).expect("IST is a valid offset")
 }
 
+const MONTHS: [&[u8; 3]; 12] = [
+    b"jan", b"feb", b"mar", b"apr", b"may", b"jun", b"jul", b"aug", b"sep", b"oct", b"nov", b"dec",
+];
+
+fn number(digits: &[u8]) -> Option<u32> {
+    digits.iter().try_fold(0u32, |n, d| {
+        d.is_ascii_digit().then(|| n * 10 + u32::from(d - b'0'))
+    })
+}
+
+/// `24-Jan-2026`, the scan date every scan carries, read without a format parser.
+fn scan_date(text: &[u8]) -> Option<NaiveDate> {
+    let [d1, d2, b'-', m1, m2, m3, b'-', y @ ..] = text else {
+        return None;
+    };
+    let month = [
+        m1.to_ascii_lowercase(),
+        m2.to_ascii_lowercase(),
+        m3.to_ascii_lowercase(),
+    ];
+    let month = MONTHS.iter().position(|m| **m == month)? as u32 + 1;
+    if y.len() != 4 {
+        return None;
+    }
+    NaiveDate::from_ymd_opt(number(y)? as i32, month, number(&[*d1, *d2])?)
+}
+
 /// `24-Jan-2026` (scans) or `24 January 2026` (status, expected delivery, pickup).
+/// Years outside this range are misreadings (a two-digit year read as AD 26), not dates.
+const SENSIBLE_YEARS: std::ops::RangeInclusive<i32> = 2000..=2100;
+
 pub fn parse_date(text: &str) -> Option<NaiveDate> {
     let text = text.trim();
-    ["%d-%b-%Y", "%d %B %Y", "%d %b %Y", "%d-%B-%Y"]
-        .iter()
-        .find_map(|format| NaiveDate::parse_from_str(text, format).ok())
+    scan_date(text.as_bytes())
+        .or_else(|| {
+            ["%d %B %Y", "%d %b %Y", "%d-%B-%Y"]
+                .iter()
+                .find_map(|format| NaiveDate::parse_from_str(text, format).ok())
+        })
+        .filter(|d| SENSIBLE_YEARS.contains(&d.year()))
 }
 
 /// `09:12`, or `0912` as `PickUpTime` writes it.
 pub fn parse_time(text: &str) -> Option<NaiveTime> {
-    let text = text.trim();
-    NaiveTime::parse_from_str(text, "%H:%M")
-        .or_else(|_| NaiveTime::parse_from_str(text, "%H%M"))
-        .ok()
+    let (hours, minutes) = match text.trim().as_bytes() {
+        [h1, h2, b':', m1, m2] | [h1, h2, m1, m2] => ([*h1, *h2], [*m1, *m2]),
+        _ => return None,
+    };
+    NaiveTime::from_hms_opt(number(&hours)?, number(&minutes)?, 0)
 }
 
 /// An IST wall-clock date and time as UTC. A missing time (older payloads) counts as midnight.
@@ -61,6 +96,14 @@ mod tests {
         assert_eq!(parse_time("1715"), NaiveTime::from_hms_opt(17, 15, 0));
         assert_eq!(parse_date("2026-01-24"), None);
         assert_eq!(parse_time("25:00"), None);
+        assert_eq!(parse_time("9:12"), None);
+        assert_eq!(
+            parse_date("24-jan-2026"),
+            NaiveDate::from_ymd_opt(2026, 1, 24)
+        );
+        assert_eq!(parse_date("31-Feb-2026"), None);
+        assert_eq!(parse_date("24-Foo-2026"), None);
+        assert_eq!(parse_date("24-Jan-26"), None);
     }
 
     #[test]

@@ -17,6 +17,7 @@ use crate::ports::{
     AttachOutcome, BreakerState, CarrierHealth, DueShipment, OrderInput, Store, StoreError,
     StoredResponse, UpsertOutcome,
 };
+use crate::store_rows::{encode, event_row, identity_row, sync_params};
 use crate::tracking::merge::OrderSync;
 use crate::tracking::model::{Location, Order, ShippingStatus, Snapshot, Status, TrackingEvent};
 use crate::tracking::response::iso;
@@ -49,11 +50,6 @@ fn time(at: DateTime<Utc>) -> JsValue {
 
 fn number(n: usize) -> JsValue {
     JsValue::from_f64(n as f64)
-}
-
-/// Rows for a `json_each` parameter.
-fn rows(rows: &[Value]) -> JsValue {
-    JsValue::from_str(&Value::Array(rows.to_vec()).to_string())
 }
 
 fn parse_time(value: &str) -> Result<DateTime<Utc>, StoreError> {
@@ -141,20 +137,6 @@ impl EventRow {
         };
         Ok((self.order_id, event, self.is_latest != 0.0))
     }
-}
-
-/// One event as a `json_each` row.
-fn event_row(order_id: &str, e: &TrackingEvent, synced_at: DateTime<Utc>) -> Value {
-    json!({
-        "o": order_id, "a": e.awb_no, "cs": e.carrier_status, "s": e.status.as_str(),
-        "d": e.description, "k": e.scan_code, "ci": e.location.city, "st": e.location.state,
-        "co": e.location.country, "e": iso(e.event_at), "y": iso(synced_at),
-    })
-}
-
-/// An event's identity as a `json_each` row.
-fn identity_row(order_id: &str, e: &TrackingEvent) -> Value {
-    json!({"o": order_id, "a": e.awb_no, "e": iso(e.event_at), "k": e.scan_code, "ci": e.location.city})
 }
 
 const INSERT_EVENTS: &str = "INSERT OR IGNORE INTO tracking_events (order_id, awb_no, carrier_status, \
@@ -274,19 +256,19 @@ impl D1Store {
         self.db.batch(statements).await.map_err(err)
     }
 
-    /// The statements that save these events and move the latest flags, skipping empty ones.
+    /// The statements that save a batch's events and move its latest flags, skipping empty ones.
     fn event_statements(
         &self,
-        events: &[Value],
-        latest: &[Value],
+        events: Option<&str>,
+        latest: Option<&str>,
     ) -> Result<Vec<D1PreparedStatement>, StoreError> {
         let mut statements = Vec::new();
-        if !events.is_empty() {
-            statements.push(self.statement(INSERT_EVENTS, &[rows(events)])?);
+        if let Some(events) = events {
+            statements.push(self.statement(INSERT_EVENTS, &[text(events)])?);
         }
-        if !latest.is_empty() {
-            statements.push(self.statement(CLEAR_LATEST, &[rows(latest)])?);
-            statements.push(self.statement(SET_LATEST, &[rows(latest)])?);
+        if let Some(latest) = latest {
+            statements.push(self.statement(CLEAR_LATEST, &[text(latest)])?);
+            statements.push(self.statement(SET_LATEST, &[text(latest)])?);
         }
         Ok(statements)
     }
@@ -467,41 +449,22 @@ impl Store for D1Store {
              updated_at = ?2 WHERE id = ?3 AND awb_no IS NULL",
             &[text(awb), time(now), text(order_id)],
         )?];
-        statements.extend(self.event_statements(
-            &[event_row(order_id, booked, now)],
-            &[identity_row(order_id, booked)],
-        )?);
+        let events = encode(&[event_row(order_id, booked, now)]);
+        let latest = encode(&[identity_row(order_id, booked)]);
+        statements.extend(self.event_statements(events.as_deref(), latest.as_deref())?);
         self.batch(statements).await?;
         Ok(AttachOutcome::Attached)
     }
 
     async fn save_syncs(&self, syncs: &[OrderSync]) -> Result<(), StoreError> {
-        let mut events = Vec::new();
-        let mut latest = Vec::new();
-        let mut orders = Vec::new();
-        let mut responses = Vec::new();
-        for sync in syncs {
-            let id = &sync.order_id;
-            events.extend(sync.events.iter().map(|e| event_row(id, e, sync.synced_at)));
-            latest.extend(sync.latest.iter().map(|e| identity_row(id, e)));
-            orders.push(json!({
-                "id": id, "ss": sync.shipping_status.as_str(), "os": sync.order_status,
-                "ed": sync.expected_delivery.map(|d| d.format("%Y-%m-%d").to_string()),
-                "t": iso(sync.synced_at),
-            }));
-            if let Some(raw) = &sync.raw {
-                responses.push(json!({
-                    "o": id, "t": iso(sync.synced_at), "h": raw.http_status,
-                    "b": raw.body, "tr": i32::from(raw.truncated),
-                }));
-            }
+        let params = sync_params(syncs);
+        let mut statements =
+            self.event_statements(params.events.as_deref(), params.latest.as_deref())?;
+        if let Some(orders) = &params.orders {
+            statements.push(self.statement(UPDATE_SYNCED_ORDERS, &[text(orders)])?);
         }
-        let mut statements = self.event_statements(&events, &latest)?;
-        if !orders.is_empty() {
-            statements.push(self.statement(UPDATE_SYNCED_ORDERS, &[rows(&orders)])?);
-        }
-        if !responses.is_empty() {
-            statements.push(self.statement(UPSERT_RESPONSES, &[rows(&responses)])?);
+        if let Some(responses) = &params.responses {
+            statements.push(self.statement(UPSERT_RESPONSES, &[text(responses)])?);
         }
         self.batch(statements).await?;
         Ok(())

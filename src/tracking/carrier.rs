@@ -32,6 +32,14 @@ impl TrackingReply {
             .find(|(w, _)| w == awb)
             .and_then(|(_, u)| u.as_ref())
     }
+
+    /// Takes the update for `awb` out of the reply.
+    pub fn take(&mut self, awb: &str) -> Option<CarrierUpdate> {
+        self.updates
+            .iter_mut()
+            .find(|(w, _)| w == awb)
+            .and_then(|(_, u)| u.take())
+    }
 }
 
 /// The consignee for a new waybill: passed to the carrier, never stored or logged here.

@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 
-use super::carrier::CarrierUpdate;
+use super::carrier::{CarrierUpdate, TrackingReply};
 use super::model::{ShippingStatus, Snapshot, Status, TrackingEvent};
 
 /// The carrier's answer as received, kept (cut to size, personal data removed) for admins.
@@ -93,6 +93,48 @@ pub fn plan_sync(
         synced_at: now,
         raw,
     }
+}
+
+/// `text` cut to at most `max` bytes on a character boundary, and whether it was cut.
+fn clip(mut text: String, max: usize) -> (String, bool) {
+    if text.len() <= max {
+        return (text, false);
+    }
+    let mut end = max;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    text.truncate(end);
+    (text, true)
+}
+
+/// Plans the writes for a batch of orders from one carrier answer about their waybills,
+/// keeping at most `raw_max_bytes` of each order's part of the answer.
+pub fn plan_batch(
+    snapshots: &[Snapshot],
+    mut reply: TrackingReply,
+    raw_max_bytes: usize,
+    now: DateTime<Utc>,
+) -> Vec<OrderSync> {
+    snapshots
+        .iter()
+        .map(|before| {
+            let mut update = before
+                .order
+                .awb_no
+                .as_deref()
+                .and_then(|awb| reply.take(awb));
+            let raw = update.as_mut().map(|u| {
+                let (body, truncated) = clip(std::mem::take(&mut u.payload), raw_max_bytes);
+                RawResponse {
+                    http_status: reply.http_status,
+                    body,
+                    truncated,
+                }
+            });
+            plan_sync(before, update, raw, now)
+        })
+        .collect()
 }
 
 impl Snapshot {

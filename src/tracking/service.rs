@@ -7,7 +7,7 @@ use std::fmt;
 use chrono::Duration;
 
 use super::carrier::{Carrier, CarrierError, WaybillRequest};
-use super::merge::{RawResponse, plan_sync};
+use super::merge::plan_batch;
 use super::model::{ShippingStatus, Snapshot, TrackingEvent};
 use super::response::Source;
 use super::sync::{Spent, SyncRun, Trigger};
@@ -107,18 +107,6 @@ fn awb_in_use() -> ServiceError {
         code: "AWB_IN_USE",
         message: "This waybill belongs to another order".into(),
     }
-}
-
-/// `text` cut to at most `max` bytes on a character boundary, and whether it was cut.
-fn clip_bytes(text: &str, max: usize) -> (String, bool) {
-    if text.len() <= max {
-        return (text.to_owned(), false);
-    }
-    let mut end = max;
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
-    (text[..end].to_owned(), true)
 }
 
 impl<S, K, C, T, L> TrackingService<'_, S, K, C, T, L>
@@ -315,22 +303,7 @@ where
             .await
             .map_err(ServiceError::Carrier)?;
         let now = self.clock.now();
-        let plans: Vec<_> = snapshots
-            .iter()
-            .zip(&awbs)
-            .map(|(before, awb)| {
-                let update = reply.update_for(awb).cloned();
-                let raw = update.as_ref().map(|u| {
-                    let (body, truncated) = clip_bytes(&u.payload, self.settings.raw_max_bytes);
-                    RawResponse {
-                        http_status: reply.http_status,
-                        body,
-                        truncated,
-                    }
-                });
-                plan_sync(before, update, raw, now)
-            })
-            .collect();
+        let plans = plan_batch(&snapshots, reply, self.settings.raw_max_bytes, now);
         self.store.save_syncs(&plans).await?;
         let mut summaries = Vec::with_capacity(snapshots.len());
         for ((before, plan), awb) in snapshots.into_iter().zip(&plans).zip(&awbs) {

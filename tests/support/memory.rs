@@ -644,18 +644,9 @@ impl Carrier for FakeBlueDart {
         let xml = bluedart_sim::xml::shipment_data(&found, true);
         let parsed =
             shipment_tracker::bluedart::parse::parse_tracking(&xml).expect("simulator XML parses");
-        Ok(TrackingReply {
-            http_status: 200,
-            updates: awbs
-                .iter()
-                .map(|awb| {
-                    (
-                        awb.clone(),
-                        shipment_tracker::bluedart::events::update_for(awb, &parsed),
-                    )
-                })
-                .collect(),
-        })
+        Ok(shipment_tracker::bluedart::events::reply_for(
+            200, awbs, &parsed,
+        ))
     }
 
     async fn generate_waybill(&self, _: &WaybillRequest) -> Result<String, CarrierError> {
