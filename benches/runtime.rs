@@ -1,1 +1,538 @@
-fn main() {}
+//! The runtime benchmarks behind `npm run bench`: every figure against a baseline measured in
+//! the same run, printed as a table and written to `bench-results/latest.md` (and `.json`).
+//!
+//! 1. Hot path: cached `GET …/track` (warm KV) under load through `wrangler dev`, against a
+//!    trivial workers-rs worker (`benches/baseline-worker`) on the same workerd.
+//! 2. `forceRefresh` the same way, against the simulator with no added latency.
+//! 3. CPU per synced shipment: criterion's estimates from `benches/sync_cpu.rs`.
+//! 4. Size: the gzip size of both workers' `.wasm`, built the same way.
+//! 5. Sync scale: N in-transit shipments in local D1, the simulator adding 150 ms per call;
+//!    against the one-call-per-waybill design, run on a sample and scaled to N.
+//!
+//! Needs `wrk` on PATH and both workers built: `scripts/bench.sh` sees to it.
+
+#[path = "../tests/support/mod.rs"]
+#[allow(dead_code)]
+mod support;
+
+use std::fmt::Write as _;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use bluedart_sim::{Endpoint, SimConfig, demo};
+use serde_json::{Value, json};
+use support::{Options, TestWorker, customer_token};
+
+const LOAD_SECONDS: u64 = 10;
+const CONNECTIONS: u32 = 8;
+const SYNC_LATENCY_MS: u64 = 150;
+const SYNC_DELAY_MS: u64 = 100;
+const SYNC_BATCH: usize = 50;
+/// Shipments synced one per call to measure that design; scaled up to N.
+const PER_WAYBILL_SAMPLE: usize = 40;
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+struct Load {
+    p50_ms: f64,
+    p99_ms: f64,
+    rps: f64,
+    errors: u64,
+}
+
+fn duration_ms(text: &str) -> f64 {
+    let (number, factor) = if let Some(n) = text.strip_suffix("us") {
+        (n, 0.001)
+    } else if let Some(n) = text.strip_suffix("ms") {
+        (n, 1.0)
+    } else if let Some(n) = text.strip_suffix('s') {
+        (n, 1000.0)
+    } else {
+        (text, 1.0)
+    };
+    number.parse::<f64>().expect("wrk prints numbers") * factor
+}
+
+/// `wrk` against one URL: a short warm-up, then the measured run.
+fn wrk(url: &str, headers: &[String]) -> Load {
+    let run = |seconds: u64| {
+        let mut cmd = Command::new("wrk");
+        cmd.args([
+            "-t1",
+            &format!("-c{CONNECTIONS}"),
+            &format!("-d{seconds}s"),
+            "--latency",
+        ]);
+        for header in headers {
+            cmd.args(["-H", header]);
+        }
+        let out = cmd
+            .arg(url)
+            .output()
+            .expect("wrk runs (scripts/bench.sh installs it)");
+        assert!(
+            out.status.success(),
+            "wrk failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    run(2);
+    let text = run(LOAD_SECONDS);
+    let percentile = |p: &str| {
+        text.lines()
+            .map(str::trim)
+            .find_map(|l| l.strip_prefix(p).map(|rest| duration_ms(rest.trim())))
+            .unwrap_or_else(|| panic!("no {p} line in wrk's output:\n{text}"))
+    };
+    let rps = text
+        .lines()
+        .find_map(|l| l.strip_prefix("Requests/sec:"))
+        .map(|v| v.trim().parse::<f64>().unwrap())
+        .expect("wrk prints Requests/sec");
+    let errors = text
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("Non-2xx or 3xx responses:"))
+        .map_or(0, |v| v.trim().parse().unwrap());
+    Load {
+        p50_ms: percentile("50%"),
+        p99_ms: percentile("99%"),
+        rps,
+        errors,
+    }
+}
+
+/// The baseline worker under `wrangler dev`, on the same workerd as the tracking worker.
+struct Baseline {
+    child: Child,
+    base: String,
+}
+
+impl Baseline {
+    fn start() -> Baseline {
+        let port = free_port();
+        let child = {
+            let mut cmd = Command::new(root().join("node_modules/.bin/wrangler"));
+            cmd.current_dir(root().join("benches/baseline-worker"))
+                .env("WRANGLER_SEND_METRICS", "false")
+                .env("CLOUDFLARE_CF_FETCH_ENABLED", "false")
+                .args([
+                    "dev",
+                    "--local",
+                    "--ip",
+                    "127.0.0.1",
+                    "--show-interactive-dev-session=false",
+                ])
+                .args([
+                    "--port",
+                    &port.to_string(),
+                    "--inspector-port",
+                    &free_port().to_string(),
+                ])
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null());
+            std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
+            cmd.spawn().expect("start the baseline worker")
+        };
+        let base = format!("http://127.0.0.1:{port}");
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while ureq::get(&base).call().is_err() {
+            assert!(
+                Instant::now() < deadline,
+                "the baseline worker did not start"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        Baseline { child, base }
+    }
+}
+
+impl Drop for Baseline {
+    fn drop(&mut self) {
+        let group = format!("-{}", self.child.id());
+        let _ = Command::new("kill").args(["-TERM", "--", &group]).status();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .unwrap()
+}
+
+fn gzip_size(path: &Path) -> usize {
+    let out = Command::new("gzip")
+        .args(["-9", "-c"])
+        .arg(path)
+        .output()
+        .expect("gzip runs");
+    assert!(out.status.success(), "gzip {}", path.display());
+    out.stdout.len()
+}
+
+fn criterion_median_ns(name: &str) -> f64 {
+    let path = root().join(format!(
+        "target/criterion/sync_cpu/{name}/new/estimates.json"
+    ));
+    let text = fs::read_to_string(&path).unwrap_or_else(|_| {
+        panic!(
+            "{} is missing: run `cargo bench --bench sync_cpu` first",
+            path.display()
+        )
+    });
+    let estimates: Value = serde_json::from_str(&text).unwrap();
+    estimates["median"]["point_estimate"].as_f64().unwrap()
+}
+
+/// A production worker with `count` in-transit orders and the simulator knowing each waybill.
+fn sync_worker(count: usize, batch: usize) -> TestWorker {
+    let budget = "100000".to_owned();
+    let w = TestWorker::start_with(Options {
+        vars: vec![
+            ("ENVIRONMENT", "production".into()),
+            ("SYNC_BATCH_SIZE", batch.to_string()),
+            ("SYNC_DELAY_MS", SYNC_DELAY_MS.to_string()),
+            ("SYNC_MAX_PER_RUN", "100000".into()),
+            ("SYNC_MAX_SUBREQUESTS", budget.clone()),
+            ("SYNC_MAX_D1_QUERIES", budget.clone()),
+            ("SYNC_MAX_KV_OPERATIONS", budget),
+            ("SYNC_MAX_RUN_SECONDS", "900".into()),
+        ],
+        sim: SimConfig::default(),
+        ..Options::default()
+    });
+    let template = demo::shipments()
+        .into_iter()
+        .find(|s| s.waybill == "81234567891")
+        .unwrap();
+    let awb = |n: usize| format!("7{n:010}");
+    w.sim.state().load(
+        (0..count)
+            .map(|n| bluedart_sim::Shipment {
+                waybill: awb(n),
+                consignee: None,
+                ..template.clone()
+            })
+            .collect(),
+    );
+    let mut sql = String::new();
+    for chunk in (0..count).collect::<Vec<_>>().chunks(400) {
+        sql.push_str("INSERT INTO orders (id, customer_id, order_status, shipping_status, awb_no, created_at, updated_at) VALUES ");
+        let rows: Vec<String> = chunk
+            .iter()
+            .map(|n| format!("('ORD-{n:06}', 'cust-1', 'Shipped', 'In-Transit', '{}', '2026-11-01T00:00:00Z', '2026-11-01T00:00:00Z')", awb(*n)))
+            .collect();
+        sql.push_str(&rows.join(", "));
+        sql.push_str(";\n");
+    }
+    w.d1_file(&sql);
+    w.sim
+        .state()
+        .set_latency(Endpoint::Tracking, SYNC_LATENCY_MS);
+    w
+}
+
+struct SyncRun {
+    calls: usize,
+    wall: Duration,
+    run: Value,
+}
+
+/// Fires the cron once and waits for the run: Blue Dart calls made, wall time, the run record.
+fn sync_once(w: &TestWorker) -> SyncRun {
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .timeout_global(Some(Duration::from_secs(1200)))
+        .build()
+        .into();
+    let calls_before = w.sim.calls(Endpoint::Tracking).len();
+    let started = Instant::now();
+    let answer = agent
+        .get(format!("{}/__scheduled?cron=0+*+*+*+*", w.base))
+        .call()
+        .expect("the scheduled handler answers");
+    assert!(answer.status().is_success());
+    let wall = started.elapsed();
+    let run = w.admin("GET", "/api/admin/sync/runs?limit=1", None).json()["runs"][0].clone();
+    assert_eq!(
+        run["status"],
+        "completed",
+        "the run did not complete: {run}\n{}",
+        w.logs()
+    );
+    SyncRun {
+        calls: w.sim.calls(Endpoint::Tracking).len() - calls_before,
+        wall,
+        run,
+    }
+}
+
+/// A first sync (every shipment's history is new) and a steady one (nothing new), as the
+/// hourly cron meets them.
+fn cold_and_steady(count: usize, batch: usize) -> (SyncRun, SyncRun) {
+    let w = sync_worker(count, batch);
+    let cold = sync_once(&w);
+    w.d1("UPDATE orders SET last_synced_at = '2020-01-01T00:00:00Z'");
+    let steady = sync_once(&w);
+    (cold, steady)
+}
+
+struct Row {
+    measure: String,
+    ours: String,
+    baseline: String,
+    ratio: String,
+    target: String,
+    met: Option<bool>,
+}
+
+fn row(
+    measure: &str,
+    ours: String,
+    baseline: String,
+    ratio: f64,
+    target: &str,
+    met: Option<bool>,
+) -> Row {
+    Row {
+        measure: measure.into(),
+        ours,
+        baseline,
+        ratio: format!("{ratio:.2}×"),
+        target: target.into(),
+        met,
+    }
+}
+
+fn main() {
+    let shipments: usize = std::env::var("BENCH_SYNC_SHIPMENTS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(10_000);
+    let mut rows: Vec<Row> = Vec::new();
+    let mut raw = json!({});
+
+    // Size.
+    let ours = gzip_size(&root().join("build/index_bg.wasm"));
+    let base = gzip_size(&root().join("benches/baseline-worker/build/index_bg.wasm"));
+    let ratio = ours as f64 / base as f64;
+    rows.push(row(
+        "wasm size, gzip (KiB)",
+        format!("{:.0}", ours as f64 / 1024.0),
+        format!("{:.0}", base as f64 / 1024.0),
+        ratio,
+        "≤ 2× and < 3 MB",
+        Some(ratio <= 2.0 && ours < 3 * 1024 * 1024),
+    ));
+    raw["size"] = json!({"oursGzipBytes": ours, "baselineGzipBytes": base});
+
+    // Hot path and forceRefresh, each against the trivial worker measured in this run.
+    eprintln!("bench: baseline worker under load");
+    let baseline = {
+        let b = Baseline::start();
+        wrk(&b.base, &[])
+    };
+    eprintln!("bench: tracking worker under load");
+    let (hot, refresh) = {
+        let w = TestWorker::start_with(Options {
+            // The live path every time: no refresh limit, no breaker.
+            vars: vec![
+                ("BREAKER_FAILURE_THRESHOLD", "1000".into()),
+                ("FORCE_REFRESH_MIN_INTERVAL_SECONDS", "0".into()),
+            ],
+            sim: SimConfig {
+                demo: true,
+                ..SimConfig::default()
+            },
+            ..Options::default()
+        });
+        w.ship("ORD-1", "cust-1", "81234567890");
+        assert_eq!(w.track("ORD-1", "cust-1", true).status, 200);
+        let auth = format!("Authorization: Bearer {}", customer_token("cust-1"));
+        let hot = wrk(
+            &format!("{}/api/shipment/ORD-1/track", w.base),
+            std::slice::from_ref(&auth),
+        );
+        let refresh = wrk(
+            &format!("{}/api/shipment/ORD-1/track?forceRefresh=true", w.base),
+            &[auth],
+        );
+        let calls = w.sim.calls(Endpoint::Tracking).len();
+        raw["forceRefreshCarrierCalls"] = json!(calls);
+        assert!(
+            calls as f64 >= refresh.rps * LOAD_SECONDS as f64 * 0.9,
+            "every refresh called Blue Dart"
+        );
+        (hot, refresh)
+    };
+    for (name, load) in [
+        ("baseline", &baseline),
+        ("hot", &hot),
+        ("forceRefresh", &refresh),
+    ] {
+        raw[name] = json!({"p50Ms": load.p50_ms, "p99Ms": load.p99_ms, "rps": load.rps, "errors": load.errors});
+        assert_eq!(load.errors, 0, "{name}: non-2xx answers under load");
+    }
+    let ms = |v: f64| format!("{v:.2}");
+    let p50 = hot.p50_ms / baseline.p50_ms;
+    rows.push(row(
+        "cached track p50 (ms)",
+        ms(hot.p50_ms),
+        ms(baseline.p50_ms),
+        p50,
+        "≤ 1.3×",
+        Some(p50 <= 1.3),
+    ));
+    let p99 = hot.p99_ms / baseline.p99_ms;
+    rows.push(row(
+        "cached track p99 (ms)",
+        ms(hot.p99_ms),
+        ms(baseline.p99_ms),
+        p99,
+        "—",
+        None,
+    ));
+    let rps = hot.rps / baseline.rps;
+    rows.push(row(
+        "cached track throughput (req/s)",
+        format!("{:.0}", hot.rps),
+        format!("{:.0}", baseline.rps),
+        rps,
+        "≥ 0.75×",
+        Some(rps >= 0.75),
+    ));
+    let refresh_p50 = refresh.p50_ms / baseline.p50_ms;
+    rows.push(row(
+        "forceRefresh p50 (ms)",
+        ms(refresh.p50_ms),
+        ms(baseline.p50_ms),
+        refresh_p50,
+        "≤ 3×",
+        Some(refresh_p50 <= 3.0),
+    ));
+    let refresh_rps = refresh.rps / baseline.rps;
+    rows.push(row(
+        "forceRefresh throughput (req/s)",
+        format!("{:.0}", refresh.rps),
+        format!("{:.0}", baseline.rps),
+        refresh_rps,
+        "—",
+        None,
+    ));
+
+    // CPU per synced shipment (criterion, natively).
+    let batch_ns = criterion_median_ns("sync_batch_50");
+    let floor_ns = criterion_median_ns("tokenise_50");
+    let cpu = batch_ns / floor_ns;
+    rows.push(row(
+        "CPU, 50-waybill answer, native (µs)",
+        format!(
+            "{:.0} ({:.1} per shipment)",
+            batch_ns / 1000.0,
+            batch_ns / 50_000.0
+        ),
+        format!("{:.0} (tokenising only)", floor_ns / 1000.0),
+        cpu,
+        "≤ 3×",
+        Some(cpu <= 3.0),
+    ));
+    raw["cpu"] = json!({"batchNs": batch_ns, "tokeniseNs": floor_ns, "shipments": 50});
+
+    // Sync scale.
+    eprintln!("bench: syncing {shipments} shipments in batches of {SYNC_BATCH}, twice");
+    let (cold, steady) = cold_and_steady(shipments, SYNC_BATCH);
+    eprintln!("bench: syncing {PER_WAYBILL_SAMPLE} shipments one per call, twice");
+    let (one_cold, one_steady) = cold_and_steady(PER_WAYBILL_SAMPLE, 1);
+    let expected_calls = shipments.div_ceil(SYNC_BATCH);
+    let scale = shipments as f64 / PER_WAYBILL_SAMPLE as f64;
+    for (name, run) in [("first", &cold), ("steady", &steady)] {
+        assert_eq!(
+            run.run["succeeded"].as_u64(),
+            Some(shipments as u64),
+            "{name}: {}",
+            run.run
+        );
+    }
+    rows.push(row(
+        &format!("sync {shipments}: Blue Dart calls"),
+        cold.calls.to_string(),
+        format!("{shipments} (one per waybill)"),
+        cold.calls as f64 / shipments as f64,
+        &format!("= ⌈N/{SYNC_BATCH}⌉ = {expected_calls}"),
+        Some(cold.calls == expected_calls && steady.calls == expected_calls),
+    ));
+    let ideal = expected_calls as f64 * (SYNC_LATENCY_MS + SYNC_DELAY_MS) as f64 / 1000.0;
+    for (name, batched, single) in [
+        ("first sync (all history new)", &cold, &one_cold),
+        ("steady sync (nothing new)", &steady, &one_steady),
+    ] {
+        let wall = batched.wall.as_secs_f64();
+        let single = single.wall.as_secs_f64() * scale;
+        rows.push(row(
+            &format!("sync {shipments}, {name}: wall time (s)"),
+            format!("{wall:.1} ({:+.0}% of ideal)", (wall / ideal - 1.0) * 100.0),
+            format!("{single:.0} (one per waybill, {PER_WAYBILL_SAMPLE} measured, scaled)"),
+            wall / single,
+            &format!("within 10% of calls × (latency + delay) = {ideal:.1}"),
+            Some((wall - ideal).abs() <= ideal * 0.10),
+        ));
+    }
+    for (name, batched, single) in [
+        ("first", &cold, &one_cold),
+        ("steady", &steady, &one_steady),
+    ] {
+        let d1 = batched.run["d1Queries"].as_u64().unwrap_or(0);
+        let single = single.run["d1Queries"].as_u64().unwrap_or(0) as f64 * scale;
+        rows.push(row(
+            &format!("sync {shipments}, {name}: D1 statements"),
+            d1.to_string(),
+            format!("{single:.0} (one per waybill, scaled)"),
+            d1 as f64 / single,
+            "—",
+            None,
+        ));
+    }
+    raw["sync"] = json!({
+        "shipments": shipments, "batchSize": SYNC_BATCH, "latencyMs": SYNC_LATENCY_MS,
+        "delayMs": SYNC_DELAY_MS, "idealSeconds": ideal,
+        "first": {"calls": cold.calls, "wallSeconds": cold.wall.as_secs_f64(), "run": cold.run},
+        "steady": {"calls": steady.calls, "wallSeconds": steady.wall.as_secs_f64(), "run": steady.run},
+        "perWaybillSample": {
+            "shipments": PER_WAYBILL_SAMPLE,
+            "first": {"calls": one_cold.calls, "wallSeconds": one_cold.wall.as_secs_f64(), "run": one_cold.run},
+            "steady": {"calls": one_steady.calls, "wallSeconds": one_steady.wall.as_secs_f64(), "run": one_steady.run},
+        },
+    });
+
+    // The report.
+    let mut table = String::from(
+        "| measure | tracking worker | baseline (same run) | ratio | target | met |\n|---|---|---|---|---|---|\n",
+    );
+    for r in &rows {
+        let met = match r.met {
+            Some(true) => "yes",
+            Some(false) => "**no**",
+            None => "",
+        };
+        let _ = writeln!(
+            table,
+            "| {} | {} | {} | {} | {} | {met} |",
+            r.measure, r.ours, r.baseline, r.ratio, r.target
+        );
+    }
+    let out = root().join("bench-results");
+    fs::create_dir_all(&out).unwrap();
+    fs::write(out.join("latest.md"), &table).unwrap();
+    fs::write(
+        out.join("latest.json"),
+        serde_json::to_string_pretty(&raw).unwrap(),
+    )
+    .unwrap();
+    println!("\n{table}\nwritten to bench-results/latest.md and bench-results/latest.json");
+}

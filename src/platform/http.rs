@@ -321,10 +321,15 @@ fn admin(req: &Request, b: &Bindings) -> Result<(), ApiError> {
     }
 }
 
+/// The query's pairs, read from the raw URL: parsing the whole URL would pull the `url` crate's
+/// international-domain tables into the wasm for nothing.
 fn query(req: &Request) -> Vec<(String, String)> {
-    req.url()
-        .map(|u| u.query_pairs().into_owned().collect())
-        .unwrap_or_default()
+    let url = req.inner().url();
+    let query = url.split_once('?').map_or("", |(_, q)| q);
+    let query = query.split_once('#').map_or(query, |(q, _)| q);
+    url::form_urlencoded::parse(query.as_bytes())
+        .into_owned()
+        .collect()
 }
 
 fn query_value<'a>(pairs: &'a [(String, String)], key: &str) -> Option<&'a str> {

@@ -8,6 +8,9 @@ mod http;
 mod kv;
 mod runtime;
 
+use std::cell::RefCell;
+use std::rc::Rc;
+
 use worker::{Context, Env, Request, Response, ScheduleContext, ScheduledEvent, event};
 
 use crate::bluedart::client::{Account, BlueDartClient, Gateway};
@@ -64,17 +67,59 @@ pub struct Secrets {
     pub tracking_link_secret: String,
 }
 
+/// What `[vars]` and secrets say, read once per isolate: they cannot change while it lives,
+/// and reading ~40 bindings on every request is the hot path's largest fixed cost.
+struct Loaded {
+    config: Rc<Config>,
+    secrets: Rc<Secrets>,
+    account: Rc<Account>,
+    settings: Rc<ServiceSettings>,
+}
+
+thread_local! {
+    static LOADED: RefCell<Option<Rc<Loaded>>> = const { RefCell::new(None) };
+}
+
+fn loaded(env: &Env) -> Result<Rc<Loaded>, SetupError> {
+    if let Some(loaded) = LOADED.with(|l| l.borrow().clone()) {
+        return Ok(loaded);
+    }
+    let config = config(env).map_err(|e| SetupError(e.to_string()))?;
+    let loaded = Rc::new(Loaded {
+        settings: Rc::new(ServiceSettings {
+            stale_after: config.sync.interval,
+            raw_max_bytes: config.carrier_response_max_bytes,
+            refresh_interval: config.refresh_interval,
+            cache_ttl_secs: config.cache_ttl_secs,
+        }),
+        config: Rc::new(config),
+        secrets: Rc::new(Secrets {
+            admin_token: secret(env, "ADMIN_TOKEN"),
+            customer_token_secret: secret(env, "CUSTOMER_TOKEN_SECRET"),
+            tracking_link_secret: secret(env, "TRACKING_LINK_SECRET"),
+        }),
+        account: Rc::new(Account {
+            client_id: secret(env, "BLUEDART_CLIENT_ID"),
+            client_secret: secret(env, "BLUEDART_CLIENT_SECRET"),
+            login_id: secret(env, "BLUEDART_LOGIN_ID"),
+            licence_key: secret(env, "BLUEDART_LICENCE_KEY"),
+        }),
+    });
+    LOADED.with(|l| *l.borrow_mut() = Some(loaded.clone()));
+    Ok(loaded)
+}
+
 /// Everything one invocation works with.
 pub struct Bindings {
-    pub config: Config,
-    pub secrets: Secrets,
+    pub config: Rc<Config>,
+    pub secrets: Rc<Secrets>,
     store: D1Store,
     kv: Counted<WorkersKv>,
     http: Counted<WorkerFetch>,
     clock: WorkerClock,
     log: ConsoleLog,
-    account: Account,
-    settings: ServiceSettings,
+    account: Rc<Account>,
+    settings: Rc<ServiceSettings>,
 }
 
 type Client<'a> = BlueDartClient<'a, Counted<WorkerFetch>, Counted<WorkersKv>, WorkerClock>;
@@ -84,7 +129,7 @@ type Service<'a> =
 
 impl Bindings {
     pub fn from_env(env: &Env) -> Result<Bindings, SetupError> {
-        let config = config(env).map_err(|e| SetupError(e.to_string()))?;
+        let loaded = loaded(env)?;
         let db = env
             .d1("DB")
             .map_err(|_| SetupError("the D1 binding DB is missing".into()))?;
@@ -92,29 +137,15 @@ impl Bindings {
             .kv("TRACKING_KV")
             .map_err(|_| SetupError("the KV binding TRACKING_KV is missing".into()))?;
         Ok(Bindings {
-            settings: ServiceSettings {
-                stale_after: config.sync.interval,
-                raw_max_bytes: config.carrier_response_max_bytes,
-                refresh_interval: config.refresh_interval,
-                cache_ttl_secs: config.cache_ttl_secs,
-            },
-            config,
-            secrets: Secrets {
-                admin_token: secret(env, "ADMIN_TOKEN"),
-                customer_token_secret: secret(env, "CUSTOMER_TOKEN_SECRET"),
-                tracking_link_secret: secret(env, "TRACKING_LINK_SECRET"),
-            },
+            config: loaded.config.clone(),
+            secrets: loaded.secrets.clone(),
+            account: loaded.account.clone(),
+            settings: loaded.settings.clone(),
             store: D1Store::new(db),
             kv: Counted::new(WorkersKv { kv }),
             http: Counted::new(WorkerFetch),
             clock: WorkerClock,
             log: ConsoleLog,
-            account: Account {
-                client_id: secret(env, "BLUEDART_CLIENT_ID"),
-                client_secret: secret(env, "BLUEDART_CLIENT_SECRET"),
-                login_id: secret(env, "BLUEDART_LOGIN_ID"),
-                licence_key: secret(env, "BLUEDART_LICENCE_KEY"),
-            },
         })
     }
 
@@ -126,7 +157,7 @@ impl Bindings {
             &self.clock,
             Gateway {
                 base_url: self.config.bluedart_base_url.clone(),
-                account: self.account.clone(),
+                account: (*self.account).clone(),
                 shipper: self.config.shipper.clone(),
                 timeout_ms: self.config.bluedart_timeout_ms,
             },

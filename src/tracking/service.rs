@@ -5,6 +5,7 @@
 use std::fmt;
 
 use chrono::Duration;
+use futures_util::future::join_all;
 
 use super::carrier::{Carrier, CarrierError, WaybillRequest};
 use super::merge::plan_batch;
@@ -309,9 +310,6 @@ where
         for ((before, plan), awb) in snapshots.into_iter().zip(&plans).zip(&awbs) {
             let after = before.applied(plan);
             let changed = !after.same_tracking(&before);
-            if changed || always_cache {
-                self.cache(&after).await;
-            }
             if changed {
                 self.log
                     .info(&format!("[TRACKING SAVED] AWB {awb} tracking updated"));
@@ -329,6 +327,12 @@ where
                 changed,
             });
         }
+        // The batch's KV writes go out together rather than one after another.
+        let writes = summaries
+            .iter()
+            .filter(|s| s.changed || always_cache)
+            .map(|s| self.cache(&s.snapshot));
+        join_all(writes).await;
         Ok(summaries)
     }
 

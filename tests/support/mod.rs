@@ -373,6 +373,20 @@ impl TestWorker {
         last["results"].as_array().cloned().unwrap_or_default()
     }
 
+    /// Runs a SQL file against the worker's local D1 directly (for data too large for `d1`).
+    pub fn d1_file(&self, sql: &str) {
+        let file = self.dir.join("load.sql");
+        fs::write(&file, sql).expect("write the SQL file");
+        run(
+            wrangler_command(&self.dir)
+                .args(["d1", "execute", "DB", "--local", "--persist-to"])
+                .arg(self.dir.join("state"))
+                .arg("--file")
+                .arg(&file),
+            "running a SQL file",
+        );
+    }
+
     /// Fires the cron trigger the way Cloudflare would, through `--test-scheduled`.
     pub fn fire_cron(&self) -> Answer {
         self.get("/__scheduled?cron=0+*+*+*+*")

@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# `npm run bench`: the benchmark harness (not part of `npm test`). Installs what it needs (wrk
+# from Debian's packages), builds the tracking worker and the baseline worker the same way
+# (release, wasm-opt on), runs the CPU benchmark, then the runtime benchmarks, which print the
+# report and write it to bench-results/.
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+cd "$ROOT"
+
+bash scripts/setup.sh
+if ! command -v wrk >/dev/null; then
+  log "installing wrk (load generator) from Debian's packages"
+  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq && $SUDO apt-get install -y -qq wrk >/dev/null
+fi
+command -v gzip >/dev/null || die "gzip is needed to measure the wasm size"
+
+bash scripts/build-worker.sh
+log "building the baseline worker (benches/baseline-worker) the same way"
+(cd benches/baseline-worker && worker-build --release)
+
+log "CPU per synced shipment (criterion)"
+cargo bench --bench sync_cpu
+log "runtime benchmarks (wrangler dev, wrk, the simulator)"
+cargo bench --bench runtime
