@@ -12,7 +12,6 @@
 //! Needs `wrk` on PATH and both workers built: `scripts/bench.sh` sees to it.
 
 #[path = "../tests/support/mod.rs"]
-#[allow(dead_code)]
 mod support;
 
 use std::fmt::Write as _;
