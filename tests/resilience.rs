@@ -201,21 +201,7 @@ fn the_sync_stops_when_the_circuit_opens() {
         log: &w.log,
         settings: &w.settings,
     };
-    let settings = SyncSettings {
-        interval: Duration::minutes(45),
-        batch_size: 1,
-        delay_ms: 0,
-        max_per_run: 100,
-        retries: 0,
-        retry_base_ms: 0,
-        retry_max_wait_secs: 0,
-        budget: Budget {
-            subrequests: 1000,
-            d1_queries: 1000,
-            kv_operations: 1000,
-            wall_time: Duration::minutes(14),
-        },
-    };
+    let settings = sync_settings(1);
     let sleeper = FakeSleeper {
         clock: &w.clock,
         pauses: Default::default(),
@@ -234,6 +220,25 @@ fn the_sync_stops_when_the_circuit_opens() {
         Some("Blue Dart's circuit is open; 3 shipments left for the next run")
     );
     assert_eq!(w.carrier.calls.borrow().len(), 3, "no calls once open");
+}
+
+/// A sync with no pauses, no retries and room in every budget.
+fn sync_settings(batch_size: usize) -> SyncSettings {
+    SyncSettings {
+        interval: Duration::minutes(45),
+        batch_size,
+        delay_ms: 0,
+        max_per_run: 100,
+        retries: 0,
+        retry_base_ms: 0,
+        retry_max_wait_secs: 0,
+        budget: Budget {
+            subrequests: 1000,
+            d1_queries: 1000,
+            kv_operations: 1000,
+            wall_time: Duration::minutes(14),
+        },
+    }
 }
 
 fn refresh(w: &World<FakeBlueDart>) -> Source {
@@ -297,21 +302,7 @@ fn a_failed_kv_write_is_noted_and_the_next_sync_repairs_it() {
     assert_eq!(refresh(&w), Source::Live);
     assert_eq!(w.store.kv_repairs(), ["ORD-1"]);
     w.kv.failing.set(false);
-    let settings = SyncSettings {
-        interval: Duration::minutes(45),
-        batch_size: 10,
-        delay_ms: 0,
-        max_per_run: 100,
-        retries: 0,
-        retry_base_ms: 0,
-        retry_max_wait_secs: 0,
-        budget: Budget {
-            subrequests: 1000,
-            d1_queries: 1000,
-            kv_operations: 1000,
-            wall_time: Duration::minutes(14),
-        },
-    };
+    let settings = sync_settings(10);
     let sleeper = FakeSleeper {
         clock: &w.clock,
         pauses: Default::default(),

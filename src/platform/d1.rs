@@ -9,6 +9,7 @@ use std::cell::Cell;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Deserialize;
+use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 use wasm_bindgen::JsValue;
 use worker::{D1Database, D1PreparedStatement, D1Result};
@@ -244,6 +245,18 @@ impl D1Store {
         statement.all().await.map_err(err)
     }
 
+    /// Runs one query and reads its rows.
+    async fn rows<T: DeserializeOwned>(
+        &self,
+        sql: &str,
+        values: &[JsValue],
+    ) -> Result<Vec<T>, StoreError> {
+        self.all(self.statement(sql, values)?)
+            .await?
+            .results()
+            .map_err(err)
+    }
+
     /// Runs statements as one transaction.
     async fn batch(
         &self,
@@ -280,15 +293,13 @@ impl D1Store {
         awb: Option<&str>,
     ) -> Result<(Option<Order>, Option<String>), StoreError> {
         let rows: Vec<OrderRow> = self
-            .all(self.statement(
+            .rows(
                 &format!(
                     "SELECT {ORDER_COLUMNS} FROM orders WHERE id = ?1 OR (?2 IS NOT NULL AND awb_no = ?2)"
                 ),
                 &[text(order_id), opt_text(awb)],
-            )?)
-            .await?
-            .results()
-            .map_err(err)?;
+            )
+            .await?;
         let mut order = None;
         let mut holder = None;
         for row in rows {
@@ -357,16 +368,14 @@ impl Store for D1Store {
             awb_no: String,
         }
         let rows: Vec<Row> = self
-            .all(self.statement(
+            .rows(
                 "SELECT id, awb_no FROM orders \
                  WHERE shipping_status = 'In-Transit' AND awb_no IS NOT NULL \
                    AND (last_synced_at IS NULL OR last_synced_at < ?1) \
                  ORDER BY last_synced_at, id LIMIT ?2",
                 &[time(synced_before), number(limit)],
-            )?)
-            .await?
-            .results()
-            .map_err(err)?;
+            )
+            .await?;
         Ok(rows
             .into_iter()
             .map(|r| DueShipment {
@@ -491,13 +500,11 @@ impl Store for D1Store {
             truncated: f64,
         }
         let rows: Vec<Row> = self
-            .all(self.statement(
+            .rows(
                 "SELECT fetched_at, http_status, body, truncated FROM carrier_responses WHERE order_id = ?1",
                 &[text(order_id)],
-            )?)
-            .await?
-            .results()
-            .map_err(err)?;
+            )
+            .await?;
         rows.into_iter()
             .next()
             .map(|r| {
@@ -517,7 +524,7 @@ impl Store for D1Store {
             id: f64,
         }
         let rows: Vec<Row> = self
-            .all(self.statement(
+            .rows(
                 "INSERT INTO sync_runs (triggered_by, status, started_at, considered) \
                  VALUES (?1, ?2, ?3, ?4) RETURNING id",
                 &[
@@ -526,10 +533,8 @@ impl Store for D1Store {
                     time(run.started_at),
                     number(run.considered),
                 ],
-            )?)
-            .await?
-            .results()
-            .map_err(err)?;
+            )
+            .await?;
         rows.first()
             .map(|r| r.id as i64)
             .ok_or_else(|| StoreError("no id returned for the sync run".into()))
@@ -568,13 +573,11 @@ impl Store for D1Store {
 
     async fn recent_runs(&self, limit: usize) -> Result<Vec<SyncRun>, StoreError> {
         let rows: Vec<RunRow> = self
-            .all(self.statement(
+            .rows(
                 &format!("SELECT {RUN_COLUMNS} FROM sync_runs ORDER BY id DESC LIMIT ?1"),
                 &[number(limit)],
-            )?)
-            .await?
-            .results()
-            .map_err(err)?;
+            )
+            .await?;
         rows.into_iter().map(RunRow::into_run).collect()
     }
 
@@ -590,26 +593,22 @@ impl Store for D1Store {
         }
         // D1 runs one write at a time, so of many concurrent claims exactly one succeeds.
         let claimed: Vec<Row> = self
-            .all(self.statement(
+            .rows(
                 "INSERT INTO refresh_claims (order_id, claimed_at) VALUES (?1, ?2) \
                  ON CONFLICT (order_id) DO UPDATE SET claimed_at = excluded.claimed_at \
                  WHERE refresh_claims.claimed_at <= ?3 RETURNING claimed_at",
                 &[text(order_id), time(now), time(not_before)],
-            )?)
-            .await?
-            .results()
-            .map_err(err)?;
+            )
+            .await?;
         if !claimed.is_empty() {
             return Ok(None);
         }
         let standing: Vec<Row> = self
-            .all(self.statement(
+            .rows(
                 "SELECT claimed_at FROM refresh_claims WHERE order_id = ?1",
                 &[text(order_id)],
-            )?)
-            .await?
-            .results()
-            .map_err(err)?;
+            )
+            .await?;
         standing
             .first()
             .map(|r| parse_time(&r.claimed_at))
@@ -636,13 +635,11 @@ impl Store for D1Store {
             order_id: String,
         }
         let rows: Vec<Row> = self
-            .all(self.statement(
+            .rows(
                 "SELECT order_id FROM kv_repairs ORDER BY since, order_id LIMIT ?1",
                 &[number(limit)],
-            )?)
-            .await?
-            .results()
-            .map_err(err)?;
+            )
+            .await?;
         Ok(rows.into_iter().map(|r| r.order_id).collect())
     }
 
@@ -684,13 +681,11 @@ impl HealthRow {
 impl CarrierHealth for D1Store {
     async fn breaker(&self) -> Result<BreakerState, StoreError> {
         let rows: Vec<HealthRow> = self
-            .all(self.statement(
+            .rows(
                 "SELECT failures, open_until FROM carrier_health WHERE carrier = ?1",
                 &[text(CARRIER)],
-            )?)
-            .await?
-            .results()
-            .map_err(err)?;
+            )
+            .await?;
         match rows.into_iter().next() {
             Some(row) => row.into_state(),
             None => Ok(BreakerState::default()),
@@ -719,7 +714,7 @@ impl CarrierHealth for D1Store {
         now: DateTime<Utc>,
     ) -> Result<BreakerState, StoreError> {
         let rows: Vec<HealthRow> = self
-            .all(self.statement(
+            .rows(
                 "INSERT INTO carrier_health (carrier, failures, open_until, last_error, last_failure_at) \
                  VALUES (?1, 1, CASE WHEN ?2 <= 1 THEN ?3 END, ?4, ?5) \
                  ON CONFLICT (carrier) DO UPDATE SET failures = carrier_health.failures + 1, \
@@ -734,10 +729,8 @@ impl CarrierHealth for D1Store {
                     text(error),
                     time(now),
                 ],
-            )?)
-            .await?
-            .results()
-            .map_err(err)?;
+            )
+            .await?;
         rows.into_iter()
             .next()
             .ok_or_else(|| StoreError("no breaker state returned".into()))?

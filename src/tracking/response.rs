@@ -33,7 +33,7 @@ pub enum Source {
     RefreshLimited { retry_after_secs: u64 },
 }
 
-#[derive(Debug, Serialize, PartialEq)]
+#[derive(Clone, Copy, Debug, Serialize, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct DataSource {
     pub is_live: bool,
@@ -116,6 +116,19 @@ pub fn track_body(snapshot: &Snapshot, source: &Source) -> TrackBody {
         status_code: l.status,
     });
     let nothing = tracking.is_none();
+    // Everything but a live answer comes from the cache, if there is anything cached.
+    let from_cache = DataSource {
+        is_live: false,
+        is_cached: !nothing,
+        unavailable: nothing,
+    };
+    let cached_or_nothing = |cached_message| {
+        Some(if nothing {
+            MESSAGE_NO_CACHED
+        } else {
+            cached_message
+        })
+    };
     let (data_source, message, bluedart_error) = match source {
         Source::Live => (
             DataSource {
@@ -126,41 +139,15 @@ pub fn track_body(snapshot: &Snapshot, source: &Source) -> TrackBody {
             nothing.then_some(MESSAGE_CARRIER_HAS_NOTHING),
             None,
         ),
-        Source::Cached => (
-            DataSource {
-                is_live: false,
-                is_cached: !nothing,
-                unavailable: nothing,
-            },
-            nothing.then_some(MESSAGE_NO_CACHED),
-            None,
-        ),
+        Source::Cached => (from_cache, nothing.then_some(MESSAGE_NO_CACHED), None),
         Source::LiveFailed(reason) => (
-            DataSource {
-                is_live: false,
-                is_cached: !nothing,
-                unavailable: nothing,
-            },
-            Some(if nothing {
-                MESSAGE_NO_CACHED
-            } else {
-                MESSAGE_SHOWING_CACHED
-            }),
+            from_cache,
+            cached_or_nothing(MESSAGE_SHOWING_CACHED),
             Some(reason.clone()),
         ),
-        Source::RefreshLimited { .. } => (
-            DataSource {
-                is_live: false,
-                is_cached: !nothing,
-                unavailable: nothing,
-            },
-            Some(if nothing {
-                MESSAGE_NO_CACHED
-            } else {
-                MESSAGE_REFRESH_LIMITED
-            }),
-            None,
-        ),
+        Source::RefreshLimited { .. } => {
+            (from_cache, cached_or_nothing(MESSAGE_REFRESH_LIMITED), None)
+        }
     };
     let retry_after_seconds = match source {
         Source::RefreshLimited { retry_after_secs } => Some(*retry_after_secs),
