@@ -10,7 +10,7 @@ use shipment_tracker::tracking::breaker::{BreakerSettings, GuardedCarrier};
 use shipment_tracker::tracking::carrier::{Carrier, CarrierError};
 use shipment_tracker::tracking::model::Status;
 use shipment_tracker::tracking::response::Source;
-use shipment_tracker::tracking::service::{TrackOutcome, TrackingService, snapshot_key};
+use shipment_tracker::tracking::service::{TrackOutcome, snapshot_key};
 use shipment_tracker::tracking::sync::{Budget, RunStatus, Spent, SyncSettings, Trigger};
 use support::memory::{FakeBlueDart, FakeSleeper, FixedRandom, World};
 
@@ -162,14 +162,7 @@ fn with_the_circuit_open_a_refresh_answers_from_the_cache_without_calling() {
     for _ in 0..3 {
         let _ = track(&g);
     }
-    let service = TrackingService {
-        store: &w.store,
-        kv: &w.kv,
-        carrier: &g,
-        clock: &w.clock,
-        log: &w.log,
-        settings: &w.settings,
-    };
+    let service = w.service_with(&g);
     let outcome =
         block_on(service.track("ORD-1", &Access::Customer("cust-1".into()), true)).unwrap();
     let TrackOutcome::Tracking { snapshot, source } = outcome else {
@@ -193,14 +186,7 @@ fn the_sync_stops_when_the_circuit_opens() {
     }
     fail_calls(&w, 1..=3);
     let g = guard(&w);
-    let service = TrackingService {
-        store: &w.store,
-        kv: &w.kv,
-        carrier: &g,
-        clock: &w.clock,
-        log: &w.log,
-        settings: &w.settings,
-    };
+    let service = w.service_with(&g);
     let settings = sync_settings(1);
     let sleeper = FakeSleeper {
         clock: &w.clock,

@@ -654,6 +654,16 @@ impl Carrier for FakeBlueDart {
     }
 }
 
+/// The tracking service over the in-memory ports.
+pub type Service<'a, C> = shipment_tracker::tracking::service::TrackingService<
+    'a,
+    MemoryStore,
+    MemoryKv,
+    C,
+    FixedClock,
+    MemoryLog,
+>;
+
 /// The tracking service over in-memory ports, with a carrier of the test's choosing.
 pub struct World<C> {
     pub store: MemoryStore,
@@ -682,20 +692,16 @@ impl<C: Carrier> World<C> {
         }
     }
 
-    pub fn service(
-        &self,
-    ) -> shipment_tracker::tracking::service::TrackingService<
-        '_,
-        MemoryStore,
-        MemoryKv,
-        C,
-        FixedClock,
-        MemoryLog,
-    > {
+    pub fn service(&self) -> Service<'_, C> {
+        self.service_with(&self.carrier)
+    }
+
+    /// The service over this world's ports, but talking to `carrier` (a guard around its own).
+    pub fn service_with<'a, D: Carrier>(&'a self, carrier: &'a D) -> Service<'a, D> {
         shipment_tracker::tracking::service::TrackingService {
             store: &self.store,
             kv: &self.kv,
-            carrier: &self.carrier,
+            carrier,
             clock: &self.clock,
             log: &self.log,
             settings: &self.settings,
