@@ -22,7 +22,7 @@ use std::time::{Duration, Instant};
 
 use bluedart_sim::{Endpoint, SimConfig, demo};
 use serde_json::{Value, json};
-use support::{Options, TestWorker, customer_token};
+use support::{Options, TestWorker, customer_token, free_port};
 
 const LOAD_SECONDS: u64 = 10;
 const CONNECTIONS: u32 = 8;
@@ -157,13 +157,6 @@ impl Drop for Baseline {
         let _ = Command::new("kill").args(["-TERM", "--", &group]).status();
         let _ = self.child.wait();
     }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .unwrap()
 }
 
 fn gzip_size(path: &Path) -> usize {

@@ -34,11 +34,34 @@ fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port on 127.0.0.1")
+/// A port for a server a test starts. Taken from below Linux's ephemeral range (32768–60999),
+/// so that the OS cannot hand it to another socket between this check and the server's bind;
+/// each test process walks its own stretch of 20000–31999.
+pub fn free_port() -> u16 {
+    static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let base = (std::process::id() as usize % 120) * 100;
+    loop {
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let port = 20_000 + ((base + n) % 12_000) as u16;
+        if TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
+}
+
+/// Stops a process and everything it started (its process group).
+fn stop(child: &mut Child) {
+    let group = format!("-{}", child.id());
+    let _ = Command::new("kill").args(["-TERM", "--", &group]).status();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while Instant::now() < deadline {
+        if let Ok(Some(_)) = child.try_wait() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let _ = Command::new("kill").args(["-KILL", "--", &group]).status();
+    let _ = child.wait();
 }
 
 fn scratch_dir() -> PathBuf {
@@ -181,6 +204,57 @@ fn wrangler_command(dir: &Path) -> Command {
     cmd
 }
 
+fn read_log(dir: &Path) -> String {
+    let mut text = String::new();
+    if let Ok(mut f) = fs::File::open(dir.join("worker.log")) {
+        let _ = f.read_to_string(&mut text);
+    }
+    text
+}
+
+/// `wrangler dev` for the built worker on `port`, in its own process group (so that stopping it
+/// stops workerd too), logging to `dir/worker.log`.
+fn spawn_dev(
+    dir: &Path,
+    state: &Path,
+    env_file: &Path,
+    vars: &[(&str, String)],
+    port: u16,
+) -> Child {
+    let log = fs::File::create(dir.join("worker.log")).expect("create the worker log");
+    let mut cmd = wrangler_command(dir);
+    cmd.args(["dev", "--local", "--ip", "127.0.0.1", "--test-scheduled"])
+        .args([
+            "--show-interactive-dev-session=false",
+            "--live-reload=false",
+        ])
+        .args(["--port", &port.to_string()])
+        .args(["--inspector-port", &free_port().to_string()])
+        .arg("--persist-to")
+        .arg(state)
+        .arg("--env-file")
+        .arg(env_file);
+    for (name, value) in vars {
+        cmd.arg("--var").arg(format!("{name}:{value}"));
+    }
+    cmd.stdout(log.try_clone().unwrap()).stderr(log);
+    std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
+    cmd.spawn().expect("start wrangler dev")
+}
+
+/// Whether the worker at `base` answers within a minute. Any answer counts: a misconfigured
+/// worker answers 500.
+fn ready(agent: &ureq::Agent, base: &str) -> bool {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while Instant::now() < deadline {
+        if agent.get(format!("{base}/health")).call().is_ok() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    false
+}
+
 impl TestWorker {
     pub fn start() -> TestWorker {
         TestWorker::start_with(Options::default())
@@ -203,69 +277,39 @@ impl TestWorker {
             "applying D1 migrations",
         );
 
-        let port = free_port();
         let mut vars = vec![("BLUEDART_BASE_URL", sim.base_url())];
         vars.extend(options.vars);
-        let log = fs::File::create(dir.join("worker.log")).expect("create the worker log");
-        let mut cmd = wrangler_command(&dir);
-        cmd.args(["dev", "--local", "--ip", "127.0.0.1", "--test-scheduled"])
-            .args([
-                "--show-interactive-dev-session=false",
-                "--live-reload=false",
-            ])
-            .args(["--port", &port.to_string()])
-            .args(["--inspector-port", &free_port().to_string()])
-            .arg("--persist-to")
-            .arg(&state)
-            .arg("--env-file")
-            .arg(&env_file);
-        for (name, value) in vars {
-            cmd.arg("--var").arg(format!("{name}:{value}"));
-        }
-        cmd.stdout(log.try_clone().unwrap()).stderr(log);
-        // Its own process group, so that dropping the worker stops workerd too.
-        std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
-        let child = cmd.spawn().expect("start wrangler dev");
-        let agent = ureq::Agent::config_builder()
+        let agent: ureq::Agent = ureq::Agent::config_builder()
             .http_status_as_error(false)
             .timeout_global(Some(Duration::from_secs(30)))
             .build()
             .into();
-        let worker = TestWorker {
-            sim,
-            base: format!("http://127.0.0.1:{port}"),
-            child,
-            dir,
-            agent,
-        };
-        worker.wait_until_ready();
-        worker
-    }
-
-    fn wait_until_ready(&self) {
-        let deadline = Instant::now() + Duration::from_secs(60);
-        while Instant::now() < deadline {
-            // Any answer means the worker is serving (a misconfigured one answers 500).
-            if self
-                .agent
-                .get(format!("{}/health", self.base))
-                .call()
-                .is_ok()
-            {
-                return;
+        // Another process can still take a port first; then start again on another.
+        for attempt in 1..=3 {
+            let port = free_port();
+            let mut child = spawn_dev(&dir, &state, &env_file, &vars, port);
+            let base = format!("http://127.0.0.1:{port}");
+            if ready(&agent, &base) {
+                return TestWorker {
+                    sim,
+                    base,
+                    child,
+                    dir,
+                    agent,
+                };
             }
-            std::thread::sleep(Duration::from_millis(100));
+            stop(&mut child);
+            let logs = read_log(&dir);
+            if !(logs.contains("Address already in use") && attempt < 3) {
+                panic!("wrangler dev did not become ready:\n{logs}");
+            }
         }
-        panic!("wrangler dev did not become ready:\n{}", self.logs());
+        unreachable!("the last attempt panics")
     }
 
     /// Everything the worker and wrangler printed so far.
     pub fn logs(&self) -> String {
-        let mut text = String::new();
-        if let Ok(mut f) = fs::File::open(self.dir.join("worker.log")) {
-            let _ = f.read_to_string(&mut text);
-        }
-        text
+        read_log(&self.dir)
     }
 
     /// Waits until the logs contain `needle` (console output is flushed asynchronously).
@@ -395,17 +439,7 @@ impl TestWorker {
 
 impl Drop for TestWorker {
     fn drop(&mut self) {
-        let group = format!("-{}", self.child.id());
-        let _ = Command::new("kill").args(["-TERM", "--", &group]).status();
-        let deadline = Instant::now() + Duration::from_secs(5);
-        while Instant::now() < deadline {
-            if let Ok(Some(_)) = self.child.try_wait() {
-                break;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        let _ = Command::new("kill").args(["-KILL", "--", &group]).status();
-        let _ = self.child.wait();
+        stop(&mut self.child);
         if !std::thread::panicking() {
             let _ = fs::remove_dir_all(&self.dir);
         }
