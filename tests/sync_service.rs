@@ -463,3 +463,18 @@ fn backoff_doubles_with_jitter_and_respects_retry_after() {
     }
     assert_eq!(backoff_ms(0, 500, 0, Some(3)), 3000);
 }
+
+#[test]
+fn blue_darts_own_error_text_reaches_the_log_but_not_the_run_record() {
+    let w = SyncWorld::with_orders(3);
+    w.carrier.failures.borrow_mut().insert(
+        1,
+        CarrierError::Message("Service temporarily suspended".into()),
+    );
+    let (run, _) = w.run();
+    assert_eq!(run.failures[0].reason, "Blue Dart reported an error");
+    assert!(w.log.lines().contains(
+        &"WARN [TRACKING SYNC] Batch 1 failed (3 shipments): Blue Dart reported an error: Service temporarily suspended"
+            .to_owned()
+    ));
+}

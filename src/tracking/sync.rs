@@ -361,9 +361,14 @@ where
         match result {
             Ok(summaries) => run.succeeded += summaries.len(),
             Err(e) => {
+                // The run record keeps the safe message; the log also gets Blue Dart's own words.
                 let reason = e.to_string();
+                let detail = match e {
+                    ServiceError::Carrier(carrier) => carrier.detail(),
+                    other => other.to_string(),
+                };
                 self.log.warn(&format!(
-                    "[TRACKING SYNC] Batch {} failed ({} shipments): {reason}",
+                    "[TRACKING SYNC] Batch {} failed ({} shipments): {detail}",
                     index + 1,
                     ids.len()
                 ));
