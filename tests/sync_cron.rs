@@ -342,6 +342,8 @@ fn sync_runs_lists_manual_and_cron_runs_newest_first() {
     let all = runs(&w);
     let triggers: Vec<&str> = all.iter().map(|r| r["trigger"].as_str().unwrap()).collect();
     assert_eq!(triggers, ["cron", "manual"]);
+    let statuses: Vec<&str> = all.iter().map(|r| r["status"].as_str().unwrap()).collect();
+    assert_eq!(statuses, ["completed", "completed"]);
     assert!(all[0]["startedAt"].as_str().unwrap().ends_with('Z'));
     assert!(all[0]["finishedAt"].as_str().is_some());
     let one = w.admin("GET", "/api/admin/sync/runs?limit=1", None).json();

@@ -387,6 +387,12 @@ fn a_manual_sync_is_recorded_as_a_run_of_one() {
         (runs[0].trigger, runs[0].considered, runs[0].succeeded),
         (Trigger::Manual, 1, 1)
     );
+    assert_eq!(
+        runs[0].status,
+        RunStatus::Completed,
+        "a manual run that ran is completed"
+    );
+    assert!(runs[0].finished_at.is_some());
     assert_eq!(w.carrier.calls.borrow()[0], vec![awb(2)]);
 }
 

@@ -319,9 +319,6 @@ where
             next_cost = next_cost.max(spent().since(before));
             next_time = next_time.max(self.clock.now() - batch_started);
         }
-        if run.status == RunStatus::Running {
-            run.status = RunStatus::Completed;
-        }
         self.finish(run, spent()).await
     }
 
@@ -423,7 +420,11 @@ where
         }
     }
 
+    /// Ends a run: a run that was not stopped or failed has completed.
     pub(crate) async fn finish(&self, mut run: SyncRun, spent: Spent) -> SyncRun {
+        if run.status == RunStatus::Running {
+            run.status = RunStatus::Completed;
+        }
         run.finished_at = Some(self.clock.now());
         run.carrier_calls = spent.subrequests;
         run.d1_queries = spent.d1_queries;
