@@ -200,20 +200,10 @@ fn sync_worker(count: usize, batch: usize) -> TestWorker {
         sim: SimConfig::default(),
         ..Options::default()
     });
-    let template = demo::shipments()
-        .into_iter()
-        .find(|s| s.waybill == "81234567891")
-        .unwrap();
     let awb = |n: usize| format!("7{n:010}");
-    w.sim.state().load(
-        (0..count)
-            .map(|n| bluedart_sim::Shipment {
-                waybill: awb(n),
-                consignee: None,
-                ..template.clone()
-            })
-            .collect(),
-    );
+    w.sim
+        .state()
+        .load((0..count).map(|n| demo::in_transit(&awb(n), "")).collect());
     let mut sql = String::new();
     for chunk in (0..count).collect::<Vec<_>>().chunks(400) {
         sql.push_str("INSERT INTO orders (id, customer_id, order_status, shipping_status, awb_no, created_at, updated_at) VALUES ");

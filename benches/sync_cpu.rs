@@ -7,7 +7,7 @@
 
 use std::hint::black_box;
 
-use bluedart_sim::demo::scan;
+use bluedart_sim::demo::delivered_in_kochi;
 use bluedart_sim::{Consignee, Shipment, demo};
 use chrono::{TimeZone, Utc};
 use criterion::{Criterion, criterion_group, criterion_main};
@@ -40,14 +40,7 @@ fn answer() -> (String, Vec<String>) {
                 phone: "9847012345".into(),
                 ..Consignee::default()
             });
-            s.scans.push(scan(
-                "SHIPMENT DELIVERED",
-                "T",
-                "000",
-                "DL",
-                "2026-01-24 14:05",
-                "KOCHI SERVICE CENTRE/COK",
-            ));
+            s.scans.push(delivered_in_kochi());
             s
         })
         .collect();

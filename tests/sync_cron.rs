@@ -3,7 +3,7 @@
 
 mod support;
 
-use bluedart_sim::demo::scan;
+use bluedart_sim::demo::{delivered_in_kochi, scan};
 use bluedart_sim::{Endpoint, Fault, FaultRule, demo};
 use serde_json::{Value, json};
 use support::{Options, TestWorker};
@@ -23,16 +23,8 @@ fn awb(n: usize) -> String {
 
 /// `count` orders ORD-01… shipped with waybills Blue Dart reports in transit.
 fn shipped(w: &TestWorker, count: usize) {
-    let template = demo::shipments()
-        .into_iter()
-        .find(|s| s.waybill == "81234567891")
-        .unwrap();
     let shipments = (1..=count)
-        .map(|n| bluedart_sim::Shipment {
-            waybill: awb(n),
-            ref_no: format!("ORD-{n:02}"),
-            ..template.clone()
-        })
+        .map(|n| demo::in_transit(&awb(n), &format!("ORD-{n:02}")))
         .collect();
     w.sim.state().load(shipments);
     for n in 1..=count {
@@ -130,17 +122,7 @@ fn delivered_and_returned_shipments_reach_their_end_states_and_leave_the_set() {
     cron(&w);
     {
         let mut sim = w.sim.state();
-        sim.append_scan(
-            &awb(1),
-            scan(
-                "SHIPMENT DELIVERED",
-                "T",
-                "000",
-                "DL",
-                "2026-01-24 14:05",
-                "KOCHI SERVICE CENTRE/COK",
-            ),
-        );
+        sim.append_scan(&awb(1), delivered_in_kochi());
         sim.append_scan(
             &awb(2),
             scan(

@@ -3,8 +3,8 @@
 
 mod support;
 
-use bluedart_sim::demo::scan;
-use bluedart_sim::{Shipment, demo};
+use bluedart_sim::demo;
+use bluedart_sim::demo::{delivered_in_kochi, scan};
 use chrono::Duration;
 use pollster::block_on;
 use shipment_tracker::tracking::carrier::CarrierError;
@@ -24,17 +24,6 @@ impl std::ops::Deref for SyncWorld {
     }
 }
 
-/// An in-transit parcel like the demo one, under another waybill.
-fn in_transit(awb: &str) -> Shipment {
-    let mut s = demo::shipments()
-        .into_iter()
-        .find(|s| s.waybill == "81234567891")
-        .unwrap();
-    s.waybill = awb.into();
-    s.consignee = None;
-    s
-}
-
 fn awb(n: usize) -> String {
     format!("7000000{n:04}")
 }
@@ -43,7 +32,7 @@ impl SyncWorld {
     /// `count` shipped orders ORD-01…, each with an in-transit waybill Blue Dart knows.
     fn with_orders(count: usize) -> SyncWorld {
         let w = World::new(FakeBlueDart::with(
-            (1..=count).map(|n| in_transit(&awb(n))).collect(),
+            (1..=count).map(|n| demo::in_transit(&awb(n), "")).collect(),
         ));
         for n in 1..=count {
             w.shipped(&format!("ORD-{n:02}"), &awb(n));
@@ -144,14 +133,9 @@ fn twenty_five_shipments_in_batches_of_ten_make_three_calls_with_pauses() {
 #[test]
 fn logs_say_what_the_run_did_in_the_agreed_form() {
     let w = SyncWorld::with_orders(3);
-    w.carrier.shipments.borrow_mut()[1].scans.push(scan(
-        "SHIPMENT DELIVERED",
-        "T",
-        "000",
-        "DL",
-        "2026-01-24 14:05",
-        "KOCHI SERVICE CENTRE/COK",
-    ));
+    w.carrier.shipments.borrow_mut()[1]
+        .scans
+        .push(delivered_in_kochi());
     w.run();
     let lines = w.log.lines();
     assert_eq!(lines[0], "[TRACKING SYNC] Starting background sync...");
@@ -212,14 +196,7 @@ fn delivered_returned_and_lost_shipments_reach_their_end_states_and_leave_the_se
     let w = SyncWorld::with_orders(4);
     {
         let mut shipments = w.carrier.shipments.borrow_mut();
-        shipments[0].scans.push(scan(
-            "SHIPMENT DELIVERED",
-            "T",
-            "000",
-            "DL",
-            "2026-01-24 14:05",
-            "KOCHI/COK",
-        ));
+        shipments[0].scans.push(delivered_in_kochi());
         shipments[1].scans.push(scan(
             "SHIPMENT LOST",
             "T",

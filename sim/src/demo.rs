@@ -65,6 +65,24 @@ fn booked_and_outscanned() -> Vec<Scan> {
     ]
 }
 
+/// Blue Dart's delivery scan (`T`/`000`, type `DL`) at the Kochi service centre.
+pub fn delivered_in_kochi() -> Scan {
+    scan(
+        "SHIPMENT DELIVERED",
+        "T",
+        "000",
+        "DL",
+        "2026-01-24 14:05",
+        "KOCHI SERVICE CENTRE/COK",
+    )
+}
+
+/// A parcel in transit from Pune to Kochi (outscanned, arrived) under `waybill`, without
+/// consignee details: for loading many shipments at once.
+pub fn in_transit(waybill: &str, ref_no: &str) -> Shipment {
+    pune_to_kochi(waybill, ref_no, booked_and_outscanned())
+}
+
 fn with(mut scans: Vec<Scan>, more: Vec<Scan>) -> Vec<Scan> {
     scans.extend(more);
     scans
@@ -84,17 +102,7 @@ pub fn shipments() -> Vec<Shipment> {
         "ORD-2293",
         with(
             booked_and_outscanned(),
-            vec![
-                out_for_delivery.clone(),
-                scan(
-                    "SHIPMENT DELIVERED",
-                    "T",
-                    "000",
-                    "DL",
-                    "2026-01-24 14:05",
-                    "KOCHI SERVICE CENTRE/COK",
-                ),
-            ],
+            vec![out_for_delivery.clone(), delivered_in_kochi()],
         ),
     );
     delivered.received_by = "SELF".into();
@@ -172,7 +180,7 @@ pub fn shipments() -> Vec<Shipment> {
                 pincode: "682031".into(),
                 phone: "9847012345".into(),
             }),
-            ..pune_to_kochi("81234567891", "ORD-2292", booked_and_outscanned())
+            ..in_transit("81234567891", "ORD-2292")
         },
         delivered,
         returning,
