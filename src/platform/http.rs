@@ -279,9 +279,9 @@ fn preflight() -> Response {
 
 /// Liveness plus a round trip to D1, so a missing binding or migration shows here first.
 async fn health(env: &Env) -> Response {
-    let config = match super::config(env) {
-        Ok(config) => config,
-        Err(e) => return ApiError::new(500, "CONFIGURATION_ERROR", e.to_string()).into_response(),
+    let environment = match super::loaded(env) {
+        Ok(loaded) => loaded.config.environment,
+        Err(e) => return ApiError::from(e).into_response(),
     };
     let d1 = match env.d1("DB") {
         Ok(db) => match db.prepare("SELECT 1").first::<Value>(None).await {
@@ -297,7 +297,7 @@ async fn health(env: &Env) -> Response {
             "status": if status == 200 { "ok" } else { "degraded" },
             "service": env!("CARGO_PKG_NAME"),
             "version": env!("CARGO_PKG_VERSION"),
-            "environment": config.environment.to_string(),
+            "environment": environment.to_string(),
             "d1": d1,
         }),
         NO_STORE,

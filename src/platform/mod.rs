@@ -69,8 +69,8 @@ pub struct Secrets {
 
 /// What `[vars]` and secrets say, read once per isolate: they cannot change while it lives,
 /// and reading ~40 bindings on every request is the hot path's largest fixed cost.
-struct Loaded {
-    config: Rc<Config>,
+pub(super) struct Loaded {
+    pub(super) config: Rc<Config>,
     secrets: Rc<Secrets>,
     account: Rc<Account>,
     settings: Rc<ServiceSettings>,
@@ -80,7 +80,7 @@ thread_local! {
     static LOADED: RefCell<Option<Rc<Loaded>>> = const { RefCell::new(None) };
 }
 
-fn loaded(env: &Env) -> Result<Rc<Loaded>, SetupError> {
+pub(super) fn loaded(env: &Env) -> Result<Rc<Loaded>, SetupError> {
     if let Some(loaded) = LOADED.with(|l| l.borrow().clone()) {
         return Ok(loaded);
     }
