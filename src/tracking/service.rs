@@ -172,7 +172,13 @@ where
         access: &Access,
         refresh: bool,
     ) -> Result<TrackOutcome, ServiceError> {
-        let snapshot = self.load(order_id).await?;
+        // A refresh merges into D1's state, so it reads that (not the possibly older KV copy)
+        // once, and answers from it if Blue Dart fails; a plain request reads KV.
+        let snapshot = if refresh {
+            self.store_snapshot(order_id).await?
+        } else {
+            self.load(order_id).await?
+        };
         if !access.may_read(&snapshot.order) {
             return Err(ServiceError::Forbidden);
         }
@@ -185,15 +191,13 @@ where
                 source: Source::Cached,
             });
         }
-        // Merge into D1's state, not the possibly older KV copy.
-        let stored = self.store_snapshot(order_id).await?;
-        if let Some(retry_after_secs) = self.refresh_wait(&stored).await? {
+        if let Some(retry_after_secs) = self.refresh_wait(&snapshot).await? {
             return Ok(TrackOutcome::Tracking {
-                snapshot: Box::new(stored),
+                snapshot: Box::new(snapshot),
                 source: Source::RefreshLimited { retry_after_secs },
             });
         }
-        match self.sync_snapshots(vec![stored], true).await {
+        match self.sync_snapshots(vec![snapshot.clone()], true).await {
             Ok(mut summaries) => Ok(TrackOutcome::Tracking {
                 snapshot: Box::new(summaries.remove(0).snapshot),
                 source: Source::Live,
