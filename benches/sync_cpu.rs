@@ -9,7 +9,7 @@ use std::hint::black_box;
 
 use bluedart_sim::demo::delivered_in_kochi;
 use bluedart_sim::{Consignee, Shipment, demo};
-use chrono::{TimeZone, Utc};
+use chrono::{Duration, TimeZone, Utc};
 use criterion::{Criterion, criterion_group, criterion_main};
 use quick_xml::Reader;
 use quick_xml::events::Event;
@@ -19,6 +19,7 @@ use shipment_tracker::store_rows::sync_params;
 
 use shipment_tracker::tracking::merge::plan_batch;
 use shipment_tracker::tracking::model::{Order, ShippingStatus, Snapshot, TrackingEvent};
+use shipment_tracker::tracking::schedule::{CheckSchedule, parse_backoff};
 
 pub const WAYBILLS: usize = 50;
 
@@ -72,6 +73,9 @@ fn stored(awbs: &[String], xml: &str) -> Vec<Snapshot> {
                     updated_at: at,
                     last_synced_at: Some(at),
                     last_sync_error: None,
+                    next_check_at: Some(at),
+                    last_progress_at: Some(at),
+                    polling_stopped_at: None,
                 },
                 latest: events.last().cloned(),
                 events,
@@ -102,7 +106,12 @@ fn sync_batch(xml: &str, awbs: &[String], before: &[Snapshot]) -> usize {
     let now = Utc.with_ymd_and_hms(2026, 11, 24, 10, 0, 0).unwrap();
     let parsed = parse_tracking(xml).expect("the answer parses");
     let reply = reply_for(200, awbs, &parsed);
-    let plans = plan_batch(before, reply, 16 * 1024, now);
+    let schedule = CheckSchedule {
+        moving: Duration::minutes(45),
+        backoff: parse_backoff("1d=3h,2d=6h,4d=12h,7d=24h").expect("a valid schedule"),
+        give_up_after: Duration::days(30),
+    };
+    let plans = plan_batch(before, reply, 16 * 1024, &schedule, now);
     let params = sync_params(&plans);
     params.events.map_or(0, |e| e.len()) + params.orders.map_or(0, |o| o.len())
 }

@@ -8,6 +8,7 @@ use chrono::Duration;
 
 use crate::bluedart::client::Shipper;
 use crate::tracking::breaker::BreakerSettings;
+use crate::tracking::schedule::{CheckSchedule, parse_backoff};
 use crate::tracking::sync::{Budget, SyncSettings};
 
 /// Where the worker runs; the hourly sync only runs in production.
@@ -35,6 +36,8 @@ pub struct Config {
     pub bluedart_timeout_ms: u64,
     /// The background sync's knobs and the plan's per-invocation budget.
     pub sync: SyncSettings,
+    /// When each shipment in transit is next asked about.
+    pub schedule: CheckSchedule,
     /// The most of a carrier answer kept per order for admins.
     pub carrier_response_max_bytes: usize,
     /// The least time between two live refreshes of one order (zero: no limit).
@@ -62,6 +65,9 @@ impl fmt::Display for ConfigError {
 }
 
 impl std::error::Error for ConfigError {}
+
+/// Quiet for a day, checked every 3 hours; two days, 6; four, 12; a week, daily.
+const DEFAULT_BACKOFF: &str = "1d=3h,2d=6h,4d=12h,7d=24h";
 
 struct Vars<F>(F);
 
@@ -126,13 +132,30 @@ impl Config {
             environment,
             bluedart_base_url,
             bluedart_timeout_ms: vars.number("BLUEDART_TIMEOUT_MS", 5_000, (100, 60_000))?,
-            sync: SyncSettings {
-                // Under an hour, so that the hourly cron reaches every shipment each hour.
-                interval: Duration::minutes(vars.number(
+            schedule: CheckSchedule {
+                // Under an hour, so that the hourly cron reaches every moving shipment each hour.
+                moving: Duration::minutes(vars.number(
                     "SYNC_INTERVAL_MINUTES",
                     45,
                     (1, 7 * 24 * 60),
                 )? as i64),
+                backoff: {
+                    let text = vars.text("SYNC_BACKOFF");
+                    let text = if text.is_empty() {
+                        DEFAULT_BACKOFF
+                    } else {
+                        &text
+                    };
+                    parse_backoff(text).map_err(|reason| ConfigError {
+                        var: "SYNC_BACKOFF",
+                        reason,
+                    })?
+                },
+                give_up_after: Duration::days(
+                    vars.number("SYNC_GIVE_UP_DAYS", 30, (1, 365))? as i64
+                ),
+            },
+            sync: SyncSettings {
                 // Blue Dart takes up to 50 waybills per call.
                 batch_size: vars.number("SYNC_BATCH_SIZE", 10, (1, 50))? as usize,
                 delay_ms: vars.number("SYNC_DELAY_MS", 100, (0, 60_000))?,
@@ -216,7 +239,17 @@ mod tests {
         let config = Config::from_lookup(lookup(&[BASE])).unwrap();
         assert_eq!(config.environment, Environment::Development);
         assert_eq!(config.bluedart_timeout_ms, 5_000);
-        assert_eq!(config.sync.interval, Duration::minutes(45));
+        assert_eq!(config.schedule.moving, Duration::minutes(45));
+        assert_eq!(
+            config.schedule.backoff,
+            [
+                (Duration::days(1), Duration::hours(3)),
+                (Duration::days(2), Duration::hours(6)),
+                (Duration::days(4), Duration::hours(12)),
+                (Duration::days(7), Duration::hours(24)),
+            ]
+        );
+        assert_eq!(config.schedule.give_up_after, Duration::days(30));
         assert_eq!(config.sync.batch_size, 10);
         assert_eq!(config.sync.delay_ms, 100);
         assert_eq!(config.sync.budget.d1_queries, 50);
@@ -245,9 +278,16 @@ mod tests {
             ("SHIPPER_ORIGIN_AREA", "PNQ"),
             ("SHIPPER_CUSTOMER_CODE", "099960"),
             ("SHIPPER_PINCODE", "411001"),
+            ("SYNC_BACKOFF", "2h=1h"),
+            ("SYNC_GIVE_UP_DAYS", "7"),
         ]))
         .unwrap();
         assert_eq!(config.bluedart_timeout_ms, 1500);
+        assert_eq!(
+            config.schedule.backoff,
+            [(Duration::hours(2), Duration::hours(1))]
+        );
+        assert_eq!(config.schedule.give_up_after, Duration::days(7));
         assert_eq!(
             config.allowed_origins,
             ["https://shop.example", "https://www.shop.example"]
@@ -263,6 +303,8 @@ mod tests {
             ("BLUEDART_TIMEOUT_MS", "0"),
             ("SYNC_INTERVAL_MINUTES", "-5"),
             ("SYNC_BATCH_SIZE", "51"),
+            ("SYNC_BACKOFF", "1d=3h,1h=1d"),
+            ("SYNC_GIVE_UP_DAYS", "0"),
             ("SYNC_MAX_RUN_SECONDS", "901"),
             ("CACHE_TTL_SECONDS", "59"),
             ("BREAKER_FAILURE_THRESHOLD", "0"),

@@ -149,11 +149,11 @@ pub trait Store {
         Ok(found.pop())
     }
 
-    /// In-transit shipments not synced since `synced_before`, least recently synced first
-    /// (never-synced ones before all others).
+    /// In-transit shipments whose next check has come by `now`, the longest-waiting first
+    /// (those with no next check yet before all others); never the ones whose polling stopped.
     async fn due_shipments(
         &self,
-        synced_before: DateTime<Utc>,
+        now: DateTime<Utc>,
         limit: usize,
     ) -> Result<Vec<DueShipment>, StoreError>;
     /// Creates or updates an order.

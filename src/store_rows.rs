@@ -18,9 +18,11 @@ pub struct EventRow<'a> {
     s: &'static str,
     d: &'a str,
     k: &'a str,
+    fa: &'a str,
     ci: &'a str,
     st: &'a str,
     co: &'a str,
+    pk: &'a str,
     e: String,
     y: String,
 }
@@ -37,9 +39,11 @@ pub fn event_row<'a>(
         s: e.status.as_str(),
         d: &e.description,
         k: &e.scan_code,
+        fa: &e.location.facility,
         ci: &e.location.city,
         st: &e.location.state,
         co: &e.location.country,
+        pk: &e.place_key,
         e: iso(e.event_at),
         y: iso(synced_at),
     }
@@ -52,7 +56,7 @@ pub struct IdentityRow<'a> {
     a: &'a str,
     e: String,
     k: &'a str,
-    ci: &'a str,
+    pk: &'a str,
 }
 
 pub fn identity_row<'a>(order_id: &'a str, e: &'a TrackingEvent) -> IdentityRow<'a> {
@@ -61,7 +65,7 @@ pub fn identity_row<'a>(order_id: &'a str, e: &'a TrackingEvent) -> IdentityRow<
         a: &e.awb_no,
         e: iso(e.event_at),
         k: &e.scan_code,
-        ci: &e.location.city,
+        pk: &e.place_key,
     }
 }
 
@@ -72,6 +76,9 @@ struct OrderRow<'a> {
     os: &'a str,
     ed: Option<String>,
     t: String,
+    nc: Option<String>,
+    lp: Option<String>,
+    ps: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -114,6 +121,9 @@ pub fn sync_params(syncs: &[OrderSync]) -> SyncParams {
                 .expected_delivery
                 .map(|d| d.format("%Y-%m-%d").to_string()),
             t: iso(sync.synced_at),
+            nc: sync.next_check_at.map(iso),
+            lp: sync.last_progress_at.map(iso),
+            ps: sync.polling_stopped_at.map(iso),
         });
         if let Some(raw) = &sync.raw {
             responses.push(ResponseRow {
@@ -153,6 +163,9 @@ mod tests {
             expected_delivery: None,
             synced_at: at,
             raw: None,
+            next_check_at: Some(at),
+            last_progress_at: Some(at),
+            polling_stopped_at: None,
         };
         let params = sync_params(&[sync]);
         let events: serde_json::Value =
@@ -165,6 +178,8 @@ mod tests {
             serde_json::from_str(params.orders.as_deref().unwrap()).unwrap();
         assert_eq!(orders[0]["ss"], "In-Transit");
         assert_eq!(orders[0]["ed"], serde_json::Value::Null);
+        assert_eq!(orders[0]["nc"], "2026-01-24T03:42:00Z");
+        assert_eq!(orders[0]["ps"], serde_json::Value::Null);
         assert!(params.latest.is_some());
         assert_eq!(params.responses, None);
     }

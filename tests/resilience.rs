@@ -211,7 +211,6 @@ fn the_sync_stops_when_the_circuit_opens() {
 /// A sync with no pauses, no retries and room in every budget.
 fn sync_settings(batch_size: usize) -> SyncSettings {
     SyncSettings {
-        interval: Duration::minutes(45),
         batch_size,
         delay_ms: 0,
         max_per_run: 100,

@@ -41,7 +41,6 @@ impl SyncWorld {
         SyncWorld {
             w,
             sync: SyncSettings {
-                interval: Duration::minutes(45),
                 batch_size: 10,
                 delay_ms: 100,
                 max_per_run: 1000,

@@ -1,10 +1,22 @@
 //! Blue Dart's status vocabulary mapped onto the normalised [`Status`] set.
 //!
-//! A scan resolves on its (group, code) pair first — the code alone means nothing: `S/001` is an
-//! arrival, `T/001` a customer asking for a later delivery — then on its two-letter type. An
-//! unrecognised code never means delivered: it falls back to the type, and a `DL` type whose code
-//! is unknown counts as in transit, since `DL` also covers lost, destroyed and cancelled parcels.
+//! Real answers come in three shapes: full (`ScanCode` and `ScanGroupType`), code without group
+//! (the gateway's 2023 answers) and no codes at all (older accounts: text and type only). A scan
+//! resolves on the strongest evidence it carries:
+//!
+//! 1. its (group, code) pair — the code alone means nothing: `S/001` is an arrival, `T/001` a
+//!    customer asking for a later delivery;
+//! 2. with no group, its code read against its two-letter type (`DL` + `000` is a delivery);
+//! 3. with no code, its text together with its type, then the shipment's own `Status` and
+//!    `StatusType` (for the newest scan, which they describe);
+//! 4. then its type alone.
+//!
+//! Missing evidence and unrecognised evidence differ. A `DL` with no code and no text saying
+//! otherwise is a delivery (that is what `DL` normally means), but a code Blue Dart invents never
+//! means delivered by itself, and a `DL` whose text says lost, destroyed, cancelled, confiscated
+//! or returned is not a delivery.
 
+use crate::bluedart::parse::tidy;
 use crate::tracking::model::Status;
 
 /// (group, code, status). `S` = operational scan, `T` = status or exception code.
@@ -72,20 +84,208 @@ const CODES: &[(&str, &str, Status)] = &[
     ("T", "178", Status::Lost), // spoiled
 ];
 
-/// The status a scan (or a shipment's current status) stands for.
-pub fn status_of(group: &str, code: &str, status_type: &str) -> Status {
-    let group = group.trim().to_ascii_uppercase();
-    let code = code.trim();
-    if let Some((_, _, status)) = CODES.iter().find(|(g, c, _)| *g == group && *c == code) {
-        return *status;
+/// Phrases in a scan's text and what they say, checked in this order: the words that deny a
+/// delivery ("lost", "return", "undelivered") come before the ones that claim one.
+const PHRASES: &[(&[&str], Reading)] = &[
+    (
+        &["LOST", "DESTROY", "CANCEL", "CONFISCAT", "SEIZED", "SPOIL"],
+        Reading::Is(Status::Lost),
+    ),
+    (
+        &[
+            "DELIVERED BACK",
+            "BACK TO SHIPPER",
+            "RETURNED TO SHIPPER",
+            "DELIVERED TO SHIPPER",
+        ],
+        Reading::Is(Status::Returned),
+    ),
+    (&["RETURN", "RTO"], Reading::Returning),
+    (
+        &[
+            "UNDELIVERED",
+            "NOT DELIVERED",
+            "ATTEMPT",
+            "REFUSED",
+            "PREMISES CLOSED",
+            "NOT AVAILABLE",
+            "FUTURE DELIVERY",
+            "ADDRESS",
+            "SHIFTED",
+            "NO SUCH CONSIGNEE",
+            "NOT ACCESSIBLE",
+            "NO ENTRY",
+        ],
+        Reading::Is(Status::FailedAttempt),
+    ),
+    (
+        &[
+            "OUT OF DELIVERY AREA",
+            "DELAY",
+            "DAMAGE",
+            "STRIKE",
+            "DISTURBANCE",
+            "NOT LOCATED",
+            "HELD",
+            "MISROUTE",
+        ],
+        Reading::Is(Status::Exception),
+    ),
+    (&["OUT FOR DELIVERY"], Reading::Is(Status::OutForDelivery)),
+    (
+        &["DELIVERED", "MOVED TO HISTORY", "FORWARDED TO 3RD PARTY"],
+        Reading::Is(Status::Delivered),
+    ),
+    (
+        &["PICKUP", "PICKED UP", "BOOKED", "MANIFEST"],
+        Reading::Is(Status::InfoReceived),
+    ),
+    (
+        &[
+            "ARRIVED", "INSCAN", "OUTSCAN", "TRANSIT", "CONNECT", "BAG", "DEPART",
+        ],
+        Reading::Is(Status::InTransit),
+    ),
+];
+
+/// What a phrase says. "Return" is on the way back, unless the type closes the shipment.
+#[derive(Clone, Copy)]
+enum Reading {
+    Is(Status),
+    Returning,
+}
+
+/// What one scan, or a shipment's current status, carries as evidence. Values as sent.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Evidence<'a> {
+    pub group: &'a str,
+    pub code: &'a str,
+    pub scan_type: &'a str,
+    pub text: &'a str,
+}
+
+fn in_table(group: &str, code: &str) -> Option<Status> {
+    CODES
+        .iter()
+        .find(|(g, c, _)| *g == group && *c == code)
+        .map(|(_, _, status)| *status)
+}
+
+/// Whether a status can stand under a two-letter type: `UD` is never delivered, `DL` always
+/// closed. An unknown or missing type allows anything.
+fn fits(scan_type: &str, status: Status) -> bool {
+    use Status::*;
+    match scan_type {
+        "DL" => matches!(status, Delivered | Lost | Returned),
+        "UD" | "RD" => matches!(
+            status,
+            InTransit | OutForDelivery | FailedAttempt | Exception
+        ),
+        "RT" => matches!(status, Returning | Returned),
+        "PU" => matches!(status, InfoReceived | Exception),
+        "NF" => status == Pending,
+        _ => true,
     }
-    match status_type.trim().to_ascii_uppercase().as_str() {
+}
+
+/// What a text says. `Err(())` when it names a state the type cannot be in: text and type
+/// contradict each other, so neither is trusted to mean delivered.
+fn text_says(text: &str, scan_type: &str) -> Result<Option<Status>, ()> {
+    let text = tidy(text).to_ascii_uppercase();
+    let has = |phrase: &str| {
+        // Short phrases ("RTO", "BAG") are whole words; longer ones may sit inside words.
+        if phrase.len() <= 3 {
+            text.split(|c: char| !c.is_ascii_alphanumeric())
+                .any(|w| w == phrase)
+        } else {
+            text.contains(phrase)
+        }
+    };
+    let Some((_, reading)) = PHRASES
+        .iter()
+        .find(|(phrases, _)| phrases.iter().any(|p| has(p)))
+    else {
+        return Ok(None);
+    };
+    let status = match reading {
+        Reading::Is(status) => *status,
+        // A return under a closing type has reached the shipper.
+        Reading::Returning if scan_type == "DL" => Status::Returned,
+        Reading::Returning => Status::Returning,
+    };
+    if fits(scan_type, status) {
+        Ok(Some(status))
+    } else {
+        Err(())
+    }
+}
+
+fn type_alone(scan_type: &str, unrecognised: bool) -> Status {
+    match scan_type {
         "PU" => Status::InfoReceived,
         "RT" => Status::Returning,
         "NF" => Status::Pending,
-        // UD, RD, an unknown DL code, anything new: moving, but not delivered.
+        "DL" if !unrecognised => Status::Delivered,
+        // UD, RD, a DL with evidence we cannot read, anything new: moving, not delivered.
         _ => Status::InTransit,
     }
+}
+
+fn normalised(value: &str) -> String {
+    value.trim().to_ascii_uppercase()
+}
+
+/// The status a scan stands for. `shipment` is the shipment's own `Status`/`StatusType`, given
+/// for the newest scan only: it describes the same moment.
+pub fn resolve(scan: Evidence<'_>, shipment: Option<Evidence<'_>>) -> Status {
+    let group = normalised(scan.group);
+    let code = scan.code.trim();
+    let scan_type = normalised(scan.scan_type);
+    let mut unrecognised = false;
+    if !code.is_empty() {
+        if !group.is_empty() {
+            match in_table(&group, code) {
+                Some(status) => return status,
+                None => unrecognised = true,
+            }
+        } else {
+            // No group: the readings of the code in either group that the type allows.
+            let mut candidates: Vec<Status> = ["S", "T"]
+                .iter()
+                .filter_map(|g| in_table(g, code))
+                .filter(|s| fits(&scan_type, *s))
+                .collect();
+            candidates.dedup();
+            match candidates.as_slice() {
+                [only] => return *only,
+                [] => unrecognised = true,
+                // Ambiguous (`UD` + `001`): the text decides, else the type.
+                several => {
+                    let told = text_says(scan.text, &scan_type).ok().flatten();
+                    return told
+                        .filter(|s| several.contains(s))
+                        .unwrap_or_else(|| type_alone(&scan_type, false));
+                }
+            }
+        }
+    }
+    match text_says(scan.text, &scan_type) {
+        Ok(Some(status)) => return status,
+        Err(()) => return type_alone(&scan_type, true),
+        Ok(None) => {}
+    }
+    if let Some(shipment) = shipment {
+        let shipment_type = normalised(shipment.scan_type);
+        if scan_type.is_empty() || scan_type == shipment_type {
+            if let Ok(Some(status)) = text_says(shipment.text, &shipment_type) {
+                return status;
+            }
+            if scan_type.is_empty() {
+                return type_alone(&shipment_type, unrecognised);
+            }
+        }
+    }
+    type_alone(&scan_type, unrecognised)
 }
 
 /// On a return waybill, "delivered" means back with the shipper and anything else means on
@@ -101,43 +301,264 @@ pub fn on_return_waybill(status: Status) -> Status {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use Status::*;
+
+    fn full(group: &str, code: &str, scan_type: &str) -> Status {
+        resolve(
+            Evidence {
+                group,
+                code,
+                scan_type,
+                text: "",
+            },
+            None,
+        )
+    }
+
+    fn without_group(code: &str, scan_type: &str, text: &str) -> Status {
+        resolve(
+            Evidence {
+                code,
+                scan_type,
+                text,
+                ..Evidence::default()
+            },
+            None,
+        )
+    }
+
+    fn without_codes(scan_type: &str, text: &str) -> Status {
+        resolve(
+            Evidence {
+                scan_type,
+                text,
+                ..Evidence::default()
+            },
+            None,
+        )
+    }
+
+    /// Every code `bluedart-protocol.md` lists, with what it must mean. Written out again here,
+    /// not derived from the table, so that a wrong entry in the table fails.
+    const DOCUMENTED: &[(&str, &str, Status)] = &[
+        ("S", "001", InTransit),
+        ("S", "002", OutForDelivery),
+        ("S", "003", InTransit),
+        ("S", "007", InTransit),
+        ("S", "009", InTransit),
+        ("S", "011", InTransit),
+        ("S", "012", InTransit),
+        ("S", "015", InTransit),
+        ("S", "020", InTransit),
+        ("S", "022", InTransit),
+        ("S", "024", Exception),
+        ("S", "026", InTransit),
+        ("S", "027", InTransit),
+        ("S", "501", InfoReceived),
+        ("T", "000", Delivered),
+        ("T", "090", Delivered),
+        ("T", "099", Delivered),
+        ("T", "092", OutForDelivery),
+        ("T", "001", FailedAttempt),
+        ("T", "003", FailedAttempt),
+        ("T", "008", FailedAttempt),
+        ("T", "009", FailedAttempt),
+        ("T", "010", FailedAttempt),
+        ("T", "011", FailedAttempt),
+        ("T", "012", FailedAttempt),
+        ("T", "013", FailedAttempt),
+        ("T", "014", FailedAttempt),
+        ("T", "137", FailedAttempt),
+        ("T", "139", FailedAttempt),
+        ("T", "201", FailedAttempt),
+        ("T", "203", FailedAttempt),
+        ("T", "204", FailedAttempt),
+        ("T", "205", FailedAttempt),
+        ("T", "308", FailedAttempt),
+        ("T", "002", Exception),
+        ("T", "017", Exception),
+        ("T", "059", Exception),
+        ("T", "062", Exception),
+        ("T", "129", Exception),
+        ("T", "173", Exception),
+        ("T", "555", Exception),
+        ("T", "016", Returning),
+        ("T", "074", Returning),
+        ("T", "104", Returning),
+        ("T", "105", Returning),
+        ("T", "123", Returning),
+        ("T", "118", Returned),
+        ("T", "188", Returned),
+        ("T", "021", Lost),
+        ("T", "025", Lost),
+        ("T", "070", Lost),
+        ("T", "141", Lost),
+        ("T", "098", Lost),
+        ("T", "135", Lost),
+        ("T", "178", Lost),
+    ];
+
+    #[test]
+    fn every_documented_code_means_what_the_protocol_notes_say() {
+        for (group, code, expected) in DOCUMENTED {
+            // The pair decides, whatever the type says.
+            for scan_type in ["UD", "DL", "RT", ""] {
+                assert_eq!(
+                    full(group, code, scan_type),
+                    *expected,
+                    "{group}/{code} with type {scan_type:?}"
+                );
+            }
+        }
+        // And the table holds nothing the notes do not document.
+        assert_eq!(CODES.len(), DOCUMENTED.len());
+    }
 
     #[test]
     fn group_decides_what_a_code_means() {
-        assert_eq!(status_of("S", "001", "UD"), Status::InTransit);
-        assert_eq!(status_of("T", "001", "UD"), Status::FailedAttempt);
-        assert_eq!(status_of("S", "002", "UD"), Status::OutForDelivery);
-        assert_eq!(status_of("T", "002", "UD"), Status::Exception);
+        assert_eq!(full("S", "001", "UD"), InTransit);
+        assert_eq!(full("T", "001", "UD"), FailedAttempt);
+        assert_eq!(full("S", "002", "UD"), OutForDelivery);
+        assert_eq!(full("T", "002", "UD"), Exception);
+        assert_eq!(full(" t ", "013", "ud"), FailedAttempt);
     }
 
     #[test]
-    fn delivered_only_on_delivery_codes() {
-        assert_eq!(status_of("T", "000", "DL"), Status::Delivered);
-        assert_eq!(status_of("T", "021", "DL"), Status::Lost);
-        assert_eq!(status_of("T", "098", "DL"), Status::Lost);
-        assert_eq!(status_of("T", "135", "DL"), Status::Lost);
-        // An unknown code never means delivered, even with type DL.
-        assert_eq!(status_of("T", "777", "DL"), Status::InTransit);
-        assert_eq!(status_of("", "", "DL"), Status::InTransit);
+    fn an_unrecognised_code_never_means_delivered_by_itself() {
+        assert_eq!(full("T", "777", "DL"), InTransit);
+        assert_eq!(without_group("777", "DL", ""), InTransit);
+        assert_eq!(without_group("777", "DL", "NEW KIND OF CLOSURE"), InTransit);
+        // Unless its text says so.
+        assert_eq!(
+            resolve(
+                Evidence {
+                    group: "T",
+                    code: "777",
+                    scan_type: "DL",
+                    text: "SHIPMENT DELIVERED"
+                },
+                None
+            ),
+            Delivered
+        );
+        assert_eq!(full("S", "999", "PU"), InfoReceived);
+        assert_eq!(full("S", "999", "RT"), Returning);
+        assert_eq!(full("S", "999", "UD"), InTransit);
     }
 
     #[test]
-    fn unknown_codes_fall_back_to_the_type() {
-        assert_eq!(status_of("S", "999", "PU"), Status::InfoReceived);
-        assert_eq!(status_of("S", "999", "RT"), Status::Returning);
-        assert_eq!(status_of("S", "999", "UD"), Status::InTransit);
-        assert_eq!(status_of("", "", "RD"), Status::InTransit);
-        assert_eq!(status_of("", "", "NF"), Status::Pending);
-        assert_eq!(status_of(" t ", "013", "ud"), Status::FailedAttempt);
+    fn without_a_group_the_code_is_read_against_the_type() {
+        assert_eq!(without_group("000", "DL", ""), Delivered);
+        assert_eq!(without_group("021", "DL", ""), Lost);
+        assert_eq!(without_group("118", "DL", ""), Returned);
+        assert_eq!(without_group("013", "UD", ""), FailedAttempt);
+        assert_eq!(without_group("024", "UD", ""), Exception);
+        assert_eq!(without_group("074", "RT", ""), Returning);
+        // S/002 (out for delivery) and T/002 (out of delivery area) both fit UD: text decides.
+        assert_eq!(
+            without_group("002", "UD", "SHIPMENT OUT FOR DELIVERY"),
+            OutForDelivery
+        );
+        assert_eq!(
+            without_group("002", "UD", "OUT OF DELIVERY AREA"),
+            Exception
+        );
+        assert_eq!(without_group("001", "UD", "SHIPMENT ARRIVED"), InTransit);
+        assert_eq!(
+            without_group("001", "UD", "CUSTOMER ASKED FUTURE DELIVERY"),
+            FailedAttempt
+        );
+        // Ambiguous and the text does not help: the type.
+        assert_eq!(without_group("002", "UD", "SCANNED"), InTransit);
+        // S/003 does not fit RT: the type.
+        assert_eq!(
+            without_group("003", "RT", "SHIPMENT OUTSCANNED TO NETWORK"),
+            Returning
+        );
     }
 
     #[test]
-    fn return_codes() {
-        assert_eq!(status_of("T", "074", "RT"), Status::Returning);
-        assert_eq!(status_of("T", "118", "DL"), Status::Returned);
-        assert_eq!(on_return_waybill(Status::Delivered), Status::Returned);
-        assert_eq!(on_return_waybill(Status::InTransit), Status::Returning);
-        assert_eq!(on_return_waybill(Status::OutForDelivery), Status::Returning);
-        assert_eq!(on_return_waybill(Status::Lost), Status::Lost);
+    fn without_codes_text_and_type_decide() {
+        assert_eq!(without_codes("DL", "SHIPMENT DELIVERED"), Delivered);
+        assert_eq!(without_codes("dl", "  Shipment   delivered "), Delivered);
+        assert_eq!(without_codes("DL", ""), Delivered);
+        assert_eq!(without_codes("DL", "SHIPMENT LOST"), Lost);
+        assert_eq!(without_codes("DL", "SHIPMENT DESTROYED"), Lost);
+        assert_eq!(without_codes("DL", "PICKUP CANCELLED"), Lost);
+        assert_eq!(without_codes("DL", "CONFISCATED BY AUTHORITIES"), Lost);
+        assert_eq!(
+            without_codes("DL", "SHIPMENT DELIVERED BACK TO SHIPPER"),
+            Returned
+        );
+        assert_eq!(without_codes("DL", "RETURNED TO ORIGIN"), Returned);
+        // Text that denies a delivery under DL: not delivered.
+        assert_eq!(without_codes("DL", "SHIPMENT NOT DELIVERED"), InTransit);
+        assert_eq!(
+            without_codes("UD", "SHIPMENT OUT FOR DELIVERY"),
+            OutForDelivery
+        );
+        assert_eq!(
+            without_codes("UD", "CONSIGNEE NOT AVAILABLE"),
+            FailedAttempt
+        );
+        assert_eq!(
+            without_codes("UD", "UNDELIVERED - PREMISES CLOSED"),
+            FailedAttempt
+        );
+        // UD is never delivered, whatever the text claims.
+        assert_eq!(without_codes("UD", "SHIPMENT DELIVERED"), InTransit);
+        assert_eq!(without_codes("UD", "SHIPMENT ARRIVED"), InTransit);
+        assert_eq!(without_codes("RT", "RETURN TO ORIGIN"), Returning);
+        assert_eq!(without_codes("RT", "RTO DELIVERED TO SHIPPER"), Returned);
+        assert_eq!(without_codes("PU", "PICKED UP"), InfoReceived);
+        assert_eq!(without_codes("NF", ""), Pending);
+        assert_eq!(without_codes("RD", ""), InTransit);
+        // "RTO" is a word, not part of one.
+        assert_eq!(without_codes("UD", "SHIPMENT AT PORTOBELLO"), InTransit);
+    }
+
+    #[test]
+    fn the_shipments_own_status_speaks_for_its_newest_scan() {
+        let scan = Evidence {
+            scan_type: "DL",
+            text: "POD UPDATED",
+            ..Evidence::default()
+        };
+        let shipment = |text| Evidence {
+            scan_type: "DL",
+            text,
+            ..Evidence::default()
+        };
+        assert_eq!(resolve(scan, Some(shipment("SHIPMENT LOST"))), Lost);
+        assert_eq!(
+            resolve(scan, Some(shipment("SHIPMENT DELIVERED"))),
+            Delivered
+        );
+        // A scan with no type takes the shipment's.
+        let untyped = Evidence {
+            text: "POD UPDATED",
+            ..Evidence::default()
+        };
+        assert_eq!(resolve(untyped, Some(shipment("X"))), Delivered);
+        assert_eq!(resolve(untyped, None), InTransit);
+        // A shipment status of another type describes another moment: ignored.
+        let transit = Evidence {
+            scan_type: "UD",
+            text: "SCANNED",
+            ..Evidence::default()
+        };
+        assert_eq!(
+            resolve(transit, Some(shipment("SHIPMENT DELIVERED"))),
+            InTransit
+        );
+    }
+
+    #[test]
+    fn return_waybills() {
+        assert_eq!(on_return_waybill(Delivered), Returned);
+        assert_eq!(on_return_waybill(Returned), Returned);
+        assert_eq!(on_return_waybill(InTransit), Returning);
+        assert_eq!(on_return_waybill(OutForDelivery), Returning);
+        assert_eq!(on_return_waybill(Lost), Lost);
     }
 }

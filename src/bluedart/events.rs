@@ -1,16 +1,21 @@
 //! From Blue Dart's shipments to the service's tracking events.
 
-use super::codes::{on_return_waybill, status_of};
-use super::location::location_of;
+use super::codes::{Evidence, on_return_waybill, resolve};
+use super::location::{location_of, place_key};
 use super::parse::{CarrierScan, CarrierShipment, tidy};
 use super::time::{ist_to_utc, parse_date, parse_time};
 use crate::tracking::carrier::{CarrierUpdate, TrackingReply};
-use crate::tracking::model::TrackingEvent;
+use crate::tracking::model::{Status, TrackingEvent};
 
 /// Longest scan text kept in an event's identity when the payload has no scan code.
 const TEXT_KEY_LIMIT: usize = 60;
 
-fn event_from_scan(waybill: &str, scan: &CarrierScan) -> Option<TrackingEvent> {
+/// The event a scan stands for; `newest` marks the scan the shipment's own status describes.
+fn event_from_scan(
+    shipment: &CarrierShipment,
+    scan: &CarrierScan,
+    newest: bool,
+) -> Option<TrackingEvent> {
     let date = parse_date(&scan.date)?;
     let text = tidy(&scan.scan);
     let scan_code = if scan.code.is_empty() {
@@ -20,24 +25,44 @@ fn event_from_scan(waybill: &str, scan: &CarrierScan) -> Option<TrackingEvent> {
     } else {
         format!("{}/{}", scan.group, scan.code)
     };
+    let evidence = Evidence {
+        group: &scan.group,
+        code: &scan.code,
+        scan_type: &scan.scan_type,
+        text: &text,
+    };
+    let current = Evidence {
+        scan_type: &shipment.status_type,
+        text: &shipment.status,
+        ..Evidence::default()
+    };
+    let status = resolve(evidence, newest.then_some(current));
+    // A delivery happens at the destination, whatever the scanning facility is called.
+    let destination = (status == Status::Delivered).then_some((
+        shipment.destination_area_code.as_str(),
+        shipment.destination.as_str(),
+    ));
     Some(TrackingEvent {
-        awb_no: waybill.to_owned(),
+        awb_no: shipment.waybill.clone(),
         carrier_status: text.clone(),
-        status: status_of(&scan.group, &scan.code, &scan.scan_type),
+        status,
         description: text,
         scan_code,
-        location: location_of(&scan.location),
+        location: location_of(&scan.location, &scan.location_code, destination),
         event_at: ist_to_utc(date, parse_time(&scan.time)),
+        place_key: place_key(&scan.location),
     })
 }
 
 /// A shipment's events, oldest first. A shipment without scans still has its current status.
 fn events_of(shipment: &CarrierShipment) -> Vec<TrackingEvent> {
+    // Blue Dart lists scans newest first.
     let mut events: Vec<TrackingEvent> = shipment
         .scans
         .iter()
+        .enumerate()
         .rev()
-        .filter_map(|scan| event_from_scan(&shipment.waybill, scan))
+        .filter_map(|(i, scan)| event_from_scan(shipment, scan, i == 0))
         .collect();
     if shipment.scans.is_empty() {
         let status_scan = CarrierScan {
@@ -47,25 +72,36 @@ fn events_of(shipment: &CarrierShipment) -> Vec<TrackingEvent> {
             time: shipment.status_time.clone(),
             ..CarrierScan::default()
         };
-        events.extend(event_from_scan(&shipment.waybill, &status_scan));
+        events.extend(event_from_scan(shipment, &status_scan, true));
     }
-    // Blue Dart lists newest first; a stable sort keeps its order for equal times.
+    // A stable sort keeps Blue Dart's order for equal times.
     events.sort_by_key(|e| e.event_at);
     events
 }
 
-/// Whether `candidate` is the return leg of the forward waybill `awb`.
+/// Whether `ref_no` has Blue Dart's form for a return waybill's reference, `"<code> - <awb>"`
+/// (`RTO - 81234567893`): a short code of letters, a spaced dash, the forward waybill exactly.
+/// Our order ids, which become the reference of waybills we generate, cannot take this form:
+/// they have no spaces.
+fn is_rto_reference(ref_no: &str, awb: &str) -> bool {
+    tidy(ref_no)
+        .split_once(" - ")
+        .is_some_and(|(code, forward)| {
+            (1..=10).contains(&code.len())
+                && code.chars().all(|c| c.is_ascii_alphabetic())
+                && forward == awb
+        })
+}
+
+/// Whether `candidate` is the return leg of the forward waybill `awb`: named by the forward
+/// shipment's `NewWaybillNo`, or referring back to it in Blue Dart's exact return form.
 fn is_return_of(candidate: &CarrierShipment, awb: &str, forward: Option<&CarrierShipment>) -> bool {
     if candidate.waybill == awb {
         return false;
     }
     let named_by_forward =
         forward.is_some_and(|f| !f.new_waybill.is_empty() && f.new_waybill == candidate.waybill);
-    let refers_back = candidate
-        .ref_no
-        .rsplit_once('-')
-        .is_some_and(|(_, forward_awb)| forward_awb.trim() == awb);
-    named_by_forward || refers_back
+    named_by_forward || is_rto_reference(&candidate.ref_no, awb)
 }
 
 /// The update for the order whose waybill is `awb`, from an answer that may carry many
@@ -213,6 +249,50 @@ mod tests {
     }
 
     #[test]
+    fn a_reference_that_merely_ends_in_our_waybill_is_not_a_return_leg() {
+        // Waybills we generate carry our order id as their reference; an order id ending in
+        // another order's waybill must not pull that shipment in as its return.
+        let delivered = scan_xml(
+            "SHIPMENT DELIVERED",
+            "T",
+            "000",
+            "DL",
+            "28-Jan-2026",
+            "11:45",
+        );
+        for ref_no in [
+            "SHOP-111",
+            "SHOP - 1111",
+            "RTO-111",
+            "R2D2 - 111",
+            "RTO - 111 X",
+        ] {
+            let shipments = parse(&[
+                shipment_xml(
+                    "111",
+                    "",
+                    &[scan_xml(
+                        "ARRIVED",
+                        "S",
+                        "001",
+                        "UD",
+                        "25-Jan-2026",
+                        "10:00",
+                    )],
+                ),
+                format!(
+                    "<Shipment WaybillNo=\"222\" RefNo=\"{ref_no}\"><Scans>{delivered}</Scans></Shipment>"
+                ),
+            ]);
+            let update = update_for("111", &shipments).unwrap();
+            assert_eq!(update.events.len(), 1, "{ref_no}");
+            assert_eq!(update.events[0].status, Status::InTransit, "{ref_no}");
+        }
+        assert!(is_rto_reference("RTO - 111", "111"));
+        assert!(is_rto_reference(" rto  -  111 ", "111"));
+    }
+
+    #[test]
     fn other_waybills_in_a_batch_are_not_mixed_in() {
         let shipments = parse(&[
             shipment_xml(
@@ -250,8 +330,8 @@ mod tests {
         let xml = "<ShipmentData><Shipment WaybillNo=\"111\"><Status>SHIPMENT DELIVERED</Status><StatusType>DL</StatusType><StatusDate>24 January 2026</StatusDate><StatusTime>14:05</StatusTime></Shipment></ShipmentData>";
         let update = update_for("111", &parse_tracking(xml).unwrap()).unwrap();
         assert_eq!(update.events.len(), 1);
-        // Without a code, DL alone does not mean delivered.
-        assert_eq!(update.events[0].status, Status::InTransit);
+        // No code, but a DL whose text says delivered: a delivery.
+        assert_eq!(update.events[0].status, Status::Delivered);
         assert_eq!(
             update.events[0].event_at.to_rfc3339(),
             "2026-01-24T08:35:00+00:00"

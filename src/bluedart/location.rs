@@ -1,10 +1,143 @@
-//! Blue Dart names places like `KOCHI SERVICE CENTRE` or `PUNE HUB`; customers read
-//! `Kochi, KL, IN`.
+//! Blue Dart names facilities, not always cities: `KOCHI SERVICE CENTRE` is in Kochi, but
+//! `ITO SERVICE CENTRE` is in New Delhi and `RAMA ROAD HUB` in no city called "Rama Road".
+//! Every location keeps the facility's name, tidied for reading; its city and state are filled
+//! only where they are known, from the place table in `places.tsv`. Never a guess.
 
+use std::collections::HashMap;
+use std::sync::LazyLock;
+
+use super::parse::tidy;
 use crate::tracking::model::Location;
 
-/// Words Blue Dart appends to a city name to say which of its facilities scanned the parcel.
-const FACILITY_WORDS: &[&str] = &[
+/// The checked-in place table (see the file's header for its rows).
+const PLACES: &str = include_str!("places.tsv");
+
+/// A city as customers read it, with its state code.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Place {
+    city: String,
+    state: String,
+}
+
+#[derive(Debug, Default)]
+struct PlaceTable {
+    facility_words: Vec<String>,
+    acronyms: Vec<String>,
+    cities: HashMap<String, Place>,
+    codes: HashMap<String, Place>,
+    facilities: HashMap<String, Place>,
+}
+
+impl PlaceTable {
+    /// Reads the table; a malformed row is a bug in the checked-in file, caught by the tests.
+    fn parse(text: &str) -> Result<PlaceTable, String> {
+        let mut table = PlaceTable::default();
+        for (number, line) in text.lines().enumerate() {
+            let line = line.split('#').next().unwrap_or("").trim_end();
+            if line.trim().is_empty() {
+                continue;
+            }
+            let fields: Vec<&str> = line.split('\t').map(str::trim).collect();
+            let place = || match fields[..] {
+                [_, _, city, state] if !city.is_empty() => Ok(Place {
+                    city: city.to_owned(),
+                    state: state.to_owned(),
+                }),
+                _ => Err(format!("places.tsv line {}: {line:?}", number + 1)),
+            };
+            let key = fields.get(1).map(|k| k.to_ascii_uppercase());
+            match (fields[0], key) {
+                ("word", Some(word)) => table.facility_words.push(word),
+                ("acronym", Some(word)) => table.acronyms.push(word),
+                ("city", Some(name)) => {
+                    table.cities.insert(name, place()?);
+                }
+                ("code", Some(code)) => {
+                    table.codes.insert(code, place()?);
+                }
+                ("facility", Some(name)) => {
+                    table.facilities.insert(name, place()?);
+                }
+                _ => return Err(format!("places.tsv line {}: {line:?}", number + 1)),
+            }
+        }
+        Ok(table)
+    }
+
+    fn is_facility_word(&self, word: &str) -> bool {
+        self.facility_words
+            .iter()
+            .any(|f| f.eq_ignore_ascii_case(word))
+    }
+
+    /// The name's city, once the words naming the facility are dropped.
+    fn city_in_name(&self, name: &str) -> Option<&Place> {
+        let words: Vec<&str> = name
+            .split(|c: char| c.is_whitespace() || c == ',' || c == '-')
+            .filter(|w| !w.is_empty())
+            .take_while(|w| !self.is_facility_word(w))
+            .collect();
+        self.cities.get(&words.join(" "))
+    }
+
+    fn code(&self, code: &str) -> Option<&Place> {
+        self.codes.get(&code.trim().to_ascii_uppercase())
+    }
+
+    /// `MAHADEVAPURA INDUS. AREA` → `Mahadevapura Indus. Area`, acronyms kept: `ITO Service Centre`.
+    fn readable(&self, name: &str) -> String {
+        let words: Vec<String> = name
+            .split(' ')
+            .map(|word| {
+                if self.acronyms.iter().any(|a| a == word)
+                    || word.chars().any(|c| c.is_ascii_digit())
+                {
+                    return word.to_owned();
+                }
+                let mut chars = word.chars();
+                chars.next().map_or_else(String::new, |first| {
+                    first
+                        .to_uppercase()
+                        .chain(chars.flat_map(char::to_lowercase))
+                        .collect()
+                })
+            })
+            .collect();
+        words.join(" ")
+    }
+}
+
+static TABLE: LazyLock<PlaceTable> =
+    LazyLock::new(|| PlaceTable::parse(PLACES).expect("places.tsv is well formed"));
+
+/// Where a scan was made. The city comes from, in order: the scan's area code, the facility's
+/// own row, the facility's name once its facility words are dropped, and — for a delivery scan
+/// only, where the parcel is by definition at its destination — `destination` (the shipment's
+/// `DestinationAreaCode` and `Destination`).
+pub fn location_of(scanned: &str, code: &str, destination: Option<(&str, &str)>) -> Location {
+    let table = &*TABLE;
+    let name = tidy(scanned).to_ascii_uppercase();
+    let place = table
+        .code(code)
+        .or_else(|| table.facilities.get(&name))
+        .or_else(|| table.city_in_name(&name))
+        .or_else(|| {
+            let (area_code, city) = destination?;
+            table
+                .code(area_code)
+                .or_else(|| table.city_in_name(&tidy(city).to_ascii_uppercase()))
+        });
+    Location {
+        facility: table.readable(&name),
+        city: place.map(|p| p.city.clone()).unwrap_or_default(),
+        state: place.map(|p| p.state.clone()).unwrap_or_default(),
+        country: "IN".into(),
+    }
+}
+
+/// Words that once ended the city part of a name. Frozen: stored events are unique on the key
+/// built with them, so a change here would store the same scan twice.
+const KEY_FACILITY_WORDS: &[&str] = &[
     "SERVICE",
     "CENTRE",
     "CENTER",
@@ -19,64 +152,26 @@ const FACILITY_WORDS: &[&str] = &[
     "SC",
 ];
 
-/// State codes of the cities Blue Dart serves most; others get an empty state.
-const STATES: &[(&str, &str)] = &[
-    ("AHMEDABAD", "GJ"),
-    ("BANGALORE", "KA"),
-    ("BENGALURU", "KA"),
-    ("CHENNAI", "TN"),
-    ("COCHIN", "KL"),
-    ("DELHI", "DL"),
-    ("ERNAKULAM", "KL"),
-    ("GURGAON", "HR"),
-    ("GURUGRAM", "HR"),
-    ("HYDERABAD", "TS"),
-    ("JAIPUR", "RJ"),
-    ("KOCHI", "KL"),
-    ("KOLKATA", "WB"),
-    ("LUCKNOW", "UP"),
-    ("MUMBAI", "MH"),
-    ("NEW DELHI", "DL"),
-    ("NOIDA", "UP"),
-    ("PUNE", "MH"),
-    ("THIRUVANANTHAPURAM", "KL"),
-];
-
-/// The city, state and country of a scanned location.
-pub fn location_of(scanned: &str) -> Location {
-    let mut city = String::with_capacity(scanned.len());
-    let words = scanned
+/// The place part of an event's identity: the scanned name up to its first facility word, upper
+/// case (`KOCHI SERVICE CENTRE` → `KOCHI`). It is what the city column held before facilities
+/// were kept apart, so events stored then and the same scans read now have the same identity.
+pub fn place_key(scanned: &str) -> String {
+    let words: Vec<String> = scanned
         .split(|c: char| c.is_whitespace() || c == ',' || c == '-')
         .filter(|w| !w.is_empty())
-        .take_while(|w| !FACILITY_WORDS.iter().any(|f| f.eq_ignore_ascii_case(w)));
-    for word in words {
-        if !city.is_empty() {
-            city.push(' ');
-        }
-        let mut chars = word.chars();
-        if let Some(first) = chars.next() {
-            city.extend(first.to_uppercase());
-            city.extend(chars.flat_map(char::to_lowercase));
-        }
-    }
-    let state = STATES
-        .iter()
-        .find(|(name, _)| name.eq_ignore_ascii_case(&city))
-        .map(|(_, state)| (*state).to_owned())
-        .unwrap_or_default();
-    Location {
-        city,
-        state,
-        country: "IN".into(),
-    }
+        .take_while(|w| !KEY_FACILITY_WORDS.iter().any(|f| f.eq_ignore_ascii_case(w)))
+        .map(str::to_ascii_uppercase)
+        .collect();
+    words.join(" ")
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn loc(city: &str, state: &str) -> Location {
+    fn loc(facility: &str, city: &str, state: &str) -> Location {
         Location {
+            facility: facility.into(),
             city: city.into(),
             state: state.into(),
             country: "IN".into(),
@@ -84,16 +179,103 @@ mod tests {
     }
 
     #[test]
-    fn facility_words_are_dropped_and_the_city_title_cased() {
-        assert_eq!(location_of("KOCHI SERVICE CENTRE"), loc("Kochi", "KL"));
-        assert_eq!(location_of("PUNE HUB"), loc("Pune", "MH"));
-        assert_eq!(location_of("NEW DELHI APEX"), loc("New Delhi", "DL"));
-        assert_eq!(location_of("  MUMBAI  "), loc("Mumbai", "MH"));
+    fn the_place_table_reads_and_refuses_malformed_rows() {
+        let table = PlaceTable::parse(PLACES).unwrap();
+        assert!(table.cities.len() >= 20);
+        assert_eq!(table.code("cok").unwrap().city, "Kochi");
+        assert!(PlaceTable::parse("city\tPUNE").is_err());
+        assert!(PlaceTable::parse("town\tPUNE\tPune\tMH").is_err());
+        assert!(PlaceTable::parse("# only a comment\n\n").is_ok());
     }
 
     #[test]
-    fn unknown_places_keep_their_name_without_a_state() {
-        assert_eq!(location_of("TIRUR"), loc("Tirur", ""));
-        assert_eq!(location_of(""), loc("", ""));
+    fn a_city_in_the_name_is_read_once_facility_words_are_dropped() {
+        assert_eq!(
+            location_of("KOCHI SERVICE CENTRE", "", None),
+            loc("Kochi Service Centre", "Kochi", "KL")
+        );
+        assert_eq!(
+            location_of("PUNE HUB", "", None),
+            loc("Pune Hub", "Pune", "MH")
+        );
+        assert_eq!(
+            location_of("NEW DELHI APEX", "", None),
+            loc("New Delhi Apex", "New Delhi", "DL")
+        );
+        assert_eq!(
+            location_of("GURGAON CPC", "", None),
+            loc("Gurgaon CPC", "Gurgaon", "HR")
+        );
+        assert_eq!(
+            location_of("  mumbai  ", "", None),
+            loc("Mumbai", "Mumbai", "MH")
+        );
+    }
+
+    #[test]
+    fn facilities_are_not_cities() {
+        // Named after a locality: the table knows where it is.
+        assert_eq!(
+            location_of("ITO SERVICE CENTRE", "", None),
+            loc("ITO Service Centre", "New Delhi", "DL")
+        );
+        assert_eq!(
+            location_of("RAMA ROAD HUB", "", None),
+            loc("Rama Road Hub", "New Delhi", "DL")
+        );
+        assert_eq!(
+            location_of("MAHADEVAPURA INDUS. AREA", "", None),
+            loc("Mahadevapura Indus. Area", "Bangalore", "KA")
+        );
+        // Unknown: the facility only, no city made up from its name.
+        assert_eq!(
+            location_of("OVALI WAREHOUSE", "", None),
+            loc("Ovali Warehouse", "", "")
+        );
+        assert_eq!(location_of("TIRUR", "", None), loc("Tirur", "", ""));
+        assert_eq!(location_of("", "", None), loc("", "", ""));
+    }
+
+    #[test]
+    fn the_area_code_outranks_the_name() {
+        assert_eq!(
+            location_of("OVALI WAREHOUSE", "BOM", None),
+            loc("Ovali Warehouse", "Mumbai", "MH")
+        );
+        assert_eq!(
+            location_of("PUNE HUB", "COK", None),
+            loc("Pune Hub", "Kochi", "KL")
+        );
+        // An unknown code: the name decides.
+        assert_eq!(
+            location_of("PUNE HUB", "XYZ", None),
+            loc("Pune Hub", "Pune", "MH")
+        );
+    }
+
+    #[test]
+    fn a_delivery_falls_back_to_the_destination() {
+        assert_eq!(
+            location_of("OVALI WAREHOUSE", "", Some(("COK", "KOCHI"))),
+            loc("Ovali Warehouse", "Kochi", "KL")
+        );
+        assert_eq!(
+            location_of("", "", Some(("", "PUNE"))),
+            loc("", "Pune", "MH")
+        );
+        assert_eq!(
+            location_of("X", "", Some(("", "NOWHERE"))),
+            loc("X", "", "")
+        );
+    }
+
+    #[test]
+    fn the_identity_key_is_what_the_city_column_once_held() {
+        assert_eq!(place_key("KOCHI SERVICE CENTRE"), "KOCHI");
+        assert_eq!(place_key("NEW DELHI APEX"), "NEW DELHI");
+        assert_eq!(place_key("GURGAON CPC"), "GURGAON CPC");
+        assert_eq!(place_key("ITO SERVICE CENTRE"), "ITO");
+        assert_eq!(place_key("pune-hub"), "PUNE");
+        assert_eq!(place_key(""), "");
     }
 }

@@ -51,6 +51,14 @@ pub struct CarrierShipment {
     pub expected_delivery: String,
     #[serde(rename = "NewWaybillNo")]
     pub new_waybill: String,
+    #[serde(rename = "Origin")]
+    pub origin: String,
+    #[serde(rename = "OriginAreaCode")]
+    pub origin_area_code: String,
+    #[serde(rename = "Destination")]
+    pub destination: String,
+    #[serde(rename = "DestinationAreaCode")]
+    pub destination_area_code: String,
     /// Newest first, as sent.
     #[serde(rename = "Scans")]
     pub scans: Vec<CarrierScan>,
@@ -114,6 +122,10 @@ fn shipment_field<'a>(shipment: &'a mut CarrierShipment, element: &str) -> Optio
         "StatusTime" => &mut shipment.status_time,
         "ExpectedDeliveryDate" => &mut shipment.expected_delivery,
         "NewWaybillNo" => &mut shipment.new_waybill,
+        "Origin" => &mut shipment.origin,
+        "OriginAreaCode" => &mut shipment.origin_area_code,
+        "Destination" => &mut shipment.destination,
+        "DestinationAreaCode" => &mut shipment.destination_area_code,
         _ => return None,
     })
 }

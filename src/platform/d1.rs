@@ -60,7 +60,8 @@ fn parse_time(value: &str) -> Result<DateTime<Utc>, StoreError> {
 }
 
 const ORDER_COLUMNS: &str = "id, customer_id, order_status, shipping_status, awb_no, courier, \
-    shipping_error, expected_delivery_date, created_at, updated_at, last_synced_at, last_sync_error";
+    shipping_error, expected_delivery_date, created_at, updated_at, last_synced_at, last_sync_error, \
+    next_check_at, last_progress_at, polling_stopped_at";
 
 #[derive(Deserialize)]
 struct OrderRow {
@@ -76,6 +77,9 @@ struct OrderRow {
     updated_at: String,
     last_synced_at: Option<String>,
     last_sync_error: Option<String>,
+    next_check_at: Option<String>,
+    last_progress_at: Option<String>,
+    polling_stopped_at: Option<String>,
 }
 
 impl OrderRow {
@@ -94,6 +98,17 @@ impl OrderRow {
             created_at: parse_time(&self.created_at)?,
             updated_at: parse_time(&self.updated_at)?,
             last_synced_at: self.last_synced_at.as_deref().map(parse_time).transpose()?,
+            next_check_at: self.next_check_at.as_deref().map(parse_time).transpose()?,
+            last_progress_at: self
+                .last_progress_at
+                .as_deref()
+                .map(parse_time)
+                .transpose()?,
+            polling_stopped_at: self
+                .polling_stopped_at
+                .as_deref()
+                .map(parse_time)
+                .transpose()?,
             id: self.id,
             customer_id: self.customer_id,
             order_status: self.order_status,
@@ -113,9 +128,11 @@ struct EventRow {
     status: String,
     description: String,
     scan_code: String,
+    facility: String,
     city: String,
     state: String,
     country: String,
+    place_key: String,
     event_at: String,
     is_latest: f64,
 }
@@ -131,21 +148,25 @@ impl EventRow {
             description: self.description,
             scan_code: self.scan_code,
             location: Location {
+                facility: self.facility,
                 city: self.city,
                 state: self.state,
                 country: self.country,
             },
+            place_key: self.place_key,
         };
         Ok((self.order_id, event, self.is_latest != 0.0))
     }
 }
 
 const INSERT_EVENTS: &str = "INSERT OR IGNORE INTO tracking_events (order_id, awb_no, carrier_status, \
-    status, description, scan_code, city, state, country, event_at, synced_at, is_latest) \
+    status, description, scan_code, facility, city, state, country, place_key, event_at, synced_at, \
+    is_latest) \
     SELECT json_extract(value, '$.o'), json_extract(value, '$.a'), json_extract(value, '$.cs'), \
            json_extract(value, '$.s'), json_extract(value, '$.d'), json_extract(value, '$.k'), \
-           json_extract(value, '$.ci'), json_extract(value, '$.st'), json_extract(value, '$.co'), \
-           json_extract(value, '$.e'), json_extract(value, '$.y'), 0 \
+           json_extract(value, '$.fa'), json_extract(value, '$.ci'), json_extract(value, '$.st'), \
+           json_extract(value, '$.co'), json_extract(value, '$.pk'), json_extract(value, '$.e'), \
+           json_extract(value, '$.y'), 0 \
     FROM json_each(?1)";
 
 const CLEAR_LATEST: &str = "UPDATE tracking_events SET is_latest = 0 WHERE is_latest = 1 \
@@ -155,12 +176,14 @@ const SET_LATEST: &str = "UPDATE tracking_events SET is_latest = 1 WHERE id IN (
     SELECT t.id FROM json_each(?1) AS j JOIN tracking_events AS t \
       ON t.order_id = json_extract(j.value, '$.o') AND t.awb_no = json_extract(j.value, '$.a') \
      AND t.event_at = json_extract(j.value, '$.e') AND t.scan_code = json_extract(j.value, '$.k') \
-     AND t.city = json_extract(j.value, '$.ci'))";
+     AND t.place_key = json_extract(j.value, '$.pk'))";
 
 const UPDATE_SYNCED_ORDERS: &str = "UPDATE orders SET \
     shipping_status = json_extract(j.value, '$.ss'), order_status = json_extract(j.value, '$.os'), \
     expected_delivery_date = json_extract(j.value, '$.ed'), last_synced_at = json_extract(j.value, '$.t'), \
-    last_sync_error = NULL, updated_at = json_extract(j.value, '$.t') \
+    last_sync_error = NULL, updated_at = json_extract(j.value, '$.t'), \
+    next_check_at = json_extract(j.value, '$.nc'), last_progress_at = json_extract(j.value, '$.lp'), \
+    polling_stopped_at = json_extract(j.value, '$.ps') \
     FROM json_each(?1) AS j WHERE orders.id = json_extract(j.value, '$.id')";
 
 const UPSERT_RESPONSES: &str = "INSERT INTO carrier_responses (order_id, fetched_at, http_status, body, truncated) \
@@ -323,8 +346,8 @@ impl Store for D1Store {
                     std::slice::from_ref(&ids),
                 )?,
                 self.statement(
-                    "SELECT order_id, awb_no, carrier_status, status, description, scan_code, city, state, \
-                     country, event_at, is_latest FROM tracking_events \
+                    "SELECT order_id, awb_no, carrier_status, status, description, scan_code, facility, \
+                     city, state, country, place_key, event_at, is_latest FROM tracking_events \
                      WHERE order_id IN (SELECT value FROM json_each(?1)) ORDER BY order_id, event_at, id",
                     &[ids],
                 )?,
@@ -359,7 +382,7 @@ impl Store for D1Store {
 
     async fn due_shipments(
         &self,
-        synced_before: DateTime<Utc>,
+        now: DateTime<Utc>,
         limit: usize,
     ) -> Result<Vec<DueShipment>, StoreError> {
         #[derive(Deserialize)]
@@ -371,9 +394,10 @@ impl Store for D1Store {
             .rows(
                 "SELECT id, awb_no FROM orders \
                  WHERE shipping_status = 'In-Transit' AND awb_no IS NOT NULL \
-                   AND (last_synced_at IS NULL OR last_synced_at < ?1) \
-                 ORDER BY last_synced_at, id LIMIT ?2",
-                &[time(synced_before), number(limit)],
+                   AND polling_stopped_at IS NULL \
+                   AND (next_check_at IS NULL OR next_check_at <= ?1) \
+                 ORDER BY next_check_at, id LIMIT ?2",
+                &[time(now), number(limit)],
             )
             .await?;
         Ok(rows
@@ -408,12 +432,15 @@ impl Store for D1Store {
             ShippingStatus::Pending
         };
         self.all(self.statement(
-            "INSERT INTO orders (id, customer_id, order_status, shipping_status, awb_no, created_at, updated_at) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) \
+            "INSERT INTO orders (id, customer_id, order_status, shipping_status, awb_no, created_at, \
+               updated_at, last_progress_at) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, CASE WHEN ?5 IS NULL THEN NULL ELSE ?7 END) \
              ON CONFLICT (id) DO UPDATE SET customer_id = excluded.customer_id, \
                order_status = excluded.order_status, \
                shipping_status = CASE WHEN orders.awb_no IS NULL AND excluded.awb_no IS NOT NULL \
                                       THEN 'In-Transit' ELSE orders.shipping_status END, \
+               last_progress_at = CASE WHEN orders.awb_no IS NULL AND excluded.awb_no IS NOT NULL \
+                                      THEN excluded.updated_at ELSE orders.last_progress_at END, \
                awb_no = COALESCE(orders.awb_no, excluded.awb_no), \
                updated_at = excluded.updated_at",
             &[
@@ -455,7 +482,8 @@ impl Store for D1Store {
         }
         let mut statements = vec![self.statement(
             "UPDATE orders SET awb_no = ?1, order_status = 'Shipped', shipping_status = 'In-Transit', \
-             updated_at = ?2 WHERE id = ?3 AND awb_no IS NULL",
+             updated_at = ?2, last_progress_at = ?2, next_check_at = NULL, polling_stopped_at = NULL \
+             WHERE id = ?3 AND awb_no IS NULL",
             &[text(awb), time(now), text(order_id)],
         )?];
         let events = encode(&[event_row(order_id, booked, now)]);

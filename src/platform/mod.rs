@@ -87,10 +87,11 @@ pub(super) fn loaded(env: &Env) -> Result<Rc<Loaded>, SetupError> {
     let config = config(env).map_err(|e| SetupError(e.to_string()))?;
     let loaded = Rc::new(Loaded {
         settings: Rc::new(ServiceSettings {
-            stale_after: config.sync.interval,
+            stale_after: config.schedule.moving,
             raw_max_bytes: config.carrier_response_max_bytes,
             refresh_interval: config.refresh_interval,
             cache_ttl_secs: config.cache_ttl_secs,
+            schedule: config.schedule.clone(),
         }),
         config: Rc::new(config),
         secrets: Rc::new(Secrets {

@@ -5,6 +5,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 
 use super::carrier::{CarrierUpdate, TrackingReply};
 use super::model::{ShippingStatus, Snapshot, Status, TrackingEvent};
+use super::schedule::{CheckSchedule, NextCheck};
 
 /// The carrier's answer as received, kept (cut to size, personal data removed) for admins.
 #[derive(Clone, Debug, PartialEq)]
@@ -27,6 +28,10 @@ pub struct OrderSync {
     pub expected_delivery: Option<NaiveDate>,
     pub synced_at: DateTime<Utc>,
     pub raw: Option<RawResponse>,
+    /// When to ask again; `None` for a shipment that is no longer in transit or stopped.
+    pub next_check_at: Option<DateTime<Utc>>,
+    pub last_progress_at: Option<DateTime<Utc>>,
+    pub polling_stopped_at: Option<DateTime<Utc>>,
 }
 
 /// The latest event after merging `incoming` into what is stored.
@@ -51,11 +56,12 @@ pub fn choose_latest(
 }
 
 /// Plans the writes for one order. `update` is `None` when the carrier had nothing on the
-/// waybill (a valid answer): only the sync time moves.
+/// waybill (a valid answer): only the sync time and the next check move.
 pub fn plan_sync(
     before: &Snapshot,
     update: Option<CarrierUpdate>,
     raw: Option<RawResponse>,
+    schedule: &CheckSchedule,
     now: DateTime<Utc>,
 ) -> OrderSync {
     let order = &before.order;
@@ -83,6 +89,20 @@ pub fn plan_sync(
     } else {
         order.order_status.clone()
     };
+    // A new scan restarts the schedule; silence backs it off, and in the end stops it.
+    let last_progress_at = if events.is_empty() {
+        order.last_progress_at.or(Some(now))
+    } else {
+        Some(now)
+    };
+    let (next_check_at, polling_stopped_at) = if shipping_status != ShippingStatus::InTransit {
+        (None, None)
+    } else {
+        match schedule.next_check(last_progress_at.unwrap_or(now), now) {
+            NextCheck::At(at) => (Some(at), None),
+            NextCheck::Stopped => (None, order.polling_stopped_at.or(Some(now))),
+        }
+    };
     OrderSync {
         order_id: order.id.clone(),
         latest: latest.filter(|_| moved),
@@ -92,6 +112,9 @@ pub fn plan_sync(
         expected_delivery: update.expected_delivery.or(order.expected_delivery_date),
         synced_at: now,
         raw,
+        next_check_at,
+        last_progress_at,
+        polling_stopped_at,
     }
 }
 
@@ -114,6 +137,7 @@ pub fn plan_batch(
     snapshots: &[Snapshot],
     mut reply: TrackingReply,
     raw_max_bytes: usize,
+    schedule: &CheckSchedule,
     now: DateTime<Utc>,
 ) -> Vec<OrderSync> {
     snapshots
@@ -132,7 +156,7 @@ pub fn plan_batch(
                     truncated,
                 }
             });
-            plan_sync(before, update, raw, now)
+            plan_sync(before, update, raw, schedule, now)
         })
         .collect()
 }
@@ -161,6 +185,9 @@ impl Snapshot {
         order.last_synced_at = Some(sync.synced_at);
         order.last_sync_error = None;
         order.updated_at = sync.synced_at;
+        order.next_check_at = sync.next_check_at;
+        order.last_progress_at = sync.last_progress_at;
+        order.polling_stopped_at = sync.polling_stopped_at;
         after
     }
 
@@ -180,7 +207,16 @@ impl Snapshot {
 mod tests {
     use super::*;
     use crate::tracking::model::{Location, test_order};
-    use chrono::TimeZone;
+    use crate::tracking::schedule::parse_backoff;
+    use chrono::{Duration, TimeZone};
+
+    fn schedule() -> CheckSchedule {
+        CheckSchedule {
+            moving: Duration::minutes(45),
+            backoff: parse_backoff("1d=3h,2d=6h").unwrap(),
+            give_up_after: Duration::days(30),
+        }
+    }
 
     fn at(hour: u32) -> DateTime<Utc> {
         Utc.with_ymd_and_hms(2026, 1, 24, hour, 0, 0).unwrap()
@@ -195,6 +231,7 @@ mod tests {
             scan_code: code.into(),
             location: Location::default(),
             event_at: at(hour),
+            place_key: String::new(),
         }
     }
 
@@ -254,7 +291,7 @@ mod tests {
             expected_delivery: NaiveDate::from_ymd_opt(2026, 1, 24),
             payload: String::new(),
         };
-        let plan = plan_sync(&snapshot(None), Some(update), None, at(10));
+        let plan = plan_sync(&snapshot(None), Some(update), None, &schedule(), at(10));
         assert_eq!(plan.shipping_status, ShippingStatus::Delivered);
         assert_eq!(plan.order_status, "Delivered");
         assert_eq!(plan.latest.unwrap().status, Status::Delivered);
@@ -272,7 +309,7 @@ mod tests {
                 expected_delivery: None,
                 payload: String::new(),
             };
-            let plan = plan_sync(&snapshot(None), Some(update), None, at(10));
+            let plan = plan_sync(&snapshot(None), Some(update), None, &schedule(), at(10));
             assert_eq!(plan.shipping_status, shipping);
             assert_eq!(plan.order_status, "Shipped");
         }
@@ -286,16 +323,76 @@ mod tests {
             expected_delivery: None,
             payload: String::new(),
         };
-        let plan = plan_sync(&snapshot(Some(stored.clone())), Some(update), None, at(10));
+        let plan = plan_sync(
+            &snapshot(Some(stored.clone())),
+            Some(update),
+            None,
+            &schedule(),
+            at(10),
+        );
         assert_eq!(plan.latest, None);
         assert!(
             plan.events.is_empty(),
             "stored events are not planned again"
         );
         assert_eq!(plan.shipping_status, ShippingStatus::InTransit);
-        let plan = plan_sync(&snapshot(Some(stored.clone())), None, None, at(10));
+        let plan = plan_sync(
+            &snapshot(Some(stored.clone())),
+            None,
+            None,
+            &schedule(),
+            at(10),
+        );
         assert!(plan.events.is_empty());
         assert_eq!(plan.synced_at, at(10));
+    }
+
+    #[test]
+    fn a_new_scan_restarts_the_schedule_and_silence_backs_it_off() {
+        let stored = event(Status::InTransit, 3, "S/001");
+        let mut before = snapshot(Some(stored.clone()));
+        before.order.last_progress_at = Some(at(0) - Duration::days(3));
+        before.order.polling_stopped_at = Some(at(0));
+        // A new scan: checked again after the moving interval, and no longer stopped.
+        let news = CarrierUpdate {
+            events: vec![event(Status::OutForDelivery, 9, "S/002")],
+            ..CarrierUpdate::default()
+        };
+        let plan = plan_sync(&before, Some(news), None, &schedule(), at(10));
+        assert_eq!(plan.last_progress_at, Some(at(10)));
+        assert_eq!(plan.next_check_at, Some(at(10) + Duration::minutes(45)));
+        assert_eq!(plan.polling_stopped_at, None);
+        // Nothing new for three days: the backoff step, progress left where it was.
+        before.order.polling_stopped_at = None;
+        let same = CarrierUpdate {
+            events: vec![stored.clone()],
+            ..CarrierUpdate::default()
+        };
+        let plan = plan_sync(&before, Some(same), None, &schedule(), at(10));
+        assert_eq!(plan.last_progress_at, before.order.last_progress_at);
+        assert_eq!(
+            plan.next_check_at,
+            Some(at(10) + Duration::hours(6) - Duration::minutes(15))
+        );
+        // Thirty days of silence (or of answers with nothing on the waybill): stopped.
+        before.order.last_progress_at = Some(at(0) - Duration::days(30));
+        let plan = plan_sync(&before, None, None, &schedule(), at(10));
+        assert_eq!(plan.next_check_at, None);
+        assert_eq!(plan.polling_stopped_at, Some(at(10)));
+        let after = before.applied(&plan);
+        let plan = plan_sync(&after, None, None, &schedule(), at(11));
+        assert_eq!(
+            plan.polling_stopped_at,
+            Some(at(10)),
+            "stopped once, not again"
+        );
+        // An end state is never checked again.
+        let delivered = CarrierUpdate {
+            events: vec![event(Status::Delivered, 9, "T/000")],
+            ..CarrierUpdate::default()
+        };
+        let plan = plan_sync(&before, Some(delivered), None, &schedule(), at(10));
+        assert_eq!((plan.next_check_at, plan.polling_stopped_at), (None, None));
     }
 
     #[test]
@@ -307,7 +404,7 @@ mod tests {
             payload: String::new(),
         };
         assert_eq!(
-            plan_sync(&snapshot(None), Some(update), None, at(10)).events,
+            plan_sync(&snapshot(None), Some(update), None, &schedule(), at(10)).events,
             vec![e]
         );
     }
@@ -324,7 +421,7 @@ mod tests {
             expected_delivery: None,
             payload: String::new(),
         };
-        let plan = plan_sync(&before, Some(update), None, at(10));
+        let plan = plan_sync(&before, Some(update), None, &schedule(), at(10));
         let after = before.applied(&plan);
         assert_eq!(after.events.len(), 3);
         assert_eq!(after.latest.as_ref().unwrap().status, Status::Delivered);
@@ -339,6 +436,7 @@ mod tests {
                 ..CarrierUpdate::default()
             }),
             None,
+            &schedule(),
             at(11),
         );
         let later = after.applied(&again);

@@ -5,5 +5,6 @@ pub mod carrier;
 pub mod merge;
 pub mod model;
 pub mod response;
+pub mod schedule;
 pub mod service;
 pub mod sync;

@@ -127,10 +127,23 @@ pub struct Order {
     pub updated_at: DateTime<Utc>,
     pub last_synced_at: Option<DateTime<Utc>>,
     pub last_sync_error: Option<String>,
+    /// When the sync next asks the carrier about this shipment; `None`: as soon as it can.
+    #[serde(default)]
+    pub next_check_at: Option<DateTime<Utc>>,
+    /// When a sync last brought a new scan (or the waybill was attached).
+    #[serde(default)]
+    pub last_progress_at: Option<DateTime<Utc>>,
+    /// Set when the shipment stayed quiet so long that the sync stopped asking about it.
+    #[serde(default)]
+    pub polling_stopped_at: Option<DateTime<Utc>>,
 }
 
+/// Where an event happened. `facility` is the carrier's name for the place, tidied for reading;
+/// `city` and `state` are empty unless known (a facility is not always named after its city).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Location {
+    #[serde(default)]
+    pub facility: String,
     pub city: String,
     pub state: String,
     pub country: String,
@@ -148,11 +161,14 @@ pub struct TrackingEvent {
     pub carrier_status: String,
     pub status: Status,
     pub description: String,
-    /// Identifies the event together with waybill, time and city: `S/002`, `T/000`, or for
+    /// Identifies the event together with waybill, time and place key: `S/002`, `T/000`, or for
     /// payloads without codes a key made from the scan type and text.
     pub scan_code: String,
     pub location: Location,
     pub event_at: DateTime<Utc>,
+    /// The place part of the event's identity (see `bluedart::location::place_key`).
+    #[serde(default)]
+    pub place_key: String,
 }
 
 impl TrackingEvent {
@@ -169,6 +185,7 @@ impl TrackingEvent {
                 ..Location::default()
             },
             event_at: at,
+            place_key: String::new(),
         }
     }
 
@@ -189,7 +206,7 @@ impl TrackingEvent {
             &self.awb_no,
             self.event_at,
             &self.scan_code,
-            &self.location.city,
+            &self.place_key,
         )
     }
 }
@@ -221,6 +238,9 @@ pub fn test_order(at: DateTime<Utc>) -> Order {
         updated_at: at,
         last_synced_at: None,
         last_sync_error: None,
+        next_check_at: None,
+        last_progress_at: None,
+        polling_stopped_at: None,
     }
 }
 

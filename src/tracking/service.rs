@@ -11,6 +11,7 @@ use super::carrier::{Carrier, CarrierError, WaybillRequest};
 use super::merge::plan_batch;
 use super::model::{ShippingStatus, Snapshot, TrackingEvent};
 use super::response::Source;
+use super::schedule::CheckSchedule;
 use super::sync::{Spent, SyncRun, Trigger};
 use crate::auth::Access;
 use crate::ports::{
@@ -29,6 +30,8 @@ pub struct ServiceSettings {
     pub refresh_interval: Duration,
     /// How long a KV snapshot lives without being rewritten: a bound on how stale it can get.
     pub cache_ttl_secs: u64,
+    /// When each shipment in transit is next asked about.
+    pub schedule: CheckSchedule,
 }
 
 /// Why a request could not be served. Mapped to HTTP in one place (`platform::http`).
@@ -308,7 +311,13 @@ where
             .await
             .map_err(ServiceError::Carrier)?;
         let now = self.clock.now();
-        let plans = plan_batch(&snapshots, reply, self.settings.raw_max_bytes, now);
+        let plans = plan_batch(
+            &snapshots,
+            reply,
+            self.settings.raw_max_bytes,
+            &self.settings.schedule,
+            now,
+        );
         self.store.save_syncs(&plans).await?;
         let mut summaries = Vec::with_capacity(snapshots.len());
         for ((before, plan), awb) in snapshots.into_iter().zip(&plans).zip(&awbs) {

@@ -131,11 +131,9 @@ pub struct Budget {
     pub wall_time: Duration,
 }
 
-/// Sync knobs (`[vars]`).
+/// Sync knobs (`[vars]`). When each shipment is due is the schedule's business.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct SyncSettings {
-    /// Shipments not synced for this long are due.
-    pub interval: Duration,
     /// Waybills per carrier call.
     pub batch_size: usize,
     /// Pause between carrier calls.
@@ -240,7 +238,7 @@ where
         self.repair_kv().await;
         let due = match self
             .store
-            .due_shipments(started - settings.interval, settings.max_per_run)
+            .due_shipments(started, settings.max_per_run)
             .await
         {
             Ok(due) => due,

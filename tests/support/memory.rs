@@ -153,13 +153,6 @@ impl MemoryStore {
         self.state.borrow().runs.clone()
     }
 
-    /// Sets an order's last sync time directly, as if synced then.
-    pub fn set_synced(&self, id: &str, at: Option<DateTime<Utc>>) {
-        if let Some(order) = self.state.borrow_mut().orders.get_mut(id) {
-            order.last_synced_at = at;
-        }
-    }
-
     fn build_snapshot(state: &StoreState, id: &str) -> Option<Snapshot> {
         let order = state.orders.get(id)?.clone();
         let mut rows: Vec<(usize, &TrackingEvent, bool)> = state
@@ -199,6 +192,9 @@ fn new_order(id: &str, input: &OrderInput, now: DateTime<Utc>) -> Order {
         updated_at: now,
         last_synced_at: None,
         last_sync_error: None,
+        next_check_at: None,
+        last_progress_at: input.awb_no.as_ref().map(|_| now),
+        polling_stopped_at: None,
     }
 }
 
@@ -214,7 +210,7 @@ impl Store for MemoryStore {
 
     async fn due_shipments(
         &self,
-        synced_before: DateTime<Utc>,
+        now: DateTime<Utc>,
         limit: usize,
     ) -> Result<Vec<DueShipment>, StoreError> {
         self.enter("due_shipments")?;
@@ -223,9 +219,10 @@ impl Store for MemoryStore {
             .orders
             .values()
             .filter(|o| o.shipping_status == ShippingStatus::InTransit && o.awb_no.is_some())
-            .filter(|o| o.last_synced_at.is_none_or(|at| at < synced_before))
+            .filter(|o| o.polling_stopped_at.is_none())
+            .filter(|o| o.next_check_at.is_none_or(|at| at <= now))
             .collect();
-        due.sort_by_key(|o| (o.last_synced_at, o.id.clone()));
+        due.sort_by_key(|o| (o.next_check_at, o.id.clone()));
         Ok(due
             .into_iter()
             .take(limit)
@@ -265,6 +262,7 @@ impl Store for MemoryStore {
                 if order.awb_no.is_none() && input.awb_no.is_some() {
                     order.awb_no = input.awb_no.clone();
                     order.shipping_status = ShippingStatus::InTransit;
+                    order.last_progress_at = Some(now);
                 }
                 order.updated_at = now;
                 Ok(UpsertOutcome::Updated)
@@ -306,6 +304,9 @@ impl Store for MemoryStore {
         order.order_status = "Shipped".into();
         order.shipping_status = ShippingStatus::InTransit;
         order.updated_at = now;
+        order.last_progress_at = Some(now);
+        order.next_check_at = None;
+        order.polling_stopped_at = None;
         for row in state.events.iter_mut().filter(|(o, _, _)| o == order_id) {
             row.2 = false;
         }
@@ -346,6 +347,9 @@ impl Store for MemoryStore {
                 order.last_synced_at = Some(sync.synced_at);
                 order.last_sync_error = None;
                 order.updated_at = sync.synced_at;
+                order.next_check_at = sync.next_check_at;
+                order.last_progress_at = sync.last_progress_at;
+                order.polling_stopped_at = sync.polling_stopped_at;
             }
             if let Some(raw) = &sync.raw {
                 state.responses.insert(
@@ -688,6 +692,14 @@ impl<C: Carrier> World<C> {
                 raw_max_bytes: 16 * 1024,
                 refresh_interval: chrono::Duration::zero(),
                 cache_ttl_secs: 86_400,
+                schedule: shipment_tracker::tracking::schedule::CheckSchedule {
+                    moving: chrono::Duration::minutes(45),
+                    backoff: shipment_tracker::tracking::schedule::parse_backoff(
+                        "1d=3h,2d=6h,4d=12h,7d=24h",
+                    )
+                    .unwrap(),
+                    give_up_after: chrono::Duration::days(30),
+                },
             },
         }
     }
