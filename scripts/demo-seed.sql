@@ -8,13 +8,15 @@ VALUES
     ('ORD-2294', 'cust-1002', 'Shipped', 'In-Transit', '81234567893', '2026-01-21T09:30:00Z', '2026-01-21T11:45:00Z'),
     ('ORD-2295', 'cust-1003', 'Shipped', 'In-Transit', '81234567894', '2026-01-21T10:00:00Z', '2026-01-21T11:45:00Z'),
     ('ORD-2296', 'cust-1003', 'Shipped', 'In-Transit', '81234567895', '2026-01-21T10:20:00Z', '2026-01-21T11:45:00Z'),
+    ('ORD-2298', 'cust-1003', 'Shipped', 'In-Transit', '81234567896', '2026-01-21T10:40:00Z', '2026-01-21T11:45:00Z'),
+    ('ORD-2299', 'cust-1003', 'Shipped', 'In-Transit', '81234567897', '2026-01-21T10:50:00Z', '2026-01-21T11:45:00Z'),
     ('ORD-2297', 'cust-1001', 'Processing', 'Pending', NULL, '2026-01-23T16:44:00Z', '2026-01-23T16:44:00Z')
 ON CONFLICT (id) DO NOTHING;
 
 -- Every shipped order's history starts with the "booked" entry made when its waybill was attached.
 INSERT OR IGNORE INTO tracking_events
     (order_id, awb_no, carrier_status, status, description, scan_code, city, state, country, event_at, synced_at, is_latest)
-SELECT id, awb_no, 'BOOKED', 'info_received', 'Shipment booked with Blue Dart', '', '', '', 'IN',
+SELECT id, awb_no, 'BOOKED', 'info_received', 'Shipment booked with Blue Dart', 'BOOKED', '', '', 'IN',
        '2026-01-21T11:45:00Z', '2026-01-21T11:45:00Z', 1
 FROM orders
 WHERE awb_no IS NOT NULL

@@ -67,7 +67,9 @@ cat <<TXT
 
   Demo orders: ORD-2291 out for delivery, ORD-2292 in transit (cust-1001);
   ORD-2293 delivered, ORD-2294 returned to origin (cust-1002); ORD-2295 failed attempt,
-  ORD-2296 lost (cust-1003); ORD-2297 no waybill yet (cust-1001). Tokens below last 24 h.
+  ORD-2296 lost, ORD-2298 delivered (answered with codes but no groups), ORD-2299 delivered
+  in New Delhi (answered without codes) (cust-1003); ORD-2297 no waybill yet (cust-1001).
+  Tokens below last 24 h.
 
   # Customer (storefront token for cust-1001, then a signed e-mail link):
   curl -H "Authorization: Bearer $token_1001" $W/api/shipment/ORD-2291/track

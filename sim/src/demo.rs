@@ -1,10 +1,12 @@
 //! Demo shipments, one per state worth seeing: out for delivery (the sample from
 //! `bluedart-protocol.md`, byte for byte), in transit, delivered, returned to origin, a failed
-//! delivery attempt and a lost parcel. `scripts/demo-seed.sql` registers the matching orders.
+//! delivery attempt and a lost parcel; and a delivered parcel in each of the two other answer
+//! shapes real accounts send (code without group, no codes at all). `scripts/demo-seed.sql`
+//! registers the matching orders.
 
 use chrono::NaiveDateTime;
 
-use crate::model::{Consignee, Scan, Shipment};
+use crate::model::{AnswerShape, Consignee, Scan, Shipment};
 
 /// Parses `"YYYY-MM-DD HH:MM"` (IST).
 pub fn ist(text: &str) -> NaiveDateTime {
@@ -81,6 +83,72 @@ pub fn delivered_in_kochi() -> Scan {
 /// consignee details: for loading many shipments at once.
 pub fn in_transit(waybill: &str, ref_no: &str) -> Shipment {
     pune_to_kochi(waybill, ref_no, booked_and_outscanned())
+}
+
+/// A parcel delivered in Kochi, answered in `shape`.
+pub fn delivered_in_shape(waybill: &str, ref_no: &str, shape: AnswerShape) -> Shipment {
+    Shipment {
+        shape,
+        ..pune_to_kochi(
+            waybill,
+            ref_no,
+            with(booked_and_outscanned(), vec![delivered_in_kochi()]),
+        )
+    }
+}
+
+/// A parcel from Pune delivered in New Delhi at a service centre named after its locality (ITO),
+/// answered without codes, as older accounts do.
+fn delivered_in_delhi_without_codes() -> Shipment {
+    Shipment {
+        waybill: "81234567897".into(),
+        ref_no: "ORD-2299".into(),
+        service: "Dart Apex - Door To Door".into(),
+        pickup: Some(ist("2026-01-21 17:15")),
+        origin: "PUNE".into(),
+        origin_area_code: "PNQ".into(),
+        destination: "NEW DELHI".into(),
+        destination_area_code: "DEL".into(),
+        product_type: "Non Documents".into(),
+        weight: "1.2".into(),
+        expected_delivery: chrono::NaiveDate::from_ymd_opt(2026, 1, 24),
+        shape: AnswerShape::NoCodes,
+        scans: vec![
+            scan(
+                "SHIPMENT OUTSCANNED TO NETWORK",
+                "S",
+                "003",
+                "UD",
+                "2026-01-22 03:05",
+                "PUNE HUB/PNH",
+            ),
+            scan(
+                "SHIPMENT ARRIVED",
+                "S",
+                "001",
+                "UD",
+                "2026-01-23 21:10",
+                "RAMA ROAD HUB/DEL",
+            ),
+            scan(
+                "SHIPMENT OUT FOR DELIVERY",
+                "S",
+                "002",
+                "UD",
+                "2026-01-24 08:30",
+                "ITO SERVICE CENTRE/DEL",
+            ),
+            scan(
+                "Shipment delivered",
+                "T",
+                "000",
+                "DL",
+                "2026-01-24 12:20",
+                "ITO SERVICE CENTRE/DEL",
+            ),
+        ],
+        ..Shipment::default()
+    }
 }
 
 fn with(mut scans: Vec<Scan>, more: Vec<Scan>) -> Vec<Scan> {
@@ -218,5 +286,7 @@ pub fn shipments() -> Vec<Shipment> {
                 )],
             ),
         ),
+        delivered_in_shape("81234567896", "ORD-2298", AnswerShape::CodeWithoutGroup),
+        delivered_in_delhi_without_codes(),
     ]
 }

@@ -16,6 +16,6 @@ pub mod state;
 pub mod xml;
 
 pub use faults::{Endpoint, Fault, FaultRule};
-pub use model::{Consignee, Scan, Shipment};
+pub use model::{AnswerShape, Consignee, Scan, Shipment};
 pub use server::Simulator;
 pub use state::{CallRecord, Settings, SimConfig, SimState};

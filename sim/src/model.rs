@@ -30,11 +30,53 @@ pub struct Shipment {
     /// Personal data, emitted in the payload as Blue Dart does, so that tests can check the
     /// worker never passes it on.
     pub consignee: Option<Consignee>,
-    /// Render scans in the older form that lacks `ScanCode`, `ScanTime`, `ScannedLocation` and
-    /// `ScannedLocationCode`.
-    pub legacy_scans: bool,
+    /// Which of the shapes real accounts answer in this shipment's scans take.
+    pub shape: AnswerShape,
     /// Scans, oldest first. The payload lists them newest first.
     pub scans: Vec<Scan>,
+}
+
+/// The shapes of `<ScanDetail>` that real Blue Dart accounts send.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum AnswerShape {
+    /// `ScanCode` and `ScanGroupType` on every scan.
+    #[default]
+    Full,
+    /// `ScanCode` without `ScanGroupType`: the gateway's answers captured in 2023.
+    CodeWithoutGroup,
+    /// Neither code nor group: text, type, date, time and place only (older accounts).
+    NoCodes,
+    /// The oldest form: no code, no time, no place (`ScanGroupType` still there).
+    Legacy,
+}
+
+impl AnswerShape {
+    /// (code, group, time, place) shown.
+    fn fields(self) -> (bool, bool, bool, bool) {
+        match self {
+            AnswerShape::Full => (true, true, true, true),
+            AnswerShape::CodeWithoutGroup => (true, false, true, true),
+            AnswerShape::NoCodes => (false, false, true, true),
+            AnswerShape::Legacy => (false, true, false, false),
+        }
+    }
+
+    pub fn shows_code(self) -> bool {
+        self.fields().0
+    }
+
+    pub fn shows_group(self) -> bool {
+        self.fields().1
+    }
+
+    pub fn shows_time(self) -> bool {
+        self.fields().2
+    }
+
+    pub fn shows_place(self) -> bool {
+        self.fields().3
+    }
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]

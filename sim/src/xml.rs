@@ -3,7 +3,7 @@
 
 use std::fmt::Write;
 
-use crate::model::{Scan, Shipment};
+use crate::model::{AnswerShape, Scan, Shipment};
 
 /// The text Blue Dart puts in `<Error>` (and, in the older form, in `<Status>`) for a waybill it
 /// has no information about.
@@ -112,31 +112,35 @@ fn write_shipment(out: &mut String, s: &Shipment, with_scans: bool) {
     if with_scans {
         out.push_str("    <Scans>\n");
         for scan in s.scans_newest_first() {
-            write_scan(out, scan, s.legacy_scans);
+            write_scan(out, scan, s.shape);
         }
         out.push_str("    </Scans>\n");
     }
     out.push_str("  </Shipment>\n");
 }
 
-fn write_scan(out: &mut String, scan: &Scan, legacy: bool) {
+fn write_scan(out: &mut String, scan: &Scan, shape: AnswerShape) {
     let date = scan.at.format("%d-%b-%Y").to_string();
     let time = scan.at.format("%H:%M").to_string();
     // Laid out as in Blue Dart's published samples: three lines of fields.
     let lines: [&[(&str, &str, bool)]; 3] = [
         &[
             ("Scan", &scan.scan, true),
-            ("ScanCode", &scan.code, !legacy),
+            ("ScanCode", &scan.code, shape.shows_code()),
             ("ScanType", &scan.scan_type, true),
         ],
         &[
-            ("ScanGroupType", &scan.group, true),
+            ("ScanGroupType", &scan.group, shape.shows_group()),
             ("ScanDate", &date, true),
-            ("ScanTime", &time, !legacy),
+            ("ScanTime", &time, shape.shows_time()),
         ],
         &[
-            ("ScannedLocation", &scan.location, !legacy),
-            ("ScannedLocationCode", &scan.location_code, !legacy),
+            ("ScannedLocation", &scan.location, shape.shows_place()),
+            (
+                "ScannedLocationCode",
+                &scan.location_code,
+                shape.shows_place() && shape.shows_code(),
+            ),
         ],
     ];
     out.push_str("      <ScanDetail>\n");

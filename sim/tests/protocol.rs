@@ -4,7 +4,9 @@
 use std::time::{Duration, Instant};
 
 use bluedart_sim::demo::{ist, scan};
-use bluedart_sim::{Consignee, Endpoint, Fault, FaultRule, Shipment, SimConfig, Simulator};
+use bluedart_sim::{
+    AnswerShape, Consignee, Endpoint, Fault, FaultRule, Shipment, SimConfig, Simulator,
+};
 use serde_json::{Value, json};
 
 const TRACK: &str = "/in/transportation/tracking/v1";
@@ -417,7 +419,7 @@ fn consignee_personal_data_is_in_the_payload_as_blue_dart_sends_it() {
 fn legacy_scans_lack_code_time_and_location() {
     let c = start(SimConfig::default());
     c.sim.state().load(vec![Shipment {
-        legacy_scans: true,
+        shape: AnswerShape::Legacy,
         ..custom_shipment()
     }]);
     let body = c.track("50000000001").body;
@@ -425,6 +427,47 @@ fn legacy_scans_lack_code_time_and_location() {
         "      <ScanDetail>\n        <Scan>PICKED UP</Scan><ScanType>PU</ScanType>\n        <ScanGroupType>S</ScanGroupType><ScanDate>04-Mar-2026</ScanDate>\n      </ScanDetail>\n"
     ), "{body}");
     assert!(!body.contains("<ScanCode>"));
+}
+
+#[test]
+fn code_without_group_and_no_codes_shapes_are_answered_as_real_accounts_send_them() {
+    let c = start(SimConfig::default());
+    c.sim.state().load(vec![Shipment {
+        shape: AnswerShape::CodeWithoutGroup,
+        ..custom_shipment()
+    }]);
+    let body = c.track("50000000001").body;
+    assert!(body.contains("<ScanCode>"), "{body}");
+    assert!(!body.contains("<ScanGroupType>"), "{body}");
+    assert!(body.contains("<ScanTime>"), "{body}");
+
+    c.sim.state().load(vec![Shipment {
+        shape: AnswerShape::NoCodes,
+        ..custom_shipment()
+    }]);
+    let body = c.track("50000000001").body;
+    assert!(!body.contains("<ScanCode>"), "{body}");
+    assert!(!body.contains("<ScanGroupType>"), "{body}");
+    assert!(!body.contains("<ScannedLocationCode>"), "{body}");
+    assert!(body.contains("<ScanTime>"), "{body}");
+    assert!(body.contains("<ScannedLocation>"), "{body}");
+    // The shipment-level status is there in every shape: the best evidence without codes.
+    assert!(body.contains("<StatusType>"), "{body}");
+}
+
+#[test]
+fn the_demo_has_a_shipment_in_every_answer_shape() {
+    let shapes: Vec<AnswerShape> = bluedart_sim::demo::shipments()
+        .iter()
+        .map(|s| s.shape)
+        .collect();
+    for shape in [
+        AnswerShape::Full,
+        AnswerShape::CodeWithoutGroup,
+        AnswerShape::NoCodes,
+    ] {
+        assert!(shapes.contains(&shape), "{shape:?}");
+    }
 }
 
 #[test]
@@ -609,7 +652,7 @@ fn reset_restores_the_starting_state() {
     assert_eq!(c.track("81234567890").body, PROTOCOL_SAMPLE);
     assert_eq!(c.track("50000000001").body, NOT_FOUND);
     let waybills = c.control("GET", "/shipments", None).json();
-    assert_eq!(waybills["waybills"].as_array().unwrap().len(), 7);
+    assert_eq!(waybills["waybills"].as_array().unwrap().len(), 9);
 }
 
 // --- faults ---------------------------------------------------------------------------------

@@ -438,6 +438,11 @@ fn admin_body(view: &AdminView, background: &str) -> Value {
         "lastSyncError": order.last_sync_error,
         "stale": view.stale,
         "backgroundRefresh": background,
+        "polling": {
+            "nextCheckAt": order.next_check_at.map(iso),
+            "lastProgressAt": order.last_progress_at.map(iso),
+            "stoppedAt": order.polling_stopped_at.map(iso),
+        },
         "carrierResponse": view.carrier_response.as_ref().map(carrier_response_view),
     });
     body

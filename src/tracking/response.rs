@@ -13,6 +13,8 @@ pub const MESSAGE_REFRESH_LIMITED: &str =
     "Tracking was refreshed moments ago. Showing cached data.";
 pub const MESSAGE_CARRIER_HAS_NOTHING: &str =
     "Blue Dart has no tracking information for this waybill yet.";
+pub const MESSAGE_NO_UPDATE: &str =
+    "No update from Blue Dart for a long time. Showing the last known status.";
 
 /// `2026-01-24T03:42:00Z`.
 pub fn iso(at: DateTime<Utc>) -> String {
@@ -83,6 +85,10 @@ pub struct TrackBody {
     /// Present when a live refresh was refused as too soon: seconds until one is allowed.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub retry_after_seconds: Option<u64>,
+    /// Present when Blue Dart has said nothing new for so long that the sync stopped asking:
+    /// the time of its last word on the shipment.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub no_update_since: Option<String>,
     /// Newest first.
     pub events: Vec<EventView>,
     pub expected_delivery_date: Option<NaiveDate>,
@@ -153,6 +159,17 @@ pub fn track_body(snapshot: &Snapshot, source: &Source) -> TrackBody {
         Source::RefreshLimited { retry_after_secs } => Some(*retry_after_secs),
         _ => None,
     };
+    // The carrier's last word: its newest event, else when a sync last brought news.
+    let no_update_since = order.polling_stopped_at.and(
+        snapshot
+            .latest
+            .as_ref()
+            .filter(|l| l.is_from_carrier())
+            .map(|l| l.event_at)
+            .or(order.last_progress_at)
+            .map(iso),
+    );
+    let message = message.or(no_update_since.as_ref().map(|_| MESSAGE_NO_UPDATE));
     TrackBody {
         success: true,
         order_id: order.id.clone(),
@@ -167,6 +184,7 @@ pub fn track_body(snapshot: &Snapshot, source: &Source) -> TrackBody {
         message,
         bluedart_error,
         retry_after_seconds,
+        no_update_since,
         events: newest_first(&snapshot.events),
         expected_delivery_date: order.expected_delivery_date,
     }
@@ -240,6 +258,33 @@ mod tests {
         assert_eq!(
             track_body(&none, &Source::Live).message,
             Some(MESSAGE_CARRIER_HAS_NOTHING)
+        );
+    }
+
+    #[test]
+    fn a_shipment_no_longer_checked_says_since_when_blue_dart_has_been_silent() {
+        let mut quiet = snapshot(vec![scan(2), scan(3)]);
+        assert_eq!(track_body(&quiet, &Source::Cached).no_update_since, None);
+        quiet.order.last_progress_at = Some(at(4));
+        quiet.order.polling_stopped_at = Some(at(30));
+        let body = track_body(&quiet, &Source::Cached);
+        assert_eq!(
+            body.no_update_since.as_deref(),
+            Some("2026-01-03T03:42:00Z")
+        );
+        assert_eq!(body.message, Some(MESSAGE_NO_UPDATE));
+        // A failed live call says so first.
+        let failed = track_body(&quiet, &Source::LiveFailed("down".into()));
+        assert_eq!(failed.message, Some(MESSAGE_SHOWING_CACHED));
+        // Nothing from Blue Dart ever: the last time a sync brought news (the attachment).
+        let mut silent = snapshot(vec![TrackingEvent::booked("111", at(1))]);
+        silent.order.last_progress_at = Some(at(1));
+        silent.order.polling_stopped_at = Some(at(30));
+        assert_eq!(
+            track_body(&silent, &Source::Cached)
+                .no_update_since
+                .as_deref(),
+            Some("2026-01-01T03:42:00Z")
         );
     }
 }
