@@ -260,7 +260,7 @@ fn sync_once(w: &TestWorker) -> SyncRun {
 fn cold_and_steady(count: usize, batch: usize) -> (SyncRun, SyncRun) {
     let w = sync_worker(count, batch);
     let cold = sync_once(&w);
-    w.d1("UPDATE orders SET last_synced_at = '2020-01-01T00:00:00Z'");
+    w.d1("UPDATE orders SET last_synced_at = '2020-01-01T00:00:00Z', next_check_at = '2020-01-01T00:00:00Z'");
     let steady = sync_once(&w);
     (cold, steady)
 }

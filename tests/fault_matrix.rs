@@ -174,7 +174,7 @@ fn row(mode: &Mode) -> Vec<String> {
     // Admin track on a stale order: answered at once from D1, refreshed in the background.
     let before = stored(
         &w,
-        "UPDATE orders SET last_synced_at = '2020-01-01T00:00:00Z';",
+        "UPDATE orders SET last_synced_at = '2020-01-01T00:00:00Z', next_check_at = '2020-01-01T00:00:00Z';",
     );
     let runs_before = w.admin("GET", "/api/admin/sync/runs", None).json()["runs"]
         .as_array()
@@ -216,7 +216,7 @@ fn row(mode: &Mode) -> Vec<String> {
     // Cron: the run's record; a failed batch changes nothing for its orders.
     let before = stored(
         &w,
-        "UPDATE orders SET last_synced_at = '2020-01-01T00:00:00Z';",
+        "UPDATE orders SET last_synced_at = '2020-01-01T00:00:00Z', next_check_at = '2020-01-01T00:00:00Z';",
     );
     let calls_before = w.sim.calls(Endpoint::Tracking).len();
     let started = Instant::now();

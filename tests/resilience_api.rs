@@ -248,7 +248,7 @@ fn personal_data_and_credentials_never_reach_the_logs() {
     w.track("ORD-1", "cust-1", true);
     w.admin("GET", "/api/admin/shipment/ORD-1/track", None);
     w.admin("POST", "/api/admin/shipment/ORD-1/sync", None);
-    w.d1("UPDATE orders SET last_synced_at = '2020-01-01T00:00:00Z'");
+    w.d1("UPDATE orders SET last_synced_at = '2020-01-01T00:00:00Z', next_check_at = '2020-01-01T00:00:00Z'");
     w.fire_cron();
     w.admin(
         "PUT",

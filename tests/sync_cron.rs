@@ -32,9 +32,9 @@ fn shipped(w: &TestWorker, count: usize) {
     }
 }
 
-/// Marks every order as last synced long ago, so that all are due again.
+/// Marks every synced order as due long ago, so that all still in transit are due again.
 fn make_all_due(w: &TestWorker) {
-    w.d1("UPDATE orders SET last_synced_at = '2020-01-01T00:00:00Z' WHERE last_synced_at IS NOT NULL");
+    w.d1("UPDATE orders SET last_synced_at = '2020-01-01T00:00:00Z', next_check_at = '2020-01-01T00:00:00Z' WHERE last_synced_at IS NOT NULL");
 }
 
 fn runs(w: &TestWorker) -> Vec<Value> {

@@ -493,13 +493,14 @@ fn hot_queries_use_indexes() {
     // The queries as the worker sends them (src/platform/d1.rs), with literals for parameters.
     let plans = [
         // A batch's history and orders.
-        "SELECT order_id, awb_no, carrier_status, status, description, scan_code, city, state, country, \
-         event_at, is_latest FROM tracking_events WHERE order_id IN (SELECT value FROM json_each('[\"a\",\"b\"]')) \
+        "SELECT order_id, awb_no, carrier_status, status, description, scan_code, facility, city, state, \
+         country, place_key, event_at, is_latest FROM tracking_events WHERE order_id IN (SELECT value FROM json_each('[\"a\",\"b\"]')) \
          ORDER BY order_id, event_at, id",
         "SELECT * FROM orders WHERE id IN (SELECT value FROM json_each('[\"a\",\"b\"]'))",
         // Shipments to sync.
         "SELECT id, awb_no FROM orders WHERE shipping_status = 'In-Transit' AND awb_no IS NOT NULL \
-         AND (last_synced_at IS NULL OR last_synced_at < '2026-01-01T00:00:00Z') ORDER BY last_synced_at, id LIMIT 10",
+         AND polling_stopped_at IS NULL AND (next_check_at IS NULL OR next_check_at <= '2026-01-01T00:00:00Z') \
+         ORDER BY next_check_at, id LIMIT 10",
         // Moving the latest flag.
         "UPDATE tracking_events SET is_latest = 0 WHERE is_latest = 1 \
          AND order_id IN (SELECT json_extract(value, '$.o') FROM json_each('[{\"o\":\"a\"}]'))",

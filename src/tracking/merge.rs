@@ -200,6 +200,8 @@ impl Snapshot {
             && a.order_status == b.order_status
             && a.expected_delivery_date == b.expected_delivery_date
             && a.awb_no == b.awb_no
+            // Customers are told when polling stopped.
+            && a.polling_stopped_at == b.polling_stopped_at
     }
 }
 
