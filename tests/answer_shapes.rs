@@ -8,16 +8,7 @@ use bluedart_sim::demo::{delivered_in_shape, scan};
 use bluedart_sim::{AnswerShape, Endpoint, demo};
 use chrono::{DateTime, Duration, Utc};
 use serde_json::Value;
-use support::{Options, TestWorker};
-
-fn production(vars: &[(&'static str, &str)]) -> TestWorker {
-    let mut all = vec![("ENVIRONMENT", "production".to_owned())];
-    all.extend(vars.iter().map(|(k, v)| (*k, v.to_string())));
-    TestWorker::start_with(Options {
-        vars: all,
-        ..Options::default()
-    })
-}
+use support::TestWorker;
 
 const SHAPES: [(AnswerShape, &str); 3] = [
     (AnswerShape::Full, "full"),
@@ -52,7 +43,7 @@ fn time(value: &Value) -> DateTime<Utc> {
 
 #[test]
 fn delivered_is_read_in_every_shape_on_every_path_and_never_asked_about_again() {
-    let w = production(&[]);
+    let w = TestWorker::production(&[]);
     // One delivered parcel per shape and path: waybill 6SP00000000 (shape S, path P).
     let awb = |s: usize, p: usize| format!("6{s}{p}00000000");
     let id = |s: usize, p: usize| format!("ORD-{}-{p}", SHAPES[s].1);
@@ -145,7 +136,7 @@ fn delivered_is_read_in_every_shape_on_every_path_and_never_asked_about_again() 
 
 #[test]
 fn a_quiet_shipment_is_asked_about_less_often_then_not_at_all_until_it_moves() {
-    let w = production(&[("FORCE_REFRESH_MIN_INTERVAL_SECONDS", "0")]);
+    let w = TestWorker::production(&[("FORCE_REFRESH_MIN_INTERVAL_SECONDS", "0")]);
     w.sim
         .state()
         .load(vec![demo::in_transit("71000000001", "ORD-Q")]);

@@ -6,16 +6,7 @@ mod support;
 use bluedart_sim::demo::{delivered_in_kochi, scan};
 use bluedart_sim::{Endpoint, Fault, FaultRule, demo};
 use serde_json::{Value, json};
-use support::{Options, TestWorker};
-
-fn production(vars: &[(&'static str, &str)]) -> TestWorker {
-    let mut all = vec![("ENVIRONMENT", "production".to_owned())];
-    all.extend(vars.iter().map(|(k, v)| (*k, v.to_string())));
-    TestWorker::start_with(Options {
-        vars: all,
-        ..Options::default()
-    })
-}
+use support::TestWorker;
 
 fn awb(n: usize) -> String {
     format!("7000000{n:04}")
@@ -50,7 +41,7 @@ fn cron(w: &TestWorker) {
 
 #[test]
 fn twenty_five_shipments_take_three_batched_calls_the_delay_apart() {
-    let w = production(&[("SYNC_DELAY_MS", "250")]);
+    let w = TestWorker::production(&[("SYNC_DELAY_MS", "250")]);
     shipped(&w, 25);
     cron(&w);
     let calls = w.sim.calls(Endpoint::Tracking);
@@ -100,7 +91,7 @@ fn twenty_five_shipments_take_three_batched_calls_the_delay_apart() {
 
 #[test]
 fn cached_answers_after_a_sync_match_d1() {
-    let w = production(&[]);
+    let w = TestWorker::production(&[]);
     shipped(&w, 3);
     cron(&w);
     for n in 1..=3 {
@@ -117,7 +108,7 @@ fn cached_answers_after_a_sync_match_d1() {
 
 #[test]
 fn delivered_and_returned_shipments_reach_their_end_states_and_leave_the_set() {
-    let w = production(&[]);
+    let w = TestWorker::production(&[]);
     shipped(&w, 3);
     cron(&w);
     {
@@ -180,7 +171,7 @@ fn delivered_and_returned_shipments_reach_their_end_states_and_leave_the_set() {
 
 #[test]
 fn a_failing_batch_leaves_its_orders_byte_for_byte_and_is_recorded() {
-    let w = production(&[]);
+    let w = TestWorker::production(&[]);
     shipped(&w, 25);
     let batch_two = "order_id IN ('ORD-11','ORD-12','ORD-13','ORD-14','ORD-15','ORD-16','ORD-17','ORD-18','ORD-19','ORD-20')";
     let snapshot = |w: &TestWorker| {
@@ -229,7 +220,7 @@ fn a_failing_batch_leaves_its_orders_byte_for_byte_and_is_recorded() {
 
 #[test]
 fn running_the_same_sync_twice_adds_no_events() {
-    let w = production(&[]);
+    let w = TestWorker::production(&[]);
     shipped(&w, 12);
     cron(&w);
     let count = |w: &TestWorker| {
@@ -263,7 +254,7 @@ fn outside_production_the_cron_syncs_nothing() {
 
 #[test]
 fn a_per_run_cap_stops_there_and_the_next_run_continues_oldest_first() {
-    let w = production(&[("SYNC_MAX_PER_RUN", "10")]);
+    let w = TestWorker::production(&[("SYNC_MAX_PER_RUN", "10")]);
     shipped(&w, 25);
     let mut carried: Vec<String> = Vec::new();
     for expected in [10, 10, 5] {
@@ -291,7 +282,7 @@ fn a_per_run_cap_stops_there_and_the_next_run_continues_oldest_first() {
 
 #[test]
 fn a_run_stops_before_the_d1_budget_and_leaves_the_rest() {
-    let w = production(&[("SYNC_MAX_D1_QUERIES", "20")]);
+    let w = TestWorker::production(&[("SYNC_MAX_D1_QUERIES", "20")]);
     shipped(&w, 25);
     cron(&w);
     let run = &runs(&w)[0];
@@ -315,7 +306,7 @@ fn a_run_stops_before_the_d1_budget_and_leaves_the_rest() {
 
 #[test]
 fn sync_runs_lists_manual_and_cron_runs_newest_first() {
-    let w = production(&[]);
+    let w = TestWorker::production(&[]);
     shipped(&w, 2);
     let manual = w.admin("POST", "/api/admin/shipment/ORD-01/sync", None);
     assert_eq!(manual.status, 200, "{}", manual.body);

@@ -100,54 +100,46 @@ pub fn delivered_in_shape(waybill: &str, ref_no: &str, shape: AnswerShape) -> Sh
 /// A parcel from Pune delivered in New Delhi at a service centre named after its locality (ITO),
 /// answered without codes, as older accounts do.
 fn delivered_in_delhi_without_codes() -> Shipment {
+    let scans = vec![
+        scan(
+            "SHIPMENT OUTSCANNED TO NETWORK",
+            "S",
+            "003",
+            "UD",
+            "2026-01-22 03:05",
+            "PUNE HUB/PNH",
+        ),
+        scan(
+            "SHIPMENT ARRIVED",
+            "S",
+            "001",
+            "UD",
+            "2026-01-23 21:10",
+            "RAMA ROAD HUB/DEL",
+        ),
+        scan(
+            "SHIPMENT OUT FOR DELIVERY",
+            "S",
+            "002",
+            "UD",
+            "2026-01-24 08:30",
+            "ITO SERVICE CENTRE/DEL",
+        ),
+        scan(
+            "Shipment delivered",
+            "T",
+            "000",
+            "DL",
+            "2026-01-24 12:20",
+            "ITO SERVICE CENTRE/DEL",
+        ),
+    ];
     Shipment {
-        waybill: "81234567897".into(),
-        ref_no: "ORD-2299".into(),
-        service: "Dart Apex - Door To Door".into(),
-        pickup: Some(ist("2026-01-21 17:15")),
-        origin: "PUNE".into(),
-        origin_area_code: "PNQ".into(),
         destination: "NEW DELHI".into(),
         destination_area_code: "DEL".into(),
-        product_type: "Non Documents".into(),
         weight: "1.2".into(),
-        expected_delivery: chrono::NaiveDate::from_ymd_opt(2026, 1, 24),
         shape: AnswerShape::NoCodes,
-        scans: vec![
-            scan(
-                "SHIPMENT OUTSCANNED TO NETWORK",
-                "S",
-                "003",
-                "UD",
-                "2026-01-22 03:05",
-                "PUNE HUB/PNH",
-            ),
-            scan(
-                "SHIPMENT ARRIVED",
-                "S",
-                "001",
-                "UD",
-                "2026-01-23 21:10",
-                "RAMA ROAD HUB/DEL",
-            ),
-            scan(
-                "SHIPMENT OUT FOR DELIVERY",
-                "S",
-                "002",
-                "UD",
-                "2026-01-24 08:30",
-                "ITO SERVICE CENTRE/DEL",
-            ),
-            scan(
-                "Shipment delivered",
-                "T",
-                "000",
-                "DL",
-                "2026-01-24 12:20",
-                "ITO SERVICE CENTRE/DEL",
-            ),
-        ],
-        ..Shipment::default()
+        ..pune_to_kochi("81234567897", "ORD-2299", scans)
     }
 }
 

@@ -260,6 +260,16 @@ impl TestWorker {
         TestWorker::start_with(Options::default())
     }
 
+    /// A worker in production mode (the cron syncs) with these `[vars]` overrides.
+    pub fn production(vars: &[(&'static str, &str)]) -> TestWorker {
+        let mut all = vec![("ENVIRONMENT", "production".to_owned())];
+        all.extend(vars.iter().map(|(k, v)| (*k, v.to_string())));
+        TestWorker::start_with(Options {
+            vars: all,
+            ..Options::default()
+        })
+    }
+
     pub fn start_with(options: Options) -> TestWorker {
         let sim = Simulator::start(options.sim.clone(), "127.0.0.1:0".parse().unwrap())
             .expect("start the simulator");
