@@ -166,7 +166,10 @@ fn migrations_apply_cleanly_to_a_database_with_data() {
              VALUES ('ORD-OLD', 'cust-1', 'Shipped', 'In-Transit', '81234567890', '2026-01-21T08:01:12Z', '2026-01-21T11:45:00Z'); \
              INSERT INTO tracking_events (order_id, awb_no, carrier_status, status, description, scan_code, event_at, synced_at, is_latest) \
              VALUES ('ORD-OLD', '81234567890', 'BOOKED', 'info_received', 'Shipment booked with Blue Dart', 'BOOKED', \
-                     '2026-01-21T11:45:00Z', '2026-01-21T11:45:00Z', 1)",
+                     '2026-01-21T11:45:00Z', '2026-01-21T11:45:00Z', 1); \
+             INSERT INTO tracking_events (order_id, awb_no, carrier_status, status, description, scan_code, city, state, event_at, synced_at, is_latest) \
+             VALUES ('ORD-OLD', '81234567890', 'SHIPMENT ARRIVED', 'in_transit', 'SHIPMENT ARRIVED', 'S/001', 'Kochi', 'KL', \
+                     '2026-01-23T17:10:00Z', '2026-01-24T00:00:00Z', 0)",
         )),
         ..Options::default()
     });
@@ -180,7 +183,8 @@ fn migrations_apply_cleanly_to_a_database_with_data() {
         [
             "0001_orders_and_tracking.sql",
             "0002_sync_runs.sql",
-            "0003_resilience.sql"
+            "0003_resilience.sql",
+            "0004_places_and_check_schedule.sql"
         ]
     );
     let old = w.track("ORD-OLD", "cust-1", false);
@@ -191,6 +195,30 @@ fn migrations_apply_cleanly_to_a_database_with_data() {
     let sync = w.admin("POST", "/api/admin/shipment/ORD-OLD/sync", None);
     assert_eq!(sync.status, 200, "{}", sync.body);
     assert_eq!(sync.json()["status"], "out_for_delivery");
+    // The scan stored before places were kept apart is the same scan Blue Dart sends again
+    // ("KOCHI SERVICE CENTRE"): one row, not two, now with its facility.
+    let history = w.d1(
+        "SELECT scan_code, facility, city, COUNT(*) AS n FROM tracking_events WHERE order_id = 'ORD-OLD' \
+         GROUP BY scan_code ORDER BY scan_code",
+    );
+    let rows: Vec<(String, u64)> = history
+        .iter()
+        .map(|r| {
+            (
+                r["scan_code"].as_str().unwrap().to_owned(),
+                r["n"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        rows,
+        [
+            ("BOOKED".to_owned(), 1),
+            ("S/001".to_owned(), 1),
+            ("S/002".to_owned(), 1),
+            ("S/003".to_owned(), 1)
+        ]
+    );
     assert_eq!(
         w.admin("GET", "/api/admin/sync/runs", None).json()["runs"][0]["trigger"],
         "manual"
