@@ -97,7 +97,7 @@ fn force_refresh_goes_live_saves_and_the_cache_then_serves_the_same() {
         live["tracking"],
         json!({
             "status": "Out for Delivery", "description": "SHIPMENT OUT FOR DELIVERY",
-            "location": {"city": "Kochi", "state": "KL", "country": "IN"},
+            "location": {"facility": "Kochi Service Centre", "city": "Kochi", "state": "KL", "country": "IN"},
             "eventDate": "2026-01-24T03:42:00Z",
             "lastSyncedAt": live["tracking"]["lastSyncedAt"].clone(),
             "statusCode": "out_for_delivery",
