@@ -48,9 +48,9 @@ fn delivered_is_read_in_every_shape_on_every_path_and_never_asked_about_again() 
     let awb = |s: usize, p: usize| format!("6{s}{p}00000000");
     let id = |s: usize, p: usize| format!("ORD-{}-{p}", SHAPES[s].1);
     let mut shipments = Vec::new();
-    for s in 0..SHAPES.len() {
+    for (s, (shape, _)) in SHAPES.iter().enumerate() {
         for p in 0..3 {
-            shipments.push(delivered_in_shape(&awb(s, p), &id(s, p), SHAPES[s].0));
+            shipments.push(delivered_in_shape(&awb(s, p), &id(s, p), *shape));
         }
     }
     w.sim.state().load(shipments);
@@ -113,13 +113,9 @@ fn delivered_is_read_in_every_shape_on_every_path_and_never_asked_about_again() 
     assert_eq!(states[0]["order_status"], "Delivered");
     assert_eq!(states[0]["next_check_at"], Value::Null);
     assert_eq!(states[0]["n"], 9);
-    for s in 0..SHAPES.len() {
+    for (s, (_, name)) in SHAPES.iter().enumerate() {
         let body = w.track(&id(s, 2), "cust-1", false).json();
-        assert_eq!(
-            body["tracking"]["statusCode"], "delivered",
-            "{}",
-            SHAPES[s].1
-        );
+        assert_eq!(body["tracking"]["statusCode"], "delivered", "{name}");
     }
 
     // The next run, even with every check time long past, asks Blue Dart nothing.
