@@ -161,7 +161,11 @@ fn the_d1_claim_still_decides_when_kv_has_not_seen_it() {
         }
     );
     assert!(w.carrier.calls.borrow().is_empty(), "single flight holds");
-    assert_eq!(w.store.count("snapshots"), reads, "the loser reads no history");
+    assert_eq!(
+        w.store.count("snapshots"),
+        reads,
+        "the loser reads no history"
+    );
 }
 
 #[test]

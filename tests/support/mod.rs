@@ -301,7 +301,11 @@ impl TestWorker {
             "applying D1 migrations",
         );
 
-        let mut vars = vec![("BLUEDART_BASE_URL", sim.base_url())];
+        // The simulator, unless the test points the worker at a Blue Dart of its own.
+        let mut vars = Vec::new();
+        if !options.vars.iter().any(|(k, _)| *k == "BLUEDART_BASE_URL") {
+            vars.push(("BLUEDART_BASE_URL", sim.base_url()));
+        }
         vars.extend(options.vars);
         let agent: ureq::Agent = ureq::Agent::config_builder()
             .http_status_as_error(false)
