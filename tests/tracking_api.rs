@@ -167,9 +167,14 @@ fn blue_dart_faults_during_refresh_answer_cached_data_and_change_nothing() {
             Fault::TruncatedXml,
             "Blue Dart returned an unreadable answer",
         ),
+        // Our account's problems are not the customer's business: the cause goes to the log.
         (
             Fault::LicenseMismatch,
-            "Blue Dart reported a licence mismatch",
+            "Blue Dart tracking is temporarily unavailable",
+        ),
+        (
+            Fault::ExpiredToken,
+            "Blue Dart tracking is temporarily unavailable",
         ),
     ];
     for (fault, reason) in faults {
@@ -199,6 +204,17 @@ fn blue_dart_faults_during_refresh_answer_cached_data_and_change_nothing() {
         );
     }
     assert_eq!(stored(&w), before, "a failed refresh writes nothing");
+    let logs = w.wait_for_log("Blue Dart refused our credentials");
+    assert!(
+        logs.contains("Live refresh of order ORD-1 failed: Blue Dart reported a licence mismatch"),
+        "{logs}"
+    );
+    assert!(
+        logs.contains(
+            "Live refresh of order ORD-1 failed: Blue Dart refused our credentials (HTTP 401)"
+        ),
+        "{logs}"
+    );
 }
 
 #[test]
