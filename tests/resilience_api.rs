@@ -231,7 +231,7 @@ fn configuration_errors_are_generic_outside_and_named_in_the_log() {
         (503, r#"{"status":"unavailable"}"#)
     );
     // The operator finds the variable in the log.
-    let logs = w.wait_for_log("BLUEDART_TIMEOUT_MS");
+    let logs = w.wait_for_log("[HTTP] not configured");
     assert!(
         logs.contains("[HTTP] not configured: configuration variable BLUEDART_TIMEOUT_MS"),
         "{logs}"

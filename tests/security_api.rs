@@ -237,12 +237,10 @@ fn a_chunked_admin_body_is_refused_once_past_the_limit() {
     assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
     assert!(answer.contains(r#""code":"PAYLOAD_TOO_LARGE""#), "{answer}");
     drop(stream);
-    // Nothing was created.
-    assert_eq!(
-        w.admin("GET", "/api/admin/shipment/ORD-9/track", None)
-            .status,
-        404
-    );
+    // Nothing was created (asked of D1 directly: under `wrangler dev` the local proxy holds the
+    // next request to this worker for a while after an answer that left a body unread).
+    let rows = w.d1("SELECT COUNT(*) AS n FROM orders WHERE id = 'ORD-9'");
+    assert_eq!(rows[0]["n"], 0);
 }
 
 // Item 8: every admin look at a stale order called Blue Dart in the background.
