@@ -7,7 +7,8 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$ROOT"
 
 stamp="build/.built"
-if [ -f "$stamp" ] && [ -z "$(find src Cargo.toml Cargo.lock -newer "$stamp" -print -quit)" ]; then
+# .dev.vars.example is compiled in: production refuses its values.
+if [ -f "$stamp" ] && [ -z "$(find src Cargo.toml Cargo.lock .dev.vars.example -newer "$stamp" -print -quit)" ]; then
   log "worker build is up to date"
   exit 0
 fi

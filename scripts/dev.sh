@@ -16,7 +16,21 @@ if [ ! -f .dev.vars ]; then
   log "creating .dev.vars from .dev.vars.example"
   cp .dev.vars.example .dev.vars
 fi
-devvar() { sed -n "s/^$1=//p" .dev.vars | tail -n 1; }
+secrets_file=.dev.vars
+# A production rehearsal (ENVIRONMENT=production npm run dev) must pass production's checks:
+# the worker refuses the example secrets, so it gets fresh random ones for this run. Blue
+# Dart's stay the simulator's (the simulator is on loopback, where production allows them).
+if [ "${ENVIRONMENT:-}" = "production" ]; then
+  mkdir -p .wrangler
+  secrets_file=.wrangler/rehearsal.vars
+  random_secret() { head -c 36 /dev/urandom | base64 | tr -d '/+=\n'; }
+  grep -vE '^(ADMIN_TOKEN|CUSTOMER_TOKEN_SECRET|TRACKING_LINK_SECRET)=' .dev.vars > "$secrets_file" || true
+  for name in ADMIN_TOKEN CUSTOMER_TOKEN_SECRET TRACKING_LINK_SECRET; do
+    echo "$name=$(random_secret)" >> "$secrets_file"
+  done
+  log "production rehearsal: fresh secrets for this run in $secrets_file"
+fi
+devvar() { sed -n "s/^$1=//p" "$secrets_file" | tail -n 1; }
 admin_token="$(devvar ADMIN_TOKEN)"
 
 log "applying D1 migrations to local state (.wrangler/state)"
@@ -45,7 +59,7 @@ target/debug/bluedart-sim --demo --port "$SIM_PORT" &
 pids+=($!)
 # ENVIRONMENT=production npm run dev lets the cron trigger really sync.
 wrangler dev --local --ip 127.0.0.1 --port "$PORT" --test-scheduled \
-  --show-interactive-dev-session=false \
+  --show-interactive-dev-session=false --env-file "$secrets_file" \
   --var "BLUEDART_BASE_URL:http://127.0.0.1:$SIM_PORT" \
   ${ENVIRONMENT:+--var "ENVIRONMENT:$ENVIRONMENT"} &
 pids+=($!)
@@ -69,7 +83,8 @@ cat <<TXT
   ORD-2293 delivered, ORD-2294 returned to origin (cust-1002); ORD-2295 failed attempt,
   ORD-2296 lost, ORD-2298 delivered (answered with codes but no groups), ORD-2299 delivered
   in New Delhi (answered without codes) (cust-1003); ORD-2297 no waybill yet (cust-1001).
-  Tokens below last 24 h.
+  Tokens and the link below last 24 h (the worker refuses tokens valid for more than 7 days,
+  links for more than 30).
 
   # Customer (storefront token for cust-1001, then a signed e-mail link):
   curl -H "Authorization: Bearer $token_1001" $W/api/shipment/ORD-2291/track

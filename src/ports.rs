@@ -66,6 +66,8 @@ pub enum HttpError {
     Timeout(u64),
     /// Refused, reset or dropped.
     Connection,
+    /// The answer's body was longer than this many bytes; reading stopped there.
+    TooLarge(usize),
 }
 
 pub trait HttpClient {
@@ -88,6 +90,8 @@ pub trait KeyValue {
     async fn get(&self, key: &str) -> Result<Option<String>, StoreError>;
     /// `ttl_secs` must be at least 60 on Workers KV.
     async fn put(&self, key: &str, value: &str, ttl_secs: Option<u64>) -> Result<(), StoreError>;
+    /// Removes `key`; removing a key that is not there is no error.
+    async fn delete(&self, key: &str) -> Result<(), StoreError>;
 }
 
 /// An order as the store's order system sends it to `PUT /api/admin/orders/:id`.

@@ -8,7 +8,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{Duration, Utc};
 use serde_json::json;
 use shipment_tracker::auth::{customer_token, link_signature};
-use support::{ADMIN_TOKEN, CUSTOMER_TOKEN_SECRET, TRACKING_LINK_SECRET, TestWorker};
+use support::{ADMIN_TOKEN, AUDIENCE, CUSTOMER_TOKEN_SECRET, TRACKING_LINK_SECRET, TestWorker};
 
 struct Case {
     what: &'static str,
@@ -36,9 +36,12 @@ fn json_type() -> (&'static str, String) {
 fn token_with_header(header: &str) -> String {
     let header = URL_SAFE_NO_PAD.encode(header);
     let exp = (Utc::now() + Duration::hours(1)).timestamp();
-    let payload = URL_SAFE_NO_PAD.encode(format!(r#"{{"sub":"cust-1","exp":{exp}}}"#));
+    let payload = URL_SAFE_NO_PAD.encode(format!(
+        r#"{{"sub":"cust-1","aud":"{AUDIENCE}","exp":{exp}}}"#
+    ));
     let genuine = customer_token(
         CUSTOMER_TOKEN_SECRET,
+        AUDIENCE,
         "cust-1",
         Utc::now() + Duration::hours(1),
     );
@@ -46,19 +49,37 @@ fn token_with_header(header: &str) -> String {
     format!("{header}.{payload}.{signature}")
 }
 
+/// A token correctly signed (HS256, the right secret) over the given header and claims.
+fn signed_token(header: &str, claims: &str) -> String {
+    use hmac::{KeyInit, Mac};
+    let input = format!(
+        "{}.{}",
+        URL_SAFE_NO_PAD.encode(header),
+        URL_SAFE_NO_PAD.encode(claims)
+    );
+    let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(CUSTOMER_TOKEN_SECRET.as_bytes())
+        .expect("any key length");
+    mac.update(input.as_bytes());
+    let signature = URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes());
+    format!("{input}.{signature}")
+}
+
 fn cases() -> Vec<Case> {
     let valid = customer_token(
         CUSTOMER_TOKEN_SECRET,
+        AUDIENCE,
         "cust-1",
         Utc::now() + Duration::hours(1),
     );
     let expired = customer_token(
         CUSTOMER_TOKEN_SECRET,
+        AUDIENCE,
         "cust-1",
         Utc::now() - Duration::minutes(5),
     );
     let other_customer = customer_token(
         CUSTOMER_TOKEN_SECRET,
+        AUDIENCE,
         "cust-2",
         Utc::now() + Duration::hours(1),
     );
@@ -70,6 +91,34 @@ fn cases() -> Vec<Case> {
         "exp={}&sig={}",
         past.timestamp(),
         link_signature(TRACKING_LINK_SECRET, "ORD-1", past)
+    );
+    let hour = (Utc::now() + Duration::hours(1)).timestamp();
+    let no_audience = signed_token(
+        r#"{"alg":"HS256","typ":"JWT"}"#,
+        &format!(r#"{{"sub":"cust-1","exp":{hour}}}"#),
+    );
+    let other_audience = customer_token(
+        CUSTOMER_TOKEN_SECRET,
+        "billing-service",
+        "cust-1",
+        Utc::now() + Duration::hours(1),
+    );
+    let forever = signed_token(
+        r#"{"alg":"HS256","typ":"JWT"}"#,
+        &format!(
+            r#"{{"sub":"cust-1","aud":"{AUDIENCE}","exp":{}}}"#,
+            i64::MAX
+        ),
+    );
+    let critical = signed_token(
+        r#"{"alg":"HS256","typ":"JWT","crit":["x-policy"],"x-policy":1}"#,
+        &format!(r#"{{"sub":"cust-1","aud":"{AUDIENCE}","exp":{hour}}}"#),
+    );
+    let year = Utc::now() + Duration::days(365);
+    let year_link = format!(
+        "exp={}&sig={}",
+        year.timestamp(),
+        link_signature(TRACKING_LINK_SECRET, "ORD-1", year)
     );
     let future = Utc::now() + Duration::hours(1);
     let other_link = format!(
@@ -251,12 +300,55 @@ fn cases() -> Vec<Case> {
             401,
             "UNAUTHORIZED",
         ),
+        // Not yours answers as not there: order ids cannot be probed.
         track(
             "another customer's order",
             "/api/shipment/ORD-1/track",
             vec![bearer(&other_customer)],
-            403,
-            "FORBIDDEN",
+            404,
+            "ORDER_NOT_FOUND",
+        ),
+        track(
+            "another customer's order, refreshed",
+            "/api/shipment/ORD-1/track?forceRefresh=true",
+            vec![bearer(&other_customer)],
+            404,
+            "ORDER_NOT_FOUND",
+        ),
+        track(
+            "token without audience",
+            "/api/shipment/ORD-1/track",
+            vec![bearer(&no_audience)],
+            401,
+            "UNAUTHORIZED",
+        ),
+        track(
+            "token for another audience",
+            "/api/shipment/ORD-1/track",
+            vec![bearer(&other_audience)],
+            401,
+            "UNAUTHORIZED",
+        ),
+        track(
+            "token that never expires",
+            "/api/shipment/ORD-1/track",
+            vec![bearer(&forever)],
+            401,
+            "UNAUTHORIZED",
+        ),
+        track(
+            "token with a critical extension",
+            "/api/shipment/ORD-1/track",
+            vec![bearer(&critical)],
+            401,
+            "UNAUTHORIZED",
+        ),
+        track(
+            "link valid for a year",
+            &format!("/api/shipment/ORD-1/track?{year_link}"),
+            vec![],
+            401,
+            "UNAUTHORIZED",
         ),
         track(
             "expired link",

@@ -241,19 +241,28 @@ fn storage_errors_leak_no_sql() {
 }
 
 #[test]
-fn configuration_errors_name_the_variable_not_its_secrets() {
+fn configuration_errors_are_generic_outside_and_named_in_the_log() {
     let w = TestWorker::start_with(Options {
         vars: vec![("BLUEDART_TIMEOUT_MS", "soon".into())],
         ..Options::default()
     });
     let answer = w.track("ORD-1", "cust-1", false);
     assert_eq!(answer.status, 500);
-    assert_eq!(answer.json()["code"], "CONFIGURATION_ERROR");
+    // Callers learn that the service is misconfigured, not which variable or what value.
+    assert_eq!(
+        answer.body,
+        r#"{"success":false,"message":"The service is not configured correctly","code":"CONFIGURATION_ERROR"}"#
+    );
+    let health = w.get("/health");
+    assert_eq!(
+        (health.status, health.body.as_str()),
+        (503, r#"{"status":"unavailable"}"#)
+    );
+    // The operator finds the variable in the log.
+    let logs = w.wait_for_log("[HTTP] not configured");
     assert!(
-        answer.json()["message"]
-            .as_str()
-            .unwrap()
-            .contains("BLUEDART_TIMEOUT_MS")
+        logs.contains("[HTTP] not configured: configuration variable BLUEDART_TIMEOUT_MS"),
+        "{logs}"
     );
     for secret in [
         support::ADMIN_TOKEN,
@@ -262,6 +271,7 @@ fn configuration_errors_name_the_variable_not_its_secrets() {
         "dev-licence-key",
     ] {
         assert!(!answer.body.contains(secret));
+        assert!(!logs.contains(secret));
     }
 }
 

@@ -124,13 +124,20 @@ fn unknown_orders_missing_waybills_and_other_customers() {
         block_on(service.track("ORD-2", &customer("cust-1"), false)),
         Ok(TrackOutcome::NoAwb(_))
     ));
-    assert_eq!(
-        block_on(service.track("ORD-1", &customer("cust-2"), false)),
-        Err(ServiceError::Forbidden)
-    );
-    assert_eq!(
-        block_on(service.track("ORD-1", &Access::Link("ORD-2".into()), false)),
-        Err(ServiceError::Forbidden)
+    // Not yours is not there: a customer cannot tell the two apart.
+    for refresh in [false, true] {
+        assert_eq!(
+            block_on(service.track("ORD-1", &customer("cust-2"), refresh)),
+            Err(ServiceError::NotFound)
+        );
+        assert_eq!(
+            block_on(service.track("ORD-1", &Access::Link("ORD-2".into()), refresh)),
+            Err(ServiceError::NotFound)
+        );
+    }
+    assert!(
+        w.carrier.tracked.borrow().is_empty(),
+        "no carrier call for an order that is not theirs"
     );
     assert!(block_on(service.track("ORD-1", &Access::Link("ORD-1".into()), false)).is_ok());
 }
@@ -179,7 +186,16 @@ fn a_failed_refresh_answers_from_the_cache_and_changes_nothing() {
         w.carrier.then(Err(error.clone()));
         let (snapshot, source) =
             tracking(block_on(w.service().track("ORD-1", &customer("cust-1"), true)).unwrap());
-        assert_eq!(source, Source::LiveFailed(error.to_string()));
+        // Customers get the customer-safe text; the cause is logged.
+        assert_eq!(source, Source::LiveFailed(error.customer_message()));
+        assert!(
+            w.log
+                .lines()
+                .iter()
+                .any(|l| l.contains("Live refresh of order ORD-1 failed")
+                    && l.contains(&error.to_string())),
+            "{error}"
+        );
         assert_eq!(snapshot, before);
         assert_eq!(w.store.event_rows(), rows);
         assert_eq!(w.store.order("ORD-1").unwrap(), before.order, "{error}");

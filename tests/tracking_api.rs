@@ -58,6 +58,8 @@ fn a_fresh_shipment_answers_its_booked_state_from_the_cache() {
         "no Blue Dart call without refresh"
     );
     assert_eq!(answer.header("cache-control"), Some("private, max-age=30"));
+    // Authorised by a bearer token: a shared browser must not reuse it for someone else.
+    assert_eq!(answer.header("vary"), Some("Authorization"));
     // The original fields come first, in the design's order.
     let keys: Vec<&str> = body
         .as_object()
@@ -165,9 +167,14 @@ fn blue_dart_faults_during_refresh_answer_cached_data_and_change_nothing() {
             Fault::TruncatedXml,
             "Blue Dart returned an unreadable answer",
         ),
+        // Our account's problems are not the customer's business: the cause goes to the log.
         (
             Fault::LicenseMismatch,
-            "Blue Dart reported a licence mismatch",
+            "Blue Dart tracking is temporarily unavailable",
+        ),
+        (
+            Fault::ExpiredToken,
+            "Blue Dart tracking is temporarily unavailable",
         ),
     ];
     for (fault, reason) in faults {
@@ -197,6 +204,17 @@ fn blue_dart_faults_during_refresh_answer_cached_data_and_change_nothing() {
         );
     }
     assert_eq!(stored(&w), before, "a failed refresh writes nothing");
+    let logs = w.wait_for_log("Blue Dart refused our credentials");
+    assert!(
+        logs.contains("Live refresh of order ORD-1 failed: Blue Dart reported a licence mismatch"),
+        "{logs}"
+    );
+    assert!(
+        logs.contains(
+            "Live refresh of order ORD-1 failed: Blue Dart refused our credentials (HTTP 401)"
+        ),
+        "{logs}"
+    );
 }
 
 #[test]
@@ -274,6 +292,7 @@ fn credentials_are_checked_and_customers_see_only_their_orders() {
     assert_eq!(garbage.status, 401);
     let expired = shipment_tracker::auth::customer_token(
         support::CUSTOMER_TOKEN_SECRET,
+        support::AUDIENCE,
         "cust-1",
         chrono::Utc::now() - chrono::Duration::minutes(1),
     );
@@ -284,6 +303,7 @@ fn credentials_are_checked_and_customers_see_only_their_orders() {
     );
     let foreign = shipment_tracker::auth::customer_token(
         "another-secret",
+        support::AUDIENCE,
         "cust-1",
         chrono::Utc::now() + chrono::Duration::hours(1),
     );
@@ -292,14 +312,24 @@ fn credentials_are_checked_and_customers_see_only_their_orders() {
         401
     );
 
-    let other = w.track("ORD-1", "cust-2", false);
+    // Another customer's order answers exactly as an order that does not exist, so that
+    // order ids cannot be probed; nothing of the order leaks.
+    let unknown = w.track("ORD-404", "cust-2", false);
+    for refresh in [false, true] {
+        let other = w.track("ORD-1", "cust-2", refresh);
+        assert_eq!(
+            (other.status, other.body.as_str()),
+            (404, unknown.body.as_str()),
+            "refresh: {refresh}"
+        );
+        assert_eq!(
+            (other.header("cache-control"), other.header("vary")),
+            (unknown.header("cache-control"), unknown.header("vary"))
+        );
+    }
     assert_eq!(
-        (other.status, other.json()["code"].as_str()),
-        (403, Some("FORBIDDEN"))
-    );
-    assert!(
-        !other.body.contains("81234567890"),
-        "nothing of the order leaks"
+        unknown.body,
+        r#"{"success":false,"message":"Order not found","code":"ORDER_NOT_FOUND"}"#
     );
 
     let exp = chrono::Utc::now() + chrono::Duration::hours(1);
@@ -728,7 +758,7 @@ fn cors_only_for_configured_origins() {
         allowed.header("access-control-allow-origin"),
         Some("https://shop.example")
     );
-    assert_eq!(allowed.header("vary"), Some("Origin"));
+    assert_eq!(allowed.header("vary"), Some("Authorization, Origin"));
     let refused = w.request(
         "GET",
         "/api/shipment/ORD-1/track",

@@ -78,6 +78,7 @@ fn transport_error(error: HttpError) -> CarrierError {
     match error {
         HttpError::Timeout(ms) => CarrierError::Timeout { ms },
         HttpError::Connection => CarrierError::Connection,
+        HttpError::TooLarge(max_bytes) => CarrierError::TooLarge { max_bytes },
     }
 }
 

@@ -2,6 +2,7 @@
 //! credentials — becomes an HTTP answer in one place: `ApiError`.
 
 use chrono::{DateTime, Utc};
+use futures_util::StreamExt;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
@@ -11,14 +12,16 @@ use super::{Bindings, SetupError};
 use crate::auth::{self, Access, CredentialError};
 use crate::ports::{Clock, Log, OrderInput, StoredResponse};
 use crate::tracking::carrier::{CarrierError, Consignee, WaybillRequest};
-use crate::tracking::model::{ORDER_STATUSES, Snapshot};
+use crate::tracking::model::{ORDER_STATUSES, Snapshot, valid_awb};
 use crate::tracking::response::{Source, iso, track_body};
-use crate::tracking::service::{AdminView, ServiceError, SyncSummary, TrackOutcome};
+use crate::tracking::service::{AdminView, Background, ServiceError, SyncSummary, TrackOutcome};
 use crate::tracking::sync::Trigger;
 
-/// Largest request body accepted.
+/// Largest request body accepted, enforced while reading (a chunked body declares no length).
 const MAX_BODY_BYTES: usize = 16 * 1024;
-/// How long a browser may cache a cached-data answer.
+/// How long a browser may cache a cached-data answer. Such answers are authorised by a bearer
+/// token or a signed link, so they also carry `Vary: Authorization`: a browser shared by two
+/// people must not show the second one the first one's answer.
 const CACHED_ANSWER: &str = "private, max-age=30";
 const NO_STORE: &str = "no-store";
 
@@ -72,12 +75,8 @@ impl ApiError {
 impl From<ServiceError> for ApiError {
     fn from(e: ServiceError) -> ApiError {
         match e {
+            // For customers this also means "not yours": the two answer alike.
             ServiceError::NotFound => ApiError::new(404, "ORDER_NOT_FOUND", "Order not found"),
-            ServiceError::Forbidden => ApiError::new(
-                403,
-                "FORBIDDEN",
-                "These credentials do not cover this order",
-            ),
             ServiceError::Conflict { code, message } => ApiError::new(409, code, message),
             ServiceError::Carrier(CarrierError::Refused { code, message }) => ApiError::new(
                 422,
@@ -100,8 +99,14 @@ impl From<ServiceError> for ApiError {
 }
 
 impl From<SetupError> for ApiError {
-    fn from(e: SetupError) -> ApiError {
-        ApiError::new(500, "CONFIGURATION_ERROR", e.to_string())
+    /// Which variable or binding is wrong is the operator's business (it is in the log), not
+    /// the caller's.
+    fn from(_: SetupError) -> ApiError {
+        ApiError::new(
+            500,
+            "CONFIGURATION_ERROR",
+            "The service is not configured correctly",
+        )
     }
 }
 
@@ -201,16 +206,19 @@ pub async fn handle(req: Request, env: Env, ctx: Context) -> Response {
         Ok(route) => route,
         Err(e) => return e.into_response(),
     };
-    if let Route::Health = route {
-        return health(&env).await;
-    }
     let bindings = match Bindings::from_env(&env) {
         Ok(b) => b,
         Err(e) => {
             worker::console_error!("[HTTP] not configured: {e}");
+            if let Route::Health = route {
+                return health(false);
+            }
             return ApiError::from(e).into_response();
         }
     };
+    if let Route::Health = route {
+        return health(true);
+    }
     let customer = matches!(route, Route::CustomerTrack(_) | Route::CustomerPreflight);
     let allowed_origin = origin
         .as_deref()
@@ -255,10 +263,14 @@ pub async fn handle(req: Request, env: Env, ctx: Context) -> Response {
         }
         e.into_response()
     });
-    if let Some(origin) = allowed_origin.filter(|_| customer) {
+    if customer {
         let headers = response.headers_mut();
-        let _ = headers.set("Access-Control-Allow-Origin", origin);
-        let _ = headers.set("Vary", "Origin");
+        // The answer depends on the credentials, and (for CORS) on the calling origin.
+        let _ = headers.set("Vary", "Authorization");
+        if let Some(origin) = allowed_origin {
+            let _ = headers.set("Access-Control-Allow-Origin", origin);
+            let _ = headers.set("Vary", "Authorization, Origin");
+        }
     }
     response
 }
@@ -277,31 +289,15 @@ fn preflight() -> Response {
         .with_headers(headers)
 }
 
-/// Liveness plus a round trip to D1, so a missing binding or migration shows here first.
-async fn health(env: &Env) -> Response {
-    let environment = match super::loaded(env) {
-        Ok(loaded) => loaded.config.environment,
-        Err(e) => return ApiError::from(e).into_response(),
-    };
-    let d1 = match env.d1("DB") {
-        Ok(db) => match db.prepare("SELECT 1").first::<Value>(None).await {
-            Ok(_) => "ok",
-            Err(_) => "error",
-        },
-        Err(_) => "unbound",
-    };
-    let status = if d1 == "ok" { 200 } else { 503 };
-    json_response(
-        status,
-        &json!({
-            "status": if status == 200 { "ok" } else { "degraded" },
-            "service": env!("CARGO_PKG_NAME"),
-            "version": env!("CARGO_PKG_VERSION"),
-            "environment": environment.to_string(),
-            "d1": d1,
-        }),
-        NO_STORE,
-    )
+/// Liveness, for anyone: whether this worker is configured to serve (its `[vars]`, secrets
+/// and bindings, read once per isolate), and nothing else — no environment, no version, no
+/// storage round trip per call. Why it is not configured is in the log.
+fn health(configured: bool) -> Response {
+    if configured {
+        json_response(200, &json!({"status": "ok"}), NO_STORE)
+    } else {
+        json_response(503, &json!({"status": "unavailable"}), NO_STORE)
+    }
 }
 
 fn bearer(req: &Request) -> Option<String> {
@@ -354,14 +350,26 @@ fn customer_access(
     if let Some(sig) = query_value(pairs, "sig") {
         let exp = query_value(pairs, "exp")
             .ok_or_else(|| ApiError::unauthorized("A signed link needs both exp and sig"))?;
-        auth::verify_link(&b.secrets.tracking_link_secret, order_id, exp, sig, now)
-            .map_err(credential_error)?;
+        auth::verify_link(
+            &b.secrets.tracking_link_secret,
+            &b.config.tokens,
+            order_id,
+            exp,
+            sig,
+            now,
+        )
+        .map_err(credential_error)?;
         return Ok(Access::Link(order_id.to_owned()));
     }
     let token = bearer(req).ok_or_else(|| ApiError::unauthorized("Missing credentials"))?;
-    auth::verify_customer_token(&b.secrets.customer_token_secret, &token, now)
-        .map(Access::Customer)
-        .map_err(credential_error)
+    auth::verify_customer_token(
+        &b.secrets.customer_token_secret,
+        &b.config.tokens,
+        &token,
+        now,
+    )
+    .map(Access::Customer)
+    .map_err(credential_error)
 }
 
 async fn customer_track(req: &Request, b: &Bindings, id: &str) -> Result<Response, ApiError> {
@@ -456,7 +464,7 @@ async fn admin_track(
 ) -> Result<Response, ApiError> {
     let carrier = b.carrier();
     let view = b.service(&carrier).admin_view(id).await?;
-    let background = if view.stale {
+    let background = if view.background == Background::Scheduled {
         let order_id = id.to_owned();
         // Answer now; refresh after the response, on this invocation's time.
         ctx.wait_until(async move {
@@ -469,13 +477,21 @@ async fn admin_track(
                 .sync_order(&order_id, Trigger::Background, || b.spent())
                 .await;
         });
-        "scheduled"
-    } else if view.snapshot.order.awb_no.is_none() {
-        "not possible: no waybill"
+        "scheduled".to_owned()
     } else {
-        "not needed"
+        match view.background {
+            Background::NoWaybill => "not possible: no waybill".to_owned(),
+            Background::Skipped { retry_after_secs } => {
+                format!("skipped: refreshed moments ago (next in {retry_after_secs} s)")
+            }
+            _ => "not needed".to_owned(),
+        }
     };
-    Ok(json_response(200, &admin_body(&view, background), NO_STORE))
+    Ok(json_response(
+        200,
+        &admin_body(&view, &background),
+        NO_STORE,
+    ))
 }
 
 fn sync_body(summary: &SyncSummary) -> Value {
@@ -538,12 +554,17 @@ async fn json_body<T: DeserializeOwned>(mut req: Request) -> Result<T, ApiError>
     if declared.is_some_and(|l| l > MAX_BODY_BYTES) {
         return Err(too_large());
     }
-    let bytes = req
-        .bytes()
-        .await
-        .map_err(|_| ApiError::bad_request("INVALID_BODY", "The body could not be read"))?;
-    if bytes.len() > MAX_BODY_BYTES {
-        return Err(too_large());
+    // Read chunk by chunk and stop at the limit: a chunked body declares no length.
+    let mut bytes = Vec::new();
+    if let Ok(mut stream) = req.stream() {
+        while let Some(chunk) = stream.next().await {
+            let chunk = chunk
+                .map_err(|_| ApiError::bad_request("INVALID_BODY", "The body could not be read"))?;
+            if bytes.len() + chunk.len() > MAX_BODY_BYTES {
+                return Err(too_large());
+            }
+            bytes.extend_from_slice(&chunk);
+        }
     }
     serde_json::from_slice(&bytes)
         .map_err(|e| ApiError::bad_request("INVALID_JSON", format!("Invalid JSON body: {e}")))
@@ -552,11 +573,6 @@ async fn json_body<T: DeserializeOwned>(mut req: Request) -> Result<T, ApiError>
 fn invalid(field: &str, message: &str) -> ApiError {
     ApiError::bad_request("VALIDATION_ERROR", format!("{field}: {message}"))
         .with("field", json!(field))
-}
-
-/// Waybills are digits of a sensible length; Blue Dart publishes no check digit.
-fn valid_awb(awb: &str) -> bool {
-    (9..=12).contains(&awb.len()) && awb.bytes().all(|b| b.is_ascii_digit())
 }
 
 fn parse_time(field: &str, text: &str) -> Result<DateTime<Utc>, ApiError> {

@@ -27,4 +27,11 @@ impl KeyValue for WorkersKv {
         }
         put.execute().await.map_err(|e| StoreError(e.to_string()))
     }
+
+    async fn delete(&self, key: &str) -> Result<(), StoreError> {
+        self.kv
+            .delete(key)
+            .await
+            .map_err(|e| StoreError(e.to_string()))
+    }
 }

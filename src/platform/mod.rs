@@ -14,7 +14,7 @@ use std::rc::Rc;
 use worker::{Context, Env, Request, Response, ScheduleContext, ScheduledEvent, event};
 
 use crate::bluedart::client::{Account, BlueDartClient, Gateway};
-use crate::config::{Config, ConfigError};
+use crate::config::{Config, ConfigError, production_problems};
 use crate::ports::Store;
 use crate::tracking::breaker::GuardedCarrier;
 use crate::tracking::service::{ServiceSettings, TrackingService};
@@ -49,8 +49,9 @@ fn secret(env: &Env, name: &str) -> String {
     env.secret(name).map(|s| s.to_string()).unwrap_or_default()
 }
 
-/// Why the worker cannot serve: a missing binding or a bad `[vars]` entry. The text names the
-/// binding or variable, never a value.
+/// Why the worker cannot serve: a missing binding, a bad `[vars]` entry, or settings production
+/// refuses. The text names the binding or variable, never a secret's value; it is for the log
+/// only — callers get a generic answer.
 #[derive(Debug)]
 pub struct SetupError(String);
 
@@ -85,6 +86,13 @@ pub(super) fn loaded(env: &Env) -> Result<Rc<Loaded>, SetupError> {
         return Ok(loaded);
     }
     let config = config(env).map_err(|e| SetupError(e.to_string()))?;
+    let problems = production_problems(&config, |name| secret(env, name));
+    if !problems.is_empty() {
+        return Err(SetupError(format!(
+            "production refuses to serve with unsafe settings: {}",
+            problems.join("; ")
+        )));
+    }
     let loaded = Rc::new(Loaded {
         settings: Rc::new(ServiceSettings {
             stale_after: config.schedule.moving,
@@ -144,7 +152,9 @@ impl Bindings {
             settings: loaded.settings.clone(),
             store: D1Store::new(db),
             kv: Counted::new(WorkersKv { kv }),
-            http: Counted::new(WorkerFetch),
+            http: Counted::new(WorkerFetch {
+                max_response_bytes: loaded.config.bluedart_max_response_bytes,
+            }),
             clock: WorkerClock,
             log: ConsoleLog,
         })

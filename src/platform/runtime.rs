@@ -92,4 +92,9 @@ impl<K: KeyValue> KeyValue for Counted<K> {
         self.tick();
         self.inner.put(key, value, ttl_secs).await
     }
+
+    async fn delete(&self, key: &str) -> Result<(), StoreError> {
+        self.tick();
+        self.inner.delete(key).await
+    }
 }

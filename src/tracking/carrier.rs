@@ -88,8 +88,13 @@ pub enum CarrierError {
     },
     /// The account's licence key or login id does not match.
     Licence,
-    /// An answer that is not the carrier's format: an HTML page, cut-off or broken XML.
+    /// An answer that is not the carrier's format: an HTML page, cut-off or broken XML, or a
+    /// waybill number that is not one.
     UnreadableAnswer,
+    /// An answer longer than the configured maximum; reading stopped there.
+    TooLarge {
+        max_bytes: usize,
+    },
     /// Some other error the carrier named in its answer.
     Message(String),
     /// Another HTTP status the client does not expect.
@@ -162,6 +167,9 @@ impl fmt::Display for CarrierError {
             CarrierError::UnreadableAnswer => {
                 f.write_str("Blue Dart returned an unreadable answer")
             }
+            CarrierError::TooLarge { max_bytes } => {
+                write!(f, "Blue Dart's answer was larger than {max_bytes} bytes")
+            }
             // Blue Dart's own text goes to logs (`detail`), not to callers.
             CarrierError::Message(_) => f.write_str("Blue Dart reported an error"),
             CarrierError::UnexpectedStatus { status } => {
@@ -183,7 +191,32 @@ impl fmt::Display for CarrierError {
     }
 }
 
+/// What a customer is told when the carrier failed for a reason that is ours to fix, not theirs
+/// to wait out: credentials, licence, an unexpected answer.
+pub const CUSTOMER_GENERIC_ERROR: &str = "Blue Dart tracking is temporarily unavailable";
+
 impl CarrierError {
+    /// The short reason a customer may see: the carrier's availability (timeouts, outages,
+    /// throttling, the circuit breaker) as it is, anything about our account or configuration
+    /// (refused credentials, licence, unexpected statuses, redirects, oversized answers) as
+    /// [`CUSTOMER_GENERIC_ERROR`]. Admins and logs get [`CarrierError::detail`].
+    pub fn customer_message(&self) -> String {
+        match self {
+            CarrierError::Timeout { .. }
+            | CarrierError::Connection
+            | CarrierError::Unavailable { .. }
+            | CarrierError::Throttled { .. }
+            | CarrierError::UnreadableAnswer
+            | CarrierError::CircuitOpen { .. } => self.to_string(),
+            CarrierError::Unauthorized { .. }
+            | CarrierError::Licence
+            | CarrierError::Message(_)
+            | CarrierError::UnexpectedStatus { .. }
+            | CarrierError::TooLarge { .. }
+            | CarrierError::Refused { .. } => CUSTOMER_GENERIC_ERROR.to_owned(),
+        }
+    }
+
     /// The message plus what the carrier itself said, for logs only.
     pub fn detail(&self) -> String {
         match self {
@@ -234,6 +267,37 @@ mod tests {
         let carrier_text = CarrierError::Message("x".repeat(1000));
         assert_eq!(carrier_text.to_string(), "Blue Dart reported an error");
         assert!(carrier_text.detail().len() < 160);
+    }
+
+    #[test]
+    fn customers_are_not_told_about_our_credentials_or_licence() {
+        for error in [
+            CarrierError::Unauthorized { status: 401 },
+            CarrierError::Licence,
+            CarrierError::Message("Invalid LoginID DEVLOGIN".into()),
+            CarrierError::UnexpectedStatus { status: 302 },
+            CarrierError::TooLarge { max_bytes: 65536 },
+        ] {
+            assert_eq!(
+                error.customer_message(),
+                CUSTOMER_GENERIC_ERROR,
+                "{error:?}"
+            );
+            assert_ne!(
+                error.to_string(),
+                CUSTOMER_GENERIC_ERROR,
+                "admins see the cause"
+            );
+        }
+        // Blue Dart's own availability is no secret, and tells the customer to wait.
+        assert_eq!(
+            CarrierError::Timeout { ms: 1000 }.customer_message(),
+            "Blue Dart did not answer within 1000 ms"
+        );
+        assert_eq!(
+            CarrierError::Unavailable { status: 503 }.customer_message(),
+            "Blue Dart is unavailable (HTTP 503)"
+        );
     }
 
     #[test]

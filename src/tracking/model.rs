@@ -149,6 +149,13 @@ pub struct Location {
     pub country: String,
 }
 
+/// Whether `awb` looks like a Blue Dart waybill number: 9–12 digits (Blue Dart publishes no
+/// check digit). Applied to waybills admins send and to those Blue Dart generates, before
+/// either is stored.
+pub fn valid_awb(awb: &str) -> bool {
+    (9..=12).contains(&awb.len()) && awb.bytes().all(|b| b.is_ascii_digit())
+}
+
 /// The `scan_code` of the entry the service itself writes when a waybill is attached.
 pub const BOOKED_CODE: &str = "BOOKED";
 

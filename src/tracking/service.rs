@@ -1,16 +1,22 @@
 //! The tracking service: answer from the cache, refresh from the carrier, register orders and
 //! waybills. D1 is the source of truth; KV holds each order's snapshot for the hot path and is
 //! rewritten whenever D1's state of the order changes.
+//!
+//! A customer's request is authorised against the KV snapshot, and a refresh is rate-limited
+//! from it (plus a short KV claim key), so that D1 is touched only on a KV miss or when a live
+//! carrier call is about to happen; the D1 claim then makes that call single-flight. Unknown
+//! order ids are remembered in KV for a minute, and customers get the same answer for an order
+//! that does not exist as for one that is not theirs.
 
 use std::fmt;
 
-use chrono::Duration;
+use chrono::{DateTime, Duration, Utc};
 use futures_util::future::join_all;
 
 use super::carrier::{Carrier, CarrierError, WaybillRequest};
 use super::merge::plan_batch;
-use super::model::{ShippingStatus, Snapshot, TrackingEvent};
-use super::response::Source;
+use super::model::{ShippingStatus, Snapshot, TrackingEvent, valid_awb};
+use super::response::{Source, iso};
 use super::schedule::CheckSchedule;
 use super::sync::{Spent, SyncRun, Trigger};
 use crate::auth::Access;
@@ -37,9 +43,13 @@ pub struct ServiceSettings {
 /// Why a request could not be served. Mapped to HTTP in one place (`platform::http`).
 #[derive(Clone, Debug, PartialEq)]
 pub enum ServiceError {
+    /// No such order — or, for a customer, not one their credentials cover: the two are
+    /// deliberately indistinguishable.
     NotFound,
-    Forbidden,
-    Conflict { code: &'static str, message: String },
+    Conflict {
+        code: &'static str,
+        message: String,
+    },
     Carrier(CarrierError),
     Store(StoreError),
 }
@@ -48,7 +58,6 @@ impl fmt::Display for ServiceError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             ServiceError::NotFound => f.write_str("order not found"),
-            ServiceError::Forbidden => f.write_str("not allowed to read this order"),
             ServiceError::Conflict { message, .. } => f.write_str(message),
             ServiceError::Carrier(e) => write!(f, "{e}"),
             ServiceError::Store(e) => write!(f, "storage: {e}"),
@@ -90,6 +99,21 @@ pub struct AdminView {
     pub carrier_response: Option<StoredResponse>,
     /// Whether the cache is stale and a waybill exists, so a refresh is worth it.
     pub stale: bool,
+    pub background: Background,
+}
+
+/// Whether an admin's look at an order refreshes it from the carrier after answering.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Background {
+    /// Stale, and this caller holds the refresh claim: refresh it after answering.
+    Scheduled,
+    /// Stale, but another refresh (an admin's or a customer's) claimed it within the refresh
+    /// interval: no second carrier call.
+    Skipped { retry_after_secs: u64 },
+    /// Synced recently enough.
+    NotNeeded,
+    /// No waybill to track.
+    NoWaybill,
 }
 
 pub struct TrackingService<'a, S, K, C, T, L> {
@@ -104,6 +128,26 @@ pub struct TrackingService<'a, S, K, C, T, L> {
 /// KV key of an order's snapshot. Versioned so that a change of shape never reads old entries.
 pub fn snapshot_key(order_id: &str) -> String {
     format!("order:v1:{order_id}")
+}
+
+/// KV key of an order's latest refresh claim (its time): a cheap pre-filter in front of the
+/// D1 claim, which stays the real single flight (KV is eventually consistent).
+pub fn claim_key(order_id: &str) -> String {
+    format!("refresh:v1:{order_id}")
+}
+
+/// What the snapshot key holds for an order id that D1 does not know.
+pub const ABSENT: &str = "absent";
+/// How long an unknown order id is remembered as unknown: KV's shortest TTL.
+pub const ABSENT_TTL_SECS: u64 = 60;
+
+/// What KV holds for an order.
+enum Cached {
+    Snapshot(Box<Snapshot>),
+    /// Recently looked up in D1 and not there.
+    Absent,
+    /// Nothing usable: missing, unreadable, or KV failed.
+    Miss,
 }
 
 fn awb_in_use() -> ServiceError {
@@ -143,99 +187,174 @@ where
 
     /// The order's snapshot from D1, written through to KV.
     async fn load_from_store(&self, order_id: &str) -> Result<Snapshot, ServiceError> {
-        let snapshot = self
-            .store
-            .snapshot(order_id)
-            .await?
-            .ok_or(ServiceError::NotFound)?;
+        let snapshot = self.store_snapshot(order_id).await?;
         self.cache(&snapshot).await;
         Ok(snapshot)
     }
 
-    /// The order's snapshot: KV first (the hot path), else D1, healing KV.
-    pub async fn load(&self, order_id: &str) -> Result<Snapshot, ServiceError> {
-        let cached = self
-            .kv
-            .get(&snapshot_key(order_id))
-            .await
-            .ok()
-            .flatten()
-            .and_then(|value| serde_json::from_str::<Snapshot>(&value).ok())
-            .filter(|s| s.order.id == order_id);
-        match cached {
-            Some(snapshot) => Ok(snapshot),
-            None => self.load_from_store(order_id).await,
+    async fn cached(&self, order_id: &str) -> Cached {
+        let Ok(Some(value)) = self.kv.get(&snapshot_key(order_id)).await else {
+            return Cached::Miss;
+        };
+        if value == ABSENT {
+            return Cached::Absent;
+        }
+        match serde_json::from_str::<Snapshot>(&value) {
+            Ok(snapshot) if snapshot.order.id == order_id => Cached::Snapshot(Box::new(snapshot)),
+            _ => Cached::Miss,
         }
     }
 
+    /// The order's snapshot: KV first (the hot path), else D1, healing KV. An id D1 does not
+    /// know is remembered as unknown for [`ABSENT_TTL_SECS`], so asking again costs no D1 read.
+    pub async fn load(&self, order_id: &str) -> Result<Snapshot, ServiceError> {
+        match self.cached(order_id).await {
+            Cached::Snapshot(snapshot) => Ok(*snapshot),
+            Cached::Absent => Err(ServiceError::NotFound),
+            Cached::Miss => match self.store.snapshot(order_id).await? {
+                Some(snapshot) => {
+                    self.cache(&snapshot).await;
+                    Ok(snapshot)
+                }
+                None => {
+                    // Best effort: a failure only means the next miss reads D1 again.
+                    let key = snapshot_key(order_id);
+                    let _ = self.kv.put(&key, ABSENT, Some(ABSENT_TTL_SECS)).await;
+                    Err(ServiceError::NotFound)
+                }
+            },
+        }
+    }
+
+    /// Rewrites KV from D1's snapshot unless KV holds exactly that already: a read is cheap, and
+    /// KV takes one write per second per key.
+    async fn heal(&self, snapshot: &Snapshot) {
+        if let Cached::Snapshot(cached) = self.cached(&snapshot.order.id).await
+            && *cached == *snapshot
+        {
+            return;
+        }
+        self.cache(snapshot).await;
+    }
+
     /// The customer's track request.
+    ///
+    /// Authorised against the cached snapshot (D1 only on a KV miss). An order that does not
+    /// exist and one the credentials do not cover answer alike. A refresh is limited from what
+    /// KV knows (the snapshot's sync time, the claim key) before the D1 claim is tried; only the
+    /// caller that wins it reads D1's state, merges the carrier's answer into it, and answers
+    /// from it if the carrier fails.
     pub async fn track(
         &self,
         order_id: &str,
         access: &Access,
         refresh: bool,
     ) -> Result<TrackOutcome, ServiceError> {
-        // A refresh merges into D1's state, so it reads that (not the possibly older KV copy)
-        // once, and answers from it if Blue Dart fails; a plain request reads KV.
-        let snapshot = if refresh {
-            self.store_snapshot(order_id).await?
-        } else {
-            self.load(order_id).await?
-        };
-        if !access.may_read(&snapshot.order) {
-            return Err(ServiceError::Forbidden);
+        let cached = self.load(order_id).await?;
+        if !access.may_read(&cached.order) {
+            return Err(ServiceError::NotFound);
         }
-        if snapshot.order.awb_no.is_none() {
-            return Ok(TrackOutcome::NoAwb(snapshot.order.shipping_status));
+        if cached.order.awb_no.is_none() {
+            return Ok(TrackOutcome::NoAwb(cached.order.shipping_status));
         }
         if !refresh {
             return Ok(TrackOutcome::Tracking {
-                snapshot: Box::new(snapshot),
+                snapshot: Box::new(cached),
                 source: Source::Cached,
             });
         }
-        if let Some(retry_after_secs) = self.refresh_wait(&snapshot).await? {
+        if let Some(retry_after_secs) = self.claim_refresh(&cached).await? {
             return Ok(TrackOutcome::Tracking {
-                snapshot: Box::new(snapshot),
+                snapshot: Box::new(cached),
                 source: Source::RefreshLimited { retry_after_secs },
             });
         }
-        match self.sync_snapshots(vec![snapshot.clone()], true).await {
+        // This caller holds the claim, so a live call will happen: merge into D1's state, which
+        // may be newer than KV's copy.
+        let stored = self.store_snapshot(order_id).await?;
+        if !access.may_read(&stored.order) {
+            return Err(ServiceError::NotFound);
+        }
+        if stored.order.awb_no.is_none() {
+            return Ok(TrackOutcome::NoAwb(stored.order.shipping_status));
+        }
+        if let Some(retry_after_secs) = self.synced_within_interval(&stored) {
+            return Ok(TrackOutcome::Tracking {
+                snapshot: Box::new(stored),
+                source: Source::RefreshLimited { retry_after_secs },
+            });
+        }
+        match self.sync_snapshots(vec![stored.clone()], true).await {
             Ok(mut summaries) => Ok(TrackOutcome::Tracking {
                 snapshot: Box::new(summaries.remove(0).snapshot),
                 source: Source::Live,
             }),
-            // Nothing was written: answer from the cache, saying why.
-            Err(ServiceError::Carrier(e)) => Ok(TrackOutcome::Tracking {
-                snapshot: Box::new(snapshot),
-                source: Source::LiveFailed(e.to_string()),
-            }),
+            // Nothing was written: answer from the cache, saying why in words fit for a
+            // customer; the detail goes to the log.
+            Err(ServiceError::Carrier(e)) => {
+                if !matches!(e, CarrierError::CircuitOpen { .. }) {
+                    self.log.warn(&format!(
+                        "[TRACKING] Live refresh of order {order_id} failed: {}",
+                        e.detail()
+                    ));
+                }
+                Ok(TrackOutcome::Tracking {
+                    snapshot: Box::new(stored),
+                    source: Source::LiveFailed(e.customer_message()),
+                })
+            }
             Err(e) => Err(e),
         }
     }
 
-    /// How long until this order may be refreshed live again: `None` when it may now, and then
-    /// this caller holds the claim, so concurrent requests make one carrier call between them.
-    async fn refresh_wait(&self, stored: &Snapshot) -> Result<Option<u64>, ServiceError> {
+    /// Seconds until `snapshot`'s order may be refreshed again, if it was synced within the
+    /// refresh interval.
+    fn synced_within_interval(&self, snapshot: &Snapshot) -> Option<u64> {
+        let interval = self.settings.refresh_interval;
+        let now = self.clock.now();
+        snapshot
+            .order
+            .last_synced_at
+            .filter(|at| now - *at < interval)
+            .map(|at| wait_until(at + interval, now))
+    }
+
+    /// Claims the right to refresh this order from the carrier now (customers' `forceRefresh`
+    /// and admins' background refreshes alike). `None` when claimed: this caller makes the one
+    /// call. Otherwise the seconds until a refresh is allowed again.
+    ///
+    /// The cheap checks come first: the snapshot's sync time and the KV claim key, both from
+    /// KV. They are only a pre-filter — KV is eventually consistent, and concurrent callers all
+    /// miss the key — so the D1 claim, which D1 grants to exactly one caller, decides.
+    async fn claim_refresh(&self, snapshot: &Snapshot) -> Result<Option<u64>, ServiceError> {
         let interval = self.settings.refresh_interval;
         if interval <= Duration::zero() {
             return Ok(None);
         }
+        if let Some(wait) = self.synced_within_interval(snapshot) {
+            return Ok(Some(wait));
+        }
         let now = self.clock.now();
-        let wait_from =
-            |at: chrono::DateTime<chrono::Utc>| (at + interval - now).num_seconds().max(1) as u64;
-        if let Some(synced) = stored
-            .order
-            .last_synced_at
-            .filter(|at| now - *at < interval)
-        {
-            return Ok(Some(wait_from(synced)));
+        let order_id = &snapshot.order.id;
+        let key = claim_key(order_id);
+        let seen = self.kv.get(&key).await.ok().flatten().and_then(|v| {
+            DateTime::parse_from_rfc3339(&v)
+                .ok()
+                .map(|at| at.with_timezone(&Utc))
+        });
+        if let Some(at) = seen.filter(|at| now - *at < interval) {
+            return Ok(Some(wait_until(at + interval, now)));
         }
         let standing = self
             .store
-            .claim_refresh(&stored.order.id, now, now - interval)
+            .claim_refresh(order_id, now, now - interval)
             .await?;
-        Ok(standing.map(wait_from))
+        if standing.is_none() {
+            // Only the winner writes the key (KV takes one write per second per key).
+            let ttl = (interval.num_seconds() as u64).max(ABSENT_TTL_SECS);
+            let _ = self.kv.put(&key, &iso(now), Some(ttl)).await;
+        }
+        Ok(standing.map(|at| wait_until(at + interval, now)))
     }
 
     async fn store_snapshot(&self, order_id: &str) -> Result<Snapshot, ServiceError> {
@@ -355,9 +474,12 @@ where
     }
 
     /// What an admin sees: straight from D1, with the last carrier answer and whether a
-    /// background refresh is due.
+    /// background refresh is due. KV is rewritten only if it differs from D1. A stale order is
+    /// refreshed in the background only by the caller that wins its refresh claim, the same
+    /// claim customers' refreshes take, so repeated looks make one carrier call.
     pub async fn admin_view(&self, order_id: &str) -> Result<AdminView, ServiceError> {
-        let snapshot = self.load_from_store(order_id).await?;
+        let snapshot = self.store_snapshot(order_id).await?;
+        self.heal(&snapshot).await;
         let carrier_response = self.store.carrier_response(order_id).await?;
         let now = self.clock.now();
         let fresh = snapshot
@@ -365,19 +487,39 @@ where
             .last_synced_at
             .is_some_and(|at| now - at < self.settings.stale_after);
         let stale = snapshot.order.awb_no.is_some() && !fresh;
+        let background = if snapshot.order.awb_no.is_none() {
+            Background::NoWaybill
+        } else if !stale {
+            Background::NotNeeded
+        } else {
+            match self.claim_refresh(&snapshot).await? {
+                None => Background::Scheduled,
+                Some(retry_after_secs) => Background::Skipped { retry_after_secs },
+            }
+        };
         Ok(AdminView {
             snapshot,
             carrier_response,
             stale,
+            background,
         })
     }
 
     /// Creates or updates an order as the store's order system sees it.
+    ///
+    /// When the order changes owner, its KV snapshot (which names the old owner, and which
+    /// customers are authorised against) is deleted, and if that fails the update fails, so
+    /// that the order system tries again: the old owner must not go on reading the order.
     pub async fn put_order(
         &self,
         order_id: &str,
         input: &OrderInput,
     ) -> Result<(Snapshot, bool), ServiceError> {
+        let previous_owner = self
+            .store
+            .snapshot(order_id)
+            .await?
+            .map(|s| s.order.customer_id);
         let created = match self
             .store
             .upsert_order(order_id, input, self.clock.now())
@@ -387,7 +529,39 @@ where
             UpsertOutcome::Updated => false,
             UpsertOutcome::AwbInUse => return Err(awb_in_use()),
         };
+        if !created {
+            // KV is checked too: a retry after a failed delete finds D1 changed already.
+            let cached_owner = match self.cached(order_id).await {
+                Cached::Snapshot(s) => Some(s.order.customer_id),
+                _ => None,
+            };
+            let other = |owner: &Option<String>| {
+                owner
+                    .as_deref()
+                    .is_some_and(|o| o != input.customer_id.as_str())
+            };
+            if other(&previous_owner) || other(&cached_owner) {
+                self.forget_cached(order_id).await?;
+            }
+        }
         Ok((self.load_from_store(order_id).await?, created))
+    }
+
+    /// Deletes an order's KV snapshot after a change of owner. On failure the order is also
+    /// noted for the next sync's KV repair, and the error is returned.
+    async fn forget_cached(&self, order_id: &str) -> Result<(), ServiceError> {
+        let Err(e) = self.kv.delete(&snapshot_key(order_id)).await else {
+            self.log.info(&format!(
+                "[CACHE] Order {order_id} changed owner; its KV snapshot was deleted"
+            ));
+            return Ok(());
+        };
+        self.log.warn(&format!(
+            "[CACHE] Order {order_id} changed owner but its KV snapshot could not be deleted: {e}"
+        ));
+        let ids = [order_id.to_owned()];
+        let _ = self.store.mark_kv_stale(&ids, self.clock.now()).await;
+        Err(ServiceError::Store(e))
     }
 
     /// Attaches a waybill made elsewhere: the order becomes Shipped / In-Transit and its history
@@ -426,6 +600,19 @@ where
             .generate_waybill(request)
             .await
             .map_err(ServiceError::Carrier)?;
+        // Whatever the carrier sent goes into D1, KV and every answer: it must be a waybill.
+        if !valid_awb(&awb) {
+            self.log.warn(&format!(
+                "[WAYBILL] Blue Dart answered order {} with a waybill number that is not 9-12 digits; not stored",
+                request.order_id
+            ));
+            return Err(ServiceError::Carrier(CarrierError::UnreadableAnswer));
+        }
         self.attach_awb(&request.order_id, &awb).await
     }
+}
+
+/// Whole seconds from `now` until `at`, at least one.
+fn wait_until(at: DateTime<Utc>, now: DateTime<Utc>) -> u64 {
+    (at - now).num_seconds().max(1) as u64
 }

@@ -81,8 +81,11 @@ impl Log for MemoryLog {
 pub struct MemoryKv {
     pub entries: RefCell<HashMap<String, (String, Option<u64>)>>,
     pub failing: Cell<bool>,
+    /// Only puts fail (KV's one write per second per key, say); reads and deletes work.
+    pub failing_puts: Cell<bool>,
     pub reads: Cell<usize>,
     pub writes: Cell<usize>,
+    pub deletes: Cell<usize>,
 }
 
 impl KeyValue for MemoryKv {
@@ -96,13 +99,22 @@ impl KeyValue for MemoryKv {
 
     async fn put(&self, key: &str, value: &str, ttl: Option<u64>) -> Result<(), StoreError> {
         self.writes.set(self.writes.get() + 1);
-        if self.failing.get() {
+        if self.failing.get() || self.failing_puts.get() {
             return Err(StoreError("kv down".into()));
         }
         assert!(ttl.is_none_or(|t| t >= 60), "KV TTLs are at least 60 s");
         self.entries
             .borrow_mut()
             .insert(key.to_owned(), (value.to_owned(), ttl));
+        Ok(())
+    }
+
+    async fn delete(&self, key: &str) -> Result<(), StoreError> {
+        self.deletes.set(self.deletes.get() + 1);
+        if self.failing.get() {
+            return Err(StoreError("kv down".into()));
+        }
+        self.entries.borrow_mut().remove(key);
         Ok(())
     }
 }
@@ -151,6 +163,13 @@ impl MemoryStore {
 
     pub fn runs(&self) -> Vec<SyncRun> {
         self.state.borrow().runs.clone()
+    }
+
+    /// Sets an order's last sync time directly, as if synced then.
+    pub fn set_synced(&self, id: &str, at: Option<DateTime<Utc>>) {
+        if let Some(order) = self.state.borrow_mut().orders.get_mut(id) {
+            order.last_synced_at = at;
+        }
     }
 
     fn build_snapshot(state: &StoreState, id: &str) -> Option<Snapshot> {

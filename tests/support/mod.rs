@@ -18,16 +18,36 @@ use std::time::{Duration, Instant};
 use bluedart_sim::{SimConfig, Simulator};
 use serde_json::Value;
 
-pub const ADMIN_TOKEN: &str = "test-admin-token";
-pub const CUSTOMER_TOKEN_SECRET: &str = "test-customer-token-secret";
-pub const TRACKING_LINK_SECRET: &str = "test-tracking-link-secret";
+// At least 32 bytes each, as production requires (tests run it against the loopback simulator).
+pub const ADMIN_TOKEN: &str = "test-admin-token-4f1c9a7e2b6d8035c1e9";
+pub const CUSTOMER_TOKEN_SECRET: &str = "test-customer-token-secret-8d2e6b1f9a4c";
+pub const TRACKING_LINK_SECRET: &str = "test-tracking-link-secret-3a7f0c5e9b2d";
+/// The audience customer tokens carry (wrangler.toml's `CUSTOMER_TOKEN_AUDIENCE`).
+pub const AUDIENCE: &str = shipment_tracker::auth::DEFAULT_AUDIENCE;
 
-/// Secrets the worker gets in tests, as `.dev.vars` would give them in development.
-fn secrets(sim: &SimConfig) -> String {
-    format!(
-        "ADMIN_TOKEN={ADMIN_TOKEN}\nCUSTOMER_TOKEN_SECRET={CUSTOMER_TOKEN_SECRET}\nTRACKING_LINK_SECRET={TRACKING_LINK_SECRET}\nBLUEDART_CLIENT_ID={}\nBLUEDART_CLIENT_SECRET={}\nBLUEDART_LOGIN_ID={}\nBLUEDART_LICENCE_KEY={}\n",
-        sim.client_id, sim.client_secret, sim.login_id, sim.licence_key
-    )
+/// Secrets the worker gets in tests, as `.dev.vars` would give them in development; `overrides`
+/// replace (or, when empty, remove) any of them.
+fn secrets(sim: &SimConfig, overrides: &[(&str, String)]) -> String {
+    let defaults = [
+        ("ADMIN_TOKEN", ADMIN_TOKEN.to_owned()),
+        ("CUSTOMER_TOKEN_SECRET", CUSTOMER_TOKEN_SECRET.to_owned()),
+        ("TRACKING_LINK_SECRET", TRACKING_LINK_SECRET.to_owned()),
+        ("BLUEDART_CLIENT_ID", sim.client_id.clone()),
+        ("BLUEDART_CLIENT_SECRET", sim.client_secret.clone()),
+        ("BLUEDART_LOGIN_ID", sim.login_id.clone()),
+        ("BLUEDART_LICENCE_KEY", sim.licence_key.clone()),
+    ];
+    let mut out = String::new();
+    for (name, value) in defaults {
+        let value = overrides
+            .iter()
+            .find(|(k, _)| *k == name)
+            .map_or(value, |(_, v)| v.clone());
+        if !value.is_empty() {
+            out.push_str(&format!("{name}={value}\n"));
+        }
+    }
+    out
 }
 
 fn root() -> PathBuf {
@@ -87,6 +107,8 @@ fn wrangler() -> PathBuf {
 pub struct Options {
     /// `[vars]` overrides, e.g. `("ENVIRONMENT", "production")`.
     pub vars: Vec<(&'static str, String)>,
+    /// Secret overrides, e.g. `("ADMIN_TOKEN", "short".into())`.
+    pub secrets: Vec<(&'static str, String)>,
     pub sim: SimConfig,
     /// Start from a database made by only the first N migrations and filled by this SQL; the
     /// rest of the migrations are then applied to it as they would be on a deployment.
@@ -155,6 +177,7 @@ pub struct TestWorker {
 pub fn customer_token(customer: &str) -> String {
     shipment_tracker::auth::customer_token(
         CUSTOMER_TOKEN_SECRET,
+        AUDIENCE,
         customer,
         chrono::Utc::now() + chrono::Duration::hours(1),
     )
@@ -276,7 +299,8 @@ impl TestWorker {
         let dir = scratch_dir();
         let state = dir.join("state");
         let env_file = dir.join("test.env");
-        fs::write(&env_file, secrets(&options.sim)).expect("write the test secrets");
+        fs::write(&env_file, secrets(&options.sim, &options.secrets))
+            .expect("write the test secrets");
         if let Some((count, sql)) = options.upgrade_from {
             old_database(&dir, &state, count, sql);
         }
@@ -287,7 +311,11 @@ impl TestWorker {
             "applying D1 migrations",
         );
 
-        let mut vars = vec![("BLUEDART_BASE_URL", sim.base_url())];
+        // The simulator, unless the test points the worker at a Blue Dart of its own.
+        let mut vars = Vec::new();
+        if !options.vars.iter().any(|(k, _)| *k == "BLUEDART_BASE_URL") {
+            vars.push(("BLUEDART_BASE_URL", sim.base_url()));
+        }
         vars.extend(options.vars);
         let agent: ureq::Agent = ureq::Agent::config_builder()
             .http_status_as_error(false)

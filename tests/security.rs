@@ -1,0 +1,309 @@
+//! Security hardening (issue 17), natively, with in-memory ports: what a customer can make the
+//! worker do to D1, what a customer can learn, what an ownership change does to KV, how often
+//! admins' looks call Blue Dart and write KV, and what a generated waybill must look like.
+
+mod support;
+
+use bluedart_sim::demo;
+use chrono::Duration;
+use pollster::block_on;
+use shipment_tracker::auth::Access;
+use shipment_tracker::ports::{OrderInput, Store};
+use shipment_tracker::tracking::carrier::{CarrierError, Consignee, WaybillRequest};
+use shipment_tracker::tracking::response::Source;
+use shipment_tracker::tracking::service::{
+    ABSENT, ABSENT_TTL_SECS, Background, ServiceError, TrackOutcome, claim_key, snapshot_key,
+};
+use support::memory::{FakeBlueDart, ScriptedCarrier, World};
+
+fn world() -> World<FakeBlueDart> {
+    let mut w = World::new(FakeBlueDart::with(demo::shipments()));
+    w.settings.refresh_interval = Duration::seconds(60);
+    w.shipped("ORD-1", "81234567890");
+    w
+}
+
+fn customer(id: &str) -> Access {
+    Access::Customer(id.into())
+}
+
+fn track(
+    w: &World<FakeBlueDart>,
+    order: &str,
+    who: &str,
+    refresh: bool,
+) -> Result<TrackOutcome, ServiceError> {
+    block_on(w.service().track(order, &customer(who), refresh))
+}
+
+fn source(outcome: Result<TrackOutcome, ServiceError>) -> Source {
+    match outcome {
+        Ok(TrackOutcome::Tracking { source, .. }) => source,
+        other => panic!("expected tracking, got {other:?}"),
+    }
+}
+
+/// D1 operations since the world was set up.
+fn d1_calls(w: &World<FakeBlueDart>) -> Vec<&'static str> {
+    w.store.calls.borrow().clone()
+}
+
+fn order_for(customer: &str) -> OrderInput {
+    OrderInput {
+        customer_id: customer.into(),
+        order_status: "Shipped".into(),
+        created_at: None,
+        awb_no: None,
+    }
+}
+
+// Item 2: any customer could push reads and writes onto D1 with forceRefresh.
+
+#[test]
+fn refreshing_another_customers_order_touches_neither_d1_nor_blue_dart() {
+    let w = world();
+    let before = d1_calls(&w);
+    for _ in 0..5 {
+        assert_eq!(
+            track(&w, "ORD-1", "cust-2", true),
+            Err(ServiceError::NotFound)
+        );
+    }
+    assert_eq!(d1_calls(&w), before, "authorised from the KV snapshot");
+    assert!(w.carrier.calls.borrow().is_empty());
+}
+
+#[test]
+fn an_unknown_order_id_is_looked_up_in_d1_once_then_remembered_briefly() {
+    let w = world();
+    let before = w.store.count("snapshots");
+    for refresh in [true, false, true, true] {
+        assert_eq!(
+            track(&w, "ORD-404", "cust-1", refresh),
+            Err(ServiceError::NotFound)
+        );
+    }
+    assert_eq!(w.store.count("snapshots"), before + 1);
+    assert_eq!(
+        w.kv.entries.borrow()[&snapshot_key("ORD-404")],
+        (ABSENT.to_owned(), Some(ABSENT_TTL_SECS)),
+        "a negative entry, for KV's shortest TTL"
+    );
+    // Creating the order replaces the negative entry at once.
+    block_on(w.service().put_order("ORD-404", &order_for("cust-1"))).unwrap();
+    assert!(matches!(
+        track(&w, "ORD-404", "cust-1", false),
+        Ok(TrackOutcome::NoAwb(_))
+    ));
+}
+
+#[test]
+fn a_refresh_inside_the_interval_is_refused_from_kv_without_d1() {
+    let w = world();
+    assert_eq!(source(track(&w, "ORD-1", "cust-1", true)), Source::Live);
+    w.clock.advance(Duration::seconds(20));
+    let before = d1_calls(&w);
+    assert_eq!(
+        source(track(&w, "ORD-1", "cust-1", true)),
+        Source::RefreshLimited {
+            retry_after_secs: 40
+        }
+    );
+    assert_eq!(d1_calls(&w), before, "no D1 read, no claim");
+    assert_eq!(w.carrier.calls.borrow().len(), 1);
+}
+
+#[test]
+fn a_claim_seen_in_kv_refuses_a_refresh_without_d1() {
+    let w = world();
+    // The first refresh claims, then Blue Dart fails: nothing synced, the claim stands.
+    w.carrier
+        .failures
+        .borrow_mut()
+        .insert(1, CarrierError::Connection);
+    assert!(matches!(
+        source(track(&w, "ORD-1", "cust-1", true)),
+        Source::LiveFailed(_)
+    ));
+    assert!(w.kv.entries.borrow().contains_key(&claim_key("ORD-1")));
+    w.clock.advance(Duration::seconds(5));
+    let before = d1_calls(&w);
+    for _ in 0..10 {
+        assert_eq!(
+            source(track(&w, "ORD-1", "cust-1", true)),
+            Source::RefreshLimited {
+                retry_after_secs: 55
+            }
+        );
+    }
+    assert_eq!(d1_calls(&w), before);
+    assert_eq!(w.carrier.calls.borrow().len(), 1);
+}
+
+#[test]
+fn the_d1_claim_still_decides_when_kv_has_not_seen_it() {
+    let w = world();
+    // Another instance claimed a moment ago; its KV write has not reached this one.
+    let now = w.clock.0.get();
+    assert_eq!(
+        block_on(
+            w.store
+                .claim_refresh("ORD-1", now, now - Duration::seconds(60))
+        ),
+        Ok(None)
+    );
+    w.clock.advance(Duration::seconds(2));
+    let reads = w.store.count("snapshots");
+    assert_eq!(
+        source(track(&w, "ORD-1", "cust-1", true)),
+        Source::RefreshLimited {
+            retry_after_secs: 58
+        }
+    );
+    assert!(w.carrier.calls.borrow().is_empty(), "single flight holds");
+    assert_eq!(
+        w.store.count("snapshots"),
+        reads,
+        "the loser reads no history"
+    );
+}
+
+#[test]
+fn a_refresh_that_wins_the_claim_reads_d1_and_goes_live() {
+    let w = world();
+    let before = w.store.count("snapshots");
+    assert_eq!(source(track(&w, "ORD-1", "cust-1", true)), Source::Live);
+    assert_eq!(w.store.count("claim_refresh"), 1);
+    assert_eq!(w.store.count("snapshots"), before + 1, "D1's state, once");
+}
+
+// Item 7: a reassigned order stayed readable by its old owner while KV kept the old snapshot.
+
+#[test]
+fn a_new_owner_removes_the_old_owners_snapshot_even_when_kv_writes_fail() {
+    let w = world();
+    // KV takes one write per second per key: say the rewrite is refused.
+    w.kv.failing_puts.set(true);
+    block_on(w.service().put_order("ORD-1", &order_for("cust-2"))).unwrap();
+    assert!(!w.kv.entries.borrow().contains_key(&snapshot_key("ORD-1")));
+    w.kv.failing_puts.set(false);
+    assert_eq!(
+        track(&w, "ORD-1", "cust-1", false),
+        Err(ServiceError::NotFound),
+        "the old owner reads nothing"
+    );
+    assert!(track(&w, "ORD-1", "cust-2", false).is_ok());
+}
+
+#[test]
+fn an_ownership_change_that_cannot_clear_kv_fails_and_a_retry_clears_it() {
+    let w = world();
+    w.kv.failing.set(true);
+    let put = block_on(w.service().put_order("ORD-1", &order_for("cust-2")));
+    assert!(matches!(put, Err(ServiceError::Store(_))), "{put:?}");
+    assert_eq!(w.store.kv_repairs(), ["ORD-1"], "noted for the next sync");
+    w.kv.failing.set(false);
+    // D1 has the new owner already; KV still names the old one, so the retry deletes it.
+    block_on(w.service().put_order("ORD-1", &order_for("cust-2"))).unwrap();
+    assert_eq!(
+        track(&w, "ORD-1", "cust-1", false),
+        Err(ServiceError::NotFound)
+    );
+}
+
+#[test]
+fn an_update_that_keeps_the_owner_deletes_nothing() {
+    let w = world();
+    block_on(w.service().put_order("ORD-1", &order_for("cust-1"))).unwrap();
+    assert_eq!(w.kv.deletes.get(), 0);
+}
+
+// Item 8: every admin look at a stale order called Blue Dart, and every look wrote KV.
+
+#[test]
+fn admin_looks_at_a_stale_order_schedule_one_refresh_between_them() {
+    let w = world();
+    let first = block_on(w.service().admin_view("ORD-1")).unwrap();
+    assert!(first.stale);
+    assert_eq!(first.background, Background::Scheduled);
+    w.clock.advance(Duration::seconds(10));
+    let second = block_on(w.service().admin_view("ORD-1")).unwrap();
+    assert!(second.stale);
+    assert_eq!(
+        second.background,
+        Background::Skipped {
+            retry_after_secs: 50
+        }
+    );
+    // A customer's refresh in the same minute is refused by the same claim.
+    assert!(matches!(
+        source(track(&w, "ORD-1", "cust-1", true)),
+        Source::RefreshLimited { .. }
+    ));
+    w.clock.advance(Duration::seconds(60));
+    assert_eq!(
+        block_on(w.service().admin_view("ORD-1"))
+            .unwrap()
+            .background,
+        Background::Scheduled
+    );
+}
+
+#[test]
+fn admin_looks_write_kv_only_when_it_differs_from_d1() {
+    let w = world();
+    // Synced just now according to D1; KV still has the snapshot from before.
+    w.store.set_synced("ORD-1", Some(w.clock.0.get()));
+    let writes = w.kv.writes.get();
+    let view = block_on(w.service().admin_view("ORD-1")).unwrap();
+    assert_eq!(view.background, Background::NotNeeded);
+    assert_eq!(w.kv.writes.get(), writes + 1, "healed once");
+    for _ in 0..3 {
+        block_on(w.service().admin_view("ORD-1")).unwrap();
+    }
+    assert_eq!(w.kv.writes.get(), writes + 1, "then left alone");
+}
+
+// Item 5: a generated waybill was stored whatever Blue Dart sent.
+
+#[test]
+fn a_generated_waybill_that_is_not_one_is_not_stored() {
+    let w = World::new(ScriptedCarrier::default());
+    block_on(w.service().put_order("ORD-7", &order_for("cust-1"))).unwrap();
+    let request = WaybillRequest {
+        order_id: "ORD-7".into(),
+        consignee: Consignee {
+            name: "A B".into(),
+            address: ["1 ROAD".into(), String::new(), String::new()],
+            pincode: "682031".into(),
+            mobile: "9847012345".into(),
+        },
+        weight_kg: 1.0,
+        pieces: 1,
+        declared_value: 0.0,
+        cod_amount: 0.0,
+        product_code: "A".into(),
+        pickup_at: w.clock.0.get(),
+    };
+    for bad in [
+        "<b>1</b>",
+        "12345678",
+        "1234567890123",
+        "81234 67890",
+        "../81234567",
+    ] {
+        w.carrier.waybills.borrow_mut().push_back(Ok(bad.into()));
+        assert_eq!(
+            block_on(w.service().generate_awb(&request)),
+            Err(ServiceError::Carrier(CarrierError::UnreadableAnswer)),
+            "{bad:?}"
+        );
+        assert_eq!(w.store.order("ORD-7").unwrap().awb_no, None);
+    }
+    w.carrier
+        .waybills
+        .borrow_mut()
+        .push_back(Ok("81234567890".into()));
+    let snapshot = block_on(w.service().generate_awb(&request)).unwrap();
+    assert_eq!(snapshot.order.awb_no.as_deref(), Some("81234567890"));
+}
