@@ -7,19 +7,19 @@
 
 use std::hint::black_box;
 
+use bluedart::events::{reply_for, update_for};
+use bluedart::parse::parse_tracking;
 use bluedart_sim::demo::delivered_in_kochi;
 use bluedart_sim::{Consignee, Shipment, demo};
 use chrono::{Duration, TimeZone, Utc};
 use criterion::{Criterion, criterion_group, criterion_main};
 use quick_xml::Reader;
 use quick_xml::events::Event;
-use shipment_tracker::bluedart::events::{reply_for, update_for};
-use shipment_tracker::bluedart::parse::parse_tracking;
 use shipment_tracker::store_rows::sync_params;
 
-use shipment_tracker::tracking::merge::plan_batch;
-use shipment_tracker::tracking::model::{Order, ShippingStatus, Snapshot, TrackingEvent};
-use shipment_tracker::tracking::schedule::{CheckSchedule, parse_backoff};
+use tracking_core::model::{Order, ShippingStatus, Snapshot, TrackingEvent};
+use tracking_core::rules::merge::plan_batch;
+use tracking_core::rules::schedule::{CheckSchedule, parse_backoff};
 
 pub const WAYBILLS: usize = 50;
 

@@ -8,7 +8,7 @@ cd "$ROOT"
 
 stamp="build/.built"
 # .dev.vars.example is compiled in: production refuses its values.
-if [ -f "$stamp" ] && [ -z "$(find src Cargo.toml Cargo.lock .dev.vars.example -newer "$stamp" -print -quit)" ]; then
+if [ -f "$stamp" ] && [ -z "$(find src crates Cargo.toml Cargo.lock .dev.vars.example -newer "$stamp" -print -quit)" ]; then
   log "worker build is up to date"
   exit 0
 fi

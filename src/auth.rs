@@ -16,8 +16,6 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
-use crate::tracking::model::Order;
-
 /// Longest token accepted, so that a hostile header costs little to reject.
 const MAX_TOKEN_LEN: usize = 4096;
 
@@ -47,26 +45,6 @@ impl Default for TokenRules {
             audience: DEFAULT_AUDIENCE.into(),
             max_token_lifetime: Duration::seconds(DEFAULT_MAX_TOKEN_LIFETIME_SECS as i64),
             max_link_lifetime: Duration::seconds(DEFAULT_MAX_LINK_LIFETIME_SECS as i64),
-        }
-    }
-}
-
-/// A verified caller.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Access {
-    Admin,
-    /// A customer, by the id their storefront token names.
-    Customer(String),
-    /// Whoever holds a valid signed link for this order.
-    Link(String),
-}
-
-impl Access {
-    pub fn may_read(&self, order: &Order) -> bool {
-        match self {
-            Access::Admin => true,
-            Access::Customer(id) => *id == order.customer_id,
-            Access::Link(order_id) => *order_id == order.id,
         }
     }
 }

@@ -10,10 +10,11 @@ use chrono::Duration;
 use crate::auth::{
     DEFAULT_AUDIENCE, DEFAULT_MAX_LINK_LIFETIME_SECS, DEFAULT_MAX_TOKEN_LIFETIME_SECS, TokenRules,
 };
-use crate::bluedart::client::Shipper;
-use crate::tracking::breaker::BreakerSettings;
-use crate::tracking::schedule::{CheckSchedule, parse_backoff};
-use crate::tracking::sync::{Budget, SyncSettings};
+use bluedart::client::Shipper;
+use tracking_core::breaker::BreakerSettings;
+use tracking_core::rules::budget::Budget;
+use tracking_core::rules::schedule::{CheckSchedule, parse_backoff};
+use tracking_core::service::sync::SyncSettings;
 
 /// Where the worker runs; the hourly sync only runs in production.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -4,9 +4,7 @@
 //! that binds them to Workers (HTTP routes, the cron trigger, D1, KV, outbound fetch).
 
 pub mod auth;
-pub mod bluedart;
 pub mod config;
 mod platform;
-pub mod ports;
+pub mod response;
 pub mod store_rows;
-pub mod tracking;

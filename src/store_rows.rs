@@ -5,9 +5,9 @@
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use crate::tracking::merge::OrderSync;
-use crate::tracking::model::TrackingEvent;
-use crate::tracking::response::iso;
+use tracking_core::model::TrackingEvent;
+use tracking_core::model::iso;
+use tracking_core::rules::merge::OrderSync;
 
 /// One event as a row.
 #[derive(Serialize)]
@@ -146,8 +146,8 @@ pub fn sync_params(syncs: &[OrderSync]) -> SyncParams {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::tracking::model::{ShippingStatus, Status};
     use chrono::TimeZone;
+    use tracking_core::model::{ShippingStatus, Status};
 
     #[test]
     fn rows_carry_the_columns_the_statements_read() {

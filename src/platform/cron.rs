@@ -5,7 +5,7 @@ use worker::{Env, ScheduledEvent, console_error, console_log};
 use super::Bindings;
 use super::runtime::{WorkerRandom, WorkerSleeper};
 use crate::config::Environment;
-use crate::tracking::sync::Trigger;
+use tracking_core::runs::Trigger;
 
 /// Runs the tracking sync in production; elsewhere says that it skipped. Never panics: a
 /// scheduled handler has nobody to return an error to, so every error is logged.

@@ -14,15 +14,15 @@ use serde_json::{Value, json};
 use wasm_bindgen::JsValue;
 use worker::{D1Database, D1PreparedStatement, D1Result};
 
-use crate::ports::{
+use crate::store_rows::{encode, event_row, identity_row, sync_params};
+use tracking_core::model::iso;
+use tracking_core::model::{Location, Order, ShippingStatus, Snapshot, Status, TrackingEvent};
+use tracking_core::ports::{
     AttachOutcome, BreakerState, CarrierHealth, DueShipment, OrderInput, Store, StoreError,
     StoredResponse, UpsertOutcome,
 };
-use crate::store_rows::{encode, event_row, identity_row, sync_params};
-use crate::tracking::merge::OrderSync;
-use crate::tracking::model::{Location, Order, ShippingStatus, Snapshot, Status, TrackingEvent};
-use crate::tracking::response::iso;
-use crate::tracking::sync::{BatchFailure, RunStatus, SyncRun, Trigger};
+use tracking_core::rules::merge::OrderSync;
+use tracking_core::runs::{BatchFailure, RunStatus, SyncRun, Trigger};
 
 /// Runs kept in `sync_runs`; older ones are deleted as new ones finish.
 const RUNS_KEPT: i64 = 1000;

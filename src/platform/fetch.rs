@@ -16,7 +16,7 @@ use worker::{
     RequestRedirect,
 };
 
-use crate::ports::{HttpClient, HttpError, HttpRequest, HttpResponse};
+use tracking_core::ports::{HttpClient, HttpError, HttpRequest, HttpResponse};
 
 pub struct WorkerFetch {
     /// The longest body read; a longer one is [`HttpError::TooLarge`].

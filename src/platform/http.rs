@@ -9,13 +9,15 @@ use serde_json::{Value, json};
 use worker::{Context, Env, Headers, Method, Request, Response};
 
 use super::{Bindings, SetupError};
-use crate::auth::{self, Access, CredentialError};
-use crate::ports::{Clock, Log, OrderInput, StoredResponse};
-use crate::tracking::carrier::{CarrierError, Consignee, WaybillRequest};
-use crate::tracking::model::{ORDER_STATUSES, Snapshot, valid_awb};
-use crate::tracking::response::{Source, iso, track_body};
-use crate::tracking::service::{AdminView, Background, ServiceError, SyncSummary, TrackOutcome};
-use crate::tracking::sync::Trigger;
+use crate::auth::{self, CredentialError};
+use crate::response::track_body;
+use tracking_core::access::Access;
+use tracking_core::carrier::{CarrierError, Consignee, WaybillRequest};
+use tracking_core::model::{ORDER_STATUSES, Snapshot, valid_awb};
+use tracking_core::model::{Source, iso};
+use tracking_core::ports::{Clock, Log, OrderInput, StoredResponse};
+use tracking_core::runs::Trigger;
+use tracking_core::service::{AdminView, Background, ServiceError, SyncSummary, TrackOutcome};
 
 /// Largest request body accepted, enforced while reading (a chunked body declares no length).
 const MAX_BODY_BYTES: usize = 16 * 1024;

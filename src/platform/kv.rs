@@ -2,7 +2,7 @@
 
 use worker::kv::KvStore;
 
-use crate::ports::{KeyValue, StoreError};
+use tracking_core::ports::{KeyValue, StoreError};
 
 pub struct WorkersKv {
     pub kv: KvStore,

@@ -13,16 +13,16 @@ use std::rc::Rc;
 
 use worker::{Context, Env, Request, Response, ScheduleContext, ScheduledEvent, event};
 
-use crate::bluedart::client::{Account, BlueDartClient, Gateway};
 use crate::config::{Config, ConfigError, production_problems};
-use crate::ports::Store;
-use crate::tracking::breaker::GuardedCarrier;
-use crate::tracking::service::{ServiceSettings, TrackingService};
-use crate::tracking::sync::Spent;
+use bluedart::client::{Account, BlueDartClient, Gateway};
 use d1::D1Store;
 use fetch::WorkerFetch;
 use kv::WorkersKv;
 use runtime::{ConsoleLog, Counted, WorkerClock};
+use tracking_core::breaker::GuardedCarrier;
+use tracking_core::ports::Store;
+use tracking_core::rules::budget::Spent;
+use tracking_core::service::{ServiceSettings, TrackingService};
 
 #[event(start)]
 fn start() {

@@ -6,7 +6,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use worker::{Date, Delay, console_log, console_warn};
 
-use crate::ports::{
+use tracking_core::ports::{
     Clock, HttpClient, HttpError, HttpRequest, HttpResponse, KeyValue, Log, Random, Sleeper,
     StoreError,
 };

@@ -6,8 +6,6 @@
 
 #![allow(dead_code)] // each test binary uses its own part of the harness
 
-pub mod memory;
-
 use std::fs;
 use std::io::Read;
 use std::net::TcpListener;

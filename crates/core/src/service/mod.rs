@@ -8,22 +8,22 @@
 //! order ids are remembered in KV for a minute, and customers get the same answer for an order
 //! that does not exist as for one that is not theirs.
 
-use std::fmt;
+pub mod sync;
 
 use chrono::{DateTime, Duration, Utc};
 use futures_util::future::join_all;
 
-use super::carrier::{Carrier, CarrierError, WaybillRequest};
-use super::merge::plan_batch;
-use super::model::{ShippingStatus, Snapshot, TrackingEvent, valid_awb};
-use super::response::{Source, iso};
-use super::schedule::CheckSchedule;
-use super::sync::{Spent, SyncRun, Trigger};
-use crate::auth::Access;
+use crate::access::Access;
+use crate::carrier::{Carrier, CarrierError, WaybillRequest};
+pub use crate::error::ServiceError;
+use crate::model::{ShippingStatus, Snapshot, Source, TrackingEvent, iso, valid_awb};
 use crate::ports::{
-    AttachOutcome, Clock, KeyValue, Log, OrderInput, Store, StoreError, StoredResponse,
-    UpsertOutcome,
+    AttachOutcome, Clock, KeyValue, Log, OrderInput, Store, StoredResponse, UpsertOutcome,
 };
+use crate::rules::budget::Spent;
+use crate::rules::merge::plan_batch;
+use crate::rules::schedule::CheckSchedule;
+use crate::runs::{SyncRun, Trigger};
 
 /// Knobs from configuration.
 #[derive(Clone, Debug, PartialEq)]
@@ -38,37 +38,6 @@ pub struct ServiceSettings {
     pub cache_ttl_secs: u64,
     /// When each shipment in transit is next asked about.
     pub schedule: CheckSchedule,
-}
-
-/// Why a request could not be served. Mapped to HTTP in one place (`platform::http`).
-#[derive(Clone, Debug, PartialEq)]
-pub enum ServiceError {
-    /// No such order — or, for a customer, not one their credentials cover: the two are
-    /// deliberately indistinguishable.
-    NotFound,
-    Conflict {
-        code: &'static str,
-        message: String,
-    },
-    Carrier(CarrierError),
-    Store(StoreError),
-}
-
-impl fmt::Display for ServiceError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            ServiceError::NotFound => f.write_str("order not found"),
-            ServiceError::Conflict { message, .. } => f.write_str(message),
-            ServiceError::Carrier(e) => write!(f, "{e}"),
-            ServiceError::Store(e) => write!(f, "storage: {e}"),
-        }
-    }
-}
-
-impl From<StoreError> for ServiceError {
-    fn from(e: StoreError) -> Self {
-        ServiceError::Store(e)
-    }
 }
 
 /// The answer to a track request.

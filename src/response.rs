@@ -2,10 +2,12 @@
 //! `dataSource`), then additions. Built only from customer-safe data: no consignee details, no
 //! carrier payload (admins get that separately).
 
-use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
+use chrono::NaiveDate;
 use serde::Serialize;
 
-use super::model::{Location, ShippingStatus, Snapshot, Status, TrackingEvent};
+use tracking_core::model::{
+    Location, ShippingStatus, Snapshot, Source, Status, TrackingEvent, iso,
+};
 
 pub const MESSAGE_SHOWING_CACHED: &str = "Live tracking unavailable. Showing cached data.";
 pub const MESSAGE_NO_CACHED: &str = "Live tracking unavailable. No cached data.";
@@ -15,25 +17,6 @@ pub const MESSAGE_CARRIER_HAS_NOTHING: &str =
     "Blue Dart has no tracking information for this waybill yet.";
 pub const MESSAGE_NO_UPDATE: &str =
     "No update from Blue Dart for a long time. Showing the last known status.";
-
-/// `2026-01-24T03:42:00Z`.
-pub fn iso(at: DateTime<Utc>) -> String {
-    at.to_rfc3339_opts(SecondsFormat::Secs, true)
-}
-
-/// Where an answer's data came from.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Source {
-    /// From the cache, as asked.
-    Cached,
-    /// Fetched from the carrier just now.
-    Live,
-    /// The carrier call failed (the short, safe reason); from the cache instead.
-    LiveFailed(String),
-    /// A live refresh was asked for too soon after the last one; from the cache, with when to
-    /// try again.
-    RefreshLimited { retry_after_secs: u64 },
-}
 
 #[derive(Clone, Copy, Debug, Serialize, PartialEq)]
 #[serde(rename_all = "camelCase")]
@@ -193,8 +176,9 @@ pub fn track_body(snapshot: &Snapshot, source: &Source) -> TrackBody {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::tracking::model::test_order;
     use chrono::TimeZone;
+    use chrono::{DateTime, Utc};
+    use tracking_core::model::test_order;
 
     fn at(day: u32) -> DateTime<Utc> {
         Utc.with_ymd_and_hms(2026, 1, day, 3, 42, 0).unwrap()

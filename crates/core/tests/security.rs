@@ -7,14 +7,15 @@ mod support;
 use bluedart_sim::demo;
 use chrono::Duration;
 use pollster::block_on;
-use shipment_tracker::auth::Access;
-use shipment_tracker::ports::{OrderInput, Store};
-use shipment_tracker::tracking::carrier::{CarrierError, Consignee, WaybillRequest};
-use shipment_tracker::tracking::response::Source;
-use shipment_tracker::tracking::service::{
+use support::FakeBlueDart;
+use tracking_core::access::Access;
+use tracking_core::carrier::{CarrierError, Consignee, WaybillRequest};
+use tracking_core::model::Source;
+use tracking_core::ports::{OrderInput, Store};
+use tracking_core::service::{
     ABSENT, ABSENT_TTL_SECS, Background, ServiceError, TrackOutcome, claim_key, snapshot_key,
 };
-use support::memory::{FakeBlueDart, ScriptedCarrier, World};
+use tracking_core::testing::{ScriptedCarrier, World};
 
 fn world() -> World<FakeBlueDart> {
     let mut w = World::new(FakeBlueDart::with(demo::shipments()));

@@ -9,9 +9,9 @@ use std::fmt;
 
 use chrono::{DateTime, Utc};
 
-use crate::tracking::merge::OrderSync;
-use crate::tracking::model::{Snapshot, TrackingEvent};
-use crate::tracking::sync::SyncRun;
+use crate::model::{Snapshot, TrackingEvent};
+use crate::rules::merge::OrderSync;
+use crate::runs::SyncRun;
 
 /// Wall-clock time. Never `SystemTime::now()`, which panics on wasm.
 pub trait Clock {

@@ -10,10 +10,10 @@ use chrono::{DateTime, Duration, FixedOffset, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use super::events::reply_for;
-use super::parse::{ParseError, parse_tracking};
-use crate::ports::{Clock, HttpClient, HttpError, HttpRequest, HttpResponse, KeyValue};
-use crate::tracking::carrier::{Carrier, CarrierError, TrackingReply, WaybillRequest};
+use crate::events::reply_for;
+use crate::parse::{ParseError, parse_tracking};
+use tracking_core::carrier::{Carrier, CarrierError, TrackingReply, WaybillRequest};
+use tracking_core::ports::{Clock, HttpClient, HttpError, HttpRequest, HttpResponse, KeyValue};
 
 /// The account's credentials (Worker secrets).
 #[derive(Clone, Debug, PartialEq)]

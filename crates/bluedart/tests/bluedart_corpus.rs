@@ -4,12 +4,12 @@
 use std::fs;
 use std::path::PathBuf;
 
+use bluedart::events::update_for;
+use bluedart::parse::parse_tracking;
 use serde_json::{Value, json};
-use shipment_tracker::bluedart::events::update_for;
-use shipment_tracker::bluedart::parse::parse_tracking;
-use shipment_tracker::tracking::carrier::CarrierUpdate;
-use shipment_tracker::tracking::merge::choose_latest;
-use shipment_tracker::tracking::response::iso;
+use tracking_core::carrier::CarrierUpdate;
+use tracking_core::model::iso;
+use tracking_core::rules::merge::choose_latest;
 
 fn corpus() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/corpus")

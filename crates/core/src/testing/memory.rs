@@ -1,22 +1,21 @@
 //! In-memory implementations of the domain's ports, for native tests: a store with D1's
 //! semantics (unique event identity, one latest flag, all-or-nothing batches), a KV that can be
-//! made to fail, a settable clock, a log that keeps its lines, a scripted carrier, and an HTTP
-//! client on ureq for talking to the simulator.
+//! made to fail, a settable clock, a log that keeps its lines, and a scripted carrier.
 
 use std::cell::{Cell, RefCell};
 use std::collections::{BTreeMap, HashMap, VecDeque};
-use std::time::Duration as StdDuration;
 
-use chrono::{DateTime, TimeZone, Utc};
-use shipment_tracker::ports::{
-    AttachOutcome, BreakerState, CarrierHealth, Clock, DueShipment, HttpClient, HttpError,
-    HttpRequest, HttpResponse, KeyValue, Log, OrderInput, Random, Sleeper, Store, StoreError,
-    StoredResponse, UpsertOutcome,
+use crate::carrier::{Carrier, CarrierError, TrackingReply, WaybillRequest};
+use crate::model::{Order, ShippingStatus, Snapshot, TrackingEvent};
+use crate::ports::{
+    AttachOutcome, BreakerState, CarrierHealth, Clock, DueShipment, KeyValue, Log, OrderInput,
+    Random, Sleeper, Store, StoreError, StoredResponse, UpsertOutcome,
 };
-use shipment_tracker::tracking::carrier::{Carrier, CarrierError, TrackingReply, WaybillRequest};
-use shipment_tracker::tracking::merge::OrderSync;
-use shipment_tracker::tracking::model::{Order, ShippingStatus, Snapshot, TrackingEvent};
-use shipment_tracker::tracking::sync::SyncRun;
+use crate::rules::merge::OrderSync;
+use crate::rules::schedule::{CheckSchedule, parse_backoff};
+use crate::runs::SyncRun;
+use crate::service::{ServiceSettings, TrackingService};
+use chrono::{DateTime, TimeZone, Utc};
 
 /// Records the pauses asked for and moves the clock on by them, instead of waiting.
 pub struct FakeSleeper<'a> {
@@ -586,106 +585,8 @@ impl Carrier for ScriptedCarrier {
     }
 }
 
-/// Blocking HTTP on ureq behind the async port: fine for native tests driven by `pollster`.
-pub struct NativeHttp {
-    pub sent: RefCell<Vec<HttpRequest>>,
-}
-
-impl NativeHttp {
-    pub fn new() -> NativeHttp {
-        NativeHttp {
-            sent: RefCell::new(Vec::new()),
-        }
-    }
-}
-
-impl HttpClient for NativeHttp {
-    async fn send(&self, request: HttpRequest, timeout_ms: u64) -> Result<HttpResponse, HttpError> {
-        self.sent.borrow_mut().push(request.clone());
-        let agent: ureq::Agent = ureq::Agent::config_builder()
-            .http_status_as_error(false)
-            .timeout_global(Some(StdDuration::from_millis(timeout_ms)))
-            .build()
-            .into();
-        let mut builder = ureq::http::Request::builder()
-            .method(request.method)
-            .uri(&request.url);
-        for (k, v) in &request.headers {
-            builder = builder.header(*k, v);
-        }
-        let req = builder.body(request.body.unwrap_or_default()).unwrap();
-        match agent.run(req) {
-            Ok(mut resp) => Ok(HttpResponse {
-                status: resp.status().as_u16(),
-                headers: resp
-                    .headers()
-                    .iter()
-                    .map(|(k, v)| (k.to_string(), v.to_str().unwrap_or("").to_owned()))
-                    .collect(),
-                body: resp.body_mut().read_to_string().map_err(|e| match e {
-                    ureq::Error::Timeout(_) => HttpError::Timeout(timeout_ms),
-                    _ => HttpError::Connection,
-                })?,
-            }),
-            Err(ureq::Error::Timeout(_)) => Err(HttpError::Timeout(timeout_ms)),
-            Err(_) => Err(HttpError::Connection),
-        }
-    }
-}
-
-/// Blue Dart answering from a set of simulator shipments: real XML, read by the worker's parser,
-/// for whatever waybills a call carries. A chosen call can fail instead.
-#[derive(Default)]
-pub struct FakeBlueDart {
-    pub shipments: RefCell<Vec<bluedart_sim::Shipment>>,
-    /// Call number (1-based) → the error it fails with.
-    pub failures: RefCell<HashMap<usize, CarrierError>>,
-    /// The waybills each call carried.
-    pub calls: RefCell<Vec<Vec<String>>>,
-}
-
-impl FakeBlueDart {
-    pub fn with(shipments: Vec<bluedart_sim::Shipment>) -> FakeBlueDart {
-        FakeBlueDart {
-            shipments: RefCell::new(shipments),
-            ..FakeBlueDart::default()
-        }
-    }
-}
-
-impl Carrier for FakeBlueDart {
-    async fn track(&self, awbs: &[String]) -> Result<TrackingReply, CarrierError> {
-        self.calls.borrow_mut().push(awbs.to_vec());
-        if let Some(error) = self.failures.borrow().get(&self.calls.borrow().len()) {
-            return Err(error.clone());
-        }
-        let shipments = self.shipments.borrow();
-        let found: Vec<&bluedart_sim::Shipment> = shipments
-            .iter()
-            .filter(|s| awbs.contains(&s.waybill) && !s.scans.is_empty())
-            .collect();
-        let xml = bluedart_sim::xml::shipment_data(&found, true);
-        let parsed =
-            shipment_tracker::bluedart::parse::parse_tracking(&xml).expect("simulator XML parses");
-        Ok(shipment_tracker::bluedart::events::reply_for(
-            200, awbs, &parsed,
-        ))
-    }
-
-    async fn generate_waybill(&self, _: &WaybillRequest) -> Result<String, CarrierError> {
-        unimplemented!("not used by the sync tests")
-    }
-}
-
 /// The tracking service over the in-memory ports.
-pub type Service<'a, C> = shipment_tracker::tracking::service::TrackingService<
-    'a,
-    MemoryStore,
-    MemoryKv,
-    C,
-    FixedClock,
-    MemoryLog,
->;
+pub type Service<'a, C> = TrackingService<'a, MemoryStore, MemoryKv, C, FixedClock, MemoryLog>;
 
 /// The tracking service over in-memory ports, with a carrier of the test's choosing.
 pub struct World<C> {
@@ -694,7 +595,7 @@ pub struct World<C> {
     pub carrier: C,
     pub clock: FixedClock,
     pub log: MemoryLog,
-    pub settings: shipment_tracker::tracking::service::ServiceSettings,
+    pub settings: ServiceSettings,
 }
 
 impl<C: Carrier> World<C> {
@@ -706,17 +607,14 @@ impl<C: Carrier> World<C> {
             carrier,
             clock: FixedClock::at(2026, 11, 24, 10),
             log: MemoryLog::default(),
-            settings: shipment_tracker::tracking::service::ServiceSettings {
+            settings: ServiceSettings {
                 stale_after: chrono::Duration::minutes(45),
                 raw_max_bytes: 16 * 1024,
                 refresh_interval: chrono::Duration::zero(),
                 cache_ttl_secs: 86_400,
-                schedule: shipment_tracker::tracking::schedule::CheckSchedule {
+                schedule: CheckSchedule {
                     moving: chrono::Duration::minutes(45),
-                    backoff: shipment_tracker::tracking::schedule::parse_backoff(
-                        "1d=3h,2d=6h,4d=12h,7d=24h",
-                    )
-                    .unwrap(),
+                    backoff: parse_backoff("1d=3h,2d=6h,4d=12h,7d=24h").unwrap(),
                     give_up_after: chrono::Duration::days(30),
                 },
             },
@@ -729,7 +627,7 @@ impl<C: Carrier> World<C> {
 
     /// The service over this world's ports, but talking to `carrier` (a guard around its own).
     pub fn service_with<'a, D: Carrier>(&'a self, carrier: &'a D) -> Service<'a, D> {
-        shipment_tracker::tracking::service::TrackingService {
+        TrackingService {
             store: &self.store,
             kv: &self.kv,
             carrier,

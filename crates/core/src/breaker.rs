@@ -9,7 +9,7 @@ use std::cell::RefCell;
 
 use chrono::Duration;
 
-use super::carrier::{Carrier, CarrierError, TrackingReply, WaybillRequest};
+use crate::carrier::{Carrier, CarrierError, TrackingReply, WaybillRequest};
 use crate::ports::{BreakerState, CarrierHealth, Clock, Log};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -45,10 +45,6 @@ impl<'a, C: Carrier, H: CarrierHealth, T: Clock, L: Log> GuardedCarrier<'a, C, H
             settings,
             state: RefCell::new(None),
         }
-    }
-
-    pub fn inner(&self) -> &C {
-        &self.inner
     }
 
     async fn state(&self) -> BreakerState {

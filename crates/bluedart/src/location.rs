@@ -6,8 +6,8 @@
 use std::collections::HashMap;
 use std::sync::LazyLock;
 
-use super::parse::tidy;
-use crate::tracking::model::Location;
+use crate::parse::tidy;
+use tracking_core::model::Location;
 
 /// The checked-in place table (see the file's header for its rows).
 const PLACES: &str = include_str!("places.tsv");

@@ -1,6 +1,6 @@
 //! What the service knows about an order and its shipment, independent of any carrier format.
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
 
 /// The normalised shipment status: a small set every carrier's codes map onto.
@@ -230,7 +230,26 @@ pub struct Snapshot {
 }
 
 /// An in-transit order with waybill `111`, created at `at`: the unit tests' fixture.
-#[cfg(test)]
+/// `2026-01-24T03:42:00Z`.
+pub fn iso(at: DateTime<Utc>) -> String {
+    at.to_rfc3339_opts(SecondsFormat::Secs, true)
+}
+
+/// Where an answer's data came from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Source {
+    /// From the cache, as asked.
+    Cached,
+    /// Fetched from the carrier just now.
+    Live,
+    /// The carrier call failed (the short, safe reason); from the cache instead.
+    LiveFailed(String),
+    /// A live refresh was asked for too soon after the last one; from the cache, with when to
+    /// try again.
+    RefreshLimited { retry_after_secs: u64 },
+}
+
+#[cfg(any(test, feature = "testing"))]
 pub fn test_order(at: DateTime<Utc>) -> Order {
     Order {
         id: "ORD-1".into(),

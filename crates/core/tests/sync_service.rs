@@ -7,10 +7,13 @@ use bluedart_sim::demo;
 use bluedart_sim::demo::{delivered_in_kochi, scan};
 use chrono::Duration;
 use pollster::block_on;
-use shipment_tracker::tracking::carrier::CarrierError;
-use shipment_tracker::tracking::model::{ShippingStatus, Status};
-use shipment_tracker::tracking::sync::{Budget, RunStatus, Spent, SyncRun, SyncSettings, Trigger};
-use support::memory::{FakeBlueDart, FakeSleeper, FixedRandom, World};
+use support::FakeBlueDart;
+use tracking_core::carrier::CarrierError;
+use tracking_core::model::{ShippingStatus, Status};
+use tracking_core::rules::budget::{Budget, Spent};
+use tracking_core::runs::{RunStatus, SyncRun, Trigger};
+use tracking_core::service::sync::SyncSettings;
+use tracking_core::testing::{FakeSleeper, FixedRandom, World};
 
 struct SyncWorld {
     w: World<FakeBlueDart>,
@@ -98,7 +101,7 @@ impl SyncWorld {
     }
 }
 
-use shipment_tracker::ports::Store;
+use tracking_core::ports::Store;
 
 #[test]
 fn twenty_five_shipments_in_batches_of_ten_make_three_calls_with_pauses() {
@@ -434,7 +437,7 @@ fn retries_honour_retry_after_unless_it_is_too_long() {
 
 #[test]
 fn backoff_doubles_with_jitter_and_respects_retry_after() {
-    use shipment_tracker::tracking::sync::backoff_ms;
+    use tracking_core::rules::budget::backoff_ms;
     assert_eq!(backoff_ms(0, 500, 0, None), 250);
     assert_eq!(backoff_ms(0, 500, 250, None), 500);
     assert_eq!(backoff_ms(1, 500, 0, None), 500);

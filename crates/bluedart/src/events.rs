@@ -1,11 +1,11 @@
 //! From Blue Dart's shipments to the service's tracking events.
 
-use super::codes::{Evidence, on_return_waybill, resolve};
-use super::location::{location_of, place_key};
-use super::parse::{CarrierScan, CarrierShipment, tidy};
-use super::time::{ist_to_utc, parse_date, parse_time};
-use crate::tracking::carrier::{CarrierUpdate, TrackingReply};
-use crate::tracking::model::{Status, TrackingEvent};
+use crate::codes::{Evidence, on_return_waybill, resolve};
+use crate::location::{location_of, place_key};
+use crate::parse::{CarrierScan, CarrierShipment, tidy};
+use crate::time::{ist_to_utc, parse_date, parse_time};
+use tracking_core::carrier::{CarrierUpdate, TrackingReply};
+use tracking_core::model::{Status, TrackingEvent};
 
 /// Longest scan text kept in an event's identity when the payload has no scan code.
 const TEXT_KEY_LIMIT: usize = 60;
@@ -151,9 +151,9 @@ pub fn reply_for(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::bluedart::parse::parse_tracking;
-    use crate::tracking::model::Status;
+    use crate::parse::parse_tracking;
     use chrono::NaiveDate;
+    use tracking_core::model::Status;
 
     fn scan_xml(text: &str, group: &str, code: &str, kind: &str, date: &str, time: &str) -> String {
         format!(

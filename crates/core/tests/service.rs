@@ -1,23 +1,22 @@
 //! The tracking service's branches, natively, with in-memory ports and a scripted carrier whose
 //! answers are real Blue Dart XML (rendered by the simulator, read by the worker's parser).
 
-mod support;
-
+use bluedart::events::update_for;
+use bluedart::parse::parse_tracking;
 use bluedart_sim::demo;
 use chrono::Duration;
 use pollster::block_on;
-use shipment_tracker::auth::Access;
-use shipment_tracker::bluedart::events::update_for;
-use shipment_tracker::bluedart::parse::parse_tracking;
-use shipment_tracker::ports::OrderInput;
-use shipment_tracker::tracking::carrier::{CarrierError, TrackingReply};
-use shipment_tracker::tracking::model::{ShippingStatus, Status};
-use shipment_tracker::tracking::response::Source;
-use shipment_tracker::tracking::service::{ServiceError, TrackOutcome, snapshot_key};
-use shipment_tracker::tracking::sync::{Spent, Trigger};
-use support::memory::ScriptedCarrier;
+use tracking_core::access::Access;
+use tracking_core::carrier::{CarrierError, TrackingReply};
+use tracking_core::model::Source;
+use tracking_core::model::{ShippingStatus, Status};
+use tracking_core::ports::OrderInput;
+use tracking_core::rules::budget::Spent;
+use tracking_core::runs::Trigger;
+use tracking_core::service::{ServiceError, TrackOutcome, snapshot_key};
+use tracking_core::testing::ScriptedCarrier;
 
-type World = support::memory::World<ScriptedCarrier>;
+type World = tracking_core::testing::World<ScriptedCarrier>;
 
 fn world() -> World {
     World::new(ScriptedCarrier::default())
@@ -47,7 +46,7 @@ fn customer(id: &str) -> Access {
     Access::Customer(id.into())
 }
 
-fn tracking(outcome: TrackOutcome) -> (shipment_tracker::tracking::model::Snapshot, Source) {
+fn tracking(outcome: TrackOutcome) -> (tracking_core::model::Snapshot, Source) {
     match outcome {
         TrackOutcome::Tracking { snapshot, source } => (*snapshot, source),
         other => panic!("expected tracking, got {other:?}"),

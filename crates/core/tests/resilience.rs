@@ -5,14 +5,17 @@ mod support;
 use bluedart_sim::demo;
 use chrono::Duration;
 use pollster::block_on;
-use shipment_tracker::auth::Access;
-use shipment_tracker::tracking::breaker::{BreakerSettings, GuardedCarrier};
-use shipment_tracker::tracking::carrier::{Carrier, CarrierError};
-use shipment_tracker::tracking::model::Status;
-use shipment_tracker::tracking::response::Source;
-use shipment_tracker::tracking::service::{TrackOutcome, snapshot_key};
-use shipment_tracker::tracking::sync::{Budget, RunStatus, Spent, SyncSettings, Trigger};
-use support::memory::{FakeBlueDart, FakeSleeper, FixedRandom, World};
+use support::FakeBlueDart;
+use tracking_core::access::Access;
+use tracking_core::breaker::{BreakerSettings, GuardedCarrier};
+use tracking_core::carrier::{Carrier, CarrierError};
+use tracking_core::model::Source;
+use tracking_core::model::Status;
+use tracking_core::rules::budget::{Budget, Spent};
+use tracking_core::runs::{RunStatus, Trigger};
+use tracking_core::service::sync::SyncSettings;
+use tracking_core::service::{TrackOutcome, snapshot_key};
+use tracking_core::testing::{FakeSleeper, FixedRandom, World};
 
 const SETTINGS: BreakerSettings = BreakerSettings {
     threshold: 3,
@@ -35,9 +38,9 @@ fn guard(
 ) -> GuardedCarrier<
     '_,
     &FakeBlueDart,
-    support::memory::MemoryStore,
-    support::memory::FixedClock,
-    support::memory::MemoryLog,
+    tracking_core::testing::MemoryStore,
+    tracking_core::testing::FixedClock,
+    tracking_core::testing::MemoryLog,
 > {
     GuardedCarrier::new(&w.carrier, &w.store, &w.clock, &w.log, SETTINGS)
 }

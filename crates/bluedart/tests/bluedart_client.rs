@@ -3,13 +3,14 @@
 
 mod support;
 
+use bluedart::client::{Account, BlueDartClient, Gateway, Shipper, TOKEN_KEY};
 use bluedart_sim::{Endpoint, Fault, FaultRule, SimConfig, Simulator};
 use pollster::block_on;
 use serde_json::json;
-use shipment_tracker::bluedart::client::{Account, BlueDartClient, Gateway, Shipper, TOKEN_KEY};
-use shipment_tracker::tracking::carrier::{Carrier, CarrierError, Consignee, WaybillRequest};
-use shipment_tracker::tracking::model::Status;
-use support::memory::{MemoryKv, NativeHttp, SystemClock};
+use support::NativeHttp;
+use tracking_core::carrier::{Carrier, CarrierError, Consignee, WaybillRequest};
+use tracking_core::model::Status;
+use tracking_core::testing::{MemoryKv, SystemClock};
 
 struct Rig {
     sim: Simulator,
@@ -57,10 +58,7 @@ impl Rig {
         )
     }
 
-    fn track(
-        &self,
-        awbs: &[&str],
-    ) -> Result<shipment_tracker::tracking::carrier::TrackingReply, CarrierError> {
+    fn track(&self, awbs: &[&str]) -> Result<tracking_core::carrier::TrackingReply, CarrierError> {
         let awbs: Vec<String> = awbs.iter().map(|s| s.to_string()).collect();
         block_on(self.client().track(&awbs))
     }

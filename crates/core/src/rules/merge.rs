@@ -3,9 +3,9 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 
-use super::carrier::{CarrierUpdate, TrackingReply};
-use super::model::{ShippingStatus, Snapshot, Status, TrackingEvent};
 use super::schedule::{CheckSchedule, NextCheck};
+use crate::carrier::{CarrierUpdate, TrackingReply};
+use crate::model::{ShippingStatus, Snapshot, Status, TrackingEvent};
 
 /// The carrier's answer as received, kept (cut to size, personal data removed) for admins.
 #[derive(Clone, Debug, PartialEq)]
@@ -208,8 +208,8 @@ impl Snapshot {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::tracking::model::{Location, test_order};
-    use crate::tracking::schedule::parse_backoff;
+    use crate::model::{Location, test_order};
+    use crate::rules::schedule::parse_backoff;
     use chrono::{Duration, TimeZone};
 
     fn schedule() -> CheckSchedule {

@@ -16,8 +16,8 @@
 //! means delivered by itself, and a `DL` whose text says lost, destroyed, cancelled, confiscated
 //! or returned is not a delivery.
 
-use crate::bluedart::parse::tidy;
-use crate::tracking::model::Status;
+use crate::parse::tidy;
+use tracking_core::model::Status;
 
 /// (group, code, status). `S` = operational scan, `T` = status or exception code.
 const CODES: &[(&str, &str, Status)] = &[

@@ -5,7 +5,7 @@ use std::fmt;
 
 use chrono::{DateTime, NaiveDate, Utc};
 
-use super::model::TrackingEvent;
+use crate::model::TrackingEvent;
 
 /// What the carrier said about one waybill (and its return waybill, if any).
 #[derive(Clone, Debug, Default, PartialEq)]

@@ -1,0 +1,54 @@
+//! Blocking HTTP for the client tests: the Blue Dart client talking to the simulator over real
+//! HTTP on 127.0.0.1.
+
+use std::cell::RefCell;
+use std::time::Duration as StdDuration;
+
+use tracking_core::ports::{HttpClient, HttpError, HttpRequest, HttpResponse};
+
+/// Blocking HTTP on ureq behind the async port: fine for native tests driven by `pollster`.
+pub struct NativeHttp {
+    pub sent: RefCell<Vec<HttpRequest>>,
+}
+
+impl NativeHttp {
+    pub fn new() -> NativeHttp {
+        NativeHttp {
+            sent: RefCell::new(Vec::new()),
+        }
+    }
+}
+
+impl HttpClient for NativeHttp {
+    async fn send(&self, request: HttpRequest, timeout_ms: u64) -> Result<HttpResponse, HttpError> {
+        self.sent.borrow_mut().push(request.clone());
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .timeout_global(Some(StdDuration::from_millis(timeout_ms)))
+            .build()
+            .into();
+        let mut builder = ureq::http::Request::builder()
+            .method(request.method)
+            .uri(&request.url);
+        for (k, v) in &request.headers {
+            builder = builder.header(*k, v);
+        }
+        let req = builder.body(request.body.unwrap_or_default()).unwrap();
+        match agent.run(req) {
+            Ok(mut resp) => Ok(HttpResponse {
+                status: resp.status().as_u16(),
+                headers: resp
+                    .headers()
+                    .iter()
+                    .map(|(k, v)| (k.to_string(), v.to_str().unwrap_or("").to_owned()))
+                    .collect(),
+                body: resp.body_mut().read_to_string().map_err(|e| match e {
+                    ureq::Error::Timeout(_) => HttpError::Timeout(timeout_ms),
+                    _ => HttpError::Connection,
+                })?,
+            }),
+            Err(ureq::Error::Timeout(_)) => Err(HttpError::Timeout(timeout_ms)),
+            Err(_) => Err(HttpError::Connection),
+        }
+    }
+}

@@ -1,0 +1,181 @@
+//! What a sync may spend in one invocation, and what it has: the platform's per-invocation
+//! limits (subrequests, D1 queries, KV operations, wall time) and the rules that keep a run
+//! inside them.
+
+use chrono::Duration;
+
+/// What an invocation has spent so far, as the platform measures it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Spent {
+    /// Outbound HTTP calls (Blue Dart): the subrequest limit.
+    pub subrequests: usize,
+    pub d1_queries: usize,
+    pub kv_operations: usize,
+}
+
+impl Spent {
+    pub fn since(self, earlier: Spent) -> Spent {
+        Spent {
+            subrequests: self.subrequests.saturating_sub(earlier.subrequests),
+            d1_queries: self.d1_queries.saturating_sub(earlier.d1_queries),
+            kv_operations: self.kv_operations.saturating_sub(earlier.kv_operations),
+        }
+    }
+
+    pub fn max(self, other: Spent) -> Spent {
+        Spent {
+            subrequests: self.subrequests.max(other.subrequests),
+            d1_queries: self.d1_queries.max(other.d1_queries),
+            kv_operations: self.kv_operations.max(other.kv_operations),
+        }
+    }
+}
+
+/// Per-invocation limits of the plan the worker runs on (configuration: free and paid differ).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Budget {
+    pub subrequests: usize,
+    pub d1_queries: usize,
+    pub kv_operations: usize,
+    pub wall_time: Duration,
+}
+
+/// The wait before retry `attempt` (0-based): exponential from `base_ms` with equal jitter
+/// (half fixed, half random), and never shorter than what the carrier asked for.
+pub fn backoff_ms(attempt: u32, base_ms: u64, random: u64, retry_after_secs: Option<u64>) -> u64 {
+    let ceiling = base_ms.saturating_mul(1u64 << attempt.min(16));
+    let jittered = ceiling / 2 + random % (ceiling / 2 + 1);
+    jittered.max(retry_after_secs.unwrap_or(0).saturating_mul(1000))
+}
+
+/// What one batch may cost before anything has been measured: a login, the call, and one
+/// re-login and retry; reading the batch (2 queries), the breaker's state (1) and saving the
+/// batch (at most 5); a KV write per order plus the token's read and write.
+pub fn first_batch_estimate(batch_size: usize) -> Spent {
+    Spent {
+        subrequests: 4,
+        d1_queries: 8,
+        kv_operations: batch_size + 2,
+    }
+}
+
+/// Recording how the run ended: one D1 batch of two statements.
+pub const RUN_RECORD_QUERIES: usize = 2;
+
+/// The first limit that one more batch costing `next` could break, if any. The run's own final
+/// record is reserved for.
+pub fn limit_in_the_way(
+    budget: &Budget,
+    spent: Spent,
+    next: Spent,
+    elapsed: Duration,
+    next_time: Duration,
+) -> Option<String> {
+    let checks = [
+        (
+            "subrequest",
+            spent.subrequests + next.subrequests,
+            budget.subrequests,
+        ),
+        (
+            "D1 query",
+            spent.d1_queries + next.d1_queries + RUN_RECORD_QUERIES,
+            budget.d1_queries,
+        ),
+        (
+            "KV operation",
+            spent.kv_operations + next.kv_operations,
+            budget.kv_operations,
+        ),
+    ];
+    for (name, would_be, limit) in checks {
+        if would_be > limit {
+            return Some(format!("{name} budget ({limit}) would be exceeded"));
+        }
+    }
+    if elapsed + next_time > budget.wall_time {
+        return Some(format!(
+            "wall-time budget ({} s) would be exceeded",
+            budget.wall_time.num_seconds()
+        ));
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn budget() -> Budget {
+        Budget {
+            subrequests: 50,
+            d1_queries: 50,
+            kv_operations: 1000,
+            wall_time: Duration::minutes(14),
+        }
+    }
+
+    #[test]
+    fn the_first_limit_in_the_way_is_named() {
+        let spent = Spent {
+            subrequests: 10,
+            d1_queries: 41,
+            kv_operations: 10,
+        };
+        let next = first_batch_estimate(10);
+        assert_eq!(
+            limit_in_the_way(&budget(), spent, next, Duration::zero(), Duration::zero()),
+            Some("D1 query budget (50) would be exceeded".into())
+        );
+        assert_eq!(
+            limit_in_the_way(
+                &budget(),
+                Spent::default(),
+                next,
+                Duration::minutes(14),
+                Duration::seconds(1)
+            ),
+            Some("wall-time budget (840 s) would be exceeded".into())
+        );
+        assert_eq!(
+            limit_in_the_way(
+                &budget(),
+                Spent::default(),
+                next,
+                Duration::zero(),
+                Duration::zero()
+            ),
+            None
+        );
+    }
+
+    #[test]
+    fn spending_is_measured_per_batch() {
+        let a = Spent {
+            subrequests: 3,
+            d1_queries: 10,
+            kv_operations: 4,
+        };
+        let b = Spent {
+            subrequests: 4,
+            d1_queries: 17,
+            kv_operations: 9,
+        };
+        assert_eq!(
+            b.since(a),
+            Spent {
+                subrequests: 1,
+                d1_queries: 7,
+                kv_operations: 5
+            }
+        );
+        assert_eq!(
+            a.max(b.since(a)),
+            Spent {
+                subrequests: 3,
+                d1_queries: 10,
+                kv_operations: 5
+            }
+        );
+    }
+}

@@ -1,0 +1,5 @@
+//! In-memory ports and a world to run the services in, for native tests (feature `testing`).
+
+mod memory;
+
+pub use memory::*;

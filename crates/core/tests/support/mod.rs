@@ -1,0 +1,48 @@
+//! A carrier for the service tests that answers with real Blue Dart XML (rendered by the
+//! simulator, read by the Blue Dart adapter's parser).
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+
+use tracking_core::carrier::{Carrier, CarrierError, TrackingReply, WaybillRequest};
+
+/// Blue Dart answering from a set of simulator shipments: real XML, read by the worker's parser,
+/// for whatever waybills a call carries. A chosen call can fail instead.
+#[derive(Default)]
+pub struct FakeBlueDart {
+    pub shipments: RefCell<Vec<bluedart_sim::Shipment>>,
+    /// Call number (1-based) → the error it fails with.
+    pub failures: RefCell<HashMap<usize, CarrierError>>,
+    /// The waybills each call carried.
+    pub calls: RefCell<Vec<Vec<String>>>,
+}
+
+impl FakeBlueDart {
+    pub fn with(shipments: Vec<bluedart_sim::Shipment>) -> FakeBlueDart {
+        FakeBlueDart {
+            shipments: RefCell::new(shipments),
+            ..FakeBlueDart::default()
+        }
+    }
+}
+
+impl Carrier for FakeBlueDart {
+    async fn track(&self, awbs: &[String]) -> Result<TrackingReply, CarrierError> {
+        self.calls.borrow_mut().push(awbs.to_vec());
+        if let Some(error) = self.failures.borrow().get(&self.calls.borrow().len()) {
+            return Err(error.clone());
+        }
+        let shipments = self.shipments.borrow();
+        let found: Vec<&bluedart_sim::Shipment> = shipments
+            .iter()
+            .filter(|s| awbs.contains(&s.waybill) && !s.scans.is_empty())
+            .collect();
+        let xml = bluedart_sim::xml::shipment_data(&found, true);
+        let parsed = bluedart::parse::parse_tracking(&xml).expect("simulator XML parses");
+        Ok(bluedart::events::reply_for(200, awbs, &parsed))
+    }
+
+    async fn generate_waybill(&self, _: &WaybillRequest) -> Result<String, CarrierError> {
+        unimplemented!("not used by the sync tests")
+    }
+}
