@@ -2,13 +2,11 @@
 //! `wrangler dev` through each path that asks Blue Dart (customer refresh, admin sync, the
 //! cron), and the check schedule that stops asking about delivered and long-silent shipments.
 
-mod support;
-
 use bluedart_sim::demo::{delivered_in_shape, scan};
 use bluedart_sim::{AnswerShape, Endpoint, demo};
 use chrono::{DateTime, Duration, Utc};
+use e2e::TestWorker;
 use serde_json::Value;
-use support::TestWorker;
 
 const SHAPES: [(AnswerShape, &str); 3] = [
     (AnswerShape::Full, "full"),

@@ -5,13 +5,11 @@
 //! README; this test fails when the README's table differs, and writes the current one to
 //! `target/fault-matrix.md`.
 
-mod support;
-
 use std::time::{Duration, Instant};
 
 use bluedart_sim::{Endpoint, Fault, FaultRule, SimConfig};
+use e2e::{Options, TestWorker};
 use serde_json::Value;
-use support::{Options, TestWorker};
 
 const TIMEOUT_MS: u64 = 1000;
 /// What a caller may wait beyond the calls' own timeouts: the worker's own work, wrangler,
@@ -280,7 +278,7 @@ fn every_fault_on_every_path_gets_a_labelled_answer_in_time_and_the_readme_says_
         }
     }
     let generated = table(&rows);
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let root = e2e::root();
     std::fs::create_dir_all(root.join("target")).unwrap();
     std::fs::write(root.join("target/fault-matrix.md"), &generated).unwrap();
     let readme = std::fs::read_to_string(root.join("README.md")).unwrap();

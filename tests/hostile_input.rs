@@ -1,14 +1,12 @@
 //! End to end: malformed, hostile and unauthorised requests to every endpoint. Each gets a JSON
 //! 4xx that says what was wrong — never a 5xx, never a panic.
 
-mod support;
-
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{Duration, Utc};
+use e2e::{ADMIN_TOKEN, AUDIENCE, CUSTOMER_TOKEN_SECRET, TRACKING_LINK_SECRET, TestWorker};
 use serde_json::json;
 use shipment_tracker::auth::{customer_token, link_signature};
-use support::{ADMIN_TOKEN, AUDIENCE, CUSTOMER_TOKEN_SECRET, TRACKING_LINK_SECRET, TestWorker};
 
 struct Case {
     what: &'static str,
@@ -648,12 +646,12 @@ fn cases() -> Vec<Case> {
 
 #[test]
 fn every_malformed_request_gets_a_json_4xx_that_says_what_was_wrong() {
-    let w = TestWorker::start_with(support::Options {
+    let w = TestWorker::start_with(e2e::Options {
         sim: bluedart_sim::SimConfig {
             demo: true,
             ..bluedart_sim::SimConfig::default()
         },
-        ..support::Options::default()
+        ..e2e::Options::default()
     });
     w.ship("ORD-1", "cust-1", "81234567890");
     w.ship("ORD-2", "cust-2", "81234567891");

@@ -1,8 +1,6 @@
 //! End to end: the worker's own routes and the cron trigger, under `wrangler dev`.
 
-mod support;
-
-use support::{Options, TestWorker};
+use e2e::{Options, TestWorker};
 
 #[test]
 fn health_is_terse() {

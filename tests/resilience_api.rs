@@ -2,13 +2,11 @@
 //! many concurrent refreshes, the circuit breaker, the refresh hint, migrations over existing
 //! data, storage errors that leak nothing, and logs free of personal data.
 
-mod support;
-
 use std::time::Duration;
 
 use bluedart_sim::{Endpoint, Fault, FaultRule, SimConfig};
+use e2e::{Options, TestWorker, customer_token};
 use serde_json::json;
-use support::{Options, TestWorker, customer_token};
 
 fn demo_worker(vars: &[(&'static str, &str)]) -> TestWorker {
     TestWorker::start_with(Options {
@@ -265,8 +263,8 @@ fn configuration_errors_are_generic_outside_and_named_in_the_log() {
         "{logs}"
     );
     for secret in [
-        support::ADMIN_TOKEN,
-        support::CUSTOMER_TOKEN_SECRET,
+        e2e::ADMIN_TOKEN,
+        e2e::CUSTOMER_TOKEN_SECRET,
         "dev-client-secret",
         "dev-licence-key",
     ] {
@@ -321,9 +319,9 @@ fn personal_data_and_credentials_never_reach_the_logs() {
         "RAVI KUMAR",
         "LAKE VIEW",
         "9811122233",
-        support::ADMIN_TOKEN,
-        support::CUSTOMER_TOKEN_SECRET,
-        support::TRACKING_LINK_SECRET,
+        e2e::ADMIN_TOKEN,
+        e2e::CUSTOMER_TOKEN_SECRET,
+        e2e::TRACKING_LINK_SECRET,
         "dev-client-secret",
         "dev-licence-key",
         "JWTToken",

@@ -2,15 +2,13 @@
 //! refusal of unsafe settings, outbound fetch (no redirects, a body cap enforced while reading),
 //! the admin body limit on a chunked body, and one background refresh for many admin looks.
 
-mod support;
-
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use bluedart_sim::{Endpoint, SimConfig};
-use support::{ADMIN_TOKEN, Options, TestWorker};
+use e2e::{ADMIN_TOKEN, Options, TestWorker};
 
 /// A stand-in Blue Dart on 127.0.0.1 that answers each request with whatever `respond` writes
 /// to the connection, and keeps every request's head (request line and headers).

@@ -1,12 +1,10 @@
 //! End to end: the hourly sync fired through `/__scheduled` on the real worker under
 //! `wrangler dev` (production mode), against the simulator's counters.
 
-mod support;
-
 use bluedart_sim::demo::{delivered_in_kochi, scan};
 use bluedart_sim::{Endpoint, Fault, FaultRule, demo};
+use e2e::TestWorker;
 use serde_json::{Value, json};
-use support::TestWorker;
 
 fn awb(n: usize) -> String {
     format!("7000000{n:04}")

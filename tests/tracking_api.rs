@@ -1,13 +1,11 @@
 //! End to end: the tracking API of the real worker under `wrangler dev` (local D1 and KV)
 //! against the Blue Dart simulator.
 
-mod support;
-
 use std::time::{Duration, Instant};
 
 use bluedart_sim::{Endpoint, Fault, FaultRule, SimConfig};
+use e2e::{Options, TRACKING_LINK_SECRET, TestWorker, customer_token};
 use serde_json::{Value, json};
-use support::{Options, TRACKING_LINK_SECRET, TestWorker, customer_token};
 
 /// The worker against the demo shipments, with the refresh limit and the breaker out of the
 /// way (they have their own tests): these tests refresh often and fault Blue Dart on purpose.
@@ -291,8 +289,8 @@ fn credentials_are_checked_and_customers_see_only_their_orders() {
     let garbage = get(&[("Authorization", "Bearer not.a.token")], "");
     assert_eq!(garbage.status, 401);
     let expired = shipment_tracker::auth::customer_token(
-        support::CUSTOMER_TOKEN_SECRET,
-        support::AUDIENCE,
+        e2e::CUSTOMER_TOKEN_SECRET,
+        e2e::AUDIENCE,
         "cust-1",
         chrono::Utc::now() - chrono::Duration::minutes(1),
     );
@@ -303,7 +301,7 @@ fn credentials_are_checked_and_customers_see_only_their_orders() {
     );
     let foreign = shipment_tracker::auth::customer_token(
         "another-secret",
-        support::AUDIENCE,
+        e2e::AUDIENCE,
         "cust-1",
         chrono::Utc::now() + chrono::Duration::hours(1),
     );

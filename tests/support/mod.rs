@@ -4,7 +4,7 @@
 //! `npm test` builds the worker before these run; under plain `cargo test` they fail with a
 //! message saying so rather than skip.
 
-#![allow(dead_code)] // each test binary uses its own part of the harness
+#![allow(dead_code)] // the benchmarks include this harness too, and use part of it
 
 use std::fs;
 use std::io::Read;
@@ -48,8 +48,14 @@ fn secrets(sim: &SimConfig, overrides: &[(&str, String)]) -> String {
     out
 }
 
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+/// The project's root: the folder with `wrangler.toml`, above this crate (`tests/`) or, for the
+/// benchmarks that share this harness, the root package itself.
+pub fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .ancestors()
+        .find(|dir| dir.join("wrangler.toml").exists())
+        .expect("the project root has wrangler.toml")
+        .to_path_buf()
 }
 
 /// A port for a server a test starts. Taken from below Linux's ephemeral range (32768–60999),
