@@ -15,7 +15,7 @@ use chrono::{Duration, TimeZone, Utc};
 use criterion::{Criterion, criterion_group, criterion_main};
 use quick_xml::Reader;
 use quick_xml::events::Event;
-use shipment_tracker::store_rows::sync_params;
+use shipment_tracker::d1::rows::sync_params;
 
 use tracking_core::model::{Order, ShippingStatus, Snapshot, TrackingEvent};
 use tracking_core::rules::merge::plan_batch;

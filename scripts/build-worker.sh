@@ -13,5 +13,6 @@ if [ -f "$stamp" ] && [ -z "$(find src crates Cargo.toml Cargo.lock .dev.vars.ex
   exit 0
 fi
 log "building the worker (release, wasm-opt on)"
-worker-build --release
+# -p: the workspace's default members are the native crates; only the worker goes to wasm.
+worker-build --release -p shipment-tracker
 touch "$stamp"

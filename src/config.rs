@@ -7,10 +7,10 @@ use std::fmt;
 
 use chrono::Duration;
 
-use crate::auth::{
+use bluedart::client::Shipper;
+use tracking_api::credentials::{
     DEFAULT_AUDIENCE, DEFAULT_MAX_LINK_LIFETIME_SECS, DEFAULT_MAX_TOKEN_LIFETIME_SECS, TokenRules,
 };
-use bluedart::client::Shipper;
 use tracking_core::breaker::BreakerSettings;
 use tracking_core::rules::budget::Budget;
 use tracking_core::rules::schedule::{CheckSchedule, parse_backoff};

@@ -1,10 +1,31 @@
-//! Blue Dart shipment tracking at the edge.
+//! Blue Dart shipment tracking at the edge: the Worker. The only crate that names `worker`.
 //!
-//! `config` and the domain modules are plain Rust, tested natively; `platform` is the thin layer
-//! that binds them to Workers (HTTP routes, the cron trigger, D1, KV, outbound fetch).
+//! The domain (`tracking-core`), the Blue Dart adapter (`bluedart`) and the HTTP contract
+//! (`tracking-api`) are plain Rust crates tested natively; this crate wires them to the
+//! platform: D1, KV, `fetch`, the cron trigger, and the request/response bridge.
 
-pub mod auth;
+mod bridge;
 pub mod config;
-mod platform;
-pub mod response;
-pub mod store_rows;
+mod cron;
+pub mod d1;
+mod fetch;
+mod kv;
+mod runtime;
+mod wiring;
+
+use worker::{Context, Env, Request, Response, ScheduleContext, ScheduledEvent, event};
+
+#[event(start)]
+fn start() {
+    console_error_panic_hook::set_once();
+}
+
+#[event(fetch)]
+async fn fetch(req: Request, env: Env, ctx: Context) -> worker::Result<Response> {
+    Ok(wiring::serve(req, env, ctx).await)
+}
+
+#[event(scheduled)]
+async fn scheduled(event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
+    cron::run(&event, &env).await;
+}

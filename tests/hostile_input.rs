@@ -6,7 +6,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{Duration, Utc};
 use e2e::{ADMIN_TOKEN, AUDIENCE, CUSTOMER_TOKEN_SECRET, TRACKING_LINK_SECRET, TestWorker};
 use serde_json::json;
-use shipment_tracker::auth::{customer_token, link_signature};
+use tracking_api::credentials::{customer_token, link_signature};
 
 struct Case {
     what: &'static str,

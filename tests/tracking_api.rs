@@ -288,7 +288,7 @@ fn credentials_are_checked_and_customers_see_only_their_orders() {
     );
     let garbage = get(&[("Authorization", "Bearer not.a.token")], "");
     assert_eq!(garbage.status, 401);
-    let expired = shipment_tracker::auth::customer_token(
+    let expired = tracking_api::credentials::customer_token(
         e2e::CUSTOMER_TOKEN_SECRET,
         e2e::AUDIENCE,
         "cust-1",
@@ -299,7 +299,7 @@ fn credentials_are_checked_and_customers_see_only_their_orders() {
         (answer.status, answer.json()["message"].as_str()),
         (401, Some("Credentials have expired"))
     );
-    let foreign = shipment_tracker::auth::customer_token(
+    let foreign = tracking_api::credentials::customer_token(
         "another-secret",
         e2e::AUDIENCE,
         "cust-1",
@@ -331,7 +331,7 @@ fn credentials_are_checked_and_customers_see_only_their_orders() {
     );
 
     let exp = chrono::Utc::now() + chrono::Duration::hours(1);
-    let sig = shipment_tracker::auth::link_signature(TRACKING_LINK_SECRET, "ORD-1", exp);
+    let sig = tracking_api::credentials::link_signature(TRACKING_LINK_SECRET, "ORD-1", exp);
     let link = format!("?exp={}&sig={sig}", exp.timestamp());
     assert_eq!(get(&[], &link).status, 200);
     let other_order = w.request(

@@ -12,7 +12,7 @@ use std::process::ExitCode;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use chrono::{DateTime, Duration, Utc};
-use shipment_tracker::auth::{
+use tracking_api::credentials::{
     DEFAULT_AUDIENCE, DEFAULT_MAX_LINK_LIFETIME_SECS, DEFAULT_MAX_TOKEN_LIFETIME_SECS,
     customer_token, link_signature,
 };

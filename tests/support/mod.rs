@@ -21,7 +21,7 @@ pub const ADMIN_TOKEN: &str = "test-admin-token-4f1c9a7e2b6d8035c1e9";
 pub const CUSTOMER_TOKEN_SECRET: &str = "test-customer-token-secret-8d2e6b1f9a4c";
 pub const TRACKING_LINK_SECRET: &str = "test-tracking-link-secret-3a7f0c5e9b2d";
 /// The audience customer tokens carry (wrangler.toml's `CUSTOMER_TOKEN_AUDIENCE`).
-pub const AUDIENCE: &str = shipment_tracker::auth::DEFAULT_AUDIENCE;
+pub const AUDIENCE: &str = tracking_api::credentials::DEFAULT_AUDIENCE;
 
 /// Secrets the worker gets in tests, as `.dev.vars` would give them in development; `overrides`
 /// replace (or, when empty, remove) any of them.
@@ -179,7 +179,7 @@ pub struct TestWorker {
 
 /// A storefront token for `customer`, valid for an hour.
 pub fn customer_token(customer: &str) -> String {
-    shipment_tracker::auth::customer_token(
+    tracking_api::credentials::customer_token(
         CUSTOMER_TOKEN_SECRET,
         AUDIENCE,
         customer,

@@ -5,6 +5,8 @@
 //! size costs the same few statements: D1 limits queries per invocation (50 on the free plan)
 //! and parameters per statement (100).
 
+pub mod rows;
+
 use std::cell::Cell;
 
 use chrono::{DateTime, NaiveDate, Utc};
@@ -14,7 +16,7 @@ use serde_json::{Value, json};
 use wasm_bindgen::JsValue;
 use worker::{D1Database, D1PreparedStatement, D1Result};
 
-use crate::store_rows::{encode, event_row, identity_row, sync_params};
+use rows::{encode, event_row, identity_row, sync_params};
 use tracking_core::model::iso;
 use tracking_core::model::{Location, Order, ShippingStatus, Snapshot, Status, TrackingEvent};
 use tracking_core::ports::{

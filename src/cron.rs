@@ -2,15 +2,15 @@
 
 use worker::{Env, ScheduledEvent, console_error, console_log};
 
-use super::Bindings;
-use super::runtime::{WorkerRandom, WorkerSleeper};
 use crate::config::Environment;
+use crate::runtime::{WorkerRandom, WorkerSleeper};
+use crate::wiring::Invocation;
 use tracking_core::runs::Trigger;
 
 /// Runs the tracking sync in production; elsewhere says that it skipped. Never panics: a
 /// scheduled handler has nobody to return an error to, so every error is logged.
 pub async fn run(event: &ScheduledEvent, env: &Env) {
-    let bindings = match Bindings::from_env(env) {
+    let bindings = match Invocation::from_env(env) {
         Ok(bindings) => bindings,
         Err(e) => {
             console_error!("[TRACKING SYNC] Not started: {e}");

@@ -1,43 +1,26 @@
-//! The Workers side: entry points, routes, and the bindings (D1, KV, fetch) behind the domain's
-//! traits.
-
-mod cron;
-mod d1;
-mod fetch;
-mod http;
-mod kv;
-mod runtime;
+//! The one place the services are assembled: configuration and secrets read once per isolate,
+//! the platform's implementations of the domain's ports for each invocation, and the request
+//! handler that runs the HTTP contract over them.
 
 use std::cell::RefCell;
 use std::rc::Rc;
 
-use worker::{Context, Env, Request, Response, ScheduleContext, ScheduledEvent, event};
-
-use crate::config::{Config, ConfigError, production_problems};
 use bluedart::client::{Account, BlueDartClient, Gateway};
-use d1::D1Store;
-use fetch::WorkerFetch;
-use kv::WorkersKv;
-use runtime::{ConsoleLog, Counted, WorkerClock};
+use tracking_api::reply::After;
+use tracking_api::{Api, ApiSettings, Secrets};
 use tracking_core::breaker::GuardedCarrier;
-use tracking_core::ports::Store;
+use tracking_core::ports::{Log, Store};
 use tracking_core::rules::budget::Spent;
+use tracking_core::runs::Trigger;
 use tracking_core::service::{ServiceSettings, TrackingService};
+use worker::{Context, Env, Request, Response};
 
-#[event(start)]
-fn start() {
-    console_error_panic_hook::set_once();
-}
-
-#[event(fetch)]
-async fn fetch(req: Request, env: Env, ctx: Context) -> worker::Result<Response> {
-    Ok(http::handle(req, env, ctx).await)
-}
-
-#[event(scheduled)]
-async fn scheduled(event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
-    cron::run(&event, &env).await;
-}
+use crate::bridge::{to_http, to_worker};
+use crate::config::{Config, ConfigError, production_problems};
+use crate::d1::D1Store;
+use crate::fetch::WorkerFetch;
+use crate::kv::WorkersKv;
+use crate::runtime::{ConsoleLog, Counted, WorkerClock};
 
 /// The configuration from the environment's `[vars]`.
 fn config(env: &Env) -> Result<Config, ConfigError> {
@@ -61,28 +44,22 @@ impl std::fmt::Display for SetupError {
     }
 }
 
-/// Secrets the HTTP layer checks credentials against.
-pub struct Secrets {
-    pub admin_token: String,
-    pub customer_token_secret: String,
-    pub tracking_link_secret: String,
-}
-
 /// What `[vars]` and secrets say, read once per isolate: they cannot change while it lives,
 /// and reading ~40 bindings on every request is the hot path's largest fixed cost.
-pub(super) struct Loaded {
-    pub(super) config: Rc<Config>,
+pub struct Settings {
+    pub config: Rc<Config>,
     secrets: Rc<Secrets>,
+    api: Rc<ApiSettings>,
     account: Rc<Account>,
     settings: Rc<ServiceSettings>,
 }
 
 thread_local! {
-    static LOADED: RefCell<Option<Rc<Loaded>>> = const { RefCell::new(None) };
+    static SETTINGS: RefCell<Option<Rc<Settings>>> = const { RefCell::new(None) };
 }
 
-pub(super) fn loaded(env: &Env) -> Result<Rc<Loaded>, SetupError> {
-    if let Some(loaded) = LOADED.with(|l| l.borrow().clone()) {
+fn settings(env: &Env) -> Result<Rc<Settings>, SetupError> {
+    if let Some(loaded) = SETTINGS.with(|l| l.borrow().clone()) {
         return Ok(loaded);
     }
     let config = config(env).map_err(|e| SetupError(e.to_string()))?;
@@ -93,7 +70,12 @@ pub(super) fn loaded(env: &Env) -> Result<Rc<Loaded>, SetupError> {
             problems.join("; ")
         )));
     }
-    let loaded = Rc::new(Loaded {
+    let loaded = Rc::new(Settings {
+        api: Rc::new(ApiSettings {
+            allowed_origins: config.allowed_origins.clone(),
+            tokens: config.tokens.clone(),
+            can_generate_waybills: config.can_generate_waybills(),
+        }),
         settings: Rc::new(ServiceSettings {
             stale_after: config.schedule.moving,
             raw_max_bytes: config.carrier_response_max_bytes,
@@ -114,14 +96,15 @@ pub(super) fn loaded(env: &Env) -> Result<Rc<Loaded>, SetupError> {
             licence_key: secret(env, "BLUEDART_LICENCE_KEY"),
         }),
     });
-    LOADED.with(|l| *l.borrow_mut() = Some(loaded.clone()));
+    SETTINGS.with(|l| *l.borrow_mut() = Some(loaded.clone()));
     Ok(loaded)
 }
 
-/// Everything one invocation works with.
-pub struct Bindings {
+/// Everything one invocation works with: the platform behind the domain's ports.
+pub struct Invocation {
     pub config: Rc<Config>,
-    pub secrets: Rc<Secrets>,
+    secrets: Rc<Secrets>,
+    api: Rc<ApiSettings>,
     store: D1Store,
     kv: Counted<WorkersKv>,
     http: Counted<WorkerFetch>,
@@ -136,18 +119,19 @@ type Carrier<'a> = GuardedCarrier<'a, Client<'a>, D1Store, WorkerClock, ConsoleL
 type Service<'a> =
     TrackingService<'a, D1Store, Counted<WorkersKv>, Carrier<'a>, WorkerClock, ConsoleLog>;
 
-impl Bindings {
-    pub fn from_env(env: &Env) -> Result<Bindings, SetupError> {
-        let loaded = loaded(env)?;
+impl Invocation {
+    pub fn from_env(env: &Env) -> Result<Invocation, SetupError> {
+        let loaded = settings(env)?;
         let db = env
             .d1("DB")
             .map_err(|_| SetupError("the D1 binding DB is missing".into()))?;
         let kv = env
             .kv("TRACKING_KV")
             .map_err(|_| SetupError("the KV binding TRACKING_KV is missing".into()))?;
-        Ok(Bindings {
+        Ok(Invocation {
             config: loaded.config.clone(),
             secrets: loaded.secrets.clone(),
+            api: loaded.api.clone(),
             account: loaded.account.clone(),
             settings: loaded.settings.clone(),
             store: D1Store::new(db),
@@ -201,12 +185,57 @@ impl Bindings {
             settings: &self.settings,
         }
     }
+}
 
-    pub fn clock(&self) -> &WorkerClock {
-        &self.clock
+/// Answers one request: the HTTP contract over this invocation's ports, and a background
+/// refresh after the response when the contract asks for one.
+pub async fn serve(req: Request, env: Env, ctx: Context) -> Response {
+    let invocation = match Invocation::from_env(&env) {
+        Ok(invocation) => invocation,
+        Err(e) => {
+            worker::console_error!("[HTTP] not configured: {e}");
+            let method = http::Method::from_bytes(req.inner().method().as_bytes())
+                .unwrap_or(http::Method::GET);
+            let path = req.path();
+            return to_worker(tracking_api::unconfigured(&method, &path));
+        }
+    };
+    let request = match to_http(req) {
+        Ok(request) => request,
+        Err(e) => {
+            invocation
+                .log
+                .warn(&format!("[HTTP] unreadable request: {e}"));
+            return to_worker(
+                tracking_api::error::ApiError::bad_request(
+                    "INVALID_REQUEST",
+                    "The request could not be read",
+                )
+                .into_response(),
+            );
+        }
+    };
+    let carrier = invocation.carrier();
+    let spent = || invocation.spent();
+    let api = Api {
+        service: invocation.service(&carrier),
+        settings: &invocation.api,
+        secrets: &invocation.secrets,
+        spent: &spent,
+    };
+    let reply = api.handle(request).await;
+    if let Some(After::Refresh(order_id)) = reply.after {
+        // Answer now; refresh after the response, on this invocation's time.
+        ctx.wait_until(async move {
+            let Ok(invocation) = Invocation::from_env(&env) else {
+                return;
+            };
+            let carrier = invocation.carrier();
+            let _ = invocation
+                .service(&carrier)
+                .sync_order(&order_id, Trigger::Background, || invocation.spent())
+                .await;
+        });
     }
-
-    pub fn log(&self) -> &ConsoleLog {
-        &self.log
-    }
+    to_worker(reply.response)
 }

@@ -1,0 +1,297 @@
+//! What callers send: ids, query parameters, JSON bodies read within a size limit, and the
+//! typed bodies of the admin endpoints with their validation.
+
+use chrono::{DateTime, Utc};
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+use tracking_core::carrier::{Consignee, WaybillRequest};
+use tracking_core::model::{ORDER_STATUSES, valid_awb};
+use tracking_core::ports::OrderInput;
+
+use crate::error::ApiError;
+
+/// Largest request body accepted, enforced while reading (a chunked body declares no length).
+pub const MAX_BODY_BYTES: usize = 16 * 1024;
+
+/// A request body the platform reads on demand, giving up past `limit` bytes.
+#[allow(async_fn_in_trait)]
+pub trait RequestBody {
+    async fn read(self, limit: usize) -> Result<Vec<u8>, BodyError>;
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BodyError {
+    TooLarge,
+    Unreadable,
+}
+
+/// A body already in memory (native tests).
+impl RequestBody for Vec<u8> {
+    async fn read(self, limit: usize) -> Result<Vec<u8>, BodyError> {
+        if self.len() > limit {
+            Err(BodyError::TooLarge)
+        } else {
+            Ok(self)
+        }
+    }
+}
+
+/// Order and customer ids: what a storefront uses, and nothing that needs escaping anywhere.
+pub fn valid_id(id: &str) -> bool {
+    (1..=64).contains(&id.len())
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+}
+
+pub fn order_id(raw: &str) -> Result<String, ApiError> {
+    if valid_id(raw) {
+        Ok(raw.to_owned())
+    } else {
+        Err(ApiError::bad_request(
+            "INVALID_ORDER_ID",
+            "Order id must be 1-64 characters: letters, digits, '.', '_' or '-'",
+        ))
+    }
+}
+
+/// The query's pairs, decoded.
+pub fn query_pairs(uri: &http::Uri) -> Vec<(String, String)> {
+    form_urlencoded::parse(uri.query().unwrap_or("").as_bytes())
+        .into_owned()
+        .collect()
+}
+
+pub fn query_value<'a>(pairs: &'a [(String, String)], key: &str) -> Option<&'a str> {
+    pairs
+        .iter()
+        .find(|(k, _)| k == key)
+        .map(|(_, v)| v.as_str())
+}
+
+/// `Authorization: Bearer <token>`.
+pub fn bearer(headers: &http::HeaderMap) -> Option<String> {
+    let value = headers.get(http::header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| token.trim().to_owned())
+}
+
+/// The request body as `T`: JSON only, bounded in size, unknown fields refused.
+pub async fn json_body<T: DeserializeOwned, B: RequestBody>(
+    request: http::Request<B>,
+) -> Result<T, ApiError> {
+    let (parts, body) = request.into_parts();
+    let content_type = parts
+        .headers
+        .get(http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    if !content_type
+        .split(';')
+        .next()
+        .is_some_and(|t| t.trim().eq_ignore_ascii_case("application/json"))
+    {
+        return Err(ApiError::new(
+            415,
+            "UNSUPPORTED_MEDIA_TYPE",
+            "Send the body as application/json",
+        ));
+    }
+    let too_large = || {
+        ApiError::new(
+            413,
+            "PAYLOAD_TOO_LARGE",
+            format!("The body may be at most {MAX_BODY_BYTES} bytes"),
+        )
+    };
+    let declared = parts
+        .headers
+        .get(http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|l| l.parse::<usize>().ok());
+    if declared.is_some_and(|l| l > MAX_BODY_BYTES) {
+        return Err(too_large());
+    }
+    let bytes = body.read(MAX_BODY_BYTES).await.map_err(|e| match e {
+        BodyError::TooLarge => too_large(),
+        BodyError::Unreadable => {
+            ApiError::bad_request("INVALID_BODY", "The body could not be read")
+        }
+    })?;
+    serde_json::from_slice(&bytes)
+        .map_err(|e| ApiError::bad_request("INVALID_JSON", format!("Invalid JSON body: {e}")))
+}
+
+fn parse_time(field: &str, text: &str) -> Result<DateTime<Utc>, ApiError> {
+    DateTime::parse_from_rfc3339(text)
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|_| {
+            ApiError::invalid(
+                field,
+                "expected an ISO-8601 time such as 2026-01-23T08:01:12Z",
+            )
+        })
+}
+
+/// `PUT /api/admin/orders/:orderId`.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct OrderBody {
+    customer_id: String,
+    #[serde(default)]
+    order_status: Option<String>,
+    #[serde(default)]
+    created_at: Option<String>,
+    #[serde(default)]
+    awb_no: Option<String>,
+}
+
+impl OrderBody {
+    pub fn validate(self) -> Result<OrderInput, ApiError> {
+        if !valid_id(&self.customer_id) {
+            return Err(ApiError::invalid(
+                "customerId",
+                "1-64 characters: letters, digits, '.', '_' or '-'",
+            ));
+        }
+        let order_status = self.order_status.unwrap_or_else(|| "Pending".into());
+        if !ORDER_STATUSES.contains(&order_status.as_str()) {
+            return Err(ApiError::invalid(
+                "orderStatus",
+                &format!("one of {}", ORDER_STATUSES.join(", ")),
+            ));
+        }
+        if self.awb_no.as_deref().is_some_and(|a| !valid_awb(a)) {
+            return Err(ApiError::invalid("awbNo", "9-12 digits"));
+        }
+        Ok(OrderInput {
+            customer_id: self.customer_id,
+            order_status,
+            created_at: self
+                .created_at
+                .as_deref()
+                .map(|t| parse_time("createdAt", t))
+                .transpose()?,
+            awb_no: self.awb_no,
+        })
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct ConsigneeBody {
+    name: String,
+    address1: String,
+    #[serde(default)]
+    address2: String,
+    #[serde(default)]
+    address3: String,
+    pincode: String,
+    mobile: String,
+}
+
+fn default_pieces() -> u32 {
+    1
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct GenerateBody {
+    consignee: ConsigneeBody,
+    weight_kg: f64,
+    #[serde(default = "default_pieces")]
+    pieces: u32,
+    #[serde(default)]
+    declared_value: f64,
+    #[serde(default)]
+    cod_amount: f64,
+    #[serde(default)]
+    product_code: Option<String>,
+    #[serde(default)]
+    pickup_at: Option<String>,
+}
+
+/// `POST /api/admin/shipment/:orderId/awb`: a waybill made elsewhere, or one to generate.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct AwbBody {
+    #[serde(default)]
+    pub awb_no: Option<String>,
+    #[serde(default)]
+    pub generate: Option<GenerateBody>,
+}
+
+fn digits(text: &str, len: usize) -> bool {
+    text.len() == len && text.bytes().all(|b| b.is_ascii_digit())
+}
+
+impl GenerateBody {
+    pub fn validate(self, order_id: &str, now: DateTime<Utc>) -> Result<WaybillRequest, ApiError> {
+        let c = self.consignee;
+        let name = c.name.trim().to_owned();
+        if name.is_empty() || name.chars().count() > 30 {
+            return Err(ApiError::invalid(
+                "generate.consignee.name",
+                "1-30 characters",
+            ));
+        }
+        if c.address1.trim().is_empty() {
+            return Err(ApiError::invalid("generate.consignee.address1", "required"));
+        }
+        if !digits(&c.pincode, 6) {
+            return Err(ApiError::invalid("generate.consignee.pincode", "6 digits"));
+        }
+        if !digits(&c.mobile, 10) {
+            return Err(ApiError::invalid("generate.consignee.mobile", "10 digits"));
+        }
+        if !(self.weight_kg > 0.0 && self.weight_kg <= 1000.0) {
+            return Err(ApiError::invalid(
+                "generate.weightKg",
+                "greater than 0, at most 1000",
+            ));
+        }
+        if !(1..=99).contains(&self.pieces) {
+            return Err(ApiError::invalid("generate.pieces", "1-99"));
+        }
+        if !(self.declared_value >= 0.0 && self.cod_amount >= 0.0) {
+            return Err(ApiError::invalid(
+                "generate.codAmount",
+                "amounts cannot be negative",
+            ));
+        }
+        let product_code = self.product_code.unwrap_or_else(|| "A".into());
+        if !["A", "D", "E"].contains(&product_code.as_str()) {
+            return Err(ApiError::invalid(
+                "generate.productCode",
+                "A (air), D (domestic priority) or E (surface)",
+            ));
+        }
+        // The order id doubles as Blue Dart's CreditReferenceNo, which is at most 20 characters.
+        if order_id.len() > 20 {
+            return Err(ApiError::invalid(
+                "orderId",
+                "at most 20 characters to generate a waybill",
+            ));
+        }
+        Ok(WaybillRequest {
+            order_id: order_id.to_owned(),
+            consignee: Consignee {
+                name,
+                address: [c.address1, c.address2, c.address3],
+                pincode: c.pincode,
+                mobile: c.mobile,
+            },
+            weight_kg: self.weight_kg,
+            pieces: self.pieces,
+            declared_value: self.declared_value,
+            cod_amount: self.cod_amount,
+            product_code,
+            pickup_at: match self.pickup_at {
+                Some(t) => parse_time("generate.pickupAt", &t)?,
+                None => now,
+            },
+        })
+    }
+}

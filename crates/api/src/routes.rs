@@ -1,0 +1,130 @@
+//! The route table: every path and method the worker answers, in one place.
+
+use http::Method;
+
+use crate::error::ApiError;
+use crate::requests::order_id;
+
+/// The routes, by method and path shape.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Route {
+    Health,
+    CustomerTrack(String),
+    CustomerPreflight,
+    AdminTrack(String),
+    AdminSync(String),
+    AdminAwb(String),
+    AdminPutOrder(String),
+    AdminSyncRuns,
+}
+
+impl Route {
+    /// Whether storefront browsers call this route (and CORS applies).
+    pub fn is_customer(&self) -> bool {
+        matches!(self, Route::CustomerTrack(_) | Route::CustomerPreflight)
+    }
+}
+
+/// Every route as (method, path template), for documentation and the contract's checks.
+pub const TABLE: &[(&str, &str)] = &[
+    ("GET", "/health"),
+    ("GET", "/api/shipment/{orderId}/track"),
+    ("OPTIONS", "/api/shipment/{orderId}/track"),
+    ("GET", "/api/admin/shipment/{orderId}/track"),
+    ("POST", "/api/admin/shipment/{orderId}/sync"),
+    ("POST", "/api/admin/shipment/{orderId}/awb"),
+    ("PUT", "/api/admin/orders/{orderId}"),
+    ("GET", "/api/admin/sync/runs"),
+];
+
+pub fn route(method: &Method, path: &str) -> Result<Route, ApiError> {
+    let segments: Vec<&str> = path.strip_prefix('/').unwrap_or(path).split('/').collect();
+    let expect = |allowed: Method, allow: &'static str| {
+        if *method == allowed {
+            Ok(())
+        } else {
+            Err(ApiError::method_not_allowed(allow))
+        }
+    };
+    match segments.as_slice() {
+        ["health"] => expect(Method::GET, "GET").map(|_| Route::Health),
+        ["api", "shipment", id, "track"] => {
+            let id = order_id(id)?;
+            match *method {
+                Method::GET => Ok(Route::CustomerTrack(id)),
+                Method::OPTIONS => Ok(Route::CustomerPreflight),
+                _ => Err(ApiError::method_not_allowed("GET, OPTIONS")),
+            }
+        }
+        ["api", "admin", "shipment", id, "track"] => {
+            expect(Method::GET, "GET")?;
+            Ok(Route::AdminTrack(order_id(id)?))
+        }
+        ["api", "admin", "shipment", id, "sync"] => {
+            expect(Method::POST, "POST")?;
+            Ok(Route::AdminSync(order_id(id)?))
+        }
+        ["api", "admin", "shipment", id, "awb"] => {
+            expect(Method::POST, "POST")?;
+            Ok(Route::AdminAwb(order_id(id)?))
+        }
+        ["api", "admin", "sync", "runs"] => {
+            expect(Method::GET, "GET").map(|_| Route::AdminSyncRuns)
+        }
+        ["api", "admin", "orders", id] => {
+            expect(Method::PUT, "PUT")?;
+            Ok(Route::AdminPutOrder(order_id(id)?))
+        }
+        _ => Err(ApiError::not_found()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_route_in_the_table_is_routed_and_others_are_not() {
+        for (method, template) in TABLE {
+            let path = template.replace("{orderId}", "ORD-1");
+            let method = Method::from_bytes(method.as_bytes()).unwrap();
+            assert!(route(&method, &path).is_ok(), "{method} {path}");
+        }
+        assert_eq!(route(&Method::GET, "/nope").unwrap_err().status, 404);
+        assert_eq!(
+            route(&Method::GET, "/api/shipment/ORD-1")
+                .unwrap_err()
+                .status,
+            404
+        );
+        assert_eq!(route(&Method::GET, "/health/").unwrap_err().status, 404);
+    }
+
+    #[test]
+    fn a_wrong_method_names_the_right_ones() {
+        let e = route(&Method::DELETE, "/api/shipment/ORD-1/track").unwrap_err();
+        assert_eq!((e.status, e.code), (405, "METHOD_NOT_ALLOWED"));
+        let response = e.into_response();
+        assert_eq!(response.headers()["allow"], "GET, OPTIONS");
+        assert_eq!(
+            route(&Method::GET, "/api/admin/orders/X")
+                .unwrap_err()
+                .status,
+            405
+        );
+        assert_eq!(route(&Method::POST, "/health").unwrap_err().status, 405);
+    }
+
+    #[test]
+    fn order_ids_are_checked_before_anything_else() {
+        for bad in ["a b", "%00", "x".repeat(65).as_str(), "", "<script>"] {
+            let path = format!("/api/shipment/{bad}/track");
+            let e = route(&Method::GET, &path).unwrap_err();
+            assert_eq!((e.status, e.code), (400, "INVALID_ORDER_ID"), "{bad}");
+        }
+        assert_eq!(
+            route(&Method::GET, "/api/shipment/A.b_c-9/track").unwrap(),
+            Route::CustomerTrack("A.b_c-9".into())
+        );
+    }
+}

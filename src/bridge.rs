@@ -1,0 +1,67 @@
+//! `worker::Request` ⇄ `http::Request`, `http::Response` → `worker::Response`: all the HTTP
+//! contract (crates/api) sees of Workers.
+
+use futures_util::StreamExt;
+use tracking_api::requests::{BodyError, RequestBody};
+use worker::{Headers, Request, Response};
+
+/// A Workers request body, read chunk by chunk only when a route needs it.
+pub struct WorkerBody(Request);
+
+impl RequestBody for WorkerBody {
+    async fn read(mut self, limit: usize) -> Result<Vec<u8>, BodyError> {
+        let mut bytes = Vec::new();
+        // A chunked body declares no length: stop at the limit while reading.
+        if let Ok(mut stream) = self.0.stream() {
+            while let Some(chunk) = stream.next().await {
+                let chunk = chunk.map_err(|_| BodyError::Unreadable)?;
+                if bytes.len() + chunk.len() > limit {
+                    return Err(BodyError::TooLarge);
+                }
+                bytes.extend_from_slice(&chunk);
+            }
+        }
+        Ok(bytes)
+    }
+}
+
+/// The request's method, path and query, and headers, with its body left to be read.
+pub fn to_http(request: Request) -> Result<http::Request<WorkerBody>, http::Error> {
+    // The raw URL's path and query: parsing the whole URL would pull the `url` crate's
+    // international-domain tables into the wasm for nothing.
+    let url = request.inner().url();
+    let after_scheme = url.split_once("://").map_or(url.as_str(), |(_, rest)| rest);
+    let path_and_query = after_scheme
+        .find('/')
+        .map_or("/", |start| &after_scheme[start..]);
+    let path_and_query = path_and_query
+        .split_once('#')
+        .map_or(path_and_query, |(pq, _)| pq);
+    let mut builder = http::Request::builder()
+        .method(request.inner().method().as_str())
+        .uri(path_and_query);
+    for (name, value) in request.headers().entries() {
+        builder = builder.header(name, value);
+    }
+    builder.body(WorkerBody(request))
+}
+
+pub fn to_worker(response: http::Response<String>) -> Response {
+    let headers = Headers::new();
+    for (name, value) in response.headers() {
+        if let Ok(value) = value.to_str() {
+            let _ = headers.append(name.as_str(), value);
+        }
+    }
+    let status = response.status().as_u16();
+    let body = response.into_body();
+    let response = if body.is_empty() && status == 204 {
+        Response::empty()
+    } else {
+        Response::from_bytes(body.into_bytes())
+    };
+    response
+        .expect("a byte body is always accepted")
+        .with_status(status)
+        .with_headers(headers)
+}
