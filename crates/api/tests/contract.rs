@@ -1,0 +1,408 @@
+//! The HTTP contract, natively: routing, credentials, CORS, bodies, errors and caching rules,
+//! through `Api::handle` over the in-memory ports. No worker, no wrangler.
+
+use chrono::Duration;
+use http::{Method, Request};
+use pollster::block_on;
+use serde_json::{Value, json};
+use tracking_api::credentials::{TokenRules, customer_token, link_signature};
+use tracking_api::reply::{After, Reply};
+use tracking_api::{Api, ApiSettings, Secrets};
+use tracking_core::ports::OrderInput;
+use tracking_core::rules::budget::Spent;
+use tracking_core::testing::{ScriptedCarrier, World};
+
+const ADMIN: &str = "admin-token-for-the-contract-tests";
+const CUSTOMER_SECRET: &str = "customer-secret-for-the-contract-tests";
+const LINK_SECRET: &str = "link-secret-for-the-contract-tests";
+const SHOP: &str = "https://shop.example";
+
+struct Contract {
+    world: World<ScriptedCarrier>,
+    settings: ApiSettings,
+    secrets: Secrets,
+}
+
+impl Contract {
+    fn new() -> Contract {
+        let world = World::new(ScriptedCarrier::default());
+        // ORD-1 shipped for cust-1; ORD-2 registered for cust-1 without a waybill.
+        world.shipped("ORD-1", "111111111");
+        let input = OrderInput {
+            customer_id: "cust-1".into(),
+            order_status: "Processing".into(),
+            created_at: None,
+            awb_no: None,
+        };
+        block_on(world.service().put_order("ORD-2", &input)).unwrap();
+        Contract {
+            world,
+            settings: ApiSettings {
+                allowed_origins: vec![SHOP.into()],
+                tokens: TokenRules::default(),
+                can_generate_waybills: false,
+            },
+            secrets: Secrets {
+                admin_token: ADMIN.into(),
+                customer_token_secret: CUSTOMER_SECRET.into(),
+                tracking_link_secret: LINK_SECRET.into(),
+            },
+        }
+    }
+
+    fn send(&self, request: Request<Vec<u8>>) -> Reply {
+        let spent = Spent::default;
+        let api = Api {
+            service: self.world.service(),
+            settings: &self.settings,
+            secrets: &self.secrets,
+            spent: &spent,
+        };
+        block_on(api.handle(request))
+    }
+
+    fn token(&self, customer: &str) -> String {
+        let exp = self.world.clock.0.get() + Duration::hours(1);
+        customer_token(CUSTOMER_SECRET, "shipment-tracker", customer, exp)
+    }
+}
+
+fn get(path: &str) -> http::request::Builder {
+    Request::builder().method(Method::GET).uri(path)
+}
+
+fn json_of(reply: &Reply) -> Value {
+    serde_json::from_str(reply.response.body()).expect("a JSON body")
+}
+
+fn header<'a>(reply: &'a Reply, name: &str) -> Option<&'a str> {
+    reply
+        .response
+        .headers()
+        .get(name)
+        .map(|v| v.to_str().unwrap())
+}
+
+/// Status and `code` of an error answer.
+fn error(reply: &Reply) -> (u16, String) {
+    let body = json_of(reply);
+    assert_eq!(body["success"], false, "{body}");
+    (
+        reply.response.status().as_u16(),
+        body["code"].as_str().unwrap().to_owned(),
+    )
+}
+
+fn admin(method: Method, path: &str, body: Option<Value>) -> Request<Vec<u8>> {
+    let mut builder = Request::builder()
+        .method(method)
+        .uri(path)
+        .header("Authorization", format!("Bearer {ADMIN}"));
+    if body.is_some() {
+        builder = builder.header("Content-Type", "application/json");
+    }
+    builder
+        .body(body.map(|b| b.to_string().into_bytes()).unwrap_or_default())
+        .unwrap()
+}
+
+#[test]
+fn routes_methods_and_ids_are_answered_before_anything_else() {
+    let c = Contract::new();
+    let cases: &[(Method, &str, u16, &str)] = &[
+        (Method::GET, "/", 404, "NOT_FOUND"),
+        (Method::GET, "/api/shipment/ORD-1", 404, "NOT_FOUND"),
+        (
+            Method::DELETE,
+            "/api/shipment/ORD-1/track",
+            405,
+            "METHOD_NOT_ALLOWED",
+        ),
+        (
+            Method::GET,
+            "/api/admin/orders/ORD-1",
+            405,
+            "METHOD_NOT_ALLOWED",
+        ),
+        (
+            Method::GET,
+            "/api/shipment/bad%20id/track",
+            400,
+            "INVALID_ORDER_ID",
+        ),
+        (Method::POST, "/health", 405, "METHOD_NOT_ALLOWED"),
+    ];
+    for (method, path, status, code) in cases {
+        let reply = c.send(
+            Request::builder()
+                .method(method.clone())
+                .uri(*path)
+                .body(vec![])
+                .unwrap(),
+        );
+        assert_eq!(
+            error(&reply),
+            (*status, code.to_string()),
+            "{method} {path}"
+        );
+        assert_eq!(header(&reply, "cache-control"), Some("no-store"));
+    }
+    let reply = c.send(get("/health").body(vec![]).unwrap());
+    assert_eq!(reply.response.status(), 200);
+    assert_eq!(json_of(&reply), json!({"status": "ok"}));
+}
+
+#[test]
+fn customers_need_credentials_and_see_only_their_orders() {
+    let c = Contract::new();
+    let track = |auth: Option<String>| {
+        let mut b = get("/api/shipment/ORD-1/track");
+        if let Some(auth) = auth {
+            b = b.header("Authorization", auth);
+        }
+        c.send(b.body(vec![]).unwrap())
+    };
+    assert_eq!(error(&track(None)), (401, "UNAUTHORIZED".into()));
+    assert_eq!(
+        error(&track(Some("Bearer not.a.token".into()))),
+        (401, "UNAUTHORIZED".into())
+    );
+    assert_eq!(
+        error(&track(Some(format!("Basic {}", c.token("cust-1"))))),
+        (401, "UNAUTHORIZED".into())
+    );
+    // Another customer's order and an unknown order answer alike.
+    let other = track(Some(format!("Bearer {}", c.token("cust-2"))));
+    let unknown = c.send(
+        get("/api/shipment/ORD-404/track")
+            .header("Authorization", format!("Bearer {}", c.token("cust-2")))
+            .body(vec![])
+            .unwrap(),
+    );
+    assert_eq!(error(&other), (404, "ORDER_NOT_FOUND".into()));
+    assert_eq!(other.response.body(), unknown.response.body());
+
+    let mine = track(Some(format!("Bearer {}", c.token("cust-1"))));
+    assert_eq!(mine.response.status(), 200, "{}", mine.response.body());
+    let body = json_of(&mine);
+    assert_eq!(body["success"], true);
+    assert_eq!(body["orderId"], "ORD-1");
+    assert_eq!(body["dataSource"]["isCached"], true);
+    assert_eq!(header(&mine, "cache-control"), Some("private, max-age=30"));
+    assert_eq!(header(&mine, "vary"), Some("Authorization"));
+    assert_eq!(
+        header(&mine, "content-type"),
+        Some("application/json; charset=utf-8")
+    );
+
+    // A signed link reads its own order only.
+    let exp = c.world.clock.0.get() + Duration::hours(1);
+    let sig = link_signature(LINK_SECRET, "ORD-1", exp);
+    let link = format!(
+        "/api/shipment/ORD-1/track?exp={}&sig={sig}",
+        exp.timestamp()
+    );
+    assert_eq!(
+        c.send(get(&link).body(vec![]).unwrap()).response.status(),
+        200
+    );
+    let elsewhere = link.replace("/ORD-1/", "/ORD-2/");
+    assert_eq!(
+        error(&c.send(get(&elsewhere).body(vec![]).unwrap())),
+        (401, "UNAUTHORIZED".into())
+    );
+}
+
+#[test]
+fn a_waybill_less_order_and_bad_queries() {
+    let c = Contract::new();
+    let auth = format!("Bearer {}", c.token("cust-1"));
+    let reply = c.send(
+        get("/api/shipment/ORD-2/track")
+            .header("Authorization", &auth)
+            .body(vec![])
+            .unwrap(),
+    );
+    assert_eq!(reply.response.status(), 200);
+    assert_eq!(
+        json_of(&reply),
+        json!({"success": false, "message": "Shipment not initiated for this order yet",
+               "code": "NO_AWB", "shippingStatus": "Pending"})
+    );
+    assert_eq!(header(&reply, "cache-control"), Some("no-store"));
+    let reply = c.send(
+        get("/api/shipment/ORD-1/track?forceRefresh=yes")
+            .header("Authorization", &auth)
+            .body(vec![])
+            .unwrap(),
+    );
+    assert_eq!(error(&reply), (400, "INVALID_QUERY".into()));
+}
+
+#[test]
+fn cors_is_answered_for_configured_origins_only() {
+    let c = Contract::new();
+    let auth = format!("Bearer {}", c.token("cust-1"));
+    let from = |origin: &str| {
+        c.send(
+            get("/api/shipment/ORD-1/track")
+                .header("Origin", origin)
+                .header("Authorization", &auth)
+                .body(vec![])
+                .unwrap(),
+        )
+    };
+    let allowed = from(SHOP);
+    assert_eq!(allowed.response.status(), 200);
+    assert_eq!(header(&allowed, "access-control-allow-origin"), Some(SHOP));
+    assert_eq!(header(&allowed, "vary"), Some("Authorization, Origin"));
+    let refused = from("https://evil.example");
+    assert_eq!(error(&refused), (403, "CORS_ORIGIN_NOT_ALLOWED".into()));
+    assert_eq!(header(&refused, "access-control-allow-origin"), None);
+
+    let preflight = c.send(
+        Request::builder()
+            .method(Method::OPTIONS)
+            .uri("/api/shipment/ORD-1/track")
+            .header("Origin", SHOP)
+            .body(vec![])
+            .unwrap(),
+    );
+    assert_eq!(preflight.response.status(), 204);
+    assert_eq!(
+        header(&preflight, "access-control-allow-methods"),
+        Some("GET, OPTIONS")
+    );
+    assert_eq!(
+        header(&preflight, "access-control-allow-origin"),
+        Some(SHOP)
+    );
+}
+
+#[test]
+fn admin_routes_need_the_admin_token() {
+    let c = Contract::new();
+    for auth in [None, Some("Bearer wrong"), Some(ADMIN)] {
+        let mut b = get("/api/admin/sync/runs");
+        if let Some(auth) = auth {
+            b = b.header("Authorization", auth);
+        }
+        assert_eq!(
+            error(&c.send(b.body(vec![]).unwrap())),
+            (401, "UNAUTHORIZED".into()),
+            "{auth:?}"
+        );
+    }
+    let runs = c.send(admin(Method::GET, "/api/admin/sync/runs", None));
+    assert_eq!(runs.response.status(), 200);
+    assert_eq!(json_of(&runs), json!({"success": true, "runs": []}));
+    let bad = c.send(admin(Method::GET, "/api/admin/sync/runs?limit=0", None));
+    assert_eq!(error(&bad), (400, "INVALID_QUERY".into()));
+}
+
+#[test]
+fn admin_bodies_are_json_bounded_and_validated() {
+    let c = Contract::new();
+    let put = |body: Request<Vec<u8>>| c.send(body);
+    // Not JSON.
+    let reply = put(Request::builder()
+        .method(Method::PUT)
+        .uri("/api/admin/orders/ORD-9")
+        .header("Authorization", format!("Bearer {ADMIN}"))
+        .header("Content-Type", "text/plain")
+        .body(b"{}".to_vec())
+        .unwrap());
+    assert_eq!(error(&reply), (415, "UNSUPPORTED_MEDIA_TYPE".into()));
+    // Too large, declared or not.
+    let big = format!("{{\"customerId\":\"{}\"}}", "x".repeat(20 * 1024));
+    let mut request = admin(Method::PUT, "/api/admin/orders/ORD-9", None);
+    request
+        .headers_mut()
+        .insert("Content-Type", "application/json".parse().unwrap());
+    *request.body_mut() = big.clone().into_bytes();
+    assert_eq!(error(&put(request)), (413, "PAYLOAD_TOO_LARGE".into()));
+    let mut declared = admin(Method::PUT, "/api/admin/orders/ORD-9", Some(json!({})));
+    declared
+        .headers_mut()
+        .insert("Content-Length", "999999".parse().unwrap());
+    assert_eq!(error(&put(declared)), (413, "PAYLOAD_TOO_LARGE".into()));
+    // Broken JSON, unknown fields, invalid values.
+    let mut broken = admin(Method::PUT, "/api/admin/orders/ORD-9", Some(json!({})));
+    *broken.body_mut() = b"{\"customerId\":".to_vec();
+    assert_eq!(error(&put(broken)), (400, "INVALID_JSON".into()));
+    let unknown = admin(
+        Method::PUT,
+        "/api/admin/orders/ORD-9",
+        Some(json!({"customerId": "c", "extra": 1})),
+    );
+    assert_eq!(error(&put(unknown)), (400, "INVALID_JSON".into()));
+    let invalid = put(admin(
+        Method::PUT,
+        "/api/admin/orders/ORD-9",
+        Some(json!({"customerId": "c", "orderStatus": "Lost in space"})),
+    ));
+    assert_eq!(error(&invalid), (400, "VALIDATION_ERROR".into()));
+    assert_eq!(json_of(&invalid)["field"], "orderStatus");
+    // Created, then updated.
+    let body = json!({"customerId": "cust-9", "orderStatus": "Processing"});
+    let created = put(admin(
+        Method::PUT,
+        "/api/admin/orders/ORD-9",
+        Some(body.clone()),
+    ));
+    assert_eq!(created.response.status(), 201);
+    assert_eq!(json_of(&created)["order"]["customerId"], "cust-9");
+    let updated = put(admin(Method::PUT, "/api/admin/orders/ORD-9", Some(body)));
+    assert_eq!(updated.response.status(), 200);
+    assert_eq!(json_of(&updated)["created"], false);
+}
+
+#[test]
+fn waybills_are_attached_or_refused_with_a_reason() {
+    let c = Contract::new();
+    let awb = |body: Value| {
+        c.send(admin(
+            Method::POST,
+            "/api/admin/shipment/ORD-2/awb",
+            Some(body),
+        ))
+    };
+    assert_eq!(error(&awb(json!({}))), (400, "VALIDATION_ERROR".into()));
+    assert_eq!(
+        error(&awb(json!({"awbNo": "12ab"}))),
+        (400, "VALIDATION_ERROR".into())
+    );
+    let generate = json!({"generate": {"consignee": {"name": "A", "address1": "B",
+        "pincode": "411001", "mobile": "9000000000"}, "weightKg": 1.0}});
+    assert_eq!(
+        error(&awb(generate)),
+        (503, "WAYBILL_GENERATION_NOT_CONFIGURED".into())
+    );
+    let attached = awb(json!({"awbNo": "222222222"}));
+    assert_eq!(
+        attached.response.status(),
+        201,
+        "{}",
+        attached.response.body()
+    );
+    assert_eq!(json_of(&attached)["order"]["shippingStatus"], "In-Transit");
+    let taken = c.send(admin(
+        Method::POST,
+        "/api/admin/shipment/ORD-1/awb",
+        Some(json!({"awbNo": "222222222"})),
+    ));
+    assert_eq!(error(&taken).0, 409);
+}
+
+#[test]
+fn a_stale_admin_look_asks_the_platform_for_a_background_refresh() {
+    let c = Contract::new();
+    let reply = c.send(admin(Method::GET, "/api/admin/shipment/ORD-1/track", None));
+    assert_eq!(reply.response.status(), 200);
+    assert_eq!(json_of(&reply)["admin"]["backgroundRefresh"], "scheduled");
+    assert_eq!(reply.after, Some(After::Refresh("ORD-1".into())));
+    assert_eq!(header(&reply, "cache-control"), Some("no-store"));
+    let unknown = c.send(admin(Method::GET, "/api/admin/shipment/NOPE/track", None));
+    assert_eq!(error(&unknown), (404, "ORDER_NOT_FOUND".into()));
+    assert_eq!(unknown.after, None);
+}
