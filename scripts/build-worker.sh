@@ -14,5 +14,5 @@ if [ -f "$stamp" ] && [ -z "$(find src crates Cargo.toml Cargo.lock .dev.vars.ex
 fi
 log "building the worker (release, wasm-opt on)"
 # -p: the workspace's default members are the native crates; only the worker goes to wasm.
-worker-build --release -p shipment-tracker
+worker-build --release . -- -p shipment-tracker
 touch "$stamp"
