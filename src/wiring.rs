@@ -9,7 +9,7 @@ use bluedart::client::{Account, BlueDartClient, Gateway};
 use tracking_api::reply::After;
 use tracking_api::{Api, ApiSettings, Secrets};
 use tracking_core::breaker::GuardedCarrier;
-use tracking_core::ports::{Log, Store};
+use tracking_core::ports::Log;
 use tracking_core::rules::budget::Spent;
 use tracking_core::runs::Trigger;
 use tracking_core::service::{ServiceSettings, TrackingService};

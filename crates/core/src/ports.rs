@@ -142,8 +142,8 @@ pub struct DueShipment {
     pub awb_no: String,
 }
 
-/// The source of truth (D1).
-pub trait Store {
+/// Orders and their histories, as the track, admin and registration paths read and write them.
+pub trait OrderStore {
     /// Orders with their history (oldest first) and latest event, in one round trip, in the
     /// order asked for; unknown ids are left out.
     async fn snapshots(&self, order_ids: &[String]) -> Result<Vec<Snapshot>, StoreError>;
@@ -153,13 +153,6 @@ pub trait Store {
         Ok(found.pop())
     }
 
-    /// In-transit shipments whose next check has come by `now`, the longest-waiting first
-    /// (those with no next check yet before all others); never the ones whose polling stopped.
-    async fn due_shipments(
-        &self,
-        now: DateTime<Utc>,
-        limit: usize,
-    ) -> Result<Vec<DueShipment>, StoreError>;
     /// Creates or updates an order.
     async fn upsert_order(
         &self,
@@ -174,19 +167,23 @@ pub trait Store {
         booked: &TrackingEvent,
         now: DateTime<Utc>,
     ) -> Result<AttachOutcome, StoreError>;
+    async fn carrier_response(&self, order_id: &str) -> Result<Option<StoredResponse>, StoreError>;
+}
+
+/// What syncing needs: which shipments are due, saving what the carrier said, and the claim
+/// that keeps one order's live refreshes to one at a time.
+pub trait SyncStore {
+    /// In-transit shipments whose next check has come by `now`, the longest-waiting first
+    /// (those with no next check yet before all others); never the ones whose polling stopped.
+    async fn due_shipments(
+        &self,
+        now: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<DueShipment>, StoreError>;
     /// Carries out the syncs of several orders in one transaction.
     async fn save_syncs(&self, syncs: &[OrderSync]) -> Result<(), StoreError>;
     /// Notes a failed sync on the orders, leaving their tracking alone.
     async fn record_sync_error(&self, order_ids: &[String], error: &str) -> Result<(), StoreError>;
-    async fn carrier_response(&self, order_id: &str) -> Result<Option<StoredResponse>, StoreError>;
-
-    /// Records a sync run as started; returns its id.
-    async fn start_run(&self, run: &SyncRun) -> Result<i64, StoreError>;
-    /// Records how a run ended.
-    async fn finish_run(&self, id: i64, run: &SyncRun) -> Result<(), StoreError>;
-    /// The latest runs, newest first.
-    async fn recent_runs(&self, limit: usize) -> Result<Vec<SyncRun>, StoreError>;
-
     /// Claims the right to refresh an order from the carrier now, unless someone claimed it after
     /// `not_before`. `None` when claimed; otherwise the time of the standing claim.
     async fn claim_refresh(
@@ -195,7 +192,20 @@ pub trait Store {
         now: DateTime<Utc>,
         not_before: DateTime<Utc>,
     ) -> Result<Option<DateTime<Utc>>, StoreError>;
+}
 
+/// The record of sync runs.
+pub trait RunLog {
+    /// Records a sync run as started; returns its id.
+    async fn start_run(&self, run: &SyncRun) -> Result<i64, StoreError>;
+    /// Records how a run ended.
+    async fn finish_run(&self, id: i64, run: &SyncRun) -> Result<(), StoreError>;
+    /// The latest runs, newest first.
+    async fn recent_runs(&self, limit: usize) -> Result<Vec<SyncRun>, StoreError>;
+}
+
+/// Orders whose KV snapshot could not be written, for the next sync to repair.
+pub trait KvRepairs {
     /// Notes orders whose KV snapshot could not be written.
     async fn mark_kv_stale(
         &self,
@@ -205,10 +215,13 @@ pub trait Store {
     /// Orders whose KV snapshot needs rewriting, oldest mark first.
     async fn kv_stale(&self, limit: usize) -> Result<Vec<String>, StoreError>;
     async fn clear_kv_stale(&self, order_ids: &[String]) -> Result<(), StoreError>;
-
-    /// How many queries this store has sent in this invocation (D1 limits them per invocation).
-    fn queries(&self) -> usize;
 }
+
+/// The source of truth (D1): everything the tracking service stores. Implemented for anything
+/// that implements the four narrow traits.
+pub trait Store: OrderStore + SyncStore + RunLog + KvRepairs {}
+
+impl<T: OrderStore + SyncStore + RunLog + KvRepairs> Store for T {}
 
 /// The circuit breaker's view of the carrier, shared by all invocations.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]

@@ -11,7 +11,7 @@ use support::FakeBlueDart;
 use tracking_core::access::Access;
 use tracking_core::carrier::{CarrierError, Consignee, WaybillRequest};
 use tracking_core::model::Source;
-use tracking_core::ports::{OrderInput, Store};
+use tracking_core::ports::{OrderInput, SyncStore};
 use tracking_core::service::{
     ABSENT, ABSENT_TTL_SECS, Background, ServiceError, TrackOutcome, claim_key, snapshot_key,
 };

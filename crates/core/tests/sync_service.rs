@@ -101,8 +101,6 @@ impl SyncWorld {
     }
 }
 
-use tracking_core::ports::Store;
-
 #[test]
 fn twenty_five_shipments_in_batches_of_ten_make_three_calls_with_pauses() {
     let w = SyncWorld::with_orders(25);

@@ -8,8 +8,9 @@ use std::collections::{BTreeMap, HashMap, VecDeque};
 use crate::carrier::{Carrier, CarrierError, TrackingReply, WaybillRequest};
 use crate::model::{Order, ShippingStatus, Snapshot, TrackingEvent};
 use crate::ports::{
-    AttachOutcome, BreakerState, CarrierHealth, Clock, DueShipment, KeyValue, Log, OrderInput,
-    Random, Sleeper, Store, StoreError, StoredResponse, UpsertOutcome,
+    AttachOutcome, BreakerState, CarrierHealth, Clock, DueShipment, KeyValue, KvRepairs, Log,
+    OrderInput, OrderStore, Random, RunLog, Sleeper, StoreError, StoredResponse, SyncStore,
+    UpsertOutcome,
 };
 use crate::rules::merge::OrderSync;
 use crate::rules::schedule::{CheckSchedule, parse_backoff};
@@ -216,38 +217,19 @@ fn new_order(id: &str, input: &OrderInput, now: DateTime<Utc>) -> Order {
     }
 }
 
-impl Store for MemoryStore {
+impl MemoryStore {
+    pub fn queries(&self) -> usize {
+        self.calls.borrow().len()
+    }
+}
+
+impl OrderStore for MemoryStore {
     async fn snapshots(&self, order_ids: &[String]) -> Result<Vec<Snapshot>, StoreError> {
         self.enter("snapshots")?;
         let state = self.state.borrow();
         Ok(order_ids
             .iter()
             .filter_map(|id| Self::build_snapshot(&state, id))
-            .collect())
-    }
-
-    async fn due_shipments(
-        &self,
-        now: DateTime<Utc>,
-        limit: usize,
-    ) -> Result<Vec<DueShipment>, StoreError> {
-        self.enter("due_shipments")?;
-        let state = self.state.borrow();
-        let mut due: Vec<&Order> = state
-            .orders
-            .values()
-            .filter(|o| o.shipping_status == ShippingStatus::InTransit && o.awb_no.is_some())
-            .filter(|o| o.polling_stopped_at.is_none())
-            .filter(|o| o.next_check_at.is_none_or(|at| at <= now))
-            .collect();
-        due.sort_by_key(|o| (o.next_check_at, o.id.clone()));
-        Ok(due
-            .into_iter()
-            .take(limit)
-            .map(|o| DueShipment {
-                order_id: o.id.clone(),
-                awb_no: o.awb_no.clone().unwrap(),
-            })
             .collect())
     }
 
@@ -334,6 +316,38 @@ impl Store for MemoryStore {
         Ok(AttachOutcome::Attached)
     }
 
+    async fn carrier_response(&self, order_id: &str) -> Result<Option<StoredResponse>, StoreError> {
+        self.enter("carrier_response")?;
+        Ok(self.state.borrow().responses.get(order_id).cloned())
+    }
+}
+
+impl SyncStore for MemoryStore {
+    async fn due_shipments(
+        &self,
+        now: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<DueShipment>, StoreError> {
+        self.enter("due_shipments")?;
+        let state = self.state.borrow();
+        let mut due: Vec<&Order> = state
+            .orders
+            .values()
+            .filter(|o| o.shipping_status == ShippingStatus::InTransit && o.awb_no.is_some())
+            .filter(|o| o.polling_stopped_at.is_none())
+            .filter(|o| o.next_check_at.is_none_or(|at| at <= now))
+            .collect();
+        due.sort_by_key(|o| (o.next_check_at, o.id.clone()));
+        Ok(due
+            .into_iter()
+            .take(limit)
+            .map(|o| DueShipment {
+                order_id: o.id.clone(),
+                awb_no: o.awb_no.clone().unwrap(),
+            })
+            .collect())
+    }
+
     async fn save_syncs(&self, syncs: &[OrderSync]) -> Result<(), StoreError> {
         self.enter("save_syncs")?;
         let mut state = self.state.borrow_mut();
@@ -395,11 +409,25 @@ impl Store for MemoryStore {
         Ok(())
     }
 
-    async fn carrier_response(&self, order_id: &str) -> Result<Option<StoredResponse>, StoreError> {
-        self.enter("carrier_response")?;
-        Ok(self.state.borrow().responses.get(order_id).cloned())
+    async fn claim_refresh(
+        &self,
+        order_id: &str,
+        now: DateTime<Utc>,
+        not_before: DateTime<Utc>,
+    ) -> Result<Option<DateTime<Utc>>, StoreError> {
+        self.enter("claim_refresh")?;
+        let mut state = self.state.borrow_mut();
+        match state.claims.get(order_id) {
+            Some(at) if *at > not_before => Ok(Some(*at)),
+            _ => {
+                state.claims.insert(order_id.to_owned(), now);
+                Ok(None)
+            }
+        }
     }
+}
 
+impl RunLog for MemoryStore {
     async fn start_run(&self, run: &SyncRun) -> Result<i64, StoreError> {
         self.enter("start_run")?;
         let mut state = self.state.borrow_mut();
@@ -432,24 +460,9 @@ impl Store for MemoryStore {
             .cloned()
             .collect())
     }
+}
 
-    async fn claim_refresh(
-        &self,
-        order_id: &str,
-        now: DateTime<Utc>,
-        not_before: DateTime<Utc>,
-    ) -> Result<Option<DateTime<Utc>>, StoreError> {
-        self.enter("claim_refresh")?;
-        let mut state = self.state.borrow_mut();
-        match state.claims.get(order_id) {
-            Some(at) if *at > not_before => Ok(Some(*at)),
-            _ => {
-                state.claims.insert(order_id.to_owned(), now);
-                Ok(None)
-            }
-        }
-    }
-
+impl KvRepairs for MemoryStore {
     async fn mark_kv_stale(
         &self,
         order_ids: &[String],
@@ -482,10 +495,6 @@ impl Store for MemoryStore {
             state.kv_repairs.remove(id);
         }
         Ok(())
-    }
-
-    fn queries(&self) -> usize {
-        self.calls.borrow().len()
     }
 }
 

@@ -1,0 +1,260 @@
+//! `orders` (with their events and the carrier's last answer): reading snapshots, registering
+//! orders and attaching waybills.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::Deserialize;
+use tracking_core::model::{Order, ShippingStatus, Snapshot, TrackingEvent};
+use tracking_core::ports::{
+    AttachOutcome, OrderInput, OrderStore, StoreError, StoredResponse, UpsertOutcome,
+};
+
+use super::events::EventRow;
+use super::rows::{encode, event_row, identity_row};
+use super::{D1Store, err, opt_text, parse_time, text, time};
+use serde_json::json;
+use wasm_bindgen::JsValue;
+
+pub(super) const ORDER_COLUMNS: &str = "id, customer_id, order_status, shipping_status, awb_no, courier, \
+    shipping_error, expected_delivery_date, created_at, updated_at, last_synced_at, last_sync_error, \
+    next_check_at, last_progress_at, polling_stopped_at";
+
+#[derive(Deserialize)]
+pub(super) struct OrderRow {
+    id: String,
+    customer_id: String,
+    order_status: String,
+    shipping_status: String,
+    awb_no: Option<String>,
+    courier: String,
+    shipping_error: Option<String>,
+    expected_delivery_date: Option<String>,
+    created_at: String,
+    updated_at: String,
+    last_synced_at: Option<String>,
+    last_sync_error: Option<String>,
+    next_check_at: Option<String>,
+    last_progress_at: Option<String>,
+    polling_stopped_at: Option<String>,
+}
+
+impl OrderRow {
+    pub(super) fn into_order(self) -> Result<Order, StoreError> {
+        Ok(Order {
+            shipping_status: ShippingStatus::parse(&self.shipping_status).ok_or_else(|| {
+                StoreError(format!(
+                    "unknown shipping status {:?}",
+                    self.shipping_status
+                ))
+            })?,
+            expected_delivery_date: self
+                .expected_delivery_date
+                .as_deref()
+                .and_then(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok()),
+            created_at: parse_time(&self.created_at)?,
+            updated_at: parse_time(&self.updated_at)?,
+            last_synced_at: self.last_synced_at.as_deref().map(parse_time).transpose()?,
+            next_check_at: self.next_check_at.as_deref().map(parse_time).transpose()?,
+            last_progress_at: self
+                .last_progress_at
+                .as_deref()
+                .map(parse_time)
+                .transpose()?,
+            polling_stopped_at: self
+                .polling_stopped_at
+                .as_deref()
+                .map(parse_time)
+                .transpose()?,
+            id: self.id,
+            customer_id: self.customer_id,
+            order_status: self.order_status,
+            awb_no: self.awb_no,
+            courier: self.courier,
+            shipping_error: self.shipping_error,
+            last_sync_error: self.last_sync_error,
+        })
+    }
+}
+
+impl D1Store {
+    /// The order row and who holds `awb`, in one query.
+    async fn order_and_awb_holder(
+        &self,
+        order_id: &str,
+        awb: Option<&str>,
+    ) -> Result<(Option<Order>, Option<String>), StoreError> {
+        let rows: Vec<OrderRow> = self
+            .rows(
+                &format!(
+                    "SELECT {ORDER_COLUMNS} FROM orders WHERE id = ?1 OR (?2 IS NOT NULL AND awb_no = ?2)"
+                ),
+                &[text(order_id), opt_text(awb)],
+            )
+            .await?;
+        let mut order = None;
+        let mut holder = None;
+        for row in rows {
+            if row.id == order_id {
+                order = Some(row.into_order()?);
+            } else {
+                holder = Some(row.id);
+            }
+        }
+        Ok((order, holder))
+    }
+}
+
+impl OrderStore for D1Store {
+    async fn snapshots(&self, order_ids: &[String]) -> Result<Vec<Snapshot>, StoreError> {
+        let ids = JsValue::from_str(&json!(order_ids).to_string());
+        let results = self
+            .batch(vec![
+                self.statement(
+                    &format!("SELECT {ORDER_COLUMNS} FROM orders WHERE id IN (SELECT value FROM json_each(?1))"),
+                    std::slice::from_ref(&ids),
+                )?,
+                self.statement(
+                    "SELECT order_id, awb_no, carrier_status, status, description, scan_code, facility, \
+                     city, state, country, place_key, event_at, is_latest FROM tracking_events \
+                     WHERE order_id IN (SELECT value FROM json_each(?1)) ORDER BY order_id, event_at, id",
+                    &[ids],
+                )?,
+            ])
+            .await?;
+        let [orders, events] = results.as_slice() else {
+            return Err(StoreError(
+                "D1 batch returned the wrong number of results".into(),
+            ));
+        };
+        let mut snapshots: Vec<Snapshot> = Vec::new();
+        for row in orders.results::<OrderRow>().map_err(err)? {
+            snapshots.push(Snapshot {
+                order: row.into_order()?,
+                latest: None,
+                events: Vec::new(),
+            });
+        }
+        for row in events.results::<EventRow>().map_err(err)? {
+            let (order_id, event, is_latest) = row.into_event()?;
+            if let Some(snapshot) = snapshots.iter_mut().find(|s| s.order.id == order_id) {
+                if is_latest {
+                    snapshot.latest = Some(event.clone());
+                }
+                snapshot.events.push(event);
+            }
+        }
+        // In the order asked for.
+        snapshots.sort_by_key(|s| order_ids.iter().position(|id| *id == s.order.id));
+        Ok(snapshots)
+    }
+
+    async fn upsert_order(
+        &self,
+        order_id: &str,
+        input: &OrderInput,
+        now: DateTime<Utc>,
+    ) -> Result<UpsertOutcome, StoreError> {
+        let (existing, holder) = self
+            .order_and_awb_holder(order_id, input.awb_no.as_deref())
+            .await?;
+        let other_awb = existing
+            .as_ref()
+            .and_then(|o| o.awb_no.as_deref())
+            .zip(input.awb_no.as_deref())
+            .is_some_and(|(current, given)| current != given);
+        if holder.is_some() || other_awb {
+            return Ok(UpsertOutcome::AwbInUse);
+        }
+        let shipping = if input.awb_no.is_some() {
+            ShippingStatus::InTransit
+        } else {
+            ShippingStatus::Pending
+        };
+        self.all(self.statement(
+            "INSERT INTO orders (id, customer_id, order_status, shipping_status, awb_no, created_at, \
+               updated_at, last_progress_at) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, CASE WHEN ?5 IS NULL THEN NULL ELSE ?7 END) \
+             ON CONFLICT (id) DO UPDATE SET customer_id = excluded.customer_id, \
+               order_status = excluded.order_status, \
+               shipping_status = CASE WHEN orders.awb_no IS NULL AND excluded.awb_no IS NOT NULL \
+                                      THEN 'In-Transit' ELSE orders.shipping_status END, \
+               last_progress_at = CASE WHEN orders.awb_no IS NULL AND excluded.awb_no IS NOT NULL \
+                                      THEN excluded.updated_at ELSE orders.last_progress_at END, \
+               awb_no = COALESCE(orders.awb_no, excluded.awb_no), \
+               updated_at = excluded.updated_at",
+            &[
+                text(order_id),
+                text(&input.customer_id),
+                text(&input.order_status),
+                text(shipping.as_str()),
+                opt_text(input.awb_no.as_deref()),
+                time(input.created_at.unwrap_or(now)),
+                time(now),
+            ],
+        )?)
+        .await?;
+        Ok(if existing.is_some() {
+            UpsertOutcome::Updated
+        } else {
+            UpsertOutcome::Created
+        })
+    }
+
+    async fn attach_awb(
+        &self,
+        order_id: &str,
+        booked: &TrackingEvent,
+        now: DateTime<Utc>,
+    ) -> Result<AttachOutcome, StoreError> {
+        let awb = &booked.awb_no;
+        let (order, holder) = self.order_and_awb_holder(order_id, Some(awb)).await?;
+        if let Some(holder) = holder {
+            return Ok(AttachOutcome::UsedByOrder(holder));
+        }
+        let Some(order) = order else {
+            return Ok(AttachOutcome::NoSuchOrder);
+        };
+        match order.awb_no {
+            Some(existing) if existing == *awb => return Ok(AttachOutcome::AlreadyAttached),
+            Some(existing) => return Ok(AttachOutcome::OrderHasAnother(existing)),
+            None => {}
+        }
+        let mut statements = vec![self.statement(
+            "UPDATE orders SET awb_no = ?1, order_status = 'Shipped', shipping_status = 'In-Transit', \
+             updated_at = ?2, last_progress_at = ?2, next_check_at = NULL, polling_stopped_at = NULL \
+             WHERE id = ?3 AND awb_no IS NULL",
+            &[text(awb), time(now), text(order_id)],
+        )?];
+        let events = encode(&[event_row(order_id, booked, now)]);
+        let latest = encode(&[identity_row(order_id, booked)]);
+        statements.extend(self.event_statements(events.as_deref(), latest.as_deref())?);
+        self.batch(statements).await?;
+        Ok(AttachOutcome::Attached)
+    }
+
+    async fn carrier_response(&self, order_id: &str) -> Result<Option<StoredResponse>, StoreError> {
+        #[derive(Deserialize)]
+        struct Row {
+            fetched_at: String,
+            http_status: f64,
+            body: String,
+            truncated: f64,
+        }
+        let rows: Vec<Row> = self
+            .rows(
+                "SELECT fetched_at, http_status, body, truncated FROM carrier_responses WHERE order_id = ?1",
+                &[text(order_id)],
+            )
+            .await?;
+        rows.into_iter()
+            .next()
+            .map(|r| {
+                Ok(StoredResponse {
+                    fetched_at: parse_time(&r.fetched_at)?,
+                    http_status: r.http_status as u16,
+                    body: r.body,
+                    truncated: r.truncated != 0.0,
+                })
+            })
+            .transpose()
+    }
+}

@@ -1,0 +1,50 @@
+//! `kv_repairs`: orders whose KV snapshot must be rewritten by the next sync.
+
+use chrono::{DateTime, Utc};
+use serde::Deserialize;
+use tracking_core::ports::{KvRepairs, StoreError};
+
+use super::{D1Store, number, time};
+use serde_json::json;
+use wasm_bindgen::JsValue;
+
+impl KvRepairs for D1Store {
+    async fn mark_kv_stale(
+        &self,
+        order_ids: &[String],
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        self.all(self.statement(
+            "INSERT OR IGNORE INTO kv_repairs (order_id, since) SELECT value, ?2 FROM json_each(?1)",
+            &[JsValue::from_str(&json!(order_ids).to_string()), time(now)],
+        )?)
+        .await?;
+        Ok(())
+    }
+
+    async fn kv_stale(&self, limit: usize) -> Result<Vec<String>, StoreError> {
+        #[derive(Deserialize)]
+        struct Row {
+            order_id: String,
+        }
+        let rows: Vec<Row> = self
+            .rows(
+                "SELECT order_id FROM kv_repairs ORDER BY since, order_id LIMIT ?1",
+                &[number(limit)],
+            )
+            .await?;
+        Ok(rows.into_iter().map(|r| r.order_id).collect())
+    }
+
+    async fn clear_kv_stale(&self, order_ids: &[String]) -> Result<(), StoreError> {
+        if order_ids.is_empty() {
+            return Ok(());
+        }
+        self.all(self.statement(
+            "DELETE FROM kv_repairs WHERE order_id IN (SELECT value FROM json_each(?1))",
+            &[JsValue::from_str(&json!(order_ids).to_string())],
+        )?)
+        .await?;
+        Ok(())
+    }
+}

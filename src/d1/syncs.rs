@@ -1,0 +1,118 @@
+//! What a sync writes (orders' statuses and next checks, the carrier's last answer), which
+//! shipments are due, and the refresh claims.
+
+use chrono::{DateTime, Utc};
+use serde::Deserialize;
+use tracking_core::ports::{DueShipment, StoreError, SyncStore};
+use tracking_core::rules::merge::OrderSync;
+
+use super::rows::sync_params;
+use super::{D1Store, number, parse_time, text, time};
+use serde_json::json;
+use wasm_bindgen::JsValue;
+
+const UPDATE_SYNCED_ORDERS: &str = "UPDATE orders SET \
+    shipping_status = json_extract(j.value, '$.ss'), order_status = json_extract(j.value, '$.os'), \
+    expected_delivery_date = json_extract(j.value, '$.ed'), last_synced_at = json_extract(j.value, '$.t'), \
+    last_sync_error = NULL, updated_at = json_extract(j.value, '$.t'), \
+    next_check_at = json_extract(j.value, '$.nc'), last_progress_at = json_extract(j.value, '$.lp'), \
+    polling_stopped_at = json_extract(j.value, '$.ps') \
+    FROM json_each(?1) AS j WHERE orders.id = json_extract(j.value, '$.id')";
+
+const UPSERT_RESPONSES: &str = "INSERT INTO carrier_responses (order_id, fetched_at, http_status, body, truncated) \
+    SELECT json_extract(value, '$.o'), json_extract(value, '$.t'), json_extract(value, '$.h'), \
+           json_extract(value, '$.b'), json_extract(value, '$.tr') FROM json_each(?1) WHERE true \
+    ON CONFLICT (order_id) DO UPDATE SET fetched_at = excluded.fetched_at, \
+      http_status = excluded.http_status, body = excluded.body, truncated = excluded.truncated";
+
+impl SyncStore for D1Store {
+    async fn due_shipments(
+        &self,
+        now: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<DueShipment>, StoreError> {
+        #[derive(Deserialize)]
+        struct Row {
+            id: String,
+            awb_no: String,
+        }
+        let rows: Vec<Row> = self
+            .rows(
+                "SELECT id, awb_no FROM orders \
+                 WHERE shipping_status = 'In-Transit' AND awb_no IS NOT NULL \
+                   AND polling_stopped_at IS NULL \
+                   AND (next_check_at IS NULL OR next_check_at <= ?1) \
+                 ORDER BY next_check_at, id LIMIT ?2",
+                &[time(now), number(limit)],
+            )
+            .await?;
+        Ok(rows
+            .into_iter()
+            .map(|r| DueShipment {
+                order_id: r.id,
+                awb_no: r.awb_no,
+            })
+            .collect())
+    }
+
+    async fn save_syncs(&self, syncs: &[OrderSync]) -> Result<(), StoreError> {
+        let params = sync_params(syncs);
+        let mut statements =
+            self.event_statements(params.events.as_deref(), params.latest.as_deref())?;
+        if let Some(orders) = &params.orders {
+            statements.push(self.statement(UPDATE_SYNCED_ORDERS, &[text(orders)])?);
+        }
+        if let Some(responses) = &params.responses {
+            statements.push(self.statement(UPSERT_RESPONSES, &[text(responses)])?);
+        }
+        self.batch(statements).await?;
+        Ok(())
+    }
+
+    async fn record_sync_error(&self, order_ids: &[String], error: &str) -> Result<(), StoreError> {
+        self.all(self.statement(
+            "UPDATE orders SET last_sync_error = ?1 WHERE id IN (SELECT value FROM json_each(?2))",
+            &[
+                text(error),
+                JsValue::from_str(&json!(order_ids).to_string()),
+            ],
+        )?)
+        .await?;
+        Ok(())
+    }
+
+    async fn claim_refresh(
+        &self,
+        order_id: &str,
+        now: DateTime<Utc>,
+        not_before: DateTime<Utc>,
+    ) -> Result<Option<DateTime<Utc>>, StoreError> {
+        #[derive(Deserialize)]
+        struct Row {
+            claimed_at: String,
+        }
+        // D1 runs one write at a time, so of many concurrent claims exactly one succeeds.
+        let claimed: Vec<Row> = self
+            .rows(
+                "INSERT INTO refresh_claims (order_id, claimed_at) VALUES (?1, ?2) \
+                 ON CONFLICT (order_id) DO UPDATE SET claimed_at = excluded.claimed_at \
+                 WHERE refresh_claims.claimed_at <= ?3 RETURNING claimed_at",
+                &[text(order_id), time(now), time(not_before)],
+            )
+            .await?;
+        if !claimed.is_empty() {
+            return Ok(None);
+        }
+        let standing: Vec<Row> = self
+            .rows(
+                "SELECT claimed_at FROM refresh_claims WHERE order_id = ?1",
+                &[text(order_id)],
+            )
+            .await?;
+        standing
+            .first()
+            .map(|r| parse_time(&r.claimed_at))
+            .transpose()
+            .map(|t| t.or(Some(now)))
+    }
+}
