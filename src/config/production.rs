@@ -1,0 +1,216 @@
+//! What production refuses to serve with: plain HTTP to Blue Dart, short secrets, the example
+//! values everyone can read in `.dev.vars.example`.
+
+use super::{Config, Environment};
+
+/// Secrets this service makes up itself (admin token, HMAC keys): production wants at least
+/// this many bytes of each.
+pub const MIN_SECRET_BYTES: usize = 32;
+
+/// The secrets, by name, as the platform read them.
+pub const OWN_SECRETS: [&str; 3] = [
+    "ADMIN_TOKEN",
+    "CUSTOMER_TOKEN_SECRET",
+    "TRACKING_LINK_SECRET",
+];
+/// The Blue Dart account's credentials, as Blue Dart issued them.
+pub const BLUEDART_SECRETS: [&str; 4] = [
+    "BLUEDART_CLIENT_ID",
+    "BLUEDART_CLIENT_SECRET",
+    "BLUEDART_LOGIN_ID",
+    "BLUEDART_LICENCE_KEY",
+];
+
+/// The values `.dev.vars.example` gives each secret: known to everyone, so never fit for
+/// production.
+pub fn example_secrets() -> Vec<(&'static str, &'static str)> {
+    include_str!("../../.dev.vars.example")
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.starts_with('#'))
+        .filter_map(|l| l.split_once('='))
+        .map(|(k, v)| (k.trim(), v.trim()))
+        .filter(|(k, v)| !k.is_empty() && !v.is_empty())
+        .collect()
+}
+
+/// Whether `url`'s host is this machine: only a local simulator can live there (Cloudflare's
+/// network cannot reach it), so plain HTTP and the example credentials go nowhere.
+fn is_loopback(url: &str) -> bool {
+    let rest = url
+        .strip_prefix("http://")
+        .or_else(|| url.strip_prefix("https://"))
+        .unwrap_or(url);
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+    let host = match authority.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or(""),
+        None => authority.split(':').next().unwrap_or(""),
+    };
+    matches!(
+        host.to_ascii_lowercase().as_str(),
+        "127.0.0.1" | "localhost" | "::1"
+    )
+}
+
+/// Why a production worker must not serve with this configuration and these secrets (empty:
+/// it may). Each problem names a variable or secret, never a value. Outside production there
+/// is nothing to check.
+///
+/// - Blue Dart's base URL must be `https://` (credentials and the licence key travel with every
+///   call), unless it is a loopback address, i.e. the simulator in a local rehearsal;
+/// - `ADMIN_TOKEN`, `CUSTOMER_TOKEN_SECRET` and `TRACKING_LINK_SECRET` must have at least
+///   [`MIN_SECRET_BYTES`] bytes and differ from `.dev.vars.example`;
+/// - Blue Dart's credentials must be set and, unless the base URL is loopback, differ from
+///   `.dev.vars.example`.
+pub fn production_problems(config: &Config, secret: impl Fn(&str) -> String) -> Vec<String> {
+    if config.environment != Environment::Production {
+        return Vec::new();
+    }
+    let mut problems = Vec::new();
+    let local = is_loopback(&config.bluedart_base_url);
+    if !config.bluedart_base_url.starts_with("https://") && !local {
+        problems.push("BLUEDART_BASE_URL must be an https:// URL".to_owned());
+    }
+    let examples = example_secrets();
+    let is_example =
+        |name: &str, value: &str| examples.iter().any(|(k, v)| *k == name && *v == value);
+    for name in OWN_SECRETS {
+        let value = secret(name);
+        if value.len() < MIN_SECRET_BYTES {
+            problems.push(format!(
+                "{name} must be at least {MIN_SECRET_BYTES} bytes (it has {})",
+                value.len()
+            ));
+        } else if is_example(name, &value) {
+            problems.push(format!("{name} is the value from .dev.vars.example"));
+        }
+    }
+    for name in BLUEDART_SECRETS {
+        let value = secret(name);
+        if value.is_empty() {
+            problems.push(format!("{name} is not set"));
+        } else if !local && is_example(name, &value) {
+            problems.push(format!("{name} is the value from .dev.vars.example"));
+        }
+    }
+    problems
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lookup<'a>(pairs: &'a [(&'a str, &'a str)]) -> impl Fn(&str) -> Option<String> + 'a {
+        move |key| {
+            pairs
+                .iter()
+                .find(|(k, _)| *k == key)
+                .map(|(_, v)| v.to_string())
+        }
+    }
+
+    /// Secrets that pass every production check.
+    fn strong(name: &str) -> String {
+        format!("{name}-0123456789abcdef0123456789abcdef")
+    }
+
+    fn production(base: &str) -> Config {
+        Config::from_lookup(lookup(&[
+            ("ENVIRONMENT", "production"),
+            ("BLUEDART_BASE_URL", base),
+        ]))
+        .unwrap()
+    }
+
+    #[test]
+    fn the_example_secrets_are_known() {
+        let examples = example_secrets();
+        for name in OWN_SECRETS.iter().chain(BLUEDART_SECRETS.iter()) {
+            assert!(
+                examples.iter().any(|(k, _)| k == name),
+                "{name} is in .dev.vars.example"
+            );
+        }
+    }
+
+    #[test]
+    fn production_with_strong_secrets_and_https_may_serve() {
+        let config = production("https://apigateway.bluedart.com");
+        assert_eq!(production_problems(&config, strong), Vec::<String>::new());
+    }
+
+    #[test]
+    fn production_refuses_plain_http_to_blue_dart() {
+        let config = production("http://apigateway.bluedart.com");
+        assert_eq!(
+            production_problems(&config, strong),
+            ["BLUEDART_BASE_URL must be an https:// URL"]
+        );
+        // A loopback simulator is a local rehearsal: nothing leaves the machine.
+        for local in [
+            "http://127.0.0.1:8788",
+            "http://localhost:8788/",
+            "http://[::1]:8788",
+        ] {
+            assert!(
+                production_problems(&production(local), strong).is_empty(),
+                "{local}"
+            );
+        }
+        assert!(!is_loopback("http://127.0.0.1.evil.example"));
+        assert!(!is_loopback("http://localhost.evil.example:80"));
+    }
+
+    #[test]
+    fn production_refuses_short_missing_and_example_secrets() {
+        let config = production("https://apigateway.bluedart.com");
+        let examples = example_secrets();
+        let example = |name: &str| {
+            examples
+                .iter()
+                .find(|(k, _)| *k == name)
+                .map(|(_, v)| v.to_string())
+                .unwrap_or_default()
+        };
+        let problems = production_problems(&config, example);
+        assert_eq!(problems.len(), 7, "{problems:?}");
+        assert!(problems[0].starts_with("ADMIN_TOKEN must be at least 32 bytes"));
+        assert_eq!(
+            problems[3],
+            "BLUEDART_CLIENT_ID is the value from .dev.vars.example"
+        );
+        let short = |name: &str| {
+            if name == "TRACKING_LINK_SECRET" {
+                "x".repeat(31)
+            } else {
+                strong(name)
+            }
+        };
+        assert_eq!(
+            production_problems(&config, short),
+            ["TRACKING_LINK_SECRET must be at least 32 bytes (it has 31)"]
+        );
+        let missing = |name: &str| {
+            if name == "BLUEDART_LICENCE_KEY" {
+                String::new()
+            } else {
+                strong(name)
+            }
+        };
+        assert_eq!(
+            production_problems(&config, missing),
+            ["BLUEDART_LICENCE_KEY is not set"]
+        );
+        // Problems name what is wrong, never the value.
+        for problem in production_problems(&config, example) {
+            assert!(!problem.contains("dev-"), "{problem}");
+        }
+    }
+
+    #[test]
+    fn outside_production_nothing_is_checked() {
+        let config =
+            Config::from_lookup(lookup(&[("BLUEDART_BASE_URL", "http://example.com")])).unwrap();
+        assert!(production_problems(&config, |_| String::new()).is_empty());
+    }
+}
