@@ -77,7 +77,7 @@ fn many_waybills_in_one_call_with_the_token_cached() {
     assert_eq!(reply.http_status, 200);
     let latest = |awb: &str| {
         reply
-            .update_for(awb)
+            .update_of(awb)
             .map(|u| u.events.last().unwrap().status)
     };
     assert_eq!(latest("81234567890"), Some(Status::OutForDelivery));
@@ -127,7 +127,7 @@ fn a_refused_token_means_one_fresh_login_and_one_retry() {
         FaultRule::on_call(1, Fault::ExpiredToken),
     );
     let reply = rig.track(&["81234567890"]).unwrap();
-    assert!(reply.update_for("81234567890").is_some());
+    assert!(reply.update_of("81234567890").is_some());
     assert_eq!(rig.sim.calls(Endpoint::Login).len(), 2);
     assert_eq!(rig.sim.calls(Endpoint::Tracking).len(), 3);
 

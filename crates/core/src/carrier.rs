@@ -26,7 +26,7 @@ pub struct TrackingReply {
 }
 
 impl TrackingReply {
-    pub fn update_for(&self, awb: &str) -> Option<&CarrierUpdate> {
+    pub fn update_of(&self, awb: &str) -> Option<&CarrierUpdate> {
         self.updates
             .iter()
             .find(|(w, _)| w == awb)

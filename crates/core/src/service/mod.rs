@@ -136,7 +136,7 @@ where
 {
     /// Writes an order's snapshot to KV. A failure is logged and noted in D1 for the next sync
     /// to repair, not returned: D1 has the truth. Returns whether the write went through.
-    pub(crate) async fn cache(&self, snapshot: &Snapshot) -> bool {
+    pub(crate) async fn write_snapshot(&self, snapshot: &Snapshot) -> bool {
         let value = serde_json::to_string(snapshot).expect("snapshots serialise");
         let id = &snapshot.order.id;
         let ttl = Some(self.settings.cache_ttl_secs);
@@ -157,7 +157,7 @@ where
     /// The order's snapshot from D1, written through to KV.
     async fn load_from_store(&self, order_id: &str) -> Result<Snapshot, ServiceError> {
         let snapshot = self.store_snapshot(order_id).await?;
-        self.cache(&snapshot).await;
+        self.write_snapshot(&snapshot).await;
         Ok(snapshot)
     }
 
@@ -182,7 +182,7 @@ where
             Cached::Absent => Err(ServiceError::NotFound),
             Cached::Miss => match self.store.snapshot(order_id).await? {
                 Some(snapshot) => {
-                    self.cache(&snapshot).await;
+                    self.write_snapshot(&snapshot).await;
                     Ok(snapshot)
                 }
                 None => {
@@ -203,7 +203,7 @@ where
         {
             return;
         }
-        self.cache(snapshot).await;
+        self.write_snapshot(snapshot).await;
     }
 
     /// The customer's track request.
@@ -432,7 +432,7 @@ where
         let writes = summaries
             .iter()
             .filter(|s| s.changed || always_cache)
-            .map(|s| self.cache(&s.snapshot));
+            .map(|s| self.write_snapshot(&s.snapshot));
         join_all(writes).await;
         Ok(summaries)
     }

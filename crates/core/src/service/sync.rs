@@ -214,7 +214,7 @@ where
         };
         let mut repaired = Vec::new();
         for snapshot in &snapshots {
-            if self.cache(snapshot).await {
+            if self.write_snapshot(snapshot).await {
                 repaired.push(snapshot.order.id.clone());
             }
         }
