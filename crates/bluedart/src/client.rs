@@ -197,7 +197,7 @@ impl<'a, H: HttpClient, K: KeyValue, C: Clock> BlueDartClient<'a, H, K, C> {
 
     fn tracking_url(&self, awbs: &[String]) -> String {
         // No `verno`: some accounts answer every request that carries it with a licence error.
-        let query = url::form_urlencoded::Serializer::new(String::new())
+        let query = form_urlencoded::Serializer::new(String::new())
             .append_pair("handler", "tnt")
             .append_pair("action", "custawbquery")
             .append_pair("loginid", &self.gateway.account.login_id)
