@@ -7,6 +7,7 @@
 #![allow(dead_code)] // each test binary uses its own part of the harness
 
 pub mod memory;
+pub mod openapi;
 
 use std::fs;
 use std::io::Read;
@@ -383,11 +384,13 @@ impl TestWorker {
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_str().unwrap_or("").to_owned()))
             .collect();
-        Answer {
+        let answer = Answer {
             status: resp.status().as_u16(),
             headers,
             body: resp.body_mut().read_to_string().unwrap_or_default(),
-        }
+        };
+        openapi::check(method, path, &answer);
+        answer
     }
 
     pub fn get(&self, path: &str) -> Answer {
