@@ -67,6 +67,21 @@ fn escape(token: &str) -> String {
     token.replace('~', "~0").replace('/', "~1")
 }
 
+/// A JSON pointer as a URI fragment: `{`, `}` and other characters a fragment may not hold,
+/// percent-encoded.
+fn fragment(pointer: &str) -> String {
+    pointer
+        .bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-._~/!$&'()*+,;=:@".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
+
 impl Contract {
     /// The value at `pointer`, following a local `$ref` there (components are referenced), with
     /// the pointer it was finally found at.
@@ -99,7 +114,7 @@ impl Contract {
         // resolve; its own keys (`openapi`, `paths`, …) are not schema keywords and are ignored.
         let mut root = self.doc.clone();
         root["$schema"] = json!("https://json-schema.org/draft/2020-12/schema");
-        root["$ref"] = json!(format!("#{pointer}"));
+        root["$ref"] = json!(format!("#{}", fragment(pointer)));
         let validator = jsonschema::options()
             .with_draft(Draft::Draft202012)
             .should_validate_formats(true)
