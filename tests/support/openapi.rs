@@ -271,6 +271,30 @@ fn operation_problems(c: &Contract, op: &str, method: &str, answer: &Answer) -> 
     problems
 }
 
+/// The `operationId`s of the contract's operations, by method (upper case) and path template.
+pub fn operations() -> Vec<(String, String, String)> {
+    let c = contract();
+    let mut out = Vec::new();
+    for (template, item) in c.doc["paths"].as_object().expect("paths") {
+        for method in METHODS {
+            if let Some(id) = item[*method]["operationId"].as_str() {
+                out.push((id.to_owned(), method.to_ascii_uppercase(), template.clone()));
+            }
+        }
+    }
+    out
+}
+
+/// The `operationId` of the operation `method path` (a path with or without its query) is.
+pub fn operation_id(method: &str, path: &str) -> Option<String> {
+    let c = contract();
+    let path = path.split(['?', '#']).next().unwrap_or("");
+    let template = c.template(path)?;
+    c.doc["paths"][template][method.to_ascii_lowercase()]["operationId"]
+        .as_str()
+        .map(str::to_owned)
+}
+
 /// Checks `answer` to `method path` against the contract (the rules at the top of this file);
 /// panics with every problem found.
 pub fn check(method: &str, path: &str, answer: &Answer) {
