@@ -14,8 +14,9 @@
 //!    `405` with code `METHOD_NOT_ALLOWED`, as an `Error`, and an `Allow` header naming exactly
 //!    the methods the contract documents for that path.
 //! 4. **A path of an operation the worker does not serve yet** ([`NOT_SERVED_YET`]) may answer
-//!    `404 NOT_FOUND` (rule 2) to any method; any other answer is checked as in rules 3 and 5. `tests/conformance.rs`
-//!    fails as soon as the worker serves one, so that it is taken off the list.
+//!    `404 NOT_FOUND` (rule 2) to any method; any other answer is checked as in rules 3 and 5.
+//!    `tests/conformance.rs` fails as soon as the worker serves one, so that it is taken off
+//!    the list.
 //! 5. **An operation of the contract**: the status must be one the operation documents (there
 //!    are no `default` responses); the content type must be one of that response's media types
 //!    (compared without parameters such as `charset`), or absent, with an empty body, when the
