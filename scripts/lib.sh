@@ -17,6 +17,8 @@ export ESBUILD_BIN="$ROOT/node_modules/.bin/esbuild"
 
 # wrangler: no telemetry, no network look-ups, no banner.
 export WRANGLER_SEND_METRICS=false CLOUDFLARE_CF_FETCH_ENABLED=false WRANGLER_HIDE_BANNER=true
+# Redocly CLI (the OpenAPI lint): no telemetry, no update check.
+export REDOCLY_TELEMETRY=off REDOCLY_SUPPRESS_UPDATE_NOTICE=true REDOCLY_SUPPRESS_NOTIFICATIONS=true
 export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
 
 log() { printf '\033[1m==>\033[0m %s\n' "$*" >&2; }

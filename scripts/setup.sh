@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Installs what building and running the worker needs, idempotently: the wasm32 target,
-# worker-build and the wasm-bindgen CLI at pinned versions, and the npm packages from
-# package-lock.json. A second run checks versions and installs nothing.
+# Installs what building, running and testing the worker needs, idempotently: the wasm32
+# target, worker-build and the wasm-bindgen CLI at pinned versions, the npm packages from
+# package-lock.json, and Schemathesis into .venv/ from openapi/requirements.txt. A second run
+# checks versions and installs nothing.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
@@ -32,4 +33,20 @@ if [ ! -f "$ROOT/node_modules/.package-lock.json" ] ||
    [ "$ROOT/package-lock.json" -nt "$ROOT/node_modules/.package-lock.json" ]; then
   log "installing npm packages from package-lock.json"
   (cd "$ROOT" && npm ci --no-audit --no-fund --prefer-offline)
+fi
+
+# Schemathesis, for the conformance test (tests/conformance.rs), in a project-local virtual
+# environment (.venv/, git-ignored), exactly as openapi/requirements.txt pins it; installed
+# again only when that file changes.
+command -v python3 >/dev/null || die "python3 is not on PATH; install Python 3.11 or later"
+python3 -c 'import sys; sys.exit(sys.version_info < (3, 11))' ||
+  die "Schemathesis needs Python 3.11 or later; python3 is $(python3 --version 2>&1)"
+venv="$ROOT/.venv"
+requirements="$ROOT/openapi/requirements.txt"
+want="$(sha256sum "$requirements" | cut -d' ' -f1)"
+if [ ! -x "$venv/bin/schemathesis" ] || [ "$(cat "$venv/.requirements.sha256" 2>/dev/null)" != "$want" ]; then
+  log "installing Schemathesis into .venv from openapi/requirements.txt"
+  [ -x "$venv/bin/python" ] || python3 -m venv "$venv"
+  "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --no-input -r "$requirements"
+  echo "$want" > "$venv/.requirements.sha256"
 fi

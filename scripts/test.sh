@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# `npm test`: set up, check formatting and lints, build the worker, and run every test: unit
-# tests, the simulator's protocol tests, and the end-to-end tests (the real worker under
-# `wrangler dev` with local D1/KV against the simulator on 127.0.0.1).
+# `npm test`: set up, check formatting and lints (Rust, and the OpenAPI contract), build the
+# worker, and run every test: unit tests, the simulator's protocol tests, and the end-to-end
+# tests (the real worker under `wrangler dev` with local D1/KV against the simulator on
+# 127.0.0.1, every answer checked against the contract, and Schemathesis's conformance run).
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$ROOT"
@@ -14,6 +15,10 @@ log "cargo clippy (host)"
 cargo clippy --quiet --workspace --all-targets -- -D warnings
 log "cargo clippy (wasm32-unknown-unknown)"
 cargo clippy --quiet -p shipment-tracker --lib --target wasm32-unknown-unknown -- -D warnings
+
+log "OpenAPI: redocly lint (recommended rules), openapi.json up to date with openapi.yaml"
+redocly lint
+node scripts/openapi-json.mjs --check
 
 bash scripts/build-worker.sh
 

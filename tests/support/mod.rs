@@ -6,6 +6,8 @@
 
 #![allow(dead_code)] // the benchmarks include this harness too, and use part of it
 
+pub mod openapi;
+
 use std::fs;
 use std::io::Read;
 use std::net::TcpListener;
@@ -387,11 +389,13 @@ impl TestWorker {
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_str().unwrap_or("").to_owned()))
             .collect();
-        Answer {
+        let answer = Answer {
             status: resp.status().as_u16(),
             headers,
             body: resp.body_mut().read_to_string().unwrap_or_default(),
-        }
+        };
+        openapi::check(method, path, &answer);
+        answer
     }
 
     pub fn get(&self, path: &str) -> Answer {
