@@ -40,8 +40,15 @@ pub fn to_http(request: Request) -> Result<http::Request<WorkerBody>, http::Erro
     let mut builder = http::Request::builder()
         .method(request.inner().method().as_str())
         .uri(path_and_query);
+    // A header http cannot represent (none that a client can send over HTTP) is left out rather
+    // than failing the whole request.
     for (name, value) in request.headers().entries() {
-        builder = builder.header(name, value);
+        if let (Ok(name), Ok(value)) = (
+            http::HeaderName::from_bytes(name.as_bytes()),
+            http::HeaderValue::from_str(&value),
+        ) {
+            builder = builder.header(name, value);
+        }
     }
     builder.body(WorkerBody(request))
 }
