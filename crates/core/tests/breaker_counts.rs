@@ -1,0 +1,110 @@
+//! What the circuit breaker counts: failures that say something about Blue Dart's health, and
+//! nothing else. Written against deliberate bugs no other test noticed (issue 18).
+
+mod support;
+
+use bluedart_sim::demo;
+use chrono::Duration;
+use pollster::block_on;
+use support::FakeBlueDart;
+use tracking_core::breaker::{BreakerSettings, GuardedCarrier};
+use tracking_core::carrier::{Carrier, CarrierError};
+use tracking_core::testing::World;
+
+const SETTINGS: BreakerSettings = BreakerSettings {
+    threshold: 2,
+    cooldown: Duration::seconds(60),
+};
+
+fn world() -> World<FakeBlueDart> {
+    let w = World::new(FakeBlueDart::with(demo::shipments()));
+    w.shipped("ORD-1", "81234567890");
+    w
+}
+
+fn fail_with(w: &World<FakeBlueDart>, calls: std::ops::RangeInclusive<usize>, e: CarrierError) {
+    for call in calls {
+        w.carrier.failures.borrow_mut().insert(call, e.clone());
+    }
+}
+
+fn track(guard: &impl Carrier) -> Result<(), CarrierError> {
+    block_on(guard.track(&["81234567890".to_owned()])).map(|_| ())
+}
+
+fn refusal() -> CarrierError {
+    CarrierError::Refused {
+        code: "ERR-PIN".into(),
+        message: "Pincode not serviceable".into(),
+    }
+}
+
+#[test]
+fn refusals_of_the_request_do_not_count_against_blue_dart() {
+    let w = world();
+    fail_with(&w, 1..=4, refusal());
+    let g = GuardedCarrier::new(&w.carrier, &w.store, &w.clock, &w.log, SETTINGS);
+    for _ in 0..4 {
+        assert_eq!(track(&g), Err(refusal()));
+    }
+    assert_eq!(w.store.breaker_state().failures, 0);
+    assert_eq!(w.store.breaker_state().open_until, None);
+    // Still closed: the fifth call is made and answers.
+    assert_eq!(track(&g), Ok(()));
+    assert_eq!(w.carrier.calls.borrow().len(), 5);
+    assert!(!w.log.lines().iter().any(|l| l.contains("[BREAKER]")));
+}
+
+#[test]
+fn a_single_success_after_a_failure_clears_the_stored_count() {
+    let w = world();
+    fail_with(&w, 1..=1, CarrierError::Unavailable { status: 503 });
+    let g = GuardedCarrier::new(&w.carrier, &w.store, &w.clock, &w.log, SETTINGS);
+    assert!(track(&g).is_err());
+    assert_eq!(w.store.breaker_state().failures, 1);
+    assert_eq!(track(&g), Ok(()));
+    assert_eq!(w.store.breaker_state().failures, 0);
+    // Had the count stayed, one more failure (threshold 2) would open the circuit.
+    fail_with(&w, 3..=3, CarrierError::Unavailable { status: 503 });
+    let other = GuardedCarrier::new(&w.carrier, &w.store, &w.clock, &w.log, SETTINGS);
+    assert!(track(&other).is_err());
+    assert_eq!(w.store.breaker_state().open_until, None);
+    assert_eq!(track(&other), Ok(()));
+    assert_eq!(w.carrier.calls.borrow().len(), 4);
+}
+
+#[test]
+fn the_circuit_stays_open_until_the_cool_down_has_fully_passed() {
+    let w = world();
+    fail_with(&w, 1..=2, CarrierError::Unavailable { status: 503 });
+    let g = GuardedCarrier::new(&w.carrier, &w.store, &w.clock, &w.log, SETTINGS);
+    let _ = track(&g);
+    let _ = track(&g);
+    w.clock.advance(Duration::seconds(59));
+    // Two invocations see it open one second before the end of the cool-down…
+    let first = GuardedCarrier::new(&w.carrier, &w.store, &w.clock, &w.log, SETTINGS);
+    let second = GuardedCarrier::new(&w.carrier, &w.store, &w.clock, &w.log, SETTINGS);
+    for g in [&first, &second] {
+        assert_eq!(
+            track(g),
+            Err(CarrierError::CircuitOpen {
+                retry_after_secs: 1
+            })
+        );
+    }
+    // …and exactly at its end: one trial, claimed once.
+    w.clock.advance(Duration::seconds(1));
+    assert_eq!(track(&first), Ok(()));
+    assert_eq!(
+        track(&second),
+        Err(CarrierError::CircuitOpen {
+            retry_after_secs: 60
+        })
+    );
+    assert_eq!(w.carrier.calls.borrow().len(), 3);
+    assert!(
+        w.log
+            .lines()
+            .contains(&"[BREAKER] Trying Blue Dart again after the cool-down".to_owned())
+    );
+}
