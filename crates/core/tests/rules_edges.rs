@@ -67,7 +67,11 @@ fn the_subrequest_limit_stops_a_batch_that_would_pass_it_and_only_such_a_batch()
         subrequests: 46,
         ..Spent::default()
     };
-    assert_eq!(check(at_limit, next), None, "exactly at the limit is allowed");
+    assert_eq!(
+        check(at_limit, next),
+        None,
+        "exactly at the limit is allowed"
+    );
     let over = Spent {
         subrequests: 47,
         ..Spent::default()
@@ -88,7 +92,11 @@ fn the_kv_limit_stops_a_batch_that_would_pass_it_and_only_such_a_batch() {
         kv_operations: 88,
         ..Spent::default()
     };
-    assert_eq!(check(at_limit, next), None, "exactly at the limit is allowed");
+    assert_eq!(
+        check(at_limit, next),
+        None,
+        "exactly at the limit is allowed"
+    );
     let over = Spent {
         kv_operations: 89,
         ..Spent::default()
