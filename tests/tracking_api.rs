@@ -86,7 +86,9 @@ fn a_fresh_shipment_answers_its_booked_state_from_the_cache() {
 fn force_refresh_goes_live_saves_and_the_cache_then_serves_the_same() {
     let w = demo_worker(vec![]);
     w.ship("ORD-1", "cust-1", "81234567890");
+    let before = chrono::Utc::now() - chrono::Duration::seconds(1);
     let live = w.track("ORD-1", "cust-1", true);
+    let after = chrono::Utc::now() + chrono::Duration::seconds(1);
     assert_eq!(live.status, 200, "{}", live.body);
     let live = live.json();
     assert_eq!(
@@ -103,11 +105,13 @@ fn force_refresh_goes_live_saves_and_the_cache_then_serves_the_same() {
             "statusCode": "out_for_delivery",
         })
     );
+    // Synced by this very request: a UTC time between just before and just after it.
+    let synced_text = live["tracking"]["lastSyncedAt"].as_str().unwrap();
+    assert!(synced_text.ends_with('Z'), "{synced_text}");
+    let synced = chrono::DateTime::parse_from_rfc3339(synced_text).unwrap();
     assert!(
-        live["tracking"]["lastSyncedAt"]
-            .as_str()
-            .unwrap()
-            .ends_with('Z')
+        before <= synced && synced <= after,
+        "lastSyncedAt {synced_text} is not the time of this refresh"
     );
     assert_eq!(live["expectedDeliveryDate"], "2026-01-24");
     let events = live["events"].as_array().unwrap();
