@@ -23,6 +23,9 @@ if [ "$("$CARGO_BIN/cargo-mutants" mutants --version 2>/dev/null | awk '{print $
   cargo install cargo-mutants --version "$CARGO_MUTANTS_VERSION" --locked --force
 fi
 
+# No debug info: each mutant is a rebuild, and linking test binaries without it is much faster.
+export CARGO_PROFILE_DEV_DEBUG="${CARGO_PROFILE_DEV_DEBUG:-0}"
+
 packages=()
 case " $* " in
   *" -p "* | *" --package "* | *" --package="*) ;;
