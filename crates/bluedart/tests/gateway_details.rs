@@ -20,10 +20,13 @@ struct Rig {
 
 impl Rig {
     fn new() -> Rig {
-        let config = SimConfig {
+        Rig::with(SimConfig {
             demo: true,
             ..SimConfig::default()
-        };
+        })
+    }
+
+    fn with(config: SimConfig) -> Rig {
         Rig {
             sim: Simulator::start(config, "127.0.0.1:0".parse().unwrap()).unwrap(),
             http: NativeHttp::new(),
@@ -131,4 +134,28 @@ fn a_cached_token_is_used_until_an_hour_before_it_expires() {
     rig.track();
     assert_eq!(rig.logins(), 2, "a token about to expire is replaced");
     assert_eq!(rig.sim.calls(Endpoint::Tracking).len(), 3);
+}
+
+#[test]
+fn a_token_is_cached_for_its_own_lifetime_not_an_assumed_one() {
+    // Tokens that live 3 h, not the usual 24 h: cached for 2 h (its `exp` less the margin).
+    let rig = Rig::with(SimConfig {
+        demo: true,
+        token_ttl_secs: 3 * 3600,
+        ..SimConfig::default()
+    });
+    rig.track();
+    let ttl = rig.kv.entries.borrow()[TOKEN_KEY].1.unwrap();
+    assert!(
+        (2 * 3600 - 60..=2 * 3600).contains(&ttl),
+        "cached for 2 h: {ttl}"
+    );
+    let cached: Value = serde_json::from_str(&rig.kv.entries.borrow()[TOKEN_KEY].0).unwrap();
+    let expires_at: chrono::DateTime<Utc> =
+        serde_json::from_value(cached["expires_at"].clone()).unwrap();
+    let left = expires_at - Utc::now();
+    assert!(
+        left > Duration::minutes(170) && left <= Duration::hours(3),
+        "{left}"
+    );
 }
