@@ -340,3 +340,25 @@ fn sync_runs_lists_manual_and_cron_runs_newest_first() {
         401
     );
 }
+
+#[test]
+fn sync_runs_are_kept_to_the_latest_thousand() {
+    let w = TestWorker::production(&[]);
+    // A thousand finished runs already recorded (ids 1..=1000).
+    w.d1(
+        "INSERT INTO sync_runs (id, triggered_by, status, started_at, finished_at) \
+         WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 1000) \
+         SELECT i, 'cron', 'completed', '2026-01-01T00:00:00Z', '2026-01-01T00:00:01Z' FROM n",
+    );
+    cron(&w);
+    let kept = w.d1("SELECT COUNT(*) AS n, MIN(id) AS first, MAX(id) AS last FROM sync_runs");
+    assert_eq!(
+        (
+            kept[0]["n"].as_u64(),
+            kept[0]["first"].as_u64(),
+            kept[0]["last"].as_u64()
+        ),
+        (Some(1000), Some(2), Some(1001)),
+        "the new run recorded, the oldest one pruned: {kept:?}"
+    );
+}
