@@ -163,7 +163,7 @@ fn the_body_limit_is_16_kib_exactly_with_or_without_a_declared_length() {
         assert_eq!(body(&over)["code"], "PAYLOAD_TOO_LARGE");
     }
     // No Content-Length at all, a body far past the limit: refused after reading.
-    let mut chunked = put_of_length(MAX_BODY_BYTES * 4, false);
+    let chunked = put_of_length(MAX_BODY_BYTES * 4, false);
     assert!(!chunked.headers().contains_key("content-length"));
     assert_eq!(h.send(chunked).response.status(), 413);
 }
