@@ -218,3 +218,48 @@ fn a_token_expires_at_its_exp_exactly() {
         Ok("cust-1".into())
     );
 }
+
+#[test]
+fn a_token_of_exactly_the_longest_length_is_read() {
+    let rules = TokenRules::default();
+    let exp = (now() + Duration::hours(1)).timestamp();
+    let token = (0..200)
+        .map(|pad| {
+            token_with(json!({
+                "sub": "cust-1", "aud": rules.audience, "exp": exp, "pad": "x".repeat(2900 + pad)
+            }))
+        })
+        .find(|t| t.len() == 4096)
+        .expect("some padding gives a 4096-byte token");
+    assert_eq!(
+        verify_customer_token(CUSTOMER_SECRET, &rules, &token, now()),
+        Ok("cust-1".into())
+    );
+    let longer = format!("{token}x");
+    assert_eq!(
+        verify_customer_token(CUSTOMER_SECRET, &rules, &longer, now()),
+        Err(CredentialError::Malformed)
+    );
+}
+
+#[test]
+fn a_token_may_live_exactly_the_longest_lifetime_plus_the_skew() {
+    let rules = TokenRules::default();
+    let longest = now() + rules.max_token_lifetime + Duration::minutes(5);
+    let token = |exp: DateTime<Utc>| {
+        token_with(json!({"sub": "cust-1", "aud": rules.audience, "exp": exp.timestamp()}))
+    };
+    assert_eq!(
+        verify_customer_token(CUSTOMER_SECRET, &rules, &token(longest), now()),
+        Ok("cust-1".into())
+    );
+    assert_eq!(
+        verify_customer_token(
+            CUSTOMER_SECRET,
+            &rules,
+            &token(longest + Duration::seconds(1)),
+            now()
+        ),
+        Err(CredentialError::LifetimeTooLong)
+    );
+}

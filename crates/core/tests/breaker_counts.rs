@@ -108,3 +108,30 @@ fn the_circuit_stays_open_until_the_cool_down_has_fully_passed() {
             .contains(&"[BREAKER] Trying Blue Dart again after the cool-down".to_owned())
     );
 }
+
+#[test]
+fn a_healthy_success_writes_nothing_to_the_store() {
+    let w = world();
+    let g = GuardedCarrier::new(&w.carrier, &w.store, &w.clock, &w.log, SETTINGS);
+    assert_eq!(track(&g), Ok(()));
+    assert_eq!(track(&g), Ok(()));
+    assert_eq!(w.store.count("record_success"), 0, "no failures to clear");
+}
+
+#[test]
+fn with_the_store_down_the_invocation_still_counts_and_opens_for_itself() {
+    let w = world();
+    fail_with(&w, 1..=3, CarrierError::Unavailable { status: 503 });
+    w.store.failing.set(true);
+    let g = GuardedCarrier::new(&w.carrier, &w.store, &w.clock, &w.log, SETTINGS);
+    // Fail open on the unreadable state, count locally: open after `threshold` (2) failures.
+    assert_eq!(track(&g), Err(CarrierError::Unavailable { status: 503 }));
+    assert_eq!(track(&g), Err(CarrierError::Unavailable { status: 503 }));
+    assert_eq!(
+        track(&g),
+        Err(CarrierError::CircuitOpen {
+            retry_after_secs: 60
+        })
+    );
+    assert_eq!(w.carrier.calls.borrow().len(), 2);
+}
