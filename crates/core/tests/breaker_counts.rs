@@ -135,3 +135,41 @@ fn with_the_store_down_the_invocation_still_counts_and_opens_for_itself() {
     );
     assert_eq!(w.carrier.calls.borrow().len(), 2);
 }
+
+#[test]
+fn a_waybill_request_goes_through_the_breaker_and_its_answer_comes_back() {
+    use tracking_core::carrier::{Consignee, WaybillRequest};
+    use tracking_core::testing::ScriptedCarrier;
+    let w = World::new(ScriptedCarrier::default());
+    w.carrier
+        .waybills
+        .borrow_mut()
+        .push_back(Ok("69000000001".into()));
+    let g = GuardedCarrier::new(&w.carrier, &w.store, &w.clock, &w.log, SETTINGS);
+    let request = WaybillRequest {
+        order_id: "ORD-1".into(),
+        consignee: Consignee {
+            name: "ASHA MENON".into(),
+            address: ["1".into(), "2".into(), "3".into()],
+            pincode: "682031".into(),
+            mobile: "9847012345".into(),
+        },
+        weight_kg: 0.5,
+        pieces: 1,
+        declared_value: 100.0,
+        cod_amount: 0.0,
+        product_code: "A".into(),
+        pickup_at: w.clock.0.get(),
+    };
+    assert_eq!(
+        block_on(g.generate_waybill(&request)),
+        Ok("69000000001".to_owned())
+    );
+}
+
+#[test]
+fn the_booked_entry_is_placed_in_india() {
+    let booked = tracking_core::model::TrackingEvent::booked("81234567890", chrono::Utc::now());
+    assert_eq!(booked.location.country, "IN");
+    assert_eq!(booked.location.city, "");
+}
