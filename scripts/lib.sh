@@ -7,6 +7,8 @@ CARGO_BIN="${CARGO_HOME:-$HOME/.cargo}/bin"
 export PATH="$CARGO_BIN:$ROOT/node_modules/.bin:$PATH"
 
 WORKER_BUILD_VERSION="0.8.7"
+# Mutation testing (`npm run mutants`); the newest release that builds here.
+CARGO_MUTANTS_VERSION="27.1.0"
 # The wasm-bindgen CLI must match the library exactly; Cargo.toml pins it with "=".
 WASM_BINDGEN_VERSION="$(sed -n 's/^wasm-bindgen = "=\([0-9.]*\)"$/\1/p' "$ROOT/Cargo.toml")"
 

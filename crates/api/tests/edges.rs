@@ -1,0 +1,265 @@
+//! The HTTP contract at its edges: which answers a browser may keep, the body limit at exactly
+//! 16 KiB with and without a declared length, a token not yet valid. Each test here was written
+//! against a deliberate bug that no other test noticed (cargo-mutants; issue 18).
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use chrono::{DateTime, Duration, Utc};
+use hmac::{Hmac, KeyInit, Mac};
+use http::{Method, Request};
+use pollster::block_on;
+use serde_json::{Value, json};
+use sha2::Sha256;
+use tracking_api::credentials::{
+    CredentialError, TokenRules, customer_token, verify_customer_token,
+};
+use tracking_api::reply::Reply;
+use tracking_api::requests::MAX_BODY_BYTES;
+use tracking_api::{Api, ApiSettings, Secrets};
+use tracking_core::carrier::{CarrierError, TrackingReply};
+use tracking_core::rules::budget::Spent;
+use tracking_core::testing::{ScriptedCarrier, World};
+
+const ADMIN: &str = "admin-token-for-the-edge-tests";
+const CUSTOMER_SECRET: &str = "customer-secret-for-the-edge-tests";
+
+struct Harness {
+    world: World<ScriptedCarrier>,
+    settings: ApiSettings,
+    secrets: Secrets,
+}
+
+impl Harness {
+    fn new() -> Harness {
+        let world = World::new(ScriptedCarrier::default());
+        world.shipped("ORD-1", "111111111");
+        Harness {
+            world,
+            settings: ApiSettings {
+                allowed_origins: vec!["https://shop.example".into()],
+                tokens: TokenRules::default(),
+                can_generate_waybills: false,
+            },
+            secrets: Secrets {
+                admin_token: ADMIN.into(),
+                customer_token_secret: CUSTOMER_SECRET.into(),
+                tracking_link_secret: "link-secret-for-the-edge-tests".into(),
+            },
+        }
+    }
+
+    fn send(&self, request: Request<Vec<u8>>) -> Reply {
+        let spent = Spent::default;
+        let api = Api {
+            service: self.world.service(),
+            settings: &self.settings,
+            secrets: &self.secrets,
+            spent: &spent,
+        };
+        block_on(api.handle(request))
+    }
+
+    fn customer_get(&self, path: &str) -> Reply {
+        let exp = self.world.clock.0.get() + Duration::hours(1);
+        let token = customer_token(CUSTOMER_SECRET, "shipment-tracker", "cust-1", exp);
+        self.send(
+            Request::builder()
+                .uri(path)
+                .header("Authorization", format!("Bearer {token}"))
+                .body(Vec::new())
+                .unwrap(),
+        )
+    }
+}
+
+fn cache_control(reply: &Reply) -> &str {
+    reply
+        .response
+        .headers()
+        .get("cache-control")
+        .expect("every answer says how it may be cached")
+        .to_str()
+        .unwrap()
+}
+
+fn body(reply: &Reply) -> Value {
+    serde_json::from_str(reply.response.body()).unwrap()
+}
+
+#[test]
+fn only_a_plain_cached_answer_may_be_kept_by_the_browser() {
+    let h = Harness::new();
+    let cached = h.customer_get("/api/shipment/ORD-1/track");
+    assert_eq!(body(&cached)["dataSource"]["isCached"], true);
+    assert_eq!(cache_control(&cached), "private, max-age=30");
+
+    // A live answer: Blue Dart answered (with nothing new on the waybill).
+    h.world.carrier.then(Ok(TrackingReply {
+        http_status: 200,
+        updates: vec![("111111111".into(), None)],
+    }));
+    let live = h.customer_get("/api/shipment/ORD-1/track?forceRefresh=true");
+    assert_eq!(body(&live)["dataSource"]["isLive"], true, "{}", body(&live));
+    assert_eq!(cache_control(&live), "no-store");
+
+    // A live call that failed: the cached data, labelled, not to be kept.
+    h.world.clock.advance(Duration::hours(2));
+    h.world
+        .carrier
+        .then(Err(CarrierError::Unavailable { status: 503 }));
+    let failed = h.customer_get("/api/shipment/ORD-1/track?forceRefresh=true");
+    assert_eq!(
+        body(&failed)["message"],
+        "Live tracking unavailable. Showing cached data.",
+        "{}",
+        body(&failed)
+    );
+    assert_eq!(cache_control(&failed), "no-store");
+
+    // Errors: unknown order, no credentials.
+    let unknown = h.customer_get("/api/shipment/ORD-404/track");
+    assert_eq!(unknown.response.status(), 404);
+    assert_eq!(cache_control(&unknown), "no-store");
+    let anonymous = h.send(
+        Request::builder()
+            .uri("/api/shipment/ORD-1/track")
+            .body(Vec::new())
+            .unwrap(),
+    );
+    assert_eq!(anonymous.response.status(), 401);
+    assert_eq!(cache_control(&anonymous), "no-store");
+}
+
+/// A PUT of an order whose body is exactly `len` bytes of valid JSON.
+fn put_of_length(len: usize, declare: bool) -> Request<Vec<u8>> {
+    let skeleton = json!({"customerId": "cust-9", "orderStatus": "Processing"}).to_string();
+    // Whitespace is valid JSON padding.
+    let body = format!("{skeleton}{}", " ".repeat(len - skeleton.len()));
+    assert_eq!(body.len(), len);
+    let mut builder = Request::builder()
+        .method(Method::PUT)
+        .uri("/api/admin/orders/ORD-9")
+        .header("Authorization", format!("Bearer {ADMIN}"))
+        .header("Content-Type", "application/json");
+    if declare {
+        builder = builder.header("Content-Length", len.to_string());
+    }
+    builder.body(body.into_bytes()).unwrap()
+}
+
+#[test]
+fn the_body_limit_is_16_kib_exactly_with_or_without_a_declared_length() {
+    assert_eq!(MAX_BODY_BYTES, 16 * 1024);
+    let h = Harness::new();
+    for declare in [false, true] {
+        let at_limit = h.send(put_of_length(MAX_BODY_BYTES, declare));
+        assert!(
+            at_limit.response.status().is_success(),
+            "declared: {declare}: {}",
+            at_limit.response.body()
+        );
+        let over = h.send(put_of_length(MAX_BODY_BYTES + 1, declare));
+        assert_eq!(over.response.status(), 413, "declared: {declare}");
+        assert_eq!(body(&over)["code"], "PAYLOAD_TOO_LARGE");
+    }
+    // No Content-Length at all, a body far past the limit: refused after reading.
+    let chunked = put_of_length(MAX_BODY_BYTES * 4, false);
+    assert!(!chunked.headers().contains_key("content-length"));
+    assert_eq!(h.send(chunked).response.status(), 413);
+}
+
+fn token_with(claims: Value) -> String {
+    let header = URL_SAFE_NO_PAD.encode(br#"{"alg":"HS256","typ":"JWT"}"#);
+    let payload = URL_SAFE_NO_PAD.encode(claims.to_string());
+    let mut mac = Hmac::<Sha256>::new_from_slice(CUSTOMER_SECRET.as_bytes()).unwrap();
+    mac.update(format!("{header}.{payload}").as_bytes());
+    let signature = URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes());
+    format!("{header}.{payload}.{signature}")
+}
+
+fn now() -> DateTime<Utc> {
+    DateTime::from_timestamp(1_769_241_600, 0).unwrap()
+}
+
+#[test]
+fn a_token_is_refused_before_its_nbf_and_accepted_from_it() {
+    let rules = TokenRules::default();
+    let exp = (now() + Duration::hours(1)).timestamp();
+    let verify = |nbf: i64| {
+        let token = token_with(json!({
+            "sub": "cust-1", "aud": rules.audience, "exp": exp, "nbf": nbf
+        }));
+        verify_customer_token(CUSTOMER_SECRET, &rules, &token, now())
+    };
+    let t = now().timestamp();
+    assert_eq!(verify(t + 60), Err(CredentialError::Expired));
+    assert_eq!(verify(t + 1), Err(CredentialError::Expired));
+    assert_eq!(verify(t), Ok("cust-1".into()));
+    assert_eq!(verify(t - 60), Ok("cust-1".into()));
+    // The same token without nbf, to show the signature itself is fine.
+    let plain = token_with(json!({"sub": "cust-1", "aud": rules.audience, "exp": exp}));
+    assert_eq!(
+        verify_customer_token(CUSTOMER_SECRET, &rules, &plain, now()),
+        Ok("cust-1".into())
+    );
+}
+
+#[test]
+fn a_token_expires_at_its_exp_exactly() {
+    let rules = TokenRules::default();
+    let t = now().timestamp();
+    let token = |exp: i64| token_with(json!({"sub": "cust-1", "aud": rules.audience, "exp": exp}));
+    assert_eq!(
+        verify_customer_token(CUSTOMER_SECRET, &rules, &token(t), now()),
+        Err(CredentialError::Expired)
+    );
+    assert_eq!(
+        verify_customer_token(CUSTOMER_SECRET, &rules, &token(t + 1), now()),
+        Ok("cust-1".into())
+    );
+}
+
+#[test]
+fn a_token_of_exactly_the_longest_length_is_read() {
+    let rules = TokenRules::default();
+    let exp = (now() + Duration::hours(1)).timestamp();
+    let token = (0..200)
+        .map(|pad| {
+            token_with(json!({
+                "sub": "cust-1", "aud": rules.audience, "exp": exp, "pad": "x".repeat(2900 + pad)
+            }))
+        })
+        .find(|t| t.len() == 4096)
+        .expect("some padding gives a 4096-byte token");
+    assert_eq!(
+        verify_customer_token(CUSTOMER_SECRET, &rules, &token, now()),
+        Ok("cust-1".into())
+    );
+    let longer = format!("{token}x");
+    assert_eq!(
+        verify_customer_token(CUSTOMER_SECRET, &rules, &longer, now()),
+        Err(CredentialError::Malformed)
+    );
+}
+
+#[test]
+fn a_token_may_live_exactly_the_longest_lifetime_plus_the_skew() {
+    let rules = TokenRules::default();
+    let longest = now() + rules.max_token_lifetime + Duration::minutes(5);
+    let token = |exp: DateTime<Utc>| {
+        token_with(json!({"sub": "cust-1", "aud": rules.audience, "exp": exp.timestamp()}))
+    };
+    assert_eq!(
+        verify_customer_token(CUSTOMER_SECRET, &rules, &token(longest), now()),
+        Ok("cust-1".into())
+    );
+    assert_eq!(
+        verify_customer_token(
+            CUSTOMER_SECRET,
+            &rules,
+            &token(longest + Duration::seconds(1)),
+            now()
+        ),
+        Err(CredentialError::LifetimeTooLong)
+    );
+}

@@ -1,0 +1,102 @@
+//! The login token's cache on a fixed clock, with a gateway that answers from memory: the
+//! one-hour margin at exactly one hour, and a token that carries no `exp` (issue 18).
+
+use std::cell::RefCell;
+
+use bluedart::client::{Account, BlueDartClient, Gateway, Shipper, TOKEN_KEY};
+use chrono::{DateTime, Duration, Utc};
+use pollster::block_on;
+use serde_json::json;
+use tracking_core::carrier::Carrier;
+use tracking_core::ports::{HttpClient, HttpError, HttpRequest, HttpResponse};
+use tracking_core::testing::{FixedClock, MemoryKv};
+
+/// Answers a login with `token`, anything else with a 503; keeps the URLs asked for.
+struct Gatekeeper {
+    token: &'static str,
+    urls: RefCell<Vec<String>>,
+}
+
+impl HttpClient for Gatekeeper {
+    async fn send(&self, request: HttpRequest, _: u64) -> Result<HttpResponse, HttpError> {
+        self.urls.borrow_mut().push(request.url.clone());
+        Ok(if request.url.contains("/token/v1/login") {
+            HttpResponse {
+                status: 200,
+                headers: Vec::new(),
+                body: json!({"JWTToken": self.token}).to_string(),
+            }
+        } else {
+            HttpResponse {
+                status: 503,
+                headers: Vec::new(),
+                body: String::new(),
+            }
+        })
+    }
+}
+
+fn gateway() -> Gateway {
+    Gateway {
+        base_url: "http://bluedart.invalid".into(),
+        account: Account {
+            client_id: "id".into(),
+            client_secret: "secret".into(),
+            login_id: "LOGIN".into(),
+            licence_key: "key".into(),
+        },
+        shipper: Shipper {
+            origin_area: "PNQ".into(),
+            customer_code: "099960".into(),
+            name: "DEMO STORE".into(),
+            address: ["1 MG ROAD".into(), "CAMP".into(), "PUNE".into()],
+            pincode: "411001".into(),
+            mobile: "9000000000".into(),
+        },
+        timeout_ms: 1000,
+    }
+}
+
+/// The URLs one tracking call sent, with a cached token expiring at `expires_at` in KV.
+fn first_url_with_token_expiring(clock: &FixedClock, expires_at: DateTime<Utc>) -> String {
+    let http = Gatekeeper {
+        token: "fresh",
+        urls: RefCell::default(),
+    };
+    let kv = MemoryKv::default();
+    let cached = json!({"token": "cached", "expires_at": expires_at}).to_string();
+    kv.entries
+        .borrow_mut()
+        .insert(TOKEN_KEY.into(), (cached, Some(3600)));
+    let client = BlueDartClient::new(&http, &kv, clock, gateway());
+    let _ = block_on(client.track(&["81234567890".to_owned()]));
+    http.urls.borrow()[0].clone()
+}
+
+#[test]
+fn a_token_with_exactly_an_hour_left_is_not_used() {
+    let clock = FixedClock::at(2026, 1, 24, 10);
+    let now = clock.0.get();
+    let at_margin = first_url_with_token_expiring(&clock, now + Duration::hours(1));
+    assert!(at_margin.contains("/token/v1/login"), "{at_margin}");
+    let just_outside =
+        first_url_with_token_expiring(&clock, now + Duration::hours(1) + Duration::seconds(1));
+    assert!(just_outside.contains("/tracking/v1"), "{just_outside}");
+}
+
+#[test]
+fn a_token_without_exp_is_taken_to_live_24_hours() {
+    let clock = FixedClock::at(2026, 1, 24, 10);
+    let http = Gatekeeper {
+        token: "opaque-token-without-claims",
+        urls: RefCell::default(),
+    };
+    let kv = MemoryKv::default();
+    let client = BlueDartClient::new(&http, &kv, &clock, gateway());
+    let _ = block_on(client.track(&["81234567890".to_owned()]));
+    let (value, ttl) = kv.entries.borrow()[TOKEN_KEY].clone();
+    assert_eq!(ttl, Some(23 * 3600), "24 h less the one-hour margin");
+    let cached: serde_json::Value = serde_json::from_str(&value).unwrap();
+    let expires_at: DateTime<Utc> = serde_json::from_value(cached["expires_at"].clone()).unwrap();
+    assert_eq!(expires_at, clock.0.get() + Duration::hours(24));
+}
