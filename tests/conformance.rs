@@ -122,11 +122,18 @@ fn schemathesis_finds_nothing_the_contract_does_not_describe() {
             method.to_ascii_uppercase()
         );
     }
-    let scratch = std::env::temp_dir().join(format!(
-        "shipment-tracker-conformance-{}",
-        std::process::id()
-    ));
-    let _ = fs::remove_dir_all(&scratch);
+    // Schemathesis's HAR reports (every request and answer) go to a temporary directory, or
+    // to CONFORMANCE_REPORT_DIR, where they are kept.
+    let keep = std::env::var_os("CONFORMANCE_REPORT_DIR").map(PathBuf::from);
+    let scratch = keep.clone().unwrap_or_else(|| {
+        std::env::temp_dir().join(format!(
+            "shipment-tracker-conformance-{}",
+            std::process::id()
+        ))
+    });
+    if keep.is_none() {
+        let _ = fs::remove_dir_all(&scratch);
+    }
     fs::create_dir_all(&scratch).expect("create a scratch directory");
     let started = Instant::now();
 
@@ -192,7 +199,9 @@ fn schemathesis_finds_nothing_the_contract_does_not_describe() {
     );
     let logs = w.logs();
     assert!(!logs.contains("panicked"), "{logs}");
-    let _ = fs::remove_dir_all(&scratch);
+    if keep.is_none() {
+        let _ = fs::remove_dir_all(&scratch);
+    }
 }
 
 fn answer(status: u16, headers: &[(&str, &str)], body: &str) -> Answer {
