@@ -11,7 +11,7 @@ use chrono::{DateTime, Utc};
 
 use crate::model::{Snapshot, TrackingEvent};
 use crate::rules::merge::OrderSync;
-use crate::runs::SyncRun;
+use crate::runs::{RunTally, SyncRun};
 
 /// Wall-clock time. Never `SystemTime::now()`, which panics on wasm.
 pub trait Clock {
@@ -173,17 +173,30 @@ pub trait OrderStore {
 /// What syncing needs: which shipments are due, saving what the carrier said, and the claim
 /// that keeps one order's live refreshes to one at a time.
 pub trait SyncStore {
-    /// In-transit shipments whose next check has come by `now`, the longest-waiting first
-    /// (those with no next check yet before all others); never the ones whose polling stopped.
-    async fn due_shipments(
+    /// Takes for the sync queue the in-transit shipments whose next check has come by `now`,
+    /// the longest-waiting first (those with no next check yet before all others), never the
+    /// ones whose polling stopped, and marks them enqueued at `now` so that a second cron firing
+    /// leaves them to the queue. Shipments marked before `retake_before` are taken again: their
+    /// message was lost.
+    async fn take_due(
         &self,
         now: DateTime<Utc>,
+        retake_before: DateTime<Utc>,
         limit: usize,
     ) -> Result<Vec<DueShipment>, StoreError>;
-    /// Carries out the syncs of several orders in one transaction.
+    /// Clears the enqueued mark of shipments whose messages could not be sent.
+    async fn release(&self, order_ids: &[String]) -> Result<(), StoreError>;
+    /// Carries out the syncs of several orders in one transaction (clearing their enqueued
+    /// marks).
     async fn save_syncs(&self, syncs: &[OrderSync]) -> Result<(), StoreError>;
-    /// Notes a failed sync on the orders, leaving their tracking alone.
-    async fn record_sync_error(&self, order_ids: &[String], error: &str) -> Result<(), StoreError>;
+    /// Notes a failed sync on the orders, leaving their tracking alone. With `next_check_at`,
+    /// the shipments also wait until then and lose their enqueued mark (their sync gave up).
+    async fn record_sync_error(
+        &self,
+        order_ids: &[String],
+        error: &str,
+        next_check_at: Option<DateTime<Utc>>,
+    ) -> Result<(), StoreError>;
     /// Claims the right to refresh an order from the carrier now, unless someone claimed it after
     /// `not_before`. `None` when claimed; otherwise the time of the standing claim.
     async fn claim_refresh(
@@ -198,8 +211,16 @@ pub trait SyncStore {
 pub trait RunLog {
     /// Records a sync run as started; returns its id.
     async fn start_run(&self, run: &SyncRun) -> Result<i64, StoreError>;
-    /// Records how a run ended.
+    /// Records how a run ended (a queued run: how its producer ended).
     async fn finish_run(&self, id: i64, run: &SyncRun) -> Result<(), StoreError>;
+    /// Adds what a consumer invocation did to a queued run, completing the run once every
+    /// enqueued shipment is finished; one atomic write, as invocations run concurrently.
+    async fn add_to_run(
+        &self,
+        id: i64,
+        tally: &RunTally,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError>;
     /// The latest runs, newest first.
     async fn recent_runs(&self, limit: usize) -> Result<Vec<SyncRun>, StoreError>;
 }

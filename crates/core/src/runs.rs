@@ -3,6 +3,8 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::rules::budget::Spent;
+
 /// What started a run.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -28,6 +30,8 @@ impl Trigger {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum RunStatus {
+    /// Under way; for a queued run, until every enqueued shipment is synced, skipped or
+    /// dead-lettered.
     Running,
     /// Every due shipment was tried.
     Completed,
@@ -58,12 +62,26 @@ pub struct SyncRun {
     pub finished_at: Option<DateTime<Utc>>,
     /// Shipments due and selected for this run.
     pub considered: usize,
+    /// Shipments sent to the sync queue.
+    pub enqueued: usize,
     pub succeeded: usize,
+    /// Shipments whose sync failed for good (for a queued run: dead-lettered).
     pub failed: usize,
+    /// Shipments a consumer found synced since they were enqueued (a redelivery), or gone.
+    pub skipped: usize,
+    /// Queue messages, or batches of a run without a queue.
     pub batches: usize,
+    /// Messages sent again after a failed call: retries, and the halves of split messages.
+    pub retried: usize,
+    /// Messages of a single shipment that kept failing, moved to the dead-letter queue.
+    pub dead_lettered: usize,
+    /// Invocations that worked on the run (the producer and each consumer invocation).
+    pub invocations: usize,
     pub carrier_calls: usize,
     pub d1_queries: usize,
     pub kv_operations: usize,
+    /// The most any single invocation of the run spent: what the platform's limits apply to.
+    pub busiest_invocation: Spent,
     pub stop_reason: Option<String>,
     pub failures: Vec<BatchFailure>,
 }
@@ -77,14 +95,61 @@ impl SyncRun {
             started_at,
             finished_at: None,
             considered: 0,
+            enqueued: 0,
             succeeded: 0,
             failed: 0,
+            skipped: 0,
             batches: 0,
+            retried: 0,
+            dead_lettered: 0,
+            invocations: 0,
             carrier_calls: 0,
             d1_queries: 0,
             kv_operations: 0,
+            busiest_invocation: Spent::default(),
             stop_reason: None,
             failures: Vec::new(),
+        }
+    }
+}
+
+/// What one consumer invocation did towards a run: added to the run's record in one write.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RunTally {
+    pub succeeded: usize,
+    pub failed: usize,
+    pub skipped: usize,
+    pub retried: usize,
+    pub dead_lettered: usize,
+    pub spent: Spent,
+    pub failures: Vec<BatchFailure>,
+}
+
+impl RunTally {
+    /// Shipments this tally finished with (synced, skipped or failed for good).
+    pub fn finished(&self) -> usize {
+        self.succeeded + self.failed + self.skipped
+    }
+
+    /// The tally applied to `run` as the store applies it: counts added, the busiest invocation
+    /// kept, and a queued run completed once every enqueued shipment is finished.
+    pub fn apply_to(&self, run: &mut SyncRun, now: DateTime<Utc>) {
+        run.succeeded += self.succeeded;
+        run.failed += self.failed;
+        run.skipped += self.skipped;
+        run.retried += self.retried;
+        run.dead_lettered += self.dead_lettered;
+        run.invocations += 1;
+        run.carrier_calls += self.spent.subrequests;
+        run.d1_queries += self.spent.d1_queries;
+        run.kv_operations += self.spent.kv_operations;
+        run.busiest_invocation = run.busiest_invocation.max(self.spent);
+        run.failures.extend(self.failures.iter().cloned());
+        if run.status == RunStatus::Running
+            && run.succeeded + run.failed + run.skipped >= run.enqueued
+        {
+            run.status = RunStatus::Completed;
+            run.finished_at = Some(now);
         }
     }
 }

@@ -12,10 +12,10 @@ use tracking_core::carrier::{Carrier, CarrierError};
 use tracking_core::model::Source;
 use tracking_core::model::Status;
 use tracking_core::rules::budget::{Budget, Spent};
-use tracking_core::runs::{RunStatus, Trigger};
+use tracking_core::runs::RunStatus;
 use tracking_core::service::sync::SyncSettings;
 use tracking_core::service::{TrackOutcome, snapshot_key};
-use tracking_core::testing::{FakeSleeper, FixedRandom, World};
+use tracking_core::testing::{MemoryQueues, World};
 
 const SETTINGS: BreakerSettings = BreakerSettings {
     threshold: 3,
@@ -182,33 +182,43 @@ fn with_the_circuit_open_a_refresh_answers_from_the_cache_without_calling() {
 }
 
 #[test]
-fn the_sync_stops_when_the_circuit_opens() {
+fn the_queued_sync_waits_out_an_open_circuit_instead_of_failing_everything() {
     let w = World::new(fake());
     for n in 0..6 {
         w.shipped(&format!("ORD-{n}"), &format!("8123456789{n}"));
     }
     fail_calls(&w, 1..=3);
     let g = guard(&w);
-    let service = w.service_with(&g);
     let settings = sync_settings(1);
-    let sleeper = FakeSleeper {
-        clock: &w.clock,
-        pauses: Default::default(),
-    };
-    let run = block_on(service.sync_due(
+    let queues = MemoryQueues::default();
+    let start = w.clock.0.get();
+    block_on(w.service().enqueue_due(&settings, &queues, Spent::default));
+    w.drain_with(
+        &g,
         &settings,
-        &sleeper,
-        &FixedRandom(0),
-        Trigger::Cron,
-        Spent::default,
-    ));
-    assert_eq!(run.status, RunStatus::Stopped);
-    assert_eq!(run.failed, 3);
-    assert_eq!(
-        run.stop_reason.as_deref(),
-        Some("Blue Dart's circuit is open; 3 shipments left for the next run")
+        &queues,
+        10,
+        &Default::default(),
+        &Spent::default,
     );
-    assert_eq!(w.carrier.calls.borrow().len(), 3, "no calls once open");
+    let run = &w.store.runs()[0];
+    assert_eq!(run.status, RunStatus::Completed);
+    assert_eq!((run.failed, run.dead_lettered, run.succeeded), (3, 3, 3));
+    assert_eq!(
+        w.carrier.calls.borrow().len(),
+        6,
+        "no calls while open: three failures, then the trial and the rest"
+    );
+    assert!(
+        w.clock.0.get() - start >= Duration::seconds(60),
+        "the cool-down was waited out"
+    );
+    assert!(
+        w.log.lines().contains(
+            &"WARN [TRACKING SYNC] 3 messages handed back for later: Blue Dart's circuit is open"
+                .to_owned()
+        )
+    );
 }
 
 /// A sync with no pauses, no retries and room in every budget.
@@ -219,7 +229,6 @@ fn sync_settings(batch_size: usize) -> SyncSettings {
         max_per_run: 100,
         retries: 0,
         retry_base_ms: 0,
-        retry_max_wait_secs: 0,
         budget: Budget {
             subrequests: 1000,
             d1_queries: 1000,
@@ -290,18 +299,11 @@ fn a_failed_kv_write_is_noted_and_the_next_sync_repairs_it() {
     assert_eq!(refresh(&w), Source::Live);
     assert_eq!(w.store.kv_repairs(), ["ORD-1"]);
     w.kv.failing.set(false);
-    let settings = sync_settings(10);
-    let sleeper = FakeSleeper {
-        clock: &w.clock,
-        pauses: Default::default(),
-    };
-    block_on(w.service().sync_due(
-        &settings,
-        &sleeper,
-        &FixedRandom(0),
-        Trigger::Cron,
-        Spent::default,
-    ));
+    // The next cron firing repairs before it enqueues anything.
+    block_on(
+        w.service()
+            .enqueue_due(&sync_settings(10), &MemoryQueues::default(), Spent::default),
+    );
     assert!(w.store.kv_repairs().is_empty());
     let cached = w.kv.entries.borrow()[&snapshot_key("ORD-1")].clone();
     assert!(

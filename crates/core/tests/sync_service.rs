@@ -1,7 +1,10 @@
-//! The background sync, natively: batching, pauses, failures, end states, the per-run cap and
-//! the budgets, with in-memory ports and Blue Dart answering in its own XML.
+//! The hourly sync on the queues, natively: the producer's messages, the consumers' calls and
+//! pauses, retries, splits and the dead-letter queue, end states, the per-run cap and the
+//! budgets, with in-memory ports and queues and Blue Dart answering in its own XML.
 
 mod support;
+
+use std::cell::RefCell;
 
 use bluedart_sim::demo;
 use bluedart_sim::demo::{delivered_in_kochi, scan};
@@ -10,14 +13,19 @@ use pollster::block_on;
 use support::FakeBlueDart;
 use tracking_core::carrier::CarrierError;
 use tracking_core::model::{ShippingStatus, Status};
+use tracking_core::queue::Lane;
 use tracking_core::rules::budget::{Budget, Spent};
 use tracking_core::runs::{RunStatus, SyncRun, Trigger};
+use tracking_core::service::queue::ENQUEUE_LEASE;
 use tracking_core::service::sync::SyncSettings;
-use tracking_core::testing::{FakeSleeper, FixedRandom, World};
+use tracking_core::testing::{MemoryQueues, World};
 
 struct SyncWorld {
     w: World<FakeBlueDart>,
     sync: SyncSettings,
+    queues: MemoryQueues,
+    /// Messages per consumer invocation (`max_batch_size`).
+    consumer_batch: usize,
 }
 
 impl std::ops::Deref for SyncWorld {
@@ -49,7 +57,6 @@ impl SyncWorld {
                 max_per_run: 1000,
                 retries: 2,
                 retry_base_ms: 500,
-                retry_max_wait_secs: 30,
                 budget: Budget {
                     subrequests: 1000,
                     d1_queries: 1000,
@@ -57,37 +64,56 @@ impl SyncWorld {
                     wall_time: Duration::minutes(14),
                 },
             },
+            queues: MemoryQueues::default(),
+            consumer_batch: 5,
         }
     }
 
-    fn run(&self) -> (SyncRun, Vec<u64>) {
-        let sleeper = FakeSleeper {
-            clock: &self.clock,
-            pauses: Default::default(),
-        };
-        // What this run spends, as a fresh invocation would count it.
-        let measure = || Spent {
+    /// What has been spent so far, all invocations together.
+    fn measure(&self) -> Spent {
+        Spent {
             subrequests: self.carrier.calls.borrow().len(),
             d1_queries: self.store.queries(),
             kv_operations: self.kv.reads.get() + self.kv.writes.get(),
-        };
-        let base = measure();
-        let spent = || {
-            let now = measure();
-            Spent {
-                subrequests: now.subrequests - base.subrequests,
-                d1_queries: now.d1_queries - base.d1_queries,
-                kv_operations: now.kv_operations - base.kv_operations,
-            }
-        };
-        let run = block_on(self.service().sync_due(
+            queue_operations: self.queues.sends.get(),
+        }
+    }
+
+    /// A cron firing and the queues drained: the run as recorded, and the pauses consumers made.
+    fn run(&self) -> (SyncRun, Vec<u64>) {
+        let pauses = RefCell::new(Vec::new());
+        let run = self.queued_sync(
             &self.sync,
-            &sleeper,
-            &FixedRandom(0),
-            Trigger::Cron,
-            spent,
-        ));
-        (run, sleeper.pauses.into_inner())
+            &self.queues,
+            self.consumer_batch,
+            &pauses,
+            || self.measure(),
+        );
+        (run, pauses.into_inner())
+    }
+
+    /// The cron's producer alone.
+    fn produce(&self) -> SyncRun {
+        block_on(
+            self.service()
+                .enqueue_due(&self.sync, &self.queues, || self.measure()),
+        )
+    }
+
+    fn drain(&self) -> Vec<u64> {
+        let pauses = RefCell::new(Vec::new());
+        self.w.drain(
+            &self.sync,
+            &self.queues,
+            self.consumer_batch,
+            &pauses,
+            &|| self.measure(),
+        );
+        pauses.into_inner()
+    }
+
+    fn sizes(&self) -> Vec<usize> {
+        self.carrier.calls.borrow().iter().map(Vec::len).collect()
     }
 
     fn status(&self, order: &str) -> (Option<Status>, ShippingStatus, String) {
@@ -102,11 +128,10 @@ impl SyncWorld {
 }
 
 #[test]
-fn twenty_five_shipments_in_batches_of_ten_make_three_calls_with_pauses() {
+fn twenty_five_shipments_go_out_as_three_messages_and_three_calls_with_pauses() {
     let w = SyncWorld::with_orders(25);
     let (run, pauses) = w.run();
-    let sizes: Vec<usize> = w.carrier.calls.borrow().iter().map(Vec::len).collect();
-    assert_eq!(sizes, [10, 10, 5]);
+    assert_eq!(w.sizes(), [10, 10, 5]);
     assert_eq!(
         w.carrier.calls.borrow()[0][0],
         awb(1),
@@ -118,16 +143,41 @@ fn twenty_five_shipments_in_batches_of_ten_make_three_calls_with_pauses() {
         "a pause between calls, none after the last"
     );
     assert_eq!(
-        (run.considered, run.succeeded, run.failed, run.batches),
-        (25, 25, 0, 3)
+        (
+            run.enqueued,
+            run.succeeded,
+            run.failed,
+            run.skipped,
+            run.batches
+        ),
+        (25, 25, 0, 0, 3)
     );
     assert_eq!(run.status, RunStatus::Completed);
+    assert!(run.finished_at.is_some());
+    assert_eq!(run.invocations, 2, "the producer and one consumer");
+    assert_eq!(run.carrier_calls, 3);
+    assert_eq!(run.busiest_invocation.subrequests, 3);
+    assert_eq!(w.queues.messages_sent.get(), 3);
     for n in 1..=25 {
         let (latest, shipping, _) = w.status(&format!("ORD-{n:02}"));
         assert_eq!(latest, Some(Status::InTransit), "ORD-{n:02}");
         assert_eq!(shipping, ShippingStatus::InTransit);
     }
     assert_eq!(w.store.runs(), vec![run]);
+}
+
+#[test]
+fn a_run_stays_running_until_its_last_message_is_consumed() {
+    let w = SyncWorld::with_orders(12);
+    let produced = w.produce();
+    assert_eq!(produced.status, RunStatus::Running);
+    assert_eq!(produced.finished_at, None);
+    assert_eq!((produced.enqueued, produced.batches), (12, 2));
+    assert_eq!(w.store.runs()[0].status, RunStatus::Running);
+    w.drain();
+    let run = &w.store.runs()[0];
+    assert_eq!((run.status, run.succeeded), (RunStatus::Completed, 12));
+    assert!(run.finished_at.is_some());
 }
 
 #[test]
@@ -140,8 +190,18 @@ fn logs_say_what_the_run_did_in_the_agreed_form() {
     let lines = w.log.lines();
     assert_eq!(lines[0], "[TRACKING SYNC] Starting background sync...");
     assert_eq!(lines[1], "[TRACKING SYNC] Syncing 3 shipments...");
+    assert_eq!(
+        lines[2],
+        "[TRACKING SYNC] Enqueued 3 shipments in 1 messages"
+    );
     assert!(lines.contains(&format!("[TRACKING SAVED] AWB {} tracking updated", awb(1))));
     assert!(lines.contains(&"[TRACKING SYNC] Order ORD-02 marked as delivered".to_owned()));
+    assert!(
+        lines.contains(
+            &"[TRACKING SYNC] Call 1: 3 of 3 shipments synced, the rest already synced or gone"
+                .to_owned()
+        )
+    );
     assert_eq!(
         lines.last().unwrap(),
         "[TRACKING SYNC] Completed: 3 success, 0 failed"
@@ -149,45 +209,235 @@ fn logs_say_what_the_run_did_in_the_agreed_form() {
 }
 
 #[test]
-fn a_failing_batch_changes_nothing_for_its_orders_and_the_others_go_through() {
+fn a_poison_waybill_is_split_out_and_dead_lettered_alone() {
     let w = SyncWorld::with_orders(25);
-    // The second batch fails on its call and on both retries.
-    for call in 2..=4 {
-        w.carrier
-            .failures
-            .borrow_mut()
-            .insert(call, CarrierError::Unavailable { status: 500 });
-    }
-    let before: Vec<_> = (11..=20)
-        .map(|n| block_on(w.service().load(&format!("ORD-{n:02}"))).unwrap())
-        .collect();
+    w.carrier.poison.borrow_mut().push(awb(13));
+    let before = block_on(w.service().load("ORD-13")).unwrap();
     let (run, _) = w.run();
-    assert_eq!((run.succeeded, run.failed, run.batches), (15, 10, 3));
+    assert_eq!(
+        (run.succeeded, run.failed, run.dead_lettered, run.status),
+        (24, 1, 1, RunStatus::Completed)
+    );
     assert_eq!(run.failures.len(), 1);
-    assert_eq!(run.failures[0].batch, 2);
+    assert_eq!(run.failures[0].order_ids, ["ORD-13"]);
     assert_eq!(
         run.failures[0].reason,
         "Blue Dart is unavailable (HTTP 500)"
     );
-    assert_eq!(run.failures[0].order_ids[0], "ORD-11");
-    for (n, before) in (11..=20).zip(before) {
-        let id = format!("ORD-{n:02}");
-        assert_eq!(w.store.order(&id).unwrap(), before.order, "{id} untouched");
-        assert_eq!(
-            block_on(w.service().load(&id)).unwrap(),
-            before,
-            "{id} untouched"
+    let dead = w.queues.dead.borrow();
+    assert_eq!(dead.len(), 1);
+    assert_eq!(dead[0].orders, ["ORD-13"]);
+    // Every other waybill went through in a call without the poison, exactly once.
+    let calls = w.carrier.calls.borrow();
+    for n in (1..=25).filter(|n| *n != 13) {
+        let good = calls
+            .iter()
+            .filter(|c| c.contains(&awb(n)) && !c.contains(&awb(13)))
+            .count();
+        assert_eq!(good, 1, "{}", awb(n));
+    }
+    // Three tries of the whole message, halving 10 → 5 → 3 → 1, three tries alone.
+    let poisoned: Vec<usize> = calls
+        .iter()
+        .filter(|c| c.contains(&awb(13)))
+        .map(Vec::len)
+        .collect();
+    assert_eq!(poisoned, [10, 10, 10, 5, 3, 1, 1, 1]);
+    drop(calls);
+    let order = w.store.order("ORD-13").unwrap();
+    assert_eq!(
+        order.last_sync_error.as_deref(),
+        Some("Blue Dart is unavailable (HTTP 500)")
+    );
+    assert!(
+        order.next_check_at.unwrap() > w.clock.0.get(),
+        "its next check backs off"
+    );
+    assert_eq!(order.last_synced_at, before.order.last_synced_at);
+    assert_eq!(
+        block_on(w.service().load("ORD-13")).unwrap().events,
+        before.events
+    );
+    assert!(w.log.lines().iter().any(|l| l.starts_with(
+        "WARN [TRACKING SYNC] Order ORD-13 dead-lettered after 3 attempts: Blue Dart is unavailable (HTTP 500)"
+    )));
+    // The next firing leaves it alone until its backed-off check comes.
+    w.clock.advance(Duration::minutes(50));
+    let next = w.produce();
+    assert_eq!(next.enqueued, 24);
+}
+
+#[test]
+fn a_second_firing_before_the_queue_drains_enqueues_nothing_twice() {
+    let w = SyncWorld::with_orders(12);
+    assert_eq!(w.produce().enqueued, 12);
+    w.clock.advance(Duration::hours(1));
+    assert_eq!(w.produce().enqueued, 0, "still on the queue");
+    // A message lost for longer than the lease: its shipments are taken again.
+    w.clock.advance(ENQUEUE_LEASE);
+    assert_eq!(w.produce().enqueued, 12);
+}
+
+#[test]
+fn a_redelivered_message_is_skipped_without_a_call() {
+    let w = SyncWorld::with_orders(4);
+    w.produce();
+    let message = w.queues.waiting.borrow()[0].message.clone();
+    w.drain();
+    assert_eq!(w.sizes(), [4]);
+    // The platform delivers the same message again.
+    block_on(w.service().consume(
+        std::slice::from_ref(&message),
+        &w.sync,
+        &tracking_core::testing::FakeSleeper {
+            clock: &w.clock,
+            pauses: Default::default(),
+        },
+        &tracking_core::testing::FixedRandom(0),
+        &w.queues,
+        Spent::default,
+    ));
+    assert_eq!(w.sizes(), [4], "no second call");
+    let run = &w.store.runs()[0];
+    assert_eq!((run.succeeded, run.skipped), (4, 4));
+}
+
+#[test]
+fn a_failed_send_releases_the_shipments_for_the_next_firing() {
+    let w = SyncWorld::with_orders(3);
+    w.queues.failing.set(true);
+    let run = w.produce();
+    assert_eq!(run.status, RunStatus::Failed);
+    assert_eq!(
+        run.stop_reason.as_deref(),
+        Some("could not send to the sync queue")
+    );
+    w.queues.failing.set(false);
+    assert_eq!(w.produce().enqueued, 3, "released, not leased");
+}
+
+#[test]
+fn background_refreshes_are_combined_into_batched_calls() {
+    let w = SyncWorld::with_orders(12);
+    for n in 1..=12 {
+        block_on(
+            w.service()
+                .enqueue_refresh(&format!("ORD-{n:02}"), &w.queues),
+        )
+        .unwrap();
+    }
+    assert!(
+        w.queues
+            .waiting
+            .borrow()
+            .iter()
+            .all(|m| m.lane == Lane::Refresh)
+    );
+    let mut w = w;
+    w.consumer_batch = 100;
+    w.drain();
+    assert_eq!(w.sizes(), [10, 2], "twelve refreshes, two calls");
+    let runs = w.store.runs();
+    assert_eq!(runs.len(), 1);
+    assert_eq!(
+        (
+            runs[0].trigger,
+            runs[0].status,
+            runs[0].succeeded,
+            runs[0].batches
+        ),
+        (Trigger::Background, RunStatus::Completed, 12, 12)
+    );
+}
+
+#[test]
+fn a_transient_failure_is_retried_through_the_queue_after_a_backoff() {
+    let w = SyncWorld::with_orders(25);
+    w.carrier
+        .failures
+        .borrow_mut()
+        .insert(2, CarrierError::Timeout { ms: 5000 });
+    let produced = w.produce();
+    assert!(produced.id.is_some());
+    let pauses = w.drain();
+    let run = &w.store.runs()[0];
+    assert_eq!((run.succeeded, run.failed, run.retried), (25, 0, 1));
+    assert_eq!(
+        w.sizes(),
+        [10, 10, 5, 10],
+        "the second message came back last"
+    );
+    assert_eq!(pauses, [100, 100]);
+    assert!(w.log.lines().contains(
+        &"WARN [TRACKING SYNC] Message of 10 shipments failed: Blue Dart did not answer within 5000 ms; retried"
+            .to_owned()
+    ));
+}
+
+#[test]
+fn configuration_problems_are_split_at_once_not_retried() {
+    let w = SyncWorld::with_orders(5);
+    w.carrier
+        .failures
+        .borrow_mut()
+        .insert(1, CarrierError::Licence);
+    let (run, _) = w.run();
+    assert_eq!(w.sizes(), [5, 2, 3]);
+    assert_eq!((run.succeeded, run.retried), (5, 1));
+}
+
+#[test]
+fn retries_wait_as_long_as_blue_dart_asks() {
+    let w = SyncWorld::with_orders(5);
+    w.carrier.failures.borrow_mut().insert(
+        1,
+        CarrierError::Throttled {
+            retry_after_secs: Some(120),
+        },
+    );
+    let start = w.clock.0.get();
+    let (run, _) = w.run();
+    assert_eq!(run.succeeded, 5);
+    assert!(w.clock.0.get() - start >= Duration::seconds(120));
+}
+
+#[test]
+fn an_open_circuit_hands_the_messages_back_for_after_the_cool_down() {
+    let w = SyncWorld::with_orders(25);
+    w.carrier.failures.borrow_mut().insert(
+        2,
+        CarrierError::CircuitOpen {
+            retry_after_secs: 60,
+        },
+    );
+    let start = w.clock.0.get();
+    let (run, _) = w.run();
+    assert_eq!((run.succeeded, run.failed, run.retried), (25, 0, 0));
+    assert!(w.clock.0.get() - start >= Duration::seconds(60));
+    assert!(
+        w.log.lines().contains(
+            &"WARN [TRACKING SYNC] 2 messages handed back for later: Blue Dart's circuit is open"
+                .to_owned()
+        )
+    );
+}
+
+#[test]
+fn blue_darts_own_error_text_reaches_the_log_but_not_the_run_record() {
+    let w = SyncWorld::with_orders(1);
+    for call in 1..=3 {
+        w.carrier.failures.borrow_mut().insert(
+            call,
+            CarrierError::Message("Service temporarily suspended".into()),
         );
     }
-    assert_eq!(w.status("ORD-21").0, Some(Status::InTransit));
+    let (run, _) = w.run();
+    assert_eq!(run.failures[0].reason, "Blue Dart reported an error");
     assert!(
         w.log
             .lines()
-            .contains(&"WARN [TRACKING SYNC] Batch 2 failed (10 shipments): Blue Dart is unavailable (HTTP 500)".to_owned())
-    );
-    assert_eq!(
-        w.log.lines().last().unwrap(),
-        "[TRACKING SYNC] Completed: 15 success, 10 failed"
+            .iter()
+            .any(|l| l.ends_with("Blue Dart reported an error: Service temporarily suspended"))
     );
 }
 
@@ -302,35 +552,30 @@ fn the_per_run_cap_takes_the_oldest_first_and_the_next_run_continues() {
 }
 
 #[test]
-fn a_run_stops_before_a_budget_would_be_exceeded_and_the_rest_waits() {
+fn a_consumer_hands_back_what_its_budget_cannot_cover_and_the_next_invocation_takes_it() {
     let mut w = SyncWorld::with_orders(25);
-    w.sync.budget.d1_queries = 16;
+    w.sync.budget.d1_queries = 11;
     let (run, _) = w.run();
-    assert_eq!(run.status, RunStatus::Stopped);
-    let reason = run.stop_reason.clone().unwrap();
+    assert_eq!((run.status, run.succeeded), (RunStatus::Completed, 25));
     assert!(
-        reason.starts_with("D1 query budget (16) would be exceeded"),
-        "{reason}"
+        run.busiest_invocation.d1_queries <= 11,
+        "spent {:?}",
+        run.busiest_invocation
     );
-    assert!(run.d1_queries <= 16, "spent {}", run.d1_queries);
-    assert!(run.succeeded > 0 && run.succeeded < 25);
-    assert!(reason.ends_with(&format!(
-        "{} shipments left for the next run",
-        25 - run.succeeded
-    )));
+    assert_eq!(
+        run.invocations, 4,
+        "the producer and a consumer per call: {run:?}"
+    );
     assert!(
         w.log
             .lines()
             .iter()
-            .any(|l| l.starts_with("WARN [TRACKING SYNC] Stopping early: D1 query budget"))
+            .any(|l| l.starts_with("WARN [TRACKING SYNC] ")
+                && l.contains(
+                    "messages handed back for later: D1 query budget (11) would be exceeded"
+                ))
     );
-
-    let done = run.succeeded;
-    w.sync.budget.d1_queries = 1000;
-    let before = w.carrier.calls.borrow().len();
-    let (second, _) = w.run();
-    assert_eq!(second.considered, 25 - done, "the next run takes the rest");
-    assert_eq!(w.carrier.calls.borrow()[before][0], awb(done + 1));
+    assert_eq!(w.sizes(), [10, 10, 5], "nothing called twice");
 }
 
 #[test]
@@ -339,14 +584,28 @@ fn the_wall_time_budget_counts_the_pauses() {
     w.sync.delay_ms = 30_000;
     w.sync.budget.wall_time = Duration::seconds(45);
     let (run, pauses) = w.run();
-    assert_eq!(run.status, RunStatus::Stopped);
-    assert_eq!(pauses, [30_000]);
-    assert_eq!(run.batches, 2);
+    assert_eq!((run.status, run.succeeded), (RunStatus::Completed, 25));
+    assert_eq!(
+        pauses,
+        [30_000],
+        "two calls in the first invocation, one in the next"
+    );
+    assert_eq!(run.invocations, 3);
+}
+
+#[test]
+fn the_producer_stops_before_its_own_budget_and_the_rest_waits() {
+    let mut w = SyncWorld::with_orders(25);
+    w.sync.batch_size = 1;
+    w.sync.budget.subrequests = 0;
+    let run = w.produce();
+    assert_eq!(run.status, RunStatus::Failed);
     assert!(
         run.stop_reason
             .unwrap()
-            .starts_with("wall-time budget (45 s) would be exceeded")
+            .starts_with("subrequest budget (0) would be exceeded")
     );
+    assert!(w.queues.waiting.borrow().is_empty());
 }
 
 #[test]
@@ -374,66 +633,6 @@ fn a_manual_sync_is_recorded_as_a_run_of_one() {
 }
 
 #[test]
-fn a_transient_failure_is_retried_after_a_jittered_backoff() {
-    let w = SyncWorld::with_orders(25);
-    w.carrier
-        .failures
-        .borrow_mut()
-        .insert(2, CarrierError::Timeout { ms: 5000 });
-    let (run, pauses) = w.run();
-    assert_eq!((run.succeeded, run.failed), (25, 0));
-    let sizes: Vec<usize> = w.carrier.calls.borrow().iter().map(Vec::len).collect();
-    assert_eq!(sizes, [10, 10, 10, 5], "the second batch was tried twice");
-    // FixedRandom(0): the jitter's random half is zero, so the first retry waits half the base.
-    assert_eq!(pauses, [100, 250, 100]);
-    assert!(w.log.lines().contains(
-        &"WARN [TRACKING SYNC] Batch 2 attempt 1 failed: Blue Dart did not answer within 5000 ms; retrying in 250 ms"
-            .to_owned()
-    ));
-}
-
-#[test]
-fn configuration_problems_are_not_retried() {
-    let w = SyncWorld::with_orders(5);
-    w.carrier
-        .failures
-        .borrow_mut()
-        .insert(1, CarrierError::Licence);
-    let (run, pauses) = w.run();
-    assert_eq!(run.failed, 5);
-    assert_eq!(w.carrier.calls.borrow().len(), 1);
-    assert!(pauses.is_empty());
-}
-
-#[test]
-fn retries_honour_retry_after_unless_it_is_too_long() {
-    let w = SyncWorld::with_orders(5);
-    w.carrier.failures.borrow_mut().insert(
-        1,
-        CarrierError::Throttled {
-            retry_after_secs: Some(7),
-        },
-    );
-    let (run, pauses) = w.run();
-    assert_eq!(run.succeeded, 5);
-    assert_eq!(pauses, [7_000]);
-
-    let w = SyncWorld::with_orders(5);
-    w.carrier.failures.borrow_mut().insert(
-        1,
-        CarrierError::Throttled {
-            retry_after_secs: Some(120),
-        },
-    );
-    let (run, pauses) = w.run();
-    assert_eq!(
-        run.failed, 5,
-        "asked to wait longer than SYNC_RETRY_MAX_WAIT_SECONDS"
-    );
-    assert!(pauses.is_empty());
-}
-
-#[test]
 fn backoff_doubles_with_jitter_and_respects_retry_after() {
     use tracking_core::rules::budget::backoff_ms;
     assert_eq!(backoff_ms(0, 500, 0, None), 250);
@@ -445,19 +644,4 @@ fn backoff_doubles_with_jitter_and_respects_retry_after() {
         assert!((2000..=4000).contains(&wait), "{wait}");
     }
     assert_eq!(backoff_ms(0, 500, 0, Some(3)), 3000);
-}
-
-#[test]
-fn blue_darts_own_error_text_reaches_the_log_but_not_the_run_record() {
-    let w = SyncWorld::with_orders(3);
-    w.carrier.failures.borrow_mut().insert(
-        1,
-        CarrierError::Message("Service temporarily suspended".into()),
-    );
-    let (run, _) = w.run();
-    assert_eq!(run.failures[0].reason, "Blue Dart reported an error");
-    assert!(w.log.lines().contains(
-        &"WARN [TRACKING SYNC] Batch 1 failed (3 shipments): Blue Dart reported an error: Service temporarily suspended"
-            .to_owned()
-    ));
 }

@@ -3,14 +3,19 @@
 //! inside them.
 
 use chrono::Duration;
+use serde::{Deserialize, Serialize};
 
 /// What an invocation has spent so far, as the platform measures it.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Spent {
     /// Outbound HTTP calls (Blue Dart): the subrequest limit.
     pub subrequests: usize,
     pub d1_queries: usize,
     pub kv_operations: usize,
+    /// Messages sent to a queue. Counted against the subrequest limit too, to be safe.
+    #[serde(default)]
+    pub queue_operations: usize,
 }
 
 impl Spent {
@@ -19,6 +24,9 @@ impl Spent {
             subrequests: self.subrequests.saturating_sub(earlier.subrequests),
             d1_queries: self.d1_queries.saturating_sub(earlier.d1_queries),
             kv_operations: self.kv_operations.saturating_sub(earlier.kv_operations),
+            queue_operations: self
+                .queue_operations
+                .saturating_sub(earlier.queue_operations),
         }
     }
 
@@ -27,6 +35,7 @@ impl Spent {
             subrequests: self.subrequests.max(other.subrequests),
             d1_queries: self.d1_queries.max(other.d1_queries),
             kv_operations: self.kv_operations.max(other.kv_operations),
+            queue_operations: self.queue_operations.max(other.queue_operations),
         }
     }
 }
@@ -56,6 +65,7 @@ pub fn first_batch_estimate(batch_size: usize) -> Spent {
         subrequests: 4,
         d1_queries: 8,
         kv_operations: batch_size + 2,
+        queue_operations: 0,
     }
 }
 
@@ -74,7 +84,7 @@ pub fn limit_in_the_way(
     let checks = [
         (
             "subrequest",
-            spent.subrequests + next.subrequests,
+            spent.subrequests + spent.queue_operations + next.subrequests + next.queue_operations,
             budget.subrequests,
         ),
         (
@@ -121,6 +131,7 @@ mod tests {
             subrequests: 10,
             d1_queries: 41,
             kv_operations: 10,
+            ..Spent::default()
         };
         let next = first_batch_estimate(10);
         assert_eq!(
@@ -155,18 +166,21 @@ mod tests {
             subrequests: 3,
             d1_queries: 10,
             kv_operations: 4,
+            ..Spent::default()
         };
         let b = Spent {
             subrequests: 4,
             d1_queries: 17,
             kv_operations: 9,
+            ..Spent::default()
         };
         assert_eq!(
             b.since(a),
             Spent {
                 subrequests: 1,
                 d1_queries: 7,
-                kv_operations: 5
+                kv_operations: 5,
+                ..Spent::default()
             }
         );
         assert_eq!(
@@ -174,7 +188,8 @@ mod tests {
             Spent {
                 subrequests: 3,
                 d1_queries: 10,
-                kv_operations: 5
+                kv_operations: 5,
+                ..Spent::default()
             }
         );
     }

@@ -43,6 +43,19 @@ impl CheckSchedule {
             .map_or(self.moving, |(_, every)| *every - CRON_EARLY);
         NextCheck::At(now + step.max(self.moving))
     }
+
+    /// After a sync that gave up at `now` (its waybill kept failing): twice the wait of a
+    /// shipment with no news since `quiet_since`, so the longer it fails the rarer it is tried;
+    /// and where that would stop polling, the longest step, so that a recovery is noticed.
+    pub fn after_failure(&self, quiet_since: DateTime<Utc>, now: DateTime<Utc>) -> DateTime<Utc> {
+        match self.next_check(quiet_since, now) {
+            NextCheck::At(at) => now + (at - now) * 2,
+            NextCheck::Stopped => {
+                let longest = self.backoff.last().map_or(self.moving, |(_, every)| *every);
+                now + longest.max(self.moving)
+            }
+        }
+    }
 }
 
 /// `1d=3h,2d=6h,4d=12h,7d=24h`: after a day quiet, every 3 hours; and so on. Units `m`, `h`,
@@ -100,6 +113,22 @@ mod tests {
 
     fn at(step: Duration) -> NextCheck {
         NextCheck::At(now() + step)
+    }
+
+    #[test]
+    fn a_failing_shipment_waits_twice_as_long_and_is_never_dropped() {
+        let s = schedule();
+        assert_eq!(s.after_failure(now(), now()), now() + Duration::minutes(90));
+        let quiet_two_days = now() - Duration::days(2);
+        assert_eq!(
+            s.after_failure(quiet_two_days, now()),
+            now() + (Duration::hours(6) - Duration::minutes(15)) * 2
+        );
+        let quiet_for_ever = now() - Duration::days(31);
+        assert_eq!(
+            s.after_failure(quiet_for_ever, now()),
+            now() + Duration::hours(24)
+        );
     }
 
     #[test]

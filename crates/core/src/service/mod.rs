@@ -8,6 +8,7 @@
 //! order ids are remembered in KV for a minute, and customers get the same answer for an order
 //! that does not exist as for one that is not theirs.
 
+pub mod queue;
 pub mod sync;
 
 use chrono::{DateTime, Duration, Utc};
@@ -358,20 +359,13 @@ where
         match result {
             Ok(mut summaries) => Ok(summaries.remove(0)),
             Err(ServiceError::Carrier(e)) => {
-                self.store.record_sync_error(&ids, &e.to_string()).await?;
+                self.store
+                    .record_sync_error(&ids, &e.to_string(), None)
+                    .await?;
                 Err(ServiceError::Carrier(e))
             }
             Err(e) => Err(e),
         }
-    }
-
-    /// Syncs these orders with one carrier call. Orders that vanished meanwhile are skipped.
-    pub(crate) async fn sync_orders(
-        &self,
-        order_ids: &[String],
-    ) -> Result<Vec<SyncSummary>, ServiceError> {
-        let snapshots = self.store.snapshots(order_ids).await?;
-        self.sync_snapshots(snapshots, false).await
     }
 
     /// The one sync path: a carrier call for all the snapshots' waybills, the writes of all of

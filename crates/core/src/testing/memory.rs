@@ -14,7 +14,7 @@ use crate::ports::{
 };
 use crate::rules::merge::OrderSync;
 use crate::rules::schedule::{CheckSchedule, parse_backoff};
-use crate::runs::SyncRun;
+use crate::runs::{RunTally, SyncRun};
 use crate::service::{ServiceSettings, TrackingService};
 use chrono::{DateTime, TimeZone, Utc};
 
@@ -129,6 +129,8 @@ struct StoreState {
     claims: HashMap<String, DateTime<Utc>>,
     kv_repairs: BTreeMap<String, DateTime<Utc>>,
     breaker: BreakerState,
+    /// When each order was taken for the sync queue (D1: `orders.enqueued_at`).
+    enqueued: HashMap<String, DateTime<Utc>>,
 }
 
 #[derive(Default)]
@@ -323,29 +325,49 @@ impl OrderStore for MemoryStore {
 }
 
 impl SyncStore for MemoryStore {
-    async fn due_shipments(
+    async fn take_due(
         &self,
         now: DateTime<Utc>,
+        retake_before: DateTime<Utc>,
         limit: usize,
     ) -> Result<Vec<DueShipment>, StoreError> {
-        self.enter("due_shipments")?;
-        let state = self.state.borrow();
+        self.enter("take_due")?;
+        let mut state = self.state.borrow_mut();
         let mut due: Vec<&Order> = state
             .orders
             .values()
             .filter(|o| o.shipping_status == ShippingStatus::InTransit && o.awb_no.is_some())
             .filter(|o| o.polling_stopped_at.is_none())
             .filter(|o| o.next_check_at.is_none_or(|at| at <= now))
+            .filter(|o| {
+                state
+                    .enqueued
+                    .get(&o.id)
+                    .is_none_or(|at| *at < retake_before)
+            })
             .collect();
         due.sort_by_key(|o| (o.next_check_at, o.id.clone()));
-        Ok(due
+        let taken: Vec<DueShipment> = due
             .into_iter()
             .take(limit)
             .map(|o| DueShipment {
                 order_id: o.id.clone(),
                 awb_no: o.awb_no.clone().unwrap(),
             })
-            .collect())
+            .collect();
+        for shipment in &taken {
+            state.enqueued.insert(shipment.order_id.clone(), now);
+        }
+        Ok(taken)
+    }
+
+    async fn release(&self, order_ids: &[String]) -> Result<(), StoreError> {
+        self.enter("release")?;
+        let mut state = self.state.borrow_mut();
+        for id in order_ids {
+            state.enqueued.remove(id);
+        }
+        Ok(())
     }
 
     async fn save_syncs(&self, syncs: &[OrderSync]) -> Result<(), StoreError> {
@@ -372,6 +394,7 @@ impl SyncStore for MemoryStore {
                     row.2 = row.1.identity() == latest.identity();
                 }
             }
+            state.enqueued.remove(&sync.order_id);
             if let Some(order) = state.orders.get_mut(&sync.order_id) {
                 order.shipping_status = sync.shipping_status;
                 order.order_status = sync.order_status.clone();
@@ -398,12 +421,23 @@ impl SyncStore for MemoryStore {
         Ok(())
     }
 
-    async fn record_sync_error(&self, order_ids: &[String], error: &str) -> Result<(), StoreError> {
+    async fn record_sync_error(
+        &self,
+        order_ids: &[String],
+        error: &str,
+        next_check_at: Option<DateTime<Utc>>,
+    ) -> Result<(), StoreError> {
         self.enter("record_sync_error")?;
         let mut state = self.state.borrow_mut();
         for id in order_ids {
             if let Some(order) = state.orders.get_mut(id) {
                 order.last_sync_error = Some(error.to_owned());
+                if next_check_at.is_some() {
+                    order.next_check_at = next_check_at;
+                }
+            }
+            if next_check_at.is_some() {
+                state.enqueued.remove(id);
             }
         }
         Ok(())
@@ -445,6 +479,19 @@ impl RunLog for MemoryStore {
             id: Some(id),
             ..run.clone()
         };
+        Ok(())
+    }
+
+    async fn add_to_run(
+        &self,
+        id: i64,
+        tally: &RunTally,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        self.enter("add_to_run")?;
+        if let Some(run) = self.state.borrow_mut().runs.get_mut(id as usize - 1) {
+            tally.apply_to(run, now);
+        }
         Ok(())
     }
 

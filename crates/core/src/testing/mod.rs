@@ -1,5 +1,7 @@
 //! In-memory ports and a world to run the services in, for native tests (feature `testing`).
 
 mod memory;
+mod queues;
 
 pub use memory::*;
+pub use queues::*;

@@ -15,6 +15,8 @@ pub struct FakeBlueDart {
     pub failures: RefCell<HashMap<usize, CarrierError>>,
     /// The waybills each call carried.
     pub calls: RefCell<Vec<Vec<String>>>,
+    /// Any call carrying one of these waybills fails with HTTP 500.
+    pub poison: RefCell<Vec<String>>,
 }
 
 impl FakeBlueDart {
@@ -31,6 +33,9 @@ impl Carrier for FakeBlueDart {
         self.calls.borrow_mut().push(awbs.to_vec());
         if let Some(error) = self.failures.borrow().get(&self.calls.borrow().len()) {
             return Err(error.clone());
+        }
+        if awbs.iter().any(|a| self.poison.borrow().contains(a)) {
+            return Err(CarrierError::Unavailable { status: 500 });
         }
         let shipments = self.shipments.borrow();
         let found: Vec<&bluedart_sim::Shipment> = shipments
