@@ -2,7 +2,7 @@
 //!
 //! The domain (`tracking-core`), the Blue Dart adapter (`bluedart`) and the HTTP contract
 //! (`tracking-api`) are plain Rust crates tested natively; this crate wires them to the
-//! platform: D1, KV, `fetch`, the cron trigger, and the request/response bridge.
+//! platform: D1, KV, Queues, `fetch`, the cron trigger, and the request/response bridge.
 
 mod bridge;
 pub mod config;
@@ -10,10 +10,14 @@ mod cron;
 pub mod d1;
 mod fetch;
 mod kv;
+mod queues;
 mod runtime;
 mod wiring;
 
-use worker::{Context, Env, Request, Response, ScheduleContext, ScheduledEvent, event};
+use tracking_core::queue::SyncMessage;
+use worker::{
+    Context, Env, MessageBatch, Request, Response, ScheduleContext, ScheduledEvent, event,
+};
 
 #[event(start)]
 fn start() {
@@ -28,4 +32,9 @@ async fn fetch(req: Request, env: Env, ctx: Context) -> worker::Result<Response>
 #[event(scheduled)]
 async fn scheduled(event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
     cron::run(&event, &env).await;
+}
+
+#[event(queue)]
+async fn queue(batch: MessageBatch<SyncMessage>, env: Env, _ctx: Context) -> worker::Result<()> {
+    cron::consume(batch, &env).await
 }

@@ -10,6 +10,7 @@ use tracking_core::ports::{
     Clock, HttpClient, HttpError, HttpRequest, HttpResponse, KeyValue, Log, Random, Sleeper,
     StoreError,
 };
+use tracking_core::queue::{Lane, MAX_MESSAGES_PER_SEND, SyncMessage, SyncQueues};
 
 /// `Date.now()`, to whole seconds: every stored time is second-precision text.
 pub struct WorkerClock;
@@ -96,5 +97,20 @@ impl<K: KeyValue> KeyValue for Counted<K> {
     async fn delete(&self, key: &str) -> Result<(), StoreError> {
         self.tick();
         self.inner.delete(key).await
+    }
+}
+
+impl<Q: SyncQueues> SyncQueues for Counted<Q> {
+    async fn send(
+        &self,
+        lane: Lane,
+        messages: &[SyncMessage],
+        delay_secs: u32,
+    ) -> Result<(), StoreError> {
+        // One send call per hundred messages, as the platform counts them.
+        for _ in 0..messages.len().div_ceil(MAX_MESSAGES_PER_SEND) {
+            self.tick();
+        }
+        self.inner.send(lane, messages, delay_secs).await
     }
 }

@@ -11,7 +11,6 @@ use tracking_api::{Api, ApiSettings, Secrets};
 use tracking_core::breaker::GuardedCarrier;
 use tracking_core::ports::Log;
 use tracking_core::rules::budget::Spent;
-use tracking_core::runs::Trigger;
 use tracking_core::service::{ServiceSettings, TrackingService};
 use worker::{Context, Env, Request, Response};
 
@@ -20,6 +19,7 @@ use crate::config::{Config, ConfigError, production_problems};
 use crate::d1::D1Store;
 use crate::fetch::WorkerFetch;
 use crate::kv::WorkersKv;
+use crate::queues::WorkerQueues;
 use crate::runtime::{ConsoleLog, Counted, WorkerClock};
 
 /// The configuration from the environment's `[vars]`.
@@ -36,7 +36,7 @@ fn secret(env: &Env, name: &str) -> String {
 /// refuses. The text names the binding or variable, never a secret's value; it is for the log
 /// only — callers get a generic answer.
 #[derive(Debug)]
-pub struct SetupError(String);
+pub struct SetupError(pub(crate) String);
 
 impl std::fmt::Display for SetupError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -112,6 +112,7 @@ pub struct Invocation {
     log: ConsoleLog,
     account: Rc<Account>,
     settings: Rc<ServiceSettings>,
+    pub queues: Counted<WorkerQueues>,
 }
 
 type Client<'a> = BlueDartClient<'a, Counted<WorkerFetch>, Counted<WorkersKv>, WorkerClock>;
@@ -141,6 +142,7 @@ impl Invocation {
             }),
             clock: WorkerClock,
             log: ConsoleLog,
+            queues: Counted::new(WorkerQueues::from_env(env)?),
         })
     }
 
@@ -172,6 +174,7 @@ impl Invocation {
             subrequests: self.http.count(),
             d1_queries: self.store.queries(),
             kv_operations: self.kv.count(),
+            queue_sends: self.queues.count(),
         }
     }
 
@@ -225,16 +228,22 @@ pub async fn serve(req: Request, env: Env, ctx: Context) -> Response {
     };
     let reply = api.handle(request).await;
     if let Some(After::Refresh(order_id)) = reply.after {
-        // Answer now; refresh after the response, on this invocation's time.
+        // Answer now; hand the refresh to the refresh queue after the response, where it is
+        // combined with others into batched carrier calls.
         ctx.wait_until(async move {
             let Ok(invocation) = Invocation::from_env(&env) else {
                 return;
             };
             let carrier = invocation.carrier();
-            let _ = invocation
+            if let Err(e) = invocation
                 .service(&carrier)
-                .sync_order(&order_id, Trigger::Background, || invocation.spent())
-                .await;
+                .enqueue_refresh(&order_id, &invocation.queues)
+                .await
+            {
+                invocation.log.warn(&format!(
+                    "[TRACKING SYNC] Could not queue the refresh of order {order_id}: {e}"
+                ));
+            }
         });
     }
     to_worker(reply.response)

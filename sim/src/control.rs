@@ -5,7 +5,7 @@ use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
 use crate::api::Reply;
-use crate::faults::{Endpoint, FaultRule};
+use crate::faults::{Endpoint, Fault, FaultRule};
 use crate::model::{Scan, Shipment};
 use crate::state::{Settings, SimState};
 
@@ -86,6 +86,22 @@ pub fn handle(state: &mut SimState, method: &str, path: &str, body: &str) -> Rep
         ("DELETE", ["faults"]) => {
             state.clear_faults();
             Ok(ok(json!({ "cleared": "all" })))
+        }
+        // Any tracking call carrying this waybill fails (HTTP 500 unless a fault is given).
+        ("PUT", ["poison", awb]) => {
+            let fault = if matches!(body.trim(), "" | "{}" | "null") {
+                Ok(Fault::Status { code: 500 })
+            } else {
+                parse::<Fault>(body)
+            };
+            fault.map(|fault| {
+                state.poison.insert((*awb).to_owned(), fault.clone());
+                ok(json!({ "poisoned": awb, "fault": fault }))
+            })
+        }
+        ("DELETE", ["poison", awb]) => {
+            state.poison.remove(*awb);
+            Ok(ok(json!({ "cleared": awb })))
         }
         ("PUT", ["latency", endpoint]) => endpoint_of(endpoint).and_then(|endpoint| {
             let latency = parse::<Latency>(body)?;

@@ -92,6 +92,8 @@ pub struct SimState {
     pub credit_refs: HashMap<String, String>,
     pub next_awb: u64,
     pub behaviour: HashMap<Endpoint, EndpointBehaviour>,
+    /// Waybills that make any tracking call carrying them fail, and how.
+    pub poison: HashMap<String, Fault>,
     pub calls: Vec<CallRecord>,
 }
 
@@ -104,6 +106,7 @@ impl SimState {
             shipments: HashMap::new(),
             credit_refs: HashMap::new(),
             behaviour: HashMap::new(),
+            poison: HashMap::new(),
             calls: Vec::new(),
         };
         if state.config.demo {
@@ -152,9 +155,11 @@ impl SimState {
         waybills: Vec<String>,
         at_ms: i64,
     ) -> (usize, u64, Option<Fault>) {
+        let poisoned = waybills.iter().find_map(|w| self.poison.get(w)).cloned();
         let behaviour = self.behaviour.entry(endpoint).or_default();
         let latency = behaviour.latency_ms;
         let fault = match behaviour.fault.as_mut() {
+            _ if poisoned.is_some() => poisoned,
             Some(rule) => {
                 let (fault, used_up) = rule.next_call();
                 if used_up {

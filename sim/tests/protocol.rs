@@ -848,3 +848,31 @@ fn counters_record_each_call_its_waybills_and_arrival_time() {
     c.control("DELETE", "/calls", None);
     assert!(c.sim.calls(Endpoint::Tracking).is_empty());
 }
+
+#[test]
+fn a_poisoned_waybill_fails_every_tracking_call_that_carries_it_until_cured() {
+    let c = demo();
+    let set = c.control("PUT", "/poison/81234567890", None);
+    assert_eq!(set.status, 200, "{}", set.body);
+    assert_eq!(c.track("81234567890").status, 500);
+    assert_eq!(
+        c.track("81234567891,81234567890").status,
+        500,
+        "in company too"
+    );
+    assert_eq!(
+        c.track("81234567891").status,
+        200,
+        "calls without it are answered"
+    );
+    c.control(
+        "PUT",
+        "/poison/81234567891",
+        Some(json!({"mode": "malformedXml"})),
+    );
+    assert!(!c.track("81234567891").body.ends_with("</ShipmentData>"));
+    c.control("DELETE", "/poison/81234567890", None);
+    assert_eq!(c.track("81234567890").body, PROTOCOL_SAMPLE);
+    c.control("POST", "/reset", None);
+    assert_eq!(c.track("81234567891").status, 200, "reset cures all");
+}

@@ -192,12 +192,11 @@ impl Config {
             },
             sync: SyncSettings {
                 // Blue Dart takes up to 50 waybills per call.
-                batch_size: vars.number("SYNC_BATCH_SIZE", 10, (1, 50))? as usize,
+                batch_size: vars.number("SYNC_BATCH_SIZE", 50, (1, 50))? as usize,
                 delay_ms: vars.number("SYNC_DELAY_MS", 100, (0, 60_000))?,
-                max_per_run: vars.number("SYNC_MAX_PER_RUN", 1_000, (1, 100_000))? as usize,
+                max_per_run: vars.number("SYNC_MAX_PER_RUN", 10_000, (1, 1_000_000))? as usize,
                 retries: vars.number("SYNC_RETRIES", 2, (0, 5))? as u32,
                 retry_base_ms: vars.number("SYNC_RETRY_BASE_MS", 500, (0, 60_000))?,
-                retry_max_wait_secs: vars.number("SYNC_RETRY_MAX_WAIT_SECONDS", 30, (0, 600))?,
                 // Defaults are the free plan's per-invocation limits.
                 budget: Budget {
                     subrequests: vars.number("SYNC_MAX_SUBREQUESTS", 50, (1, 100_000))? as usize,
@@ -285,7 +284,7 @@ mod tests {
             ]
         );
         assert_eq!(config.schedule.give_up_after, Duration::days(30));
-        assert_eq!(config.sync.batch_size, 10);
+        assert_eq!(config.sync.batch_size, 50);
         assert_eq!(config.sync.delay_ms, 100);
         assert_eq!(config.sync.budget.d1_queries, 50);
         assert_eq!(config.sync.budget.wall_time, Duration::seconds(840));

@@ -41,6 +41,11 @@ pub(super) fn time(at: DateTime<Utc>) -> JsValue {
     JsValue::from_str(&iso(at))
 }
 
+/// Ids as one JSON array parameter, read in SQL with `json_each`.
+pub(super) fn ids_json(ids: &[String]) -> JsValue {
+    JsValue::from_str(&serde_json::to_string(ids).expect("strings serialise"))
+}
+
 pub(super) fn number(n: usize) -> JsValue {
     JsValue::from_f64(n as f64)
 }

@@ -10,9 +10,7 @@ use tracking_core::ports::{
 
 use super::events::EventRow;
 use super::rows::{encode, event_row, identity_row};
-use super::{D1Store, err, opt_text, parse_time, text, time};
-use serde_json::json;
-use wasm_bindgen::JsValue;
+use super::{D1Store, err, ids_json, opt_text, parse_time, text, time};
 
 pub(super) const ORDER_COLUMNS: &str = "id, customer_id, order_status, shipping_status, awb_no, courier, \
     shipping_error, expected_delivery_date, created_at, updated_at, last_synced_at, last_sync_error, \
@@ -105,7 +103,7 @@ impl D1Store {
 
 impl OrderStore for D1Store {
     async fn snapshots(&self, order_ids: &[String]) -> Result<Vec<Snapshot>, StoreError> {
-        let ids = JsValue::from_str(&json!(order_ids).to_string());
+        let ids = ids_json(order_ids);
         let results = self
             .batch(vec![
                 self.statement(

@@ -4,9 +4,7 @@ use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use tracking_core::ports::{KvRepairs, StoreError};
 
-use super::{D1Store, number, time};
-use serde_json::json;
-use wasm_bindgen::JsValue;
+use super::{D1Store, ids_json, number, time};
 
 impl KvRepairs for D1Store {
     async fn mark_kv_stale(
@@ -16,7 +14,7 @@ impl KvRepairs for D1Store {
     ) -> Result<(), StoreError> {
         self.all(self.statement(
             "INSERT OR IGNORE INTO kv_repairs (order_id, since) SELECT value, ?2 FROM json_each(?1)",
-            &[JsValue::from_str(&json!(order_ids).to_string()), time(now)],
+            &[ids_json(order_ids), time(now)],
         )?)
         .await?;
         Ok(())
@@ -42,7 +40,7 @@ impl KvRepairs for D1Store {
         }
         self.all(self.statement(
             "DELETE FROM kv_repairs WHERE order_id IN (SELECT value FROM json_each(?1))",
-            &[JsValue::from_str(&json!(order_ids).to_string())],
+            &[ids_json(order_ids)],
         )?)
         .await?;
         Ok(())

@@ -1,8 +1,10 @@
 //! `sync_runs`: the record of each run, kept to the latest `RUNS_KEPT`.
 
+use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use tracking_core::ports::{RunLog, StoreError};
-use tracking_core::runs::{BatchFailure, RunStatus, SyncRun, Trigger};
+use tracking_core::rules::budget::Spent;
+use tracking_core::runs::{BatchFailure, RunStatus, RunTally, SyncRun, Trigger};
 
 use super::{D1Store, number, opt_text, parse_time, text, time};
 use serde_json::Value;
@@ -12,8 +14,31 @@ use wasm_bindgen::JsValue;
 /// Runs kept in `sync_runs`; older ones are deleted as new ones finish.
 const RUNS_KEPT: i64 = 1000;
 
-const RUN_COLUMNS: &str = "id, triggered_by, status, started_at, finished_at, considered, succeeded, \
-    failed, batches, carrier_calls, d1_queries, kv_operations, stop_reason, failures";
+const RUN_COLUMNS: &str = "id, triggered_by, status, started_at, finished_at, considered, enqueued, \
+    succeeded, failed, skipped, batches, retried, dead_lettered, invocations, carrier_calls, d1_queries, \
+    kv_operations, busiest_subrequests, busiest_d1_queries, busiest_kv_operations, \
+    busiest_queue_sends, stop_reason, failures";
+
+/// Adds an invocation's part to a run (`?1`…`?10`: succeeded, failed, skipped, retried,
+/// dead-lettered, subrequests, D1 queries, KV operations, queue operations, failures as JSON;
+/// `?11` the invocation's end, `?12` the run). SQLite reads the old values on the right of SET,
+/// so concurrent invocations add up; a running run completes once every enqueued shipment is
+/// finished (`enqueued` is 0 until the producer has recorded it).
+const ADD_TO_RUN: &str = "UPDATE sync_runs SET \
+    succeeded = succeeded + ?1, failed = failed + ?2, skipped = skipped + ?3, \
+    retried = retried + ?4, dead_lettered = dead_lettered + ?5, invocations = invocations + 1, \
+    carrier_calls = carrier_calls + ?6, d1_queries = d1_queries + ?7, kv_operations = kv_operations + ?8, \
+    busiest_subrequests = MAX(busiest_subrequests, ?6), busiest_d1_queries = MAX(busiest_d1_queries, ?7), \
+    busiest_kv_operations = MAX(busiest_kv_operations, ?8), \
+    busiest_queue_sends = MAX(busiest_queue_sends, ?9), \
+    failures = CASE WHEN json_array_length(?10) = 0 THEN failures ELSE \
+      (SELECT json_group_array(json(value)) FROM \
+        (SELECT value FROM json_each(sync_runs.failures) UNION ALL SELECT value FROM json_each(?10))) END, \
+    status = CASE WHEN status = 'running' AND enqueued > 0 \
+      AND succeeded + ?1 + failed + ?2 + skipped + ?3 >= enqueued THEN 'completed' ELSE status END, \
+    finished_at = CASE WHEN status = 'running' AND enqueued > 0 \
+      AND succeeded + ?1 + failed + ?2 + skipped + ?3 >= enqueued THEN ?11 ELSE finished_at END \
+    WHERE id = ?12";
 
 #[derive(Deserialize)]
 struct RunRow {
@@ -23,12 +48,21 @@ struct RunRow {
     started_at: String,
     finished_at: Option<String>,
     considered: f64,
+    enqueued: f64,
     succeeded: f64,
     failed: f64,
+    skipped: f64,
     batches: f64,
+    retried: f64,
+    dead_lettered: f64,
+    invocations: f64,
     carrier_calls: f64,
     d1_queries: f64,
     kv_operations: f64,
+    busiest_subrequests: f64,
+    busiest_d1_queries: f64,
+    busiest_kv_operations: f64,
+    busiest_queue_sends: f64,
     stop_reason: Option<String>,
     failures: String,
 }
@@ -44,12 +78,23 @@ impl RunRow {
             started_at: parse_time(&self.started_at)?,
             finished_at: self.finished_at.as_deref().map(parse_time).transpose()?,
             considered: self.considered as usize,
+            enqueued: self.enqueued as usize,
             succeeded: self.succeeded as usize,
             failed: self.failed as usize,
+            skipped: self.skipped as usize,
             batches: self.batches as usize,
+            retried: self.retried as usize,
+            dead_lettered: self.dead_lettered as usize,
+            invocations: self.invocations as usize,
             carrier_calls: self.carrier_calls as usize,
             d1_queries: self.d1_queries as usize,
             kv_operations: self.kv_operations as usize,
+            busiest_invocation: Spent {
+                subrequests: self.busiest_subrequests as usize,
+                d1_queries: self.busiest_d1_queries as usize,
+                kv_operations: self.busiest_kv_operations as usize,
+                queue_sends: self.busiest_queue_sends as usize,
+            },
             stop_reason: self.stop_reason,
             failures,
         })
@@ -60,6 +105,26 @@ impl RunRow {
 fn from_name<T: serde::de::DeserializeOwned>(name: String) -> Result<T, StoreError> {
     serde_json::from_value(Value::String(name))
         .map_err(|e| StoreError(format!("unreadable sync run: {e}")))
+}
+
+/// `ADD_TO_RUN`'s parameters.
+fn tally_params(id: i64, tally: &RunTally, now: Option<&str>) -> Result<Vec<JsValue>, StoreError> {
+    let failures = serde_json::to_string(&tally.failures)
+        .map_err(|e| StoreError(format!("unwritable failures: {e}")))?;
+    Ok(vec![
+        number(tally.succeeded),
+        number(tally.failed),
+        number(tally.skipped),
+        number(tally.retried),
+        number(tally.dead_lettered),
+        number(tally.spent.subrequests),
+        number(tally.spent.d1_queries),
+        number(tally.spent.kv_operations),
+        number(tally.spent.queue_sends),
+        text(&failures),
+        opt_text(now),
+        JsValue::from_f64(id as f64),
+    ])
 }
 
 fn run_status(run: &SyncRun) -> &'static str {
@@ -95,26 +160,37 @@ impl RunLog for D1Store {
     }
 
     async fn finish_run(&self, id: i64, run: &SyncRun) -> Result<(), StoreError> {
-        let failures = serde_json::to_string(&run.failures).expect("failures serialise");
+        // Consumers may have added to the run already: the invocation's counts are added too
+        // (`ADD_TO_RUN`), after its own fields and the number enqueued are set.
+        let tally = RunTally {
+            succeeded: run.succeeded,
+            failed: run.failed,
+            skipped: run.skipped,
+            retried: run.retried,
+            dead_lettered: run.dead_lettered,
+            spent: run.busiest_invocation,
+            failures: run.failures.clone(),
+        };
+        let finished_at = run.finished_at.map(iso);
         self.batch(vec![
             self.statement(
-                "UPDATE sync_runs SET status = ?1, finished_at = ?2, considered = ?3, succeeded = ?4, \
-                 failed = ?5, batches = ?6, carrier_calls = ?7, d1_queries = ?8, kv_operations = ?9, \
-                 stop_reason = ?10, failures = ?11 WHERE id = ?12",
+                "UPDATE sync_runs SET status = ?1, finished_at = ?2, considered = ?3, enqueued = ?4, \
+                 batches = batches + ?5, stop_reason = ?6 WHERE id = ?7",
                 &[
                     text(run_status(run)),
-                    opt_text(run.finished_at.map(iso).as_deref()),
+                    opt_text(finished_at.as_deref()),
                     number(run.considered),
-                    number(run.succeeded),
-                    number(run.failed),
+                    number(run.enqueued),
                     number(run.batches),
-                    number(run.carrier_calls),
-                    number(run.d1_queries),
-                    number(run.kv_operations),
                     opt_text(run.stop_reason.as_deref()),
-                    text(&failures),
                     JsValue::from_f64(id as f64),
                 ],
+            )?,
+            self.statement(ADD_TO_RUN, &tally_params(id, &tally, finished_at.as_deref())?)?,
+            // A run still waiting for its consumers has no end yet.
+            self.statement(
+                "UPDATE sync_runs SET finished_at = NULL WHERE id = ?1 AND status = 'running'",
+                &[JsValue::from_f64(id as f64)],
             )?,
             self.statement(
                 "DELETE FROM sync_runs WHERE id <= ?1",
@@ -122,6 +198,18 @@ impl RunLog for D1Store {
             )?,
         ])
         .await?;
+        Ok(())
+    }
+
+    async fn add_to_run(
+        &self,
+        id: i64,
+        tally: &RunTally,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let now = iso(now);
+        self.all(self.statement(ADD_TO_RUN, &tally_params(id, tally, Some(&now))?)?)
+            .await?;
         Ok(())
     }
 

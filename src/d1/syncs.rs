@@ -7,16 +7,15 @@ use tracking_core::ports::{DueShipment, StoreError, SyncStore};
 use tracking_core::rules::merge::OrderSync;
 
 use super::rows::sync_params;
-use super::{D1Store, number, parse_time, text, time};
-use serde_json::json;
-use wasm_bindgen::JsValue;
+use super::{D1Store, ids_json, number, opt_text, parse_time, text, time};
+use tracking_core::model::iso;
 
 const UPDATE_SYNCED_ORDERS: &str = "UPDATE orders SET \
     shipping_status = json_extract(j.value, '$.ss'), order_status = json_extract(j.value, '$.os'), \
     expected_delivery_date = json_extract(j.value, '$.ed'), last_synced_at = json_extract(j.value, '$.t'), \
     last_sync_error = NULL, updated_at = json_extract(j.value, '$.t'), \
     next_check_at = json_extract(j.value, '$.nc'), last_progress_at = json_extract(j.value, '$.lp'), \
-    polling_stopped_at = json_extract(j.value, '$.ps') \
+    polling_stopped_at = json_extract(j.value, '$.ps'), enqueued_at = NULL \
     FROM json_each(?1) AS j WHERE orders.id = json_extract(j.value, '$.id')";
 
 const UPSERT_RESPONSES: &str = "INSERT INTO carrier_responses (order_id, fetched_at, http_status, body, truncated) \
@@ -26,26 +25,34 @@ const UPSERT_RESPONSES: &str = "INSERT INTO carrier_responses (order_id, fetched
       http_status = excluded.http_status, body = excluded.body, truncated = excluded.truncated";
 
 impl SyncStore for D1Store {
-    async fn due_shipments(
+    async fn take_due(
         &self,
         now: DateTime<Utc>,
+        retake_before: DateTime<Utc>,
         limit: usize,
     ) -> Result<Vec<DueShipment>, StoreError> {
         #[derive(Deserialize)]
         struct Row {
             id: String,
             awb_no: String,
+            next_check_at: Option<String>,
         }
-        let rows: Vec<Row> = self
+        // One statement selects and marks, so two firings cannot both take a shipment.
+        let mut rows: Vec<Row> = self
             .rows(
-                "SELECT id, awb_no FROM orders \
-                 WHERE shipping_status = 'In-Transit' AND awb_no IS NOT NULL \
-                   AND polling_stopped_at IS NULL \
-                   AND (next_check_at IS NULL OR next_check_at <= ?1) \
-                 ORDER BY next_check_at, id LIMIT ?2",
-                &[time(now), number(limit)],
+                "UPDATE orders SET enqueued_at = ?1 WHERE id IN ( \
+                   SELECT id FROM orders \
+                   WHERE shipping_status = 'In-Transit' AND awb_no IS NOT NULL \
+                     AND polling_stopped_at IS NULL \
+                     AND (next_check_at IS NULL OR next_check_at <= ?1) \
+                     AND (enqueued_at IS NULL OR enqueued_at < ?2) \
+                   ORDER BY next_check_at, id LIMIT ?3) \
+                 RETURNING id, awb_no, next_check_at",
+                &[time(now), time(retake_before), number(limit)],
             )
             .await?;
+        // RETURNING keeps no order: the longest-waiting first again.
+        rows.sort_by(|a, b| (&a.next_check_at, &a.id).cmp(&(&b.next_check_at, &b.id)));
         Ok(rows
             .into_iter()
             .map(|r| DueShipment {
@@ -53,6 +60,15 @@ impl SyncStore for D1Store {
                 awb_no: r.awb_no,
             })
             .collect())
+    }
+
+    async fn release(&self, order_ids: &[String]) -> Result<(), StoreError> {
+        self.all(self.statement(
+            "UPDATE orders SET enqueued_at = NULL WHERE id IN (SELECT value FROM json_each(?1))",
+            &[ids_json(order_ids)],
+        )?)
+        .await?;
+        Ok(())
     }
 
     async fn save_syncs(&self, syncs: &[OrderSync]) -> Result<(), StoreError> {
@@ -69,12 +85,21 @@ impl SyncStore for D1Store {
         Ok(())
     }
 
-    async fn record_sync_error(&self, order_ids: &[String], error: &str) -> Result<(), StoreError> {
+    async fn record_sync_error(
+        &self,
+        order_ids: &[String],
+        error: &str,
+        next_check_at: Option<DateTime<Utc>>,
+    ) -> Result<(), StoreError> {
         self.all(self.statement(
-            "UPDATE orders SET last_sync_error = ?1 WHERE id IN (SELECT value FROM json_each(?2))",
+            "UPDATE orders SET last_sync_error = ?1, \
+               next_check_at = COALESCE(?3, next_check_at), \
+               enqueued_at = CASE WHEN ?3 IS NULL THEN enqueued_at ELSE NULL END \
+             WHERE id IN (SELECT value FROM json_each(?2))",
             &[
                 text(error),
-                JsValue::from_str(&json!(order_ids).to_string()),
+                ids_json(order_ids),
+                opt_text(next_check_at.map(iso).as_deref()),
             ],
         )?)
         .await?;

@@ -211,7 +211,8 @@ pub trait SyncStore {
 pub trait RunLog {
     /// Records a sync run as started; returns its id.
     async fn start_run(&self, run: &SyncRun) -> Result<i64, StoreError>;
-    /// Records how a run ended (a queued run: how its producer ended).
+    /// Records how a run's invocation ended, added to what its consumers recorded already, as
+    /// [`SyncRun::merged_into`] says (a queued run: how its producer ended).
     async fn finish_run(&self, id: i64, run: &SyncRun) -> Result<(), StoreError>;
     /// Adds what a consumer invocation did to a queued run, completing the run once every
     /// enqueued shipment is finished; one atomic write, as invocations run concurrently.

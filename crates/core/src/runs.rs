@@ -87,6 +87,47 @@ pub struct SyncRun {
 }
 
 impl SyncRun {
+    /// Whether a queued run's producer has recorded what it enqueued and every one of those
+    /// shipments is finished (synced, skipped or failed for good).
+    pub fn producer_done(&self) -> bool {
+        self.enqueued > 0 && self.succeeded + self.failed + self.skipped >= self.enqueued
+    }
+
+    /// A run's invocation record (`finished_at`: when that invocation ended) added to what is
+    /// stored already (consumers may have counted before the producer finished): counts summed,
+    /// the busiest invocation kept, failures appended, and a queued run whose shipments are all
+    /// finished completed; one still running has no end yet.
+    pub fn merged_into(&self, stored: &SyncRun) -> SyncRun {
+        let mut merged = SyncRun {
+            id: stored.id,
+            succeeded: stored.succeeded + self.succeeded,
+            failed: stored.failed + self.failed,
+            skipped: stored.skipped + self.skipped,
+            retried: stored.retried + self.retried,
+            dead_lettered: stored.dead_lettered + self.dead_lettered,
+            invocations: stored.invocations + self.invocations,
+            carrier_calls: stored.carrier_calls + self.carrier_calls,
+            d1_queries: stored.d1_queries + self.d1_queries,
+            kv_operations: stored.kv_operations + self.kv_operations,
+            busiest_invocation: stored.busiest_invocation.max(self.busiest_invocation),
+            failures: stored
+                .failures
+                .iter()
+                .chain(&self.failures)
+                .cloned()
+                .collect(),
+            ..self.clone()
+        };
+        if merged.status == RunStatus::Running && merged.producer_done() {
+            merged.status = RunStatus::Completed;
+        }
+        if merged.status == RunStatus::Running {
+            // Its consumers finish it.
+            merged.finished_at = None;
+        }
+        merged
+    }
+
     pub fn new(trigger: Trigger, started_at: DateTime<Utc>) -> SyncRun {
         SyncRun {
             id: None,
@@ -134,6 +175,7 @@ impl RunTally {
     /// The tally applied to `run` as the store applies it: counts added, the busiest invocation
     /// kept, and a queued run completed once every enqueued shipment is finished.
     pub fn apply_to(&self, run: &mut SyncRun, now: DateTime<Utc>) {
+        // The invocation's own spending; `busiest_invocation` keeps the largest.
         run.succeeded += self.succeeded;
         run.failed += self.failed;
         run.skipped += self.skipped;

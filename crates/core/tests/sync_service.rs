@@ -75,7 +75,7 @@ impl SyncWorld {
             subrequests: self.carrier.calls.borrow().len(),
             d1_queries: self.store.queries(),
             kv_operations: self.kv.reads.get() + self.kv.writes.get(),
-            queue_operations: self.queues.sends.get(),
+            queue_sends: self.queues.sends.get(),
         }
     }
 

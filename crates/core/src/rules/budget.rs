@@ -13,9 +13,10 @@ pub struct Spent {
     pub subrequests: usize,
     pub d1_queries: usize,
     pub kv_operations: usize,
-    /// Messages sent to a queue. Counted against the subrequest limit too, to be safe.
+    /// Calls sending messages to a queue (each up to a hundred). Counted against the
+    /// subrequest limit too, to be safe.
     #[serde(default)]
-    pub queue_operations: usize,
+    pub queue_sends: usize,
 }
 
 impl Spent {
@@ -24,9 +25,7 @@ impl Spent {
             subrequests: self.subrequests.saturating_sub(earlier.subrequests),
             d1_queries: self.d1_queries.saturating_sub(earlier.d1_queries),
             kv_operations: self.kv_operations.saturating_sub(earlier.kv_operations),
-            queue_operations: self
-                .queue_operations
-                .saturating_sub(earlier.queue_operations),
+            queue_sends: self.queue_sends.saturating_sub(earlier.queue_sends),
         }
     }
 
@@ -35,7 +34,7 @@ impl Spent {
             subrequests: self.subrequests.max(other.subrequests),
             d1_queries: self.d1_queries.max(other.d1_queries),
             kv_operations: self.kv_operations.max(other.kv_operations),
-            queue_operations: self.queue_operations.max(other.queue_operations),
+            queue_sends: self.queue_sends.max(other.queue_sends),
         }
     }
 }
@@ -65,7 +64,7 @@ pub fn first_batch_estimate(batch_size: usize) -> Spent {
         subrequests: 4,
         d1_queries: 8,
         kv_operations: batch_size + 2,
-        queue_operations: 0,
+        queue_sends: 0,
     }
 }
 
@@ -84,7 +83,7 @@ pub fn limit_in_the_way(
     let checks = [
         (
             "subrequest",
-            spent.subrequests + spent.queue_operations + next.subrequests + next.queue_operations,
+            spent.subrequests + spent.queue_sends + next.subrequests + next.queue_sends,
             budget.subrequests,
         ),
         (

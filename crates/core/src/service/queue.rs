@@ -27,7 +27,7 @@ pub const ENQUEUE_LEASE: Duration = Duration::hours(3);
 fn page_cost() -> Spent {
     Spent {
         d1_queries: 2,
-        queue_operations: 1,
+        queue_sends: 1,
         ..Spent::default()
     }
 }

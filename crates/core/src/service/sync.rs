@@ -132,9 +132,7 @@ where
         if run.status == RunStatus::Running && !queued {
             run.status = RunStatus::Completed;
         }
-        if !queued {
-            run.finished_at = Some(self.clock.now());
-        }
+        run.finished_at = Some(self.clock.now());
         run.invocations += 1;
         run.carrier_calls = spent.subrequests;
         run.d1_queries = spent.d1_queries;
@@ -157,6 +155,9 @@ where
             self.log.warn(&format!(
                 "[TRACKING SYNC] Could not record the run's end: {e}"
             ));
+        }
+        if queued {
+            run.finished_at = None;
         }
         run
     }

@@ -475,10 +475,9 @@ impl RunLog for MemoryStore {
 
     async fn finish_run(&self, id: i64, run: &SyncRun) -> Result<(), StoreError> {
         self.enter("finish_run")?;
-        self.state.borrow_mut().runs[id as usize - 1] = SyncRun {
-            id: Some(id),
-            ..run.clone()
-        };
+        let mut state = self.state.borrow_mut();
+        let stored = &mut state.runs[id as usize - 1];
+        *stored = run.merged_into(stored);
         Ok(())
     }
 

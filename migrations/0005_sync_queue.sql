@@ -1,0 +1,16 @@
+-- The hourly sync on Cloudflare Queues.
+--
+-- orders.enqueued_at: when the cron last sent the shipment to the sync queue; a second firing
+-- leaves it to the queue until it is synced (the mark is cleared) or the mark is three hours old.
+ALTER TABLE orders ADD COLUMN enqueued_at TEXT;
+
+-- sync_runs: what the queue did with a run's shipments, and the most any one invocation spent.
+ALTER TABLE sync_runs ADD COLUMN enqueued INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE sync_runs ADD COLUMN skipped INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE sync_runs ADD COLUMN retried INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE sync_runs ADD COLUMN dead_lettered INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE sync_runs ADD COLUMN invocations INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE sync_runs ADD COLUMN busiest_subrequests INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE sync_runs ADD COLUMN busiest_d1_queries INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE sync_runs ADD COLUMN busiest_kv_operations INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE sync_runs ADD COLUMN busiest_queue_sends INTEGER NOT NULL DEFAULT 0;

@@ -1,0 +1,79 @@
+//! Cloudflare Queues behind the domain's `SyncQueues` port, and the consumer's verdicts applied
+//! to the platform's messages.
+
+use worker::{Env, MessageBuilder, MessageExt, Queue, QueueRetryOptionsBuilder, SendMessage};
+
+use tracking_core::ports::StoreError;
+use tracking_core::queue::{Lane, MAX_MESSAGES_PER_SEND, SyncMessage, SyncQueues, Verdict};
+
+use crate::wiring::SetupError;
+
+/// The bindings `wrangler.toml` declares, one per lane.
+pub const SYNC_QUEUE: &str = "SYNC_QUEUE";
+pub const REFRESH_QUEUE: &str = "REFRESH_QUEUE";
+pub const DEAD_LETTER_QUEUE: &str = "DEAD_LETTER_QUEUE";
+
+pub struct WorkerQueues {
+    sync: Queue,
+    refresh: Queue,
+    dead_letter: Queue,
+}
+
+impl WorkerQueues {
+    pub fn from_env(env: &Env) -> Result<WorkerQueues, SetupError> {
+        let queue = |binding: &str| {
+            env.queue(binding)
+                .map_err(|_| SetupError(format!("the queue binding {binding} is missing")))
+        };
+        Ok(WorkerQueues {
+            sync: queue(SYNC_QUEUE)?,
+            refresh: queue(REFRESH_QUEUE)?,
+            dead_letter: queue(DEAD_LETTER_QUEUE)?,
+        })
+    }
+}
+
+impl SyncQueues for WorkerQueues {
+    async fn send(
+        &self,
+        lane: Lane,
+        messages: &[SyncMessage],
+        delay_secs: u32,
+    ) -> Result<(), StoreError> {
+        let queue = match lane {
+            Lane::Sync => &self.sync,
+            Lane::Refresh => &self.refresh,
+            Lane::DeadLetter => &self.dead_letter,
+        };
+        for page in messages.chunks(MAX_MESSAGES_PER_SEND) {
+            let batch: Vec<SendMessage<&SyncMessage>> = page
+                .iter()
+                .map(|m| {
+                    let builder = MessageBuilder::new(m);
+                    if delay_secs > 0 {
+                        builder.delay_seconds(delay_secs).build()
+                    } else {
+                        builder.build()
+                    }
+                })
+                .collect();
+            queue
+                .send_batch(batch)
+                .await
+                .map_err(|e| StoreError(format!("queue send failed: {e}")))?;
+        }
+        Ok(())
+    }
+}
+
+/// Applies the consumer's verdict to a delivered message.
+pub fn apply(message: &impl MessageExt, verdict: Verdict) {
+    match verdict {
+        Verdict::Ack => message.ack(),
+        Verdict::Retry { delay_secs } => message.retry_with_options(
+            &QueueRetryOptionsBuilder::new()
+                .with_delay_seconds(delay_secs)
+                .build(),
+        ),
+    }
+}
