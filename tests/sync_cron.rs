@@ -1,8 +1,9 @@
 //! End to end: the hourly sync fired through `/__scheduled` on the real worker under
-//! `wrangler dev` (production mode), against the simulator's counters.
+//! `wrangler dev` (production mode, local queues), against the simulator's counters. The cron
+//! enqueues; the tests wait for the consumers to finish the run.
 
 use bluedart_sim::demo::{delivered_in_kochi, scan};
-use bluedart_sim::{Endpoint, Fault, FaultRule, demo};
+use bluedart_sim::{Endpoint, Fault, demo};
 use e2e::TestWorker;
 use serde_json::{Value, json};
 
@@ -32,14 +33,31 @@ fn runs(w: &TestWorker) -> Vec<Value> {
     answer.json()["runs"].as_array().unwrap().clone()
 }
 
-fn cron(w: &TestWorker) {
+/// Fires the cron and waits (at most two minutes) until its run is no longer running: the
+/// consumers have synced, skipped or dead-lettered every shipment it enqueued.
+fn cron(w: &TestWorker) -> Value {
+    let before = runs(w).len();
     let answer = w.fire_cron();
     assert_eq!(answer.status, 200, "{}", answer.body);
+    let started = std::time::Instant::now();
+    loop {
+        let all = runs(w);
+        if all.len() > before && all[0]["status"] != "running" {
+            return all[0].clone();
+        }
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(120),
+            "the run did not finish: {:?}\n{}",
+            all.first(),
+            w.logs()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
 }
 
 #[test]
 fn twenty_five_shipments_take_three_batched_calls_the_delay_apart() {
-    let w = TestWorker::production(&[("SYNC_DELAY_MS", "250")]);
+    let w = TestWorker::production(&[("SYNC_DELAY_MS", "250"), ("SYNC_BATCH_SIZE", "10")]);
     shipped(&w, 25);
     cron(&w);
     let calls = w.sim.calls(Endpoint::Tracking);
@@ -79,10 +97,17 @@ fn twenty_five_shipments_take_three_batched_calls_the_delay_apart() {
         ),
         (Some(25), Some(25), Some(0))
     );
-    assert_eq!(run["batches"], 3);
-    assert_eq!(run["carrierCalls"], 4, "one login and three tracking calls");
+    assert_eq!(
+        (run["enqueued"].as_u64(), run["batches"].as_u64()),
+        (Some(25), Some(3))
+    );
+    let calls = run["carrierCalls"].as_u64().unwrap();
     assert!(
-        run["d1Queries"].as_u64().unwrap() <= 50,
+        (4..=5).contains(&calls),
+        "a login per consumer invocation and three tracking calls: {run}"
+    );
+    assert!(
+        run["busiestInvocation"]["d1Queries"].as_u64().unwrap() <= 50,
         "within the free plan: {run}"
     );
 }
@@ -168,57 +193,68 @@ fn delivered_and_returned_shipments_reach_their_end_states_and_leave_the_set() {
 }
 
 #[test]
-fn a_failing_batch_leaves_its_orders_byte_for_byte_and_is_recorded() {
-    let w = TestWorker::production(&[]);
+fn a_poison_waybill_fails_alone_and_its_order_keeps_its_tracking() {
+    let w = TestWorker::production(&[("SYNC_BATCH_SIZE", "10"), ("SYNC_RETRY_BASE_MS", "0")]);
     shipped(&w, 25);
-    let batch_two = "order_id IN ('ORD-11','ORD-12','ORD-13','ORD-14','ORD-15','ORD-16','ORD-17','ORD-18','ORD-19','ORD-20')";
+    let poisoned = "order_id = 'ORD-13'";
     let snapshot = |w: &TestWorker| {
         json!({
-            "orders": w.d1(&format!("SELECT * FROM orders WHERE {} ORDER BY id", batch_two.replace("order_id", "id"))),
-            "events": w.d1(&format!("SELECT * FROM tracking_events WHERE {batch_two} ORDER BY id")),
+            "orders": w.d1("SELECT id, customer_id, order_status, shipping_status, awb_no, last_synced_at, expected_delivery_date FROM orders WHERE id = 'ORD-13'"),
+            "events": w.d1(&format!("SELECT * FROM tracking_events WHERE {poisoned} ORDER BY id")),
         })
     };
     let before = snapshot(&w);
-    // The second batch's call and both its retries fail.
-    let rule = FaultRule {
-        fault: Fault::Status { code: 500 },
-        skip: 1,
-        times: Some(3),
-    };
-    w.sim.state().set_fault(Endpoint::Tracking, Some(rule));
-    cron(&w);
+    w.sim
+        .state()
+        .poison
+        .insert(awb(13), Fault::Status { code: 500 });
+    let run = cron(&w);
     assert_eq!(
         snapshot(&w),
         before,
-        "the failed batch's orders are unchanged"
-    );
-    assert_eq!(
-        w.sim.calls(Endpoint::Tracking).len(),
-        5,
-        "three tries of batch 2"
+        "the poisoned order's tracking is unchanged"
     );
     let synced = w.d1("SELECT COUNT(*) AS n FROM orders WHERE last_synced_at IS NOT NULL");
-    assert_eq!(synced[0]["n"], 15, "the other batches went through");
-    let run = &runs(&w)[0];
+    assert_eq!(synced[0]["n"], 24, "every other shipment went through");
+    assert_eq!(run["status"], "completed", "{run}");
     assert_eq!(
-        (run["succeeded"].as_u64(), run["failed"].as_u64()),
-        (Some(15), Some(10))
+        (
+            run["succeeded"].as_u64(),
+            run["failed"].as_u64(),
+            run["deadLettered"].as_u64()
+        ),
+        (Some(24), Some(1), Some(1)),
+        "{run}"
     );
+    assert!(run["retried"].as_u64().unwrap() >= 3, "{run}");
     let failures = run["failures"].as_array().unwrap();
     assert_eq!(failures.len(), 1);
-    assert_eq!(failures[0]["batch"], 2);
+    assert_eq!(failures[0]["orderIds"], json!(["ORD-13"]));
     assert_eq!(failures[0]["reason"], "Blue Dart is unavailable (HTTP 500)");
-    assert_eq!(failures[0]["orderIds"][0], "ORD-11");
-    let logs = w.wait_for_log("Completed");
+    let order =
+        w.d1("SELECT last_sync_error, next_check_at, enqueued_at FROM orders WHERE id = 'ORD-13'");
+    assert_eq!(
+        order[0]["last_sync_error"],
+        "Blue Dart is unavailable (HTTP 500)"
+    );
+    assert!(order[0]["enqueued_at"].is_null());
+    let admin = w
+        .admin("GET", "/api/admin/shipment/ORD-13/track", None)
+        .json();
+    assert_eq!(
+        admin["admin"]["lastSyncError"], "Blue Dart is unavailable (HTTP 500)",
+        "{admin}"
+    );
+    let logs = w.wait_for_log("dead-lettered");
     assert!(
-        logs.contains("[TRACKING SYNC] Completed: 15 success, 10 failed"),
+        logs.contains("[TRACKING SYNC] Order ORD-13 dead-lettered after 3 attempts"),
         "{logs}"
     );
 }
 
 #[test]
 fn running_the_same_sync_twice_adds_no_events() {
-    let w = TestWorker::production(&[]);
+    let w = TestWorker::production(&[("SYNC_BATCH_SIZE", "10")]);
     shipped(&w, 12);
     cron(&w);
     let count = |w: &TestWorker| {
@@ -279,25 +315,20 @@ fn a_per_run_cap_stops_there_and_the_next_run_continues_oldest_first() {
 }
 
 #[test]
-fn a_run_stops_before_the_d1_budget_and_leaves_the_rest() {
-    let w = TestWorker::production(&[("SYNC_MAX_D1_QUERIES", "20")]);
+fn a_consumer_hands_back_what_its_d1_budget_cannot_cover() {
+    let w = TestWorker::production(&[("SYNC_MAX_D1_QUERIES", "20"), ("SYNC_BATCH_SIZE", "5")]);
     shipped(&w, 25);
-    cron(&w);
-    let run = &runs(&w)[0];
-    assert_eq!(run["status"], "stopped", "{run}");
-    assert!(run["d1Queries"].as_u64().unwrap() <= 20, "{run}");
-    let done = run["succeeded"].as_u64().unwrap() as usize;
-    assert!(done > 0 && done < 25, "{run}");
-    assert_eq!(
-        run["stopReason"],
-        format!(
-            "D1 query budget (20) would be exceeded; {} shipments left for the next run",
-            25 - done
-        )
-    );
-    let logs = w.wait_for_log("Stopping early");
+    let run = cron(&w);
+    assert_eq!(run["status"], "completed", "{run}");
+    assert_eq!(run["succeeded"], 25, "{run}");
     assert!(
-        logs.contains("[TRACKING SYNC] Stopping early: D1 query budget (20) would be exceeded"),
+        run["busiestInvocation"]["d1Queries"].as_u64().unwrap() <= 20,
+        "{run}"
+    );
+    assert!(run["invocations"].as_u64().unwrap() >= 3, "{run}");
+    let logs = w.wait_for_log("handed back");
+    assert!(
+        logs.contains("messages handed back for later: D1 query budget (20) would be exceeded"),
         "{logs}"
     );
 }
