@@ -276,7 +276,8 @@ fn running_the_same_sync_twice_adds_no_events() {
 fn outside_production_the_cron_syncs_nothing() {
     let w = TestWorker::start();
     shipped(&w, 2);
-    cron(&w);
+    let answer = w.fire_cron();
+    assert_eq!(answer.status, 200, "{}", answer.body);
     let logs = w.wait_for_log("Skipped");
     assert!(
         logs.contains("[TRACKING SYNC] Skipped: ENVIRONMENT is development"),
@@ -360,5 +361,70 @@ fn sync_runs_lists_manual_and_cron_runs_newest_first() {
     assert_eq!(
         w.request("GET", "/api/admin/sync/runs", &[], None).status,
         401
+    );
+}
+
+#[test]
+fn six_hundred_shipments_sync_after_one_firing_within_free_plan_budgets_with_a_poison_alone() {
+    // The free plan's per-invocation limits are wrangler.toml's defaults; messages of 50.
+    let w = TestWorker::production(&[]);
+    let count = 600;
+    w.sim.state().load(
+        (1..=count)
+            .map(|n| demo::in_transit(&awb(n), &format!("ORD-{n:04}")))
+            .collect(),
+    );
+    // Registered in one statement rather than 1,200 requests: in transit, never synced.
+    w.d1(&format!(
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < {count}) \
+         INSERT INTO orders (id, customer_id, order_status, shipping_status, awb_no, created_at, \
+           updated_at, last_progress_at) \
+         SELECT printf('ORD-%04d', i), 'cust-1', 'Shipped', 'In-Transit', printf('7000000%04d', i), \
+           '2026-11-20T10:00:00Z', '2026-11-20T10:00:00Z', '2026-11-20T10:00:00Z' FROM n"
+    ));
+    let poison = awb(313);
+    w.sim
+        .state()
+        .poison
+        .insert(poison.clone(), Fault::Status { code: 500 });
+    let started = std::time::Instant::now();
+    let run = cron(&w);
+    let took = started.elapsed();
+    assert_eq!(run["status"], "completed", "{run}");
+    assert_eq!(
+        (
+            run["enqueued"].as_u64(),
+            run["succeeded"].as_u64(),
+            run["failed"].as_u64(),
+            run["deadLettered"].as_u64()
+        ),
+        (Some(600), Some(599), Some(1), Some(1)),
+        "{run}"
+    );
+    assert_eq!(run["batches"], 12, "messages of 50: {run}");
+    let busiest = &run["busiestInvocation"];
+    assert!(
+        busiest["subrequests"].as_u64().unwrap() + busiest["queueSends"].as_u64().unwrap() <= 50,
+        "{run}"
+    );
+    assert!(busiest["d1Queries"].as_u64().unwrap() <= 50, "{run}");
+    assert!(busiest["kvOperations"].as_u64().unwrap() <= 1000, "{run}");
+    let calls = w.sim.calls(Endpoint::Tracking);
+    for n in (1..=count).filter(|n| awb(*n) != poison) {
+        let good = calls
+            .iter()
+            .filter(|c| c.waybills.contains(&awb(n)) && !c.waybills.contains(&poison))
+            .count();
+        assert_eq!(good, 1, "{} carried once in a call that succeeded", awb(n));
+    }
+    let synced = w.d1("SELECT COUNT(*) AS n FROM orders WHERE last_synced_at IS NOT NULL");
+    assert_eq!(synced[0]["n"], 599);
+    let failed = w.d1("SELECT id FROM orders WHERE last_sync_error IS NOT NULL");
+    assert_eq!(failed, vec![json!({"id": "ORD-0313"})]);
+    println!(
+        "600 shipments: {} Blue Dart calls (ideal 12), {} consumer invocations, busiest {busiest}, {:.1} s",
+        calls.len(),
+        run["invocations"].as_u64().unwrap() - 1,
+        took.as_secs_f64()
     );
 }
