@@ -2,6 +2,7 @@
 //! typed request and response bodies, the mapping of domain errors to status and code, CORS and
 //! Cache-Control. The worker only turns its requests into `http::Request`s and back.
 
+pub mod conditional;
 pub mod credentials;
 pub mod error;
 pub mod reply;
