@@ -189,7 +189,7 @@ fn customers_need_credentials_and_see_only_their_orders() {
     assert_eq!(body["orderId"], "ORD-1");
     assert_eq!(body["dataSource"]["isCached"], true);
     assert_eq!(header(&mine, "cache-control"), Some("private, max-age=30"));
-    assert_eq!(header(&mine, "vary"), Some("Authorization"));
+    assert_eq!(header(&mine, "vary"), Some("Authorization, Origin"));
     assert_eq!(
         header(&mine, "content-type"),
         Some("application/json; charset=utf-8")
@@ -405,4 +405,211 @@ fn a_stale_admin_look_asks_the_platform_for_a_background_refresh() {
     let unknown = c.send(admin(Method::GET, "/api/admin/shipment/NOPE/track", None));
     assert_eq!(error(&unknown), (404, "ORDER_NOT_FOUND".into()));
     assert_eq!(unknown.after, None);
+}
+
+fn customer_get(c: &Contract, path: &str, extra: &[(&str, &str)]) -> Reply {
+    let mut b = get(path).header("Authorization", format!("Bearer {}", c.token("cust-1")));
+    for (name, value) in extra {
+        b = b.header(*name, *value);
+    }
+    c.send(b.body(vec![]).unwrap())
+}
+
+#[test]
+fn every_customer_path_answer_carries_cors_and_vary_errors_included() {
+    let c = Contract::new();
+    let cases: &[(Method, &str, u16, &str)] = &[
+        (
+            Method::GET,
+            "/api/shipment/bad%20id/track",
+            400,
+            "INVALID_ORDER_ID",
+        ),
+        (
+            Method::OPTIONS,
+            "/api/shipment/bad%20id/track",
+            400,
+            "INVALID_ORDER_ID",
+        ),
+        (
+            Method::DELETE,
+            "/api/shipment/ORD-1/track",
+            405,
+            "METHOD_NOT_ALLOWED",
+        ),
+        (
+            Method::GET,
+            "/api/shipment/ORD-1/track",
+            401,
+            "UNAUTHORIZED",
+        ),
+        (
+            Method::GET,
+            "/api/shipment/ORD-1/track?forceRefresh=1",
+            400,
+            "INVALID_QUERY",
+        ),
+    ];
+    for (method, path, status, code) in cases {
+        let reply = c.send(
+            Request::builder()
+                .method(method.clone())
+                .uri(*path)
+                .header("Origin", SHOP)
+                .body(vec![])
+                .unwrap(),
+        );
+        assert_eq!(
+            error(&reply),
+            (*status, code.to_string()),
+            "{method} {path}"
+        );
+        assert_eq!(
+            header(&reply, "access-control-allow-origin"),
+            Some(SHOP),
+            "{path}"
+        );
+        assert_eq!(
+            header(&reply, "vary"),
+            Some("Authorization, Origin"),
+            "{path}"
+        );
+    }
+    // From a refused origin, or none, still the Vary; never an allowed origin.
+    for origin in [Some("https://evil.example"), None] {
+        let mut b = get("/api/shipment/bad%20id/track");
+        if let Some(origin) = origin {
+            b = b.header("Origin", origin);
+        }
+        let reply = c.send(b.body(vec![]).unwrap());
+        assert_eq!(error(&reply), (400, "INVALID_ORDER_ID".into()));
+        assert_eq!(header(&reply, "vary"), Some("Authorization, Origin"));
+        assert_eq!(header(&reply, "access-control-allow-origin"), None);
+    }
+    // A page may read the tag and the retry delay.
+    let allowed = customer_get(&c, "/api/shipment/ORD-1/track", &[("Origin", SHOP)]);
+    assert_eq!(
+        header(&allowed, "access-control-expose-headers"),
+        Some("ETag, Retry-After")
+    );
+    // Admin routes are not for browsers.
+    let admin_error = c.send(
+        get("/api/admin/shipment/bad%20id/track")
+            .body(vec![])
+            .unwrap(),
+    );
+    assert_eq!(header(&admin_error, "vary"), None);
+    // The preflight lets a widget revalidate with If-None-Match itself.
+    let preflight = c.send(
+        Request::builder()
+            .method(Method::OPTIONS)
+            .uri("/api/shipment/ORD-1/track")
+            .header("Origin", SHOP)
+            .body(vec![])
+            .unwrap(),
+    );
+    assert_eq!(
+        header(&preflight, "access-control-allow-headers"),
+        Some("Authorization, Content-Type, If-None-Match")
+    );
+}
+
+#[test]
+fn unknown_methods_get_405_and_head_is_get_without_a_body() {
+    let c = Contract::new();
+    for name in ["QUERY", "PROPFIND"] {
+        let method = Method::from_bytes(name.as_bytes()).unwrap();
+        for (path, allow) in [
+            ("/health", "GET, HEAD"),
+            ("/openapi.json", "GET, HEAD"),
+            ("/api/shipment/ORD-1/track", "GET, OPTIONS"),
+        ] {
+            let reply = c.send(
+                Request::builder()
+                    .method(method.clone())
+                    .uri(path)
+                    .header("Authorization", format!("Bearer {}", c.token("cust-1")))
+                    .body(vec![])
+                    .unwrap(),
+            );
+            assert_eq!(
+                error(&reply),
+                (405, "METHOD_NOT_ALLOWED".into()),
+                "{name} {path}"
+            );
+            assert_eq!(header(&reply, "allow"), Some(allow));
+            // Not configured: the same.
+            let bare = tracking_api::unconfigured(&method, path, &http::HeaderMap::new());
+            assert_eq!(bare.status(), 405, "{name} {path}");
+            assert_eq!(bare.headers()["allow"], allow);
+        }
+    }
+    for path in ["/health", "/openapi.json"] {
+        let got = c.send(get(path).body(vec![]).unwrap());
+        let head = c.send(
+            Request::builder()
+                .method(Method::HEAD)
+                .uri(path)
+                .body(vec![])
+                .unwrap(),
+        );
+        assert_eq!(head.response.status(), 200, "{path}");
+        assert_eq!(head.response.body(), "", "{path}");
+        assert!(!got.response.body().is_empty());
+        for name in ["content-type", "cache-control"] {
+            assert_eq!(header(&head, name), header(&got, name), "{path} {name}");
+        }
+    }
+    let head = tracking_api::unconfigured(&Method::HEAD, "/health", &http::HeaderMap::new());
+    assert_eq!((head.status().as_u16(), head.body().as_str()), (503, ""));
+    // Not for browsers' customers: the track route still refuses HEAD.
+    let reply = c.send(
+        Request::builder()
+            .method(Method::HEAD)
+            .uri("/api/shipment/ORD-1/track")
+            .body(vec![])
+            .unwrap(),
+    );
+    assert_eq!(reply.response.status(), 405);
+}
+
+#[test]
+fn the_contract_is_served_as_the_generated_json_without_credentials() {
+    let c = Contract::new();
+    let reply = c.send(get("/openapi.json").body(vec![]).unwrap());
+    assert_eq!(reply.response.status(), 200);
+    assert_eq!(
+        header(&reply, "content-type"),
+        Some("application/json; charset=utf-8")
+    );
+    assert_eq!(header(&reply, "cache-control"), Some("public, max-age=300"));
+    assert_eq!(header(&reply, "vary"), None);
+    let pretty = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../openapi/openapi.json"),
+    )
+    .unwrap();
+    let pretty: Value = serde_json::from_str(&pretty).unwrap();
+    assert_eq!(json_of(&reply), pretty);
+    assert!(
+        reply.response.body().len() * 10 < serde_json::to_string_pretty(&pretty).unwrap().len() * 6,
+        "served without whitespace"
+    );
+    // Cheap to check again; and served even when the worker is not configured.
+    let etag = header(&reply, "etag").unwrap().to_owned();
+    let again = c.send(
+        get("/openapi.json")
+            .header("If-None-Match", &etag)
+            .body(vec![])
+            .unwrap(),
+    );
+    assert_eq!(
+        (
+            again.response.status().as_u16(),
+            again.response.body().as_str()
+        ),
+        (304, "")
+    );
+    let bare = tracking_api::unconfigured(&Method::GET, "/openapi.json", &http::HeaderMap::new());
+    assert_eq!(bare.status(), 200);
+    assert_eq!(bare.body(), reply.response.body());
 }
