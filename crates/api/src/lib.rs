@@ -310,7 +310,10 @@ where
         };
         let access = self.customer_access(request, &pairs, id)?;
         let outcome = self.service.track(id, &access, refresh).await?;
-        Ok(track_response(outcome))
+        let response = track_response(outcome);
+        // The tag follows the exact answer, so it changes whenever what the customer sees does.
+        let etag = conditional::etag(response.body());
+        Ok(conditional::conditional(request.headers(), response, &etag))
     }
 
     async fn admin_track(&self, id: &str) -> Result<Reply, ApiError> {

@@ -8,6 +8,7 @@ use serde_json::{Value, json};
 use tracking_api::credentials::{TokenRules, customer_token, link_signature};
 use tracking_api::reply::{After, Reply};
 use tracking_api::{Api, ApiSettings, Secrets};
+use tracking_core::carrier::{CarrierUpdate, TrackingReply};
 use tracking_core::ports::OrderInput;
 use tracking_core::rules::budget::Spent;
 use tracking_core::testing::{ScriptedCarrier, World};
@@ -413,6 +414,64 @@ fn customer_get(c: &Contract, path: &str, extra: &[(&str, &str)]) -> Reply {
         b = b.header(*name, *value);
     }
     c.send(b.body(vec![]).unwrap())
+}
+
+#[test]
+fn a_second_look_with_the_etag_is_a_304_until_the_order_changes() {
+    let c = Contract::new();
+    let first = customer_get(&c, "/api/shipment/ORD-1/track", &[]);
+    assert_eq!(first.response.status(), 200);
+    let etag = header(&first, "etag")
+        .expect("a 200 carries an ETag")
+        .to_owned();
+    assert!(etag.starts_with('"'), "strong: {etag}");
+
+    let again = customer_get(&c, "/api/shipment/ORD-1/track", &[("If-None-Match", &etag)]);
+    assert_eq!(again.response.status(), 304);
+    assert_eq!(again.response.body(), "");
+    assert_eq!(header(&again, "etag"), Some(etag.as_str()));
+    assert_eq!(header(&again, "cache-control"), Some("private, max-age=30"));
+    assert_eq!(header(&again, "vary"), Some("Authorization, Origin"));
+    assert_eq!(header(&again, "content-type"), None);
+    // A browser or CDN may weaken the tag, or send several.
+    let weak = format!("\"other\", W/{etag}");
+    let listed = customer_get(&c, "/api/shipment/ORD-1/track", &[("If-None-Match", &weak)]);
+    assert_eq!(listed.response.status(), 304);
+    let any = customer_get(&c, "/api/shipment/ORD-1/track", &[("If-None-Match", "*")]);
+    assert_eq!(any.response.status(), 304);
+    let stale = customer_get(
+        &c,
+        "/api/shipment/ORD-1/track",
+        &[("If-None-Match", "\"x\"")],
+    );
+    assert_eq!(stale.response.status(), 200);
+    assert_eq!(stale.response.body(), first.response.body());
+
+    // The order moves on (Blue Dart now expects a delivery date): the old tag gets the new
+    // answer with a new tag.
+    c.world.clock.advance(Duration::hours(2));
+    c.world.carrier.then(Ok(TrackingReply {
+        http_status: 200,
+        updates: vec![(
+            "111111111".into(),
+            Some(CarrierUpdate {
+                events: vec![],
+                expected_delivery: chrono::NaiveDate::from_ymd_opt(2026, 1, 24),
+                payload: "{}".into(),
+            }),
+        )],
+    }));
+    let synced = c.send(admin(Method::POST, "/api/admin/shipment/ORD-1/sync", None));
+    assert_eq!(synced.response.status(), 200, "{}", synced.response.body());
+    let after = customer_get(&c, "/api/shipment/ORD-1/track", &[("If-None-Match", &etag)]);
+    assert_eq!(after.response.status(), 200, "{}", after.response.body());
+    assert_ne!(header(&after, "etag"), Some(etag.as_str()));
+    assert_ne!(after.response.body(), first.response.body());
+
+    // Errors are not conditional: no tag, never a 304.
+    let unknown = customer_get(&c, "/api/shipment/ORD-404/track", &[("If-None-Match", "*")]);
+    assert_eq!(error(&unknown), (404, "ORDER_NOT_FOUND".into()));
+    assert_eq!(header(&unknown, "etag"), None);
 }
 
 #[test]
