@@ -21,7 +21,7 @@ use tracking_core::service::{Background, TrackingService};
 
 use crate::credentials::TokenRules;
 use crate::error::ApiError;
-use crate::reply::{After, NO_STORE, Reply, json_response};
+use crate::reply::{After, NO_STORE, Reply, json_response, json_text_response};
 use crate::requests::{
     AwbBody, OrderBody, RequestBody, bearer, json_body, query_pairs, query_value,
 };
@@ -75,16 +75,7 @@ pub const OPENAPI_CACHE: &str = "public, max-age=300";
 pub fn openapi_document(request: &http::HeaderMap) -> http::Response<String> {
     static ETAG: std::sync::OnceLock<String> = std::sync::OnceLock::new();
     let etag = ETAG.get_or_init(|| conditional::etag(OPENAPI_JSON));
-    let response = http::Response::builder()
-        .status(200)
-        .header(
-            http::header::CONTENT_TYPE,
-            "application/json; charset=utf-8",
-        )
-        .header(http::header::CACHE_CONTROL, OPENAPI_CACHE)
-        .header("X-Content-Type-Options", "nosniff")
-        .body(OPENAPI_JSON.to_owned())
-        .expect("static headers always build");
+    let response = json_text_response(200, OPENAPI_JSON.to_owned(), OPENAPI_CACHE);
     conditional::conditional(request, response, etag)
 }
 
