@@ -7,8 +7,9 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$ROOT"
 
 stamp="build/.built"
-# .dev.vars.example is compiled in: production refuses its values.
-if [ -f "$stamp" ] && [ -z "$(find src crates Cargo.toml Cargo.lock .dev.vars.example -newer "$stamp" -print -quit)" ]; then
+# .dev.vars.example is compiled in: production refuses its values; so is the contract, served at
+# GET /openapi.json.
+if [ -f "$stamp" ] && [ -z "$(find src crates Cargo.toml Cargo.lock .dev.vars.example openapi/openapi.min.json -newer "$stamp" -print -quit)" ]; then
   log "worker build is up to date"
   exit 0
 fi

@@ -37,6 +37,8 @@ pub fn to_http(request: Request) -> Result<http::Request<WorkerBody>, http::Erro
     let path_and_query = path_and_query
         .split_once('#')
         .map_or(path_and_query, |(pq, _)| pq);
+    // The raw method, not `request.method()`: worker 0.8.7 maps every method it does not know
+    // (QUERY, PROPFIND, …) to GET, which would serve them as GETs.
     let mut builder = http::Request::builder()
         .method(request.inner().method().as_str())
         .uri(path_and_query);
@@ -62,7 +64,9 @@ pub fn to_worker(response: http::Response<String>) -> Response {
     }
     let status = response.status().as_u16();
     let body = response.into_body();
-    let response = if body.is_empty() && status == 204 {
+    // 204 and 304 are null-body statuses: the runtime refuses a Response with any body, even
+    // an empty one.
+    let response = if body.is_empty() && matches!(status, 204 | 304) {
         Response::empty()
     } else {
         Response::from_bytes(body.into_bytes())

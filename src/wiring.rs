@@ -193,22 +193,12 @@ impl Invocation {
 /// Answers one request: the HTTP contract over this invocation's ports, and a background
 /// refresh after the response when the contract asks for one.
 pub async fn serve(req: Request, env: Env, ctx: Context) -> Response {
-    let invocation = match Invocation::from_env(&env) {
-        Ok(invocation) => invocation,
-        Err(e) => {
-            worker::console_error!("[HTTP] not configured: {e}");
-            let method = http::Method::from_bytes(req.inner().method().as_bytes())
-                .unwrap_or(http::Method::GET);
-            let path = req.path();
-            return to_worker(tracking_api::unconfigured(&method, &path));
-        }
-    };
+    // The request as the contract sees it, with its own method (worker's `Method` would take
+    // an unknown one for GET), whether or not the worker is configured.
     let request = match to_http(req) {
         Ok(request) => request,
         Err(e) => {
-            invocation
-                .log
-                .warn(&format!("[HTTP] unreadable request: {e}"));
+            ConsoleLog.warn(&format!("[HTTP] unreadable request: {e}"));
             return to_worker(
                 tracking_api::error::ApiError::bad_request(
                     "INVALID_REQUEST",
@@ -216,6 +206,17 @@ pub async fn serve(req: Request, env: Env, ctx: Context) -> Response {
                 )
                 .into_response(),
             );
+        }
+    };
+    let invocation = match Invocation::from_env(&env) {
+        Ok(invocation) => invocation,
+        Err(e) => {
+            worker::console_error!("[HTTP] not configured: {e}");
+            return to_worker(tracking_api::unconfigured(
+                request.method(),
+                request.uri().path(),
+                request.headers(),
+            ));
         }
     };
     let carrier = invocation.carrier();

@@ -13,7 +13,7 @@
 //! Run alone with `cargo test --test conformance` after `npm run build` (`npm test` runs it).
 
 use std::fs;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
 
@@ -278,9 +278,10 @@ fn the_answer_checks_refuse_what_the_contract_does_not_describe() {
         ("access-control-allow-methods", "GET, OPTIONS"),
         (
             "access-control-allow-headers",
-            "Authorization, Content-Type",
+            "Authorization, Content-Type, If-None-Match",
         ),
         ("access-control-max-age", "600"),
+        ("vary", "Authorization, Origin"),
     ];
     assert!(!refused(
         "OPTIONS",
@@ -290,7 +291,11 @@ fn the_answer_checks_refuse_what_the_contract_does_not_describe() {
     assert!(refused(
         "OPTIONS",
         "/api/shipment/ORD-1/track",
-        &answer(204, &[preflight[0], preflight[1], preflight[2], JSON], "{}")
+        &answer(
+            204,
+            &[preflight[0], preflight[1], preflight[2], preflight[3], JSON],
+            "{}"
+        )
     ));
 
     // wrangler's cron hook is not the worker's and is not checked.

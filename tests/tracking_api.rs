@@ -56,8 +56,9 @@ fn a_fresh_shipment_answers_its_booked_state_from_the_cache() {
         "no Blue Dart call without refresh"
     );
     assert_eq!(answer.header("cache-control"), Some("private, max-age=30"));
-    // Authorised by a bearer token: a shared browser must not reuse it for someone else.
-    assert_eq!(answer.header("vary"), Some("Authorization"));
+    // Authorised by a bearer token: a shared browser must not reuse it for someone else, nor
+    // give it to a page that needs CORS headers.
+    assert_eq!(answer.header("vary"), Some("Authorization, Origin"));
     // The original fields come first, in the design's order.
     let keys: Vec<&str> = body
         .as_object()
@@ -778,4 +779,107 @@ fn cors_only_for_configured_origins() {
         None,
     );
     assert_eq!(refused_preflight.status, 403);
+}
+
+#[test]
+fn a_second_look_with_the_etag_is_a_304_until_the_status_changes() {
+    let w = demo_worker(vec![]);
+    w.ship("ORD-1", "cust-1", "81234567890");
+    let first = w.track("ORD-1", "cust-1", false);
+    assert_eq!(first.status, 200, "{}", first.body);
+    let etag = first
+        .header("etag")
+        .expect("a 200 carries an ETag")
+        .to_owned();
+    let token = format!("Bearer {}", customer_token("cust-1"));
+    let look = |tag: &str| {
+        w.request(
+            "GET",
+            "/api/shipment/ORD-1/track",
+            &[("Authorization", &token), ("If-None-Match", tag)],
+            None,
+        )
+    };
+    let again = look(&etag);
+    assert_eq!(again.status, 304, "{}", again.body);
+    assert_eq!(again.body, "");
+    assert_eq!(again.header("etag"), Some(etag.as_str()));
+    assert_eq!(again.header("cache-control"), Some("private, max-age=30"));
+    assert_eq!(again.header("vary"), Some("Authorization, Origin"));
+    // As a CDN that compressed the answer would send it back: weakened.
+    assert_eq!(look(&format!("\"other\", W/{etag}")).status, 304);
+
+    // Blue Dart moves the shipment on; the admin's sync saves it.
+    let sync = w.admin("POST", "/api/admin/shipment/ORD-1/sync", None);
+    assert_eq!(sync.status, 200, "{}", sync.body);
+    assert_eq!(sync.json()["changed"], true);
+    let after = look(&etag);
+    assert_eq!(after.status, 200, "{}", after.body);
+    assert_eq!(after.json()["tracking"]["statusCode"], "out_for_delivery");
+    let new_tag = after.header("etag").expect("a new ETag").to_owned();
+    assert_ne!(new_tag, etag);
+    assert_eq!(look(&new_tag).status, 304);
+}
+
+#[test]
+fn the_contract_is_served_and_methods_nobody_serves_are_refused() {
+    const SHOP: &str = "https://shop.example";
+    let w = TestWorker::start_with(Options {
+        vars: vec![("ALLOWED_ORIGINS", SHOP.into())],
+        ..Options::default()
+    });
+    // GET /openapi.json is openapi/openapi.json, with no credentials.
+    let served = w.get("/openapi.json");
+    assert_eq!(served.status, 200, "{}", served.body);
+    assert_eq!(served.header("cache-control"), Some("public, max-age=300"));
+    let file = std::fs::read_to_string(e2e::root().join("openapi/openapi.json")).unwrap();
+    let file: Value = serde_json::from_str(&file).unwrap();
+    assert_eq!(served.json(), file);
+    let etag = served.header("etag").expect("an ETag").to_owned();
+    let unchanged = w.request("GET", "/openapi.json", &[("If-None-Match", &etag)], None);
+    assert_eq!((unchanged.status, unchanged.body.as_str()), (304, ""));
+
+    // HEAD is GET without the body.
+    for path in ["/openapi.json", "/health"] {
+        let head = w.request("HEAD", path, &[], None);
+        assert_eq!((head.status, head.body.as_str()), (200, ""), "{path}");
+        assert!(
+            head.header("content-type")
+                .is_some_and(|t| t.starts_with("application/json")),
+            "{path}"
+        );
+    }
+    assert_eq!(
+        w.request("HEAD", "/openapi.json", &[], None).header("etag"),
+        Some(etag.as_str())
+    );
+
+    // Methods nobody serves are not taken for GET.
+    let token = format!("Bearer {}", customer_token("cust-1"));
+    for (method, path, allow) in [
+        ("QUERY", "/health", "GET, HEAD"),
+        ("PROPFIND", "/health", "GET, HEAD"),
+        ("PROPFIND", "/openapi.json", "GET, HEAD"),
+        ("QUERY", "/api/shipment/ORD-1/track", "GET, OPTIONS"),
+    ] {
+        let answer = w.request(method, path, &[("Authorization", &token)], None);
+        assert_eq!(
+            (answer.status, answer.json()["code"].as_str()),
+            (405, Some("METHOD_NOT_ALLOWED")),
+            "{method} {path}: {}",
+            answer.body
+        );
+        assert_eq!(answer.header("allow"), Some(allow), "{method} {path}");
+    }
+
+    // A page can read why the customer route refused it, however early.
+    for (method, path, status) in [
+        ("GET", "/api/shipment/bad%20id/track", 400),
+        ("DELETE", "/api/shipment/ORD-1/track", 405),
+    ] {
+        let answer = w.request(method, path, &[("Origin", SHOP)], None);
+        assert_eq!(answer.status, status, "{method} {path}: {}", answer.body);
+        assert_eq!(answer.header("access-control-allow-origin"), Some(SHOP));
+        assert_eq!(answer.header("vary"), Some("Authorization, Origin"));
+    }
 }

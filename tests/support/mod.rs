@@ -325,6 +325,8 @@ impl TestWorker {
         vars.extend(options.vars);
         let agent: ureq::Agent = ureq::Agent::config_builder()
             .http_status_as_error(false)
+            // QUERY, PROPFIND and the like: the worker must refuse them, so tests send them.
+            .allow_non_standard_methods(true)
             .timeout_global(Some(Duration::from_secs(30)))
             .build()
             .into();

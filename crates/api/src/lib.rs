@@ -2,6 +2,7 @@
 //! typed request and response bodies, the mapping of domain errors to status and code, CORS and
 //! Cache-Control. The worker only turns its requests into `http::Request`s and back.
 
+pub mod conditional;
 pub mod credentials;
 pub mod error;
 pub mod reply;
@@ -20,12 +21,12 @@ use tracking_core::service::{Background, TrackingService};
 
 use crate::credentials::TokenRules;
 use crate::error::ApiError;
-use crate::reply::{After, NO_STORE, Reply, json_response};
+use crate::reply::{After, NO_STORE, Reply, json_response, json_text_response};
 use crate::requests::{
     AwbBody, OrderBody, RequestBody, bearer, json_body, query_pairs, query_value,
 };
 use crate::responses::{admin_body, order_view, sync_body, track_response};
-use crate::routes::{Route, route};
+use crate::routes::{Route, is_customer_path, route};
 
 /// Secrets credentials are checked against (Worker secrets).
 pub struct Secrets {
@@ -62,13 +63,67 @@ pub fn health(configured: bool) -> http::Response<String> {
     }
 }
 
+/// The contract, `openapi/openapi.json` without its whitespace (`scripts/openapi-json.mjs`
+/// writes both and checks they agree), compiled in.
+pub const OPENAPI_JSON: &str = include_str!("../../../openapi/openapi.min.json");
+
+/// How long anyone may keep the contract: it changes only with a deployment, and its `ETag`
+/// makes checking again cheap.
+pub const OPENAPI_CACHE: &str = "public, max-age=300";
+
+/// `GET /openapi.json`, conditional on its `ETag` (computed once per isolate).
+pub fn openapi_document(request: &http::HeaderMap) -> http::Response<String> {
+    static ETAG: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    let etag = ETAG.get_or_init(|| conditional::etag(OPENAPI_JSON));
+    let response = json_text_response(200, OPENAPI_JSON.to_owned(), OPENAPI_CACHE);
+    conditional::conditional(request, response, etag)
+}
+
 /// The answer when the worker's configuration cannot be loaded: routing still answers, health
-/// says unavailable, everything else a generic configuration error.
-pub fn unconfigured(method: &http::Method, path: &str) -> http::Response<String> {
-    match route(method, path) {
+/// says unavailable, the contract is served, everything else a generic configuration error.
+pub fn unconfigured(
+    method: &http::Method,
+    path: &str,
+    headers: &http::HeaderMap,
+) -> http::Response<String> {
+    let mut response = match route(method, path) {
         Ok(Route::Health) => health(false),
+        Ok(Route::OpenApi) => openapi_document(headers),
         Ok(_) => ApiError::not_configured().into_response(),
         Err(e) => e.into_response(),
+    };
+    // Which origins are allowed is configuration too: none is echoed.
+    finish(method, path, &mut response, None);
+    response
+}
+
+/// What every answer gets last: a customer-path answer, errors included, says that it depends
+/// on the credentials and the calling origin, and an allowed origin may read it (and the
+/// headers a widget needs); an answer to HEAD loses its body.
+fn finish(
+    method: &http::Method,
+    path: &str,
+    response: &mut http::Response<String>,
+    allowed_origin: Option<&str>,
+) {
+    if is_customer_path(path) {
+        // Always both, even without an Origin: a cache must not hand an answer made without
+        // CORS headers to a page that needs them, nor one person's answer to another.
+        let headers = response.headers_mut();
+        headers.insert(
+            http::header::VARY,
+            http::HeaderValue::from_static("Authorization, Origin"),
+        );
+        if let Some(origin) = allowed_origin.and_then(|o| http::HeaderValue::from_str(o).ok()) {
+            headers.insert(http::header::ACCESS_CONTROL_ALLOW_ORIGIN, origin);
+            headers.insert(
+                http::header::ACCESS_CONTROL_EXPOSE_HEADERS,
+                http::HeaderValue::from_static("ETag, Retry-After"),
+            );
+        }
+    }
+    if method == http::Method::HEAD {
+        response.body_mut().clear();
     }
 }
 
@@ -76,9 +131,10 @@ fn preflight() -> http::Response<String> {
     http::Response::builder()
         .status(204)
         .header("Access-Control-Allow-Methods", "GET, OPTIONS")
+        // If-None-Match: a widget revalidating its copy of an answer itself.
         .header(
             "Access-Control-Allow-Headers",
-            "Authorization, Content-Type",
+            "Authorization, Content-Type, If-None-Match",
         )
         .header("Access-Control-Max-Age", "600")
         .body(String::new())
@@ -99,24 +155,24 @@ where
             .get(http::header::ORIGIN)
             .and_then(|o| o.to_str().ok())
             .map(str::to_owned);
-        let route = match route(request.method(), request.uri().path()) {
-            Ok(route) => route,
-            Err(e) => return e.into_response().into(),
-        };
-        let customer = route.is_customer();
         let allowed_origin = origin
             .as_deref()
             .filter(|o| self.settings.allowed_origins.iter().any(|a| a == o));
-        let result = if customer && origin.is_some() && allowed_origin.is_none() {
+        // What `finish` needs of the request once `dispatch` has taken it.
+        let method = request.method().clone();
+        let path = request.uri().path().to_owned();
+        let result = match route(&method, &path) {
             // Browsers from other sites are refused outright; calls without an Origin are not
             // cross-site and go through.
-            Err(ApiError::new(
-                403,
-                "CORS_ORIGIN_NOT_ALLOWED",
-                "This origin may not call the tracking API",
-            ))
-        } else {
-            self.dispatch(route, request).await
+            Ok(_) if is_customer_path(&path) && origin.is_some() && allowed_origin.is_none() => {
+                Err(ApiError::new(
+                    403,
+                    "CORS_ORIGIN_NOT_ALLOWED",
+                    "This origin may not call the tracking API",
+                ))
+            }
+            Ok(route) => self.dispatch(route, request).await,
+            Err(e) => Err(e),
         };
         let mut reply = result.unwrap_or_else(|e| {
             if e.status >= 500 {
@@ -126,19 +182,7 @@ where
             }
             e.into_response().into()
         });
-        if customer {
-            // The answer depends on the credentials, and (for CORS) on the calling origin.
-            let headers = reply.response.headers_mut();
-            let vary = if allowed_origin.is_some() {
-                "Authorization, Origin"
-            } else {
-                "Authorization"
-            };
-            headers.insert(http::header::VARY, http::HeaderValue::from_static(vary));
-            if let Some(origin) = allowed_origin.and_then(|o| http::HeaderValue::from_str(o).ok()) {
-                headers.insert(http::header::ACCESS_CONTROL_ALLOW_ORIGIN, origin);
-            }
-        }
+        finish(&method, &path, &mut reply.response, allowed_origin);
         reply
     }
 
@@ -149,12 +193,13 @@ where
     ) -> Result<Reply, ApiError> {
         if !matches!(
             route,
-            Route::Health | Route::CustomerTrack(_) | Route::CustomerPreflight
+            Route::Health | Route::OpenApi | Route::CustomerTrack(_) | Route::CustomerPreflight
         ) {
             self.admin(request.headers())?;
         }
         Ok(match route {
             Route::Health => health(true).into(),
+            Route::OpenApi => openapi_document(request.headers()).into(),
             Route::CustomerPreflight => preflight().into(),
             Route::CustomerTrack(id) => self.customer_track(&request, &id).await?.into(),
             Route::AdminTrack(id) => self.admin_track(&id).await?,
@@ -256,7 +301,10 @@ where
         };
         let access = self.customer_access(request, &pairs, id)?;
         let outcome = self.service.track(id, &access, refresh).await?;
-        Ok(track_response(outcome))
+        let response = track_response(outcome);
+        // The tag follows the exact answer, so it changes whenever what the customer sees does.
+        let etag = conditional::etag(response.body());
+        Ok(conditional::conditional(request.headers(), response, &etag))
     }
 
     async fn admin_track(&self, id: &str) -> Result<Reply, ApiError> {

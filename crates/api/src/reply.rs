@@ -36,6 +36,15 @@ pub fn json_response(
     body: &Value,
     cache_control: &'static str,
 ) -> http::Response<String> {
+    json_text_response(status, body.to_string(), cache_control)
+}
+
+/// A JSON answer whose body is already text.
+pub fn json_text_response(
+    status: u16,
+    body: String,
+    cache_control: &'static str,
+) -> http::Response<String> {
     http::Response::builder()
         .status(status)
         .header(
@@ -44,6 +53,6 @@ pub fn json_response(
         )
         .header(http::header::CACHE_CONTROL, cache_control)
         .header("X-Content-Type-Options", "nosniff")
-        .body(body.to_string())
+        .body(body)
         .expect("a status and static headers always build")
 }

@@ -196,12 +196,26 @@ fn default_pieces() -> u32 {
     1
 }
 
+/// A whole number written either way JSON allows: `89` or `89.0` (as some JSON encoders write
+/// every number); `89.5` is refused.
+fn whole_number<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<u32, D::Error> {
+    let n = f64::deserialize(deserializer)?;
+    if n.fract() == 0.0 && (0.0..=f64::from(u32::MAX)).contains(&n) {
+        Ok(n as u32)
+    } else {
+        Err(serde::de::Error::invalid_value(
+            serde::de::Unexpected::Float(n),
+            &"a whole number",
+        ))
+    }
+}
+
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct GenerateBody {
     consignee: ConsigneeBody,
     weight_kg: f64,
-    #[serde(default = "default_pieces")]
+    #[serde(default = "default_pieces", deserialize_with = "whole_number")]
     pieces: u32,
     #[serde(default)]
     declared_value: f64,

@@ -9,6 +9,8 @@ use crate::requests::order_id;
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Route {
     Health,
+    /// The contract itself, `openapi/openapi.json`.
+    OpenApi,
     CustomerTrack(String),
     CustomerPreflight,
     AdminTrack(String),
@@ -18,16 +20,23 @@ pub enum Route {
     AdminSyncRuns,
 }
 
-impl Route {
-    /// Whether storefront browsers call this route (and CORS applies).
-    pub fn is_customer(&self) -> bool {
-        matches!(self, Route::CustomerTrack(_) | Route::CustomerPreflight)
-    }
+/// The path's segments, after its leading `/`.
+fn segments(path: &str) -> Vec<&str> {
+    path.strip_prefix('/').unwrap_or(path).split('/').collect()
+}
+
+/// Whether storefront browsers call this path (and CORS applies): the customer track route's,
+/// whatever the method or order id, so that its errors too are readable by the page.
+pub fn is_customer_path(path: &str) -> bool {
+    matches!(segments(path).as_slice(), ["api", "shipment", _, "track"])
 }
 
 /// Every route as (method, path template), for documentation and the contract's checks.
 pub const TABLE: &[(&str, &str)] = &[
     ("GET", "/health"),
+    ("HEAD", "/health"),
+    ("GET", "/openapi.json"),
+    ("HEAD", "/openapi.json"),
     ("GET", "/api/shipment/{orderId}/track"),
     ("OPTIONS", "/api/shipment/{orderId}/track"),
     ("GET", "/api/admin/shipment/{orderId}/track"),
@@ -38,7 +47,9 @@ pub const TABLE: &[(&str, &str)] = &[
 ];
 
 pub fn route(method: &Method, path: &str) -> Result<Route, ApiError> {
-    let segments: Vec<&str> = path.strip_prefix('/').unwrap_or(path).split('/').collect();
+    let segments = segments(path);
+    // `method` is the request's own, unknown ones (`QUERY`, `PROPFIND`) included: only the
+    // methods named here are served, everything else on a known path is a 405.
     let expect = |allowed: Method, allow: &'static str| {
         if *method == allowed {
             Ok(())
@@ -46,8 +57,18 @@ pub fn route(method: &Method, path: &str) -> Result<Route, ApiError> {
             Err(ApiError::method_not_allowed(allow))
         }
     };
+    // HEAD is answered as GET without the body where that costs nothing: no credentials, no
+    // storage.
+    let get_or_head = |route: Route| {
+        if matches!(*method, Method::GET | Method::HEAD) {
+            Ok(route)
+        } else {
+            Err(ApiError::method_not_allowed("GET, HEAD"))
+        }
+    };
     match segments.as_slice() {
-        ["health"] => expect(Method::GET, "GET").map(|_| Route::Health),
+        ["health"] => get_or_head(Route::Health),
+        ["openapi.json"] => get_or_head(Route::OpenApi),
         ["api", "shipment", id, "track"] => {
             let id = order_id(id)?;
             match *method {
@@ -113,6 +134,52 @@ mod tests {
             405
         );
         assert_eq!(route(&Method::POST, "/health").unwrap_err().status, 405);
+    }
+
+    #[test]
+    fn unknown_methods_are_not_taken_for_get() {
+        for name in ["QUERY", "PROPFIND", "PURGE", "get"] {
+            let method = Method::from_bytes(name.as_bytes()).unwrap();
+            for (path, allow) in [
+                ("/health", "GET, HEAD"),
+                ("/openapi.json", "GET, HEAD"),
+                ("/api/shipment/ORD-1/track", "GET, OPTIONS"),
+                ("/api/admin/sync/runs", "GET"),
+            ] {
+                let e = route(&method, path).unwrap_err();
+                assert_eq!(e.status, 405, "{name} {path}");
+                assert_eq!(e.into_response().headers()["allow"], allow, "{name} {path}");
+            }
+        }
+    }
+
+    #[test]
+    fn head_is_served_where_get_costs_nothing() {
+        assert_eq!(route(&Method::HEAD, "/health").unwrap(), Route::Health);
+        assert_eq!(
+            route(&Method::HEAD, "/openapi.json").unwrap(),
+            Route::OpenApi
+        );
+        assert_eq!(
+            route(&Method::GET, "/openapi.json").unwrap(),
+            Route::OpenApi
+        );
+        assert_eq!(
+            route(&Method::HEAD, "/api/admin/sync/runs")
+                .unwrap_err()
+                .status,
+            405
+        );
+    }
+
+    #[test]
+    fn the_customer_path_is_known_whatever_the_id_or_method() {
+        assert!(is_customer_path("/api/shipment/ORD-1/track"));
+        assert!(is_customer_path("/api/shipment/bad%20id/track"));
+        assert!(is_customer_path("/api/shipment//track"));
+        assert!(!is_customer_path("/api/admin/shipment/ORD-1/track"));
+        assert!(!is_customer_path("/api/shipment/ORD-1"));
+        assert!(!is_customer_path("/api/shipment/ORD-1/track/"));
     }
 
     #[test]

@@ -8,6 +8,7 @@ use serde_json::{Value, json};
 use tracking_api::credentials::{TokenRules, customer_token, link_signature};
 use tracking_api::reply::{After, Reply};
 use tracking_api::{Api, ApiSettings, Secrets};
+use tracking_core::carrier::{CarrierUpdate, TrackingReply};
 use tracking_core::ports::OrderInput;
 use tracking_core::rules::budget::Spent;
 use tracking_core::testing::{ScriptedCarrier, World};
@@ -69,6 +70,15 @@ impl Contract {
 
 fn get(path: &str) -> http::request::Builder {
     Request::builder().method(Method::GET).uri(path)
+}
+
+/// A request without a body.
+fn bodiless(method: &Method, path: &str, headers: &[(&str, &str)]) -> Request<Vec<u8>> {
+    let mut builder = Request::builder().method(method.clone()).uri(path);
+    for (name, value) in headers {
+        builder = builder.header(*name, *value);
+    }
+    builder.body(vec![]).unwrap()
 }
 
 fn json_of(reply: &Reply) -> Value {
@@ -133,13 +143,7 @@ fn routes_methods_and_ids_are_answered_before_anything_else() {
         (Method::POST, "/health", 405, "METHOD_NOT_ALLOWED"),
     ];
     for (method, path, status, code) in cases {
-        let reply = c.send(
-            Request::builder()
-                .method(method.clone())
-                .uri(*path)
-                .body(vec![])
-                .unwrap(),
-        );
+        let reply = c.send(bodiless(method, path, &[]));
         assert_eq!(
             error(&reply),
             (*status, code.to_string()),
@@ -189,7 +193,7 @@ fn customers_need_credentials_and_see_only_their_orders() {
     assert_eq!(body["orderId"], "ORD-1");
     assert_eq!(body["dataSource"]["isCached"], true);
     assert_eq!(header(&mine, "cache-control"), Some("private, max-age=30"));
-    assert_eq!(header(&mine, "vary"), Some("Authorization"));
+    assert_eq!(header(&mine, "vary"), Some("Authorization, Origin"));
     assert_eq!(
         header(&mine, "content-type"),
         Some("application/json; charset=utf-8")
@@ -269,6 +273,11 @@ fn cors_is_answered_for_configured_origins_only() {
             .unwrap(),
     );
     assert_eq!(preflight.response.status(), 204);
+    // If-None-Match: a widget revalidating its own copy.
+    assert_eq!(
+        header(&preflight, "access-control-allow-headers"),
+        Some("Authorization, Content-Type, If-None-Match")
+    );
     assert_eq!(
         header(&preflight, "access-control-allow-methods"),
         Some("GET, OPTIONS")
@@ -405,4 +414,231 @@ fn a_stale_admin_look_asks_the_platform_for_a_background_refresh() {
     let unknown = c.send(admin(Method::GET, "/api/admin/shipment/NOPE/track", None));
     assert_eq!(error(&unknown), (404, "ORDER_NOT_FOUND".into()));
     assert_eq!(unknown.after, None);
+}
+
+fn customer_get(c: &Contract, path: &str, extra: &[(&str, &str)]) -> Reply {
+    let mut b = get(path).header("Authorization", format!("Bearer {}", c.token("cust-1")));
+    for (name, value) in extra {
+        b = b.header(*name, *value);
+    }
+    c.send(b.body(vec![]).unwrap())
+}
+
+#[test]
+fn a_second_look_with_the_etag_is_a_304_until_the_order_changes() {
+    let c = Contract::new();
+    let first = customer_get(&c, "/api/shipment/ORD-1/track", &[]);
+    assert_eq!(first.response.status(), 200);
+    let etag = header(&first, "etag")
+        .expect("a 200 carries an ETag")
+        .to_owned();
+    assert!(etag.starts_with('"'), "strong: {etag}");
+
+    let again = customer_get(&c, "/api/shipment/ORD-1/track", &[("If-None-Match", &etag)]);
+    assert_eq!(again.response.status(), 304);
+    assert_eq!(again.response.body(), "");
+    assert_eq!(header(&again, "etag"), Some(etag.as_str()));
+    assert_eq!(header(&again, "cache-control"), Some("private, max-age=30"));
+    assert_eq!(header(&again, "vary"), Some("Authorization, Origin"));
+    assert_eq!(header(&again, "content-type"), None);
+    // A browser or CDN may weaken the tag, or send several.
+    let weak = format!("\"other\", W/{etag}");
+    let listed = customer_get(&c, "/api/shipment/ORD-1/track", &[("If-None-Match", &weak)]);
+    assert_eq!(listed.response.status(), 304);
+    let any = customer_get(&c, "/api/shipment/ORD-1/track", &[("If-None-Match", "*")]);
+    assert_eq!(any.response.status(), 304);
+    let stale = customer_get(
+        &c,
+        "/api/shipment/ORD-1/track",
+        &[("If-None-Match", "\"x\"")],
+    );
+    assert_eq!(stale.response.status(), 200);
+    assert_eq!(stale.response.body(), first.response.body());
+
+    // The order moves on (Blue Dart now expects a delivery date): the old tag gets the new
+    // answer with a new tag.
+    c.world.clock.advance(Duration::hours(2));
+    c.world.carrier.then(Ok(TrackingReply {
+        http_status: 200,
+        updates: vec![(
+            "111111111".into(),
+            Some(CarrierUpdate {
+                events: vec![],
+                expected_delivery: chrono::NaiveDate::from_ymd_opt(2026, 1, 24),
+                payload: "{}".into(),
+            }),
+        )],
+    }));
+    let synced = c.send(admin(Method::POST, "/api/admin/shipment/ORD-1/sync", None));
+    assert_eq!(synced.response.status(), 200, "{}", synced.response.body());
+    let after = customer_get(&c, "/api/shipment/ORD-1/track", &[("If-None-Match", &etag)]);
+    assert_eq!(after.response.status(), 200, "{}", after.response.body());
+    assert_ne!(header(&after, "etag"), Some(etag.as_str()));
+    assert_ne!(after.response.body(), first.response.body());
+
+    // Errors are not conditional: no tag, never a 304.
+    let unknown = customer_get(&c, "/api/shipment/ORD-404/track", &[("If-None-Match", "*")]);
+    assert_eq!(error(&unknown), (404, "ORDER_NOT_FOUND".into()));
+    assert_eq!(header(&unknown, "etag"), None);
+}
+
+#[test]
+fn every_customer_path_answer_carries_cors_and_vary_errors_included() {
+    let c = Contract::new();
+    let cases: &[(Method, &str, u16, &str)] = &[
+        (
+            Method::GET,
+            "/api/shipment/bad%20id/track",
+            400,
+            "INVALID_ORDER_ID",
+        ),
+        (
+            Method::OPTIONS,
+            "/api/shipment/bad%20id/track",
+            400,
+            "INVALID_ORDER_ID",
+        ),
+        (
+            Method::DELETE,
+            "/api/shipment/ORD-1/track",
+            405,
+            "METHOD_NOT_ALLOWED",
+        ),
+        (
+            Method::GET,
+            "/api/shipment/ORD-1/track",
+            401,
+            "UNAUTHORIZED",
+        ),
+        (
+            Method::GET,
+            "/api/shipment/ORD-1/track?forceRefresh=1",
+            400,
+            "INVALID_QUERY",
+        ),
+    ];
+    for (method, path, status, code) in cases {
+        let reply = c.send(bodiless(method, path, &[("Origin", SHOP)]));
+        assert_eq!(
+            error(&reply),
+            (*status, code.to_string()),
+            "{method} {path}"
+        );
+        assert_eq!(
+            header(&reply, "access-control-allow-origin"),
+            Some(SHOP),
+            "{path}"
+        );
+        assert_eq!(
+            header(&reply, "vary"),
+            Some("Authorization, Origin"),
+            "{path}"
+        );
+    }
+    // From a refused origin, or none, still the Vary; never an allowed origin.
+    for origin in [Some("https://evil.example"), None] {
+        let mut b = get("/api/shipment/bad%20id/track");
+        if let Some(origin) = origin {
+            b = b.header("Origin", origin);
+        }
+        let reply = c.send(b.body(vec![]).unwrap());
+        assert_eq!(error(&reply), (400, "INVALID_ORDER_ID".into()));
+        assert_eq!(header(&reply, "vary"), Some("Authorization, Origin"));
+        assert_eq!(header(&reply, "access-control-allow-origin"), None);
+    }
+    // A page may read the tag and the retry delay.
+    let allowed = customer_get(&c, "/api/shipment/ORD-1/track", &[("Origin", SHOP)]);
+    assert_eq!(
+        header(&allowed, "access-control-expose-headers"),
+        Some("ETag, Retry-After")
+    );
+    // Admin routes are not for browsers.
+    let admin_error = c.send(
+        get("/api/admin/shipment/bad%20id/track")
+            .body(vec![])
+            .unwrap(),
+    );
+    assert_eq!(header(&admin_error, "vary"), None);
+}
+
+#[test]
+fn unknown_methods_get_405_and_head_is_get_without_a_body() {
+    let c = Contract::new();
+    for name in ["QUERY", "PROPFIND"] {
+        let method = Method::from_bytes(name.as_bytes()).unwrap();
+        for (path, allow) in [
+            ("/health", "GET, HEAD"),
+            ("/openapi.json", "GET, HEAD"),
+            ("/api/shipment/ORD-1/track", "GET, OPTIONS"),
+        ] {
+            let auth = format!("Bearer {}", c.token("cust-1"));
+            let reply = c.send(bodiless(&method, path, &[("Authorization", &auth)]));
+            assert_eq!(
+                error(&reply),
+                (405, "METHOD_NOT_ALLOWED".into()),
+                "{name} {path}"
+            );
+            assert_eq!(header(&reply, "allow"), Some(allow));
+            // Not configured: the same.
+            let bare = tracking_api::unconfigured(&method, path, &http::HeaderMap::new());
+            assert_eq!(bare.status(), 405, "{name} {path}");
+            assert_eq!(bare.headers()["allow"], allow);
+        }
+    }
+    for path in ["/health", "/openapi.json"] {
+        let got = c.send(get(path).body(vec![]).unwrap());
+        let head = c.send(bodiless(&Method::HEAD, path, &[]));
+        assert_eq!(head.response.status(), 200, "{path}");
+        assert_eq!(head.response.body(), "", "{path}");
+        assert!(!got.response.body().is_empty());
+        for name in ["content-type", "cache-control"] {
+            assert_eq!(header(&head, name), header(&got, name), "{path} {name}");
+        }
+    }
+    let head = tracking_api::unconfigured(&Method::HEAD, "/health", &http::HeaderMap::new());
+    assert_eq!((head.status().as_u16(), head.body().as_str()), (503, ""));
+    // Not where an answer costs credentials and storage: the track route still refuses HEAD.
+    let reply = c.send(bodiless(&Method::HEAD, "/api/shipment/ORD-1/track", &[]));
+    assert_eq!(reply.response.status(), 405);
+}
+
+#[test]
+fn the_contract_is_served_as_the_generated_json_without_credentials() {
+    let c = Contract::new();
+    let reply = c.send(get("/openapi.json").body(vec![]).unwrap());
+    assert_eq!(reply.response.status(), 200);
+    assert_eq!(
+        header(&reply, "content-type"),
+        Some("application/json; charset=utf-8")
+    );
+    assert_eq!(header(&reply, "cache-control"), Some("public, max-age=300"));
+    assert_eq!(header(&reply, "vary"), None);
+    let pretty = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../openapi/openapi.json"),
+    )
+    .unwrap();
+    let pretty: Value = serde_json::from_str(&pretty).unwrap();
+    assert_eq!(json_of(&reply), pretty);
+    assert!(
+        reply.response.body().len() * 10 < serde_json::to_string_pretty(&pretty).unwrap().len() * 6,
+        "served without whitespace"
+    );
+    // Cheap to check again; and served even when the worker is not configured.
+    let etag = header(&reply, "etag").unwrap().to_owned();
+    let again = c.send(
+        get("/openapi.json")
+            .header("If-None-Match", &etag)
+            .body(vec![])
+            .unwrap(),
+    );
+    assert_eq!(
+        (
+            again.response.status().as_u16(),
+            again.response.body().as_str()
+        ),
+        (304, "")
+    );
+    let bare = tracking_api::unconfigured(&Method::GET, "/openapi.json", &http::HeaderMap::new());
+    assert_eq!(bare.status(), 200);
+    assert_eq!(bare.body(), reply.response.body());
 }

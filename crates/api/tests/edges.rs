@@ -263,3 +263,51 @@ fn a_token_may_live_exactly_the_longest_lifetime_plus_the_skew() {
         Err(CredentialError::LifetimeTooLong)
     );
 }
+
+#[test]
+fn a_whole_number_of_pieces_may_be_written_as_a_float() {
+    let mut h = Harness::new();
+    h.settings.can_generate_waybills = true;
+    let generate = |pieces: Value| {
+        let request = json!({"generate": {
+            "consignee": {"name": "A", "address1": "B", "pincode": "411001", "mobile": "9000000000"},
+            "weightKg": 1.0, "pieces": pieces,
+        }});
+        let reply = h.send(
+            Request::builder()
+                .method(Method::POST)
+                .uri("/api/admin/shipment/ORD-1/awb")
+                .header("Authorization", format!("Bearer {ADMIN}"))
+                .header("Content-Type", "application/json")
+                .body(request.to_string().into_bytes())
+                .unwrap(),
+        );
+        let answer = body(&reply);
+        (
+            reply.response.status().as_u16(),
+            answer["code"].clone(),
+            answer["field"].clone(),
+        )
+    };
+    // 89.0 is read as 89: past the body, only the order's waybill stops it.
+    for pieces in [json!(89), json!(89.0)] {
+        assert_eq!(
+            generate(pieces.clone()),
+            (409, json!("AWB_EXISTS"), Value::Null),
+            "{pieces}"
+        );
+    }
+    // The same number either way, out of range.
+    for pieces in [json!(100), json!(100.0)] {
+        assert_eq!(
+            generate(pieces.clone()),
+            (400, json!("VALIDATION_ERROR"), json!("generate.pieces")),
+            "{pieces}"
+        );
+    }
+    // Not a whole number that fits, or not a number.
+    for pieces in [json!(89.5), json!(-1), json!("2"), json!(1e12)] {
+        assert_eq!(generate(pieces.clone()).0, 400, "{pieces}");
+        assert_eq!(generate(pieces.clone()).1, "INVALID_JSON", "{pieces}");
+    }
+}

@@ -444,6 +444,25 @@ pub fn cases(s: &Secrets) -> Vec<Case> {
             status: 405,
             code: "METHOD_NOT_ALLOWED",
         },
+        // Methods nobody serves, which worker 0.8.7's own Method would take for GET.
+        Case {
+            what: "QUERY health",
+            method: "QUERY",
+            path: "/health".into(),
+            headers: vec![],
+            body: None,
+            status: 405,
+            code: "METHOD_NOT_ALLOWED",
+        },
+        Case {
+            what: "PROPFIND track",
+            method: "PROPFIND",
+            path: "/api/shipment/ORD-1/track".into(),
+            headers: customer(),
+            body: None,
+            status: 405,
+            code: "METHOD_NOT_ALLOWED",
+        },
         Case {
             what: "GET sync",
             method: "GET",
