@@ -14,3 +14,6 @@ ALTER TABLE sync_runs ADD COLUMN busiest_subrequests INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE sync_runs ADD COLUMN busiest_d1_queries INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE sync_runs ADD COLUMN busiest_kv_operations INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE sync_runs ADD COLUMN busiest_queue_sends INTEGER NOT NULL DEFAULT 0;
+
+-- The queue's backlog (admin sync runs): only enqueued shipments are indexed.
+CREATE INDEX orders_enqueued ON orders (enqueued_at) WHERE enqueued_at IS NOT NULL;

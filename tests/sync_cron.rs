@@ -421,10 +421,65 @@ fn six_hundred_shipments_sync_after_one_firing_within_free_plan_budgets_with_a_p
     assert_eq!(synced[0]["n"], 599);
     let failed = w.d1("SELECT id FROM orders WHERE last_sync_error IS NOT NULL");
     assert_eq!(failed, vec![json!({"id": "ORD-0313"})]);
+    let queue = &w.admin("GET", "/api/admin/sync/runs", None).json()["queue"];
+    assert_eq!(queue["enqueued"], 0, "nothing left waiting: {queue}");
     println!(
         "600 shipments: {} Blue Dart calls (ideal 12), {} consumer invocations, busiest {busiest}, {:.1} s",
         calls.len(),
         run["invocations"].as_u64().unwrap() - 1,
         took.as_secs_f64()
     );
+}
+
+#[test]
+fn paging_through_stale_orders_as_an_admin_costs_batched_calls() {
+    let w = TestWorker::production(&[]);
+    let count = 120;
+    w.sim.state().load(
+        (1..=count)
+            .map(|n| demo::in_transit(&awb(n), &format!("ORD-{n:04}")))
+            .collect(),
+    );
+    // Freshly registered with waybills, never synced: every admin look finds them stale.
+    w.d1(&format!(
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < {count}) \
+         INSERT INTO orders (id, customer_id, order_status, shipping_status, awb_no, created_at, \
+           updated_at, last_progress_at) \
+         SELECT printf('ORD-%04d', i), 'cust-1', 'Shipped', 'In-Transit', printf('7000000%04d', i), \
+           '2026-11-20T10:00:00Z', '2026-11-20T10:00:00Z', '2026-11-20T10:00:00Z' FROM n"
+    ));
+    for n in 1..=count {
+        let look = w.admin(
+            "GET",
+            &format!("/api/admin/shipment/ORD-{n:04}/track"),
+            None,
+        );
+        assert_eq!(look.status, 200, "{}", look.body);
+        assert_eq!(look.json()["admin"]["backgroundRefresh"], "scheduled");
+    }
+    let started = std::time::Instant::now();
+    loop {
+        let synced = w.d1("SELECT COUNT(*) AS n FROM orders WHERE last_synced_at IS NOT NULL");
+        if synced[0]["n"] == count {
+            break;
+        }
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(60),
+            "refreshed {synced:?} of {count}\n{}",
+            w.logs()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    let calls = w.sim.calls(Endpoint::Tracking);
+    let carried: usize = calls.iter().map(|c| c.waybills.len()).sum();
+    assert_eq!(carried, count, "each refreshed once");
+    assert!(
+        calls.len() <= count / 10,
+        "{} calls for {count} stale orders: they are combined",
+        calls.len()
+    );
+    let runs = runs(&w);
+    assert!(runs.iter().all(|r| r["trigger"] == "background"));
+    let refreshed: u64 = runs.iter().map(|r| r["succeeded"].as_u64().unwrap()).sum();
+    assert_eq!(refreshed, count as u64);
 }

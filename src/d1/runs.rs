@@ -213,6 +213,28 @@ impl RunLog for D1Store {
         Ok(())
     }
 
+    async fn backlog(&self) -> Result<(usize, Option<DateTime<Utc>>), StoreError> {
+        #[derive(Deserialize)]
+        struct Row {
+            n: f64,
+            oldest: Option<String>,
+        }
+        let rows: Vec<Row> = self
+            .rows(
+                "SELECT COUNT(*) AS n, MIN(enqueued_at) AS oldest FROM orders \
+                 WHERE enqueued_at IS NOT NULL",
+                &[],
+            )
+            .await?;
+        let row = rows
+            .first()
+            .ok_or_else(|| StoreError("no backlog row".into()))?;
+        Ok((
+            row.n as usize,
+            row.oldest.as_deref().map(parse_time).transpose()?,
+        ))
+    }
+
     async fn recent_runs(&self, limit: usize) -> Result<Vec<SyncRun>, StoreError> {
         let rows: Vec<RunRow> = self
             .rows(

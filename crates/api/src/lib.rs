@@ -237,7 +237,13 @@ where
                         })?,
                 };
                 let runs = self.service.recent_runs(limit).await?;
-                json_response(200, &json!({"success": true, "runs": runs}), NO_STORE).into()
+                let queue = self.service.queue_backlog().await?;
+                json_response(
+                    200,
+                    &json!({"success": true, "runs": runs, "queue": queue}),
+                    NO_STORE,
+                )
+                .into()
             }
         })
     }

@@ -304,7 +304,12 @@ fn admin_routes_need_the_admin_token() {
     }
     let runs = c.send(admin(Method::GET, "/api/admin/sync/runs", None));
     assert_eq!(runs.response.status(), 200);
-    assert_eq!(json_of(&runs), json!({"success": true, "runs": []}));
+    assert_eq!(
+        json_of(&runs),
+        json!({"success": true, "runs": [], "queue": {
+            "enqueued": 0, "oldestEnqueuedAt": null, "oldestAgeSeconds": null
+        }})
+    );
     let bad = c.send(admin(Method::GET, "/api/admin/sync/runs?limit=0", None));
     assert_eq!(error(&bad), (400, "INVALID_QUERY".into()));
 }

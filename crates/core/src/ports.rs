@@ -222,6 +222,8 @@ pub trait RunLog {
         tally: &RunTally,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError>;
+    /// Shipments marked enqueued, and the oldest mark.
+    async fn backlog(&self) -> Result<(usize, Option<DateTime<Utc>>), StoreError>;
     /// The latest runs, newest first.
     async fn recent_runs(&self, limit: usize) -> Result<Vec<SyncRun>, StoreError>;
 }

@@ -195,3 +195,13 @@ impl RunTally {
         }
     }
 }
+
+/// What waits on the sync queue: shipments enqueued and not yet synced or given up on.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct QueueBacklog {
+    pub enqueued: usize,
+    pub oldest_enqueued_at: Option<DateTime<Utc>>,
+    /// How long the oldest has waited, in seconds.
+    pub oldest_age_seconds: Option<i64>,
+}

@@ -645,3 +645,19 @@ fn backoff_doubles_with_jitter_and_respects_retry_after() {
     }
     assert_eq!(backoff_ms(0, 500, 0, Some(3)), 3000);
 }
+
+#[test]
+fn the_backlog_says_how_many_wait_on_the_queue_and_for_how_long() {
+    let w = SyncWorld::with_orders(12);
+    let empty = block_on(w.service().queue_backlog()).unwrap();
+    assert_eq!((empty.enqueued, empty.oldest_age_seconds), (0, None));
+    w.produce();
+    w.clock.advance(Duration::seconds(90));
+    let waiting = block_on(w.service().queue_backlog()).unwrap();
+    assert_eq!(
+        (waiting.enqueued, waiting.oldest_age_seconds),
+        (12, Some(90))
+    );
+    w.drain();
+    assert_eq!(block_on(w.service().queue_backlog()).unwrap().enqueued, 0);
+}

@@ -24,7 +24,7 @@ use crate::ports::{
 use crate::rules::budget::Spent;
 use crate::rules::merge::plan_batch;
 use crate::rules::schedule::CheckSchedule;
-use crate::runs::{SyncRun, Trigger};
+use crate::runs::{QueueBacklog, SyncRun, Trigger};
 
 /// Knobs from configuration.
 #[derive(Clone, Debug, PartialEq)]
@@ -434,6 +434,16 @@ where
     /// The latest sync runs, newest first.
     pub async fn recent_runs(&self, limit: usize) -> Result<Vec<SyncRun>, ServiceError> {
         Ok(self.store.recent_runs(limit).await?)
+    }
+
+    /// What waits on the sync queue, and for how long the oldest has.
+    pub async fn queue_backlog(&self) -> Result<QueueBacklog, ServiceError> {
+        let (enqueued, oldest) = self.store.backlog().await?;
+        Ok(QueueBacklog {
+            enqueued,
+            oldest_enqueued_at: oldest,
+            oldest_age_seconds: oldest.map(|at| (self.clock.now() - at).num_seconds().max(0)),
+        })
     }
 
     /// What an admin sees: straight from D1, with the last carrier answer and whether a

@@ -494,6 +494,12 @@ impl RunLog for MemoryStore {
         Ok(())
     }
 
+    async fn backlog(&self) -> Result<(usize, Option<DateTime<Utc>>), StoreError> {
+        self.enter("backlog")?;
+        let state = self.state.borrow();
+        Ok((state.enqueued.len(), state.enqueued.values().min().copied()))
+    }
+
     async fn recent_runs(&self, limit: usize) -> Result<Vec<SyncRun>, StoreError> {
         self.enter("recent_runs")?;
         Ok(self
