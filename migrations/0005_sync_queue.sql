@@ -17,3 +17,11 @@ ALTER TABLE sync_runs ADD COLUMN busiest_queue_sends INTEGER NOT NULL DEFAULT 0;
 
 -- The queue's backlog (admin sync runs): only enqueued shipments are indexed.
 CREATE INDEX orders_enqueued ON orders (enqueued_at) WHERE enqueued_at IS NOT NULL;
+
+-- KV writes are budgeted (the free plan allows 1,000 a day): the sync rewrites the snapshot of
+-- an order only while KV holds one (until kv_cached_until), and at most KV_SYNC_WRITES_PER_DAY.
+ALTER TABLE orders ADD COLUMN kv_cached_until TEXT;
+CREATE TABLE kv_write_budget (
+    day     TEXT PRIMARY KEY,   -- UTC date
+    writes  INTEGER NOT NULL
+);

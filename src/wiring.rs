@@ -81,6 +81,7 @@ fn settings(env: &Env) -> Result<Rc<Settings>, SetupError> {
             raw_max_bytes: config.carrier_response_max_bytes,
             refresh_interval: config.refresh_interval,
             cache_ttl_secs: config.cache_ttl_secs,
+            kv_sync_writes_per_day: config.kv_sync_writes_per_day,
             schedule: config.schedule.clone(),
         }),
         config: Rc::new(config),

@@ -97,7 +97,7 @@ fn delivered_is_read_in_every_shape_on_every_path_and_never_asked_about_again() 
     );
 
     // Path 2: the cron asks about the three parcels not yet known delivered, and only them.
-    assert_eq!(w.fire_cron().status, 200);
+    w.cron_run();
     let cron_calls = &w.sim.calls(Endpoint::Tracking)[asked_before_cron..];
     let mut carried: Vec<String> = cron_calls.iter().flat_map(|c| c.waybills.clone()).collect();
     carried.sort();
@@ -119,7 +119,7 @@ fn delivered_is_read_in_every_shape_on_every_path_and_never_asked_about_again() 
     // The next run, even with every check time long past, asks Blue Dart nothing.
     w.d1("UPDATE orders SET next_check_at = '2020-01-01T00:00:00Z'");
     let asked = w.sim.calls(Endpoint::Tracking).len();
-    assert_eq!(w.fire_cron().status, 200);
+    w.cron_run();
     let logs = w.wait_for_log("[TRACKING SYNC] Completed: 0 success, 0 failed");
     assert!(
         logs.contains("[TRACKING SYNC] Syncing 0 shipments..."),
@@ -136,7 +136,7 @@ fn a_quiet_shipment_is_asked_about_less_often_then_not_at_all_until_it_moves() {
         .load(vec![demo::in_transit("71000000001", "ORD-Q")]);
     w.ship("ORD-Q", "cust-1", "71000000001");
     // Blue Dart's scans (22 and 23 January 2026) are stored by the first sync.
-    assert_eq!(w.fire_cron().status, 200);
+    w.cron_run();
     let polling = &admin_view(&w, "ORD-Q")["admin"]["polling"];
     let progress = time(&polling["lastProgressAt"]);
     let next = time(&polling["nextCheckAt"]);
@@ -154,7 +154,7 @@ fn a_quiet_shipment_is_asked_about_less_often_then_not_at_all_until_it_moves() {
         "UPDATE orders SET last_progress_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now', '-3 days'), \
          next_check_at = '2020-01-01T00:00:00Z'",
     );
-    assert_eq!(w.fire_cron().status, 200);
+    w.cron_run();
     assert_eq!(w.sim.calls(Endpoint::Tracking).len(), asked + 1);
     let polling = &admin_view(&w, "ORD-Q")["admin"]["polling"];
     let wait = time(&polling["nextCheckAt"]) - Utc::now();
@@ -169,7 +169,7 @@ fn a_quiet_shipment_is_asked_about_less_often_then_not_at_all_until_it_moves() {
         "UPDATE orders SET last_progress_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now', '-31 days'), \
          next_check_at = '2020-01-01T00:00:00Z'",
     );
-    assert_eq!(w.fire_cron().status, 200);
+    w.cron_run();
     let asked = w.sim.calls(Endpoint::Tracking).len();
     let view = admin_view(&w, "ORD-Q");
     let polling = &view["admin"]["polling"];
@@ -191,7 +191,7 @@ fn a_quiet_shipment_is_asked_about_less_often_then_not_at_all_until_it_moves() {
     );
     assert_eq!(customer["dataSource"]["isCached"], true);
     w.d1("UPDATE orders SET next_check_at = '2020-01-01T00:00:00Z'");
-    assert_eq!(w.fire_cron().status, 200);
+    w.cron_run();
     assert_eq!(
         w.sim.calls(Endpoint::Tracking).len(),
         asked,

@@ -33,26 +33,8 @@ fn runs(w: &TestWorker) -> Vec<Value> {
     answer.json()["runs"].as_array().unwrap().clone()
 }
 
-/// Fires the cron and waits (at most two minutes) until its run is no longer running: the
-/// consumers have synced, skipped or dead-lettered every shipment it enqueued.
 fn cron(w: &TestWorker) -> Value {
-    let before = runs(w).len();
-    let answer = w.fire_cron();
-    assert_eq!(answer.status, 200, "{}", answer.body);
-    let started = std::time::Instant::now();
-    loop {
-        let all = runs(w);
-        if all.len() > before && all[0]["status"] != "running" {
-            return all[0].clone();
-        }
-        assert!(
-            started.elapsed() < std::time::Duration::from_secs(120),
-            "the run did not finish: {:?}\n{}",
-            all.first(),
-            w.logs()
-        );
-        std::thread::sleep(std::time::Duration::from_millis(200));
-    }
+    w.cron_run()
 }
 
 #[test]

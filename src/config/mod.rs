@@ -57,6 +57,7 @@ pub struct Config {
     pub refresh_interval: Duration,
     /// Lifetime of a KV snapshot that is not rewritten.
     pub cache_ttl_secs: u64,
+    pub kv_sync_writes_per_day: usize,
     pub breaker: BreakerSettings,
     /// Storefront origins allowed to call the customer endpoint from a browser.
     pub allowed_origins: Vec<String>,
@@ -222,6 +223,10 @@ impl Config {
                 (0, 3_600),
             )? as i64),
             cache_ttl_secs: vars.number("CACHE_TTL_SECONDS", 86_400, (60, 365 * 86_400))?,
+            // The free plan allows 1,000 KV writes a day; customers' reads and refreshes and
+            // the refresh claims use the rest.
+            kv_sync_writes_per_day: vars.number("KV_SYNC_WRITES_PER_DAY", 500, (0, 100_000_000))?
+                as usize,
             breaker: BreakerSettings {
                 threshold: vars.number("BREAKER_FAILURE_THRESHOLD", 5, (1, 1_000))? as u32,
                 cooldown: Duration::seconds(vars.number(

@@ -144,13 +144,15 @@ impl RunLog for D1Store {
         }
         let rows: Vec<Row> = self
             .rows(
-                "INSERT INTO sync_runs (triggered_by, status, started_at, considered) \
-                 VALUES (?1, ?2, ?3, ?4) RETURNING id",
+                "INSERT INTO sync_runs (triggered_by, status, started_at, considered, enqueued, batches) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6) RETURNING id",
                 &[
                     text(run.trigger.as_str()),
                     text(run_status(run)),
                     time(run.started_at),
                     number(run.considered),
+                    number(run.enqueued),
+                    number(run.batches),
                 ],
             )
             .await?;

@@ -479,9 +479,43 @@ impl TestWorker {
         );
     }
 
-    /// Fires the cron trigger the way Cloudflare would, through `--test-scheduled`.
+    /// Fires the cron trigger the way Cloudflare would, through `--test-scheduled`. The cron
+    /// only enqueues: see [`TestWorker::cron_run`] to wait for the sync itself.
     pub fn fire_cron(&self) -> Answer {
         self.get("/__scheduled?cron=0+*+*+*+*")
+    }
+
+    /// Fires the cron and waits (at most two minutes) until the run it made is no longer
+    /// running: the local queues' consumers have synced, skipped or dead-lettered everything it
+    /// enqueued. The run as `GET /api/admin/sync/runs` lists it.
+    pub fn cron_run(&self) -> Value {
+        let newest_cron = |w: &TestWorker| {
+            let answer = w.admin("GET", "/api/admin/sync/runs?limit=20", None);
+            assert_eq!(answer.status, 200, "{}", answer.body);
+            let runs = answer.json()["runs"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default();
+            runs.into_iter()
+                .find(|r| r["trigger"] == "cron")
+                .unwrap_or(Value::Null)
+        };
+        let before = newest_cron(self)["id"].as_i64().unwrap_or(0);
+        let answer = self.fire_cron();
+        assert_eq!(answer.status, 200, "{}", answer.body);
+        let started = Instant::now();
+        loop {
+            let run = newest_cron(self);
+            if run["id"].as_i64().unwrap_or(0) > before && run["status"] != "running" {
+                return run;
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(120),
+                "the cron's run did not finish: {run}\n{}",
+                self.logs()
+            );
+            std::thread::sleep(Duration::from_millis(200));
+        }
     }
 }
 

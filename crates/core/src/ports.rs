@@ -7,7 +7,7 @@
 
 use std::fmt;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 
 use crate::model::{Snapshot, TrackingEvent};
 use crate::rules::merge::OrderSync;
@@ -228,7 +228,8 @@ pub trait RunLog {
     async fn recent_runs(&self, limit: usize) -> Result<Vec<SyncRun>, StoreError>;
 }
 
-/// Orders whose KV snapshot could not be written, for the next sync to repair.
+/// Orders whose KV snapshot could not be written, for the next sync to repair; which orders KV
+/// holds; and the day's budget of sync KV writes.
 pub trait KvRepairs {
     /// Notes orders whose KV snapshot could not be written.
     async fn mark_kv_stale(
@@ -239,6 +240,26 @@ pub trait KvRepairs {
     /// Orders whose KV snapshot needs rewriting, oldest mark first.
     async fn kv_stale(&self, limit: usize) -> Result<Vec<String>, StoreError>;
     async fn clear_kv_stale(&self, order_ids: &[String]) -> Result<(), StoreError>;
+    /// Notes that KV holds these orders' snapshots until `until`.
+    async fn note_cached(
+        &self,
+        order_ids: &[String],
+        until: DateTime<Utc>,
+    ) -> Result<(), StoreError>;
+    /// Those of `order_ids` whose snapshot KV holds at `now`.
+    async fn held_in_kv(
+        &self,
+        order_ids: &[String],
+        now: DateTime<Utc>,
+    ) -> Result<Vec<String>, StoreError>;
+    /// Takes `count` of the day's `limit` sync KV writes; `false` (nothing taken) when they do
+    /// not fit. Atomic: concurrent invocations never take more than the limit together.
+    async fn reserve_kv_writes(
+        &self,
+        day: NaiveDate,
+        count: usize,
+        limit: usize,
+    ) -> Result<bool, StoreError>;
 }
 
 /// The source of truth (D1): everything the tracking service stores. Implemented for anything

@@ -661,3 +661,61 @@ fn the_backlog_says_how_many_wait_on_the_queue_and_for_how_long() {
     w.drain();
     assert_eq!(block_on(w.service().queue_backlog()).unwrap().enqueued, 0);
 }
+
+/// Customers read these orders, so KV holds their snapshots.
+fn read_by_customers(w: &SyncWorld, ids: &[&str]) {
+    for id in ids {
+        block_on(w.service().load(id)).unwrap();
+    }
+}
+
+fn kv_holds(w: &SyncWorld, id: &str) -> Option<String> {
+    w.kv.entries
+        .borrow()
+        .get(&tracking_core::service::snapshot_key(id))
+        .map(|(v, _)| v.clone())
+}
+
+#[test]
+fn the_sync_rewrites_kv_only_for_orders_customers_hold_there() {
+    let w = SyncWorld::with_orders(3);
+    // Registered two days ago: the snapshots written then have expired from KV.
+    w.clock.advance(Duration::days(2));
+    w.kv.entries.borrow_mut().clear();
+    read_by_customers(&w, &["ORD-01"]);
+    let writes = w.kv.writes.get();
+    w.run();
+    assert_eq!(
+        w.kv.writes.get(),
+        writes + 1,
+        "one KV write, for the order customers read"
+    );
+    assert!(kv_holds(&w, "ORD-01").unwrap().contains("in_transit"));
+    assert_eq!(kv_holds(&w, "ORD-02"), None, "nobody reads it: no write");
+    // A customer who comes later misses KV and reads D1's new state.
+    assert_eq!(w.status("ORD-02").0, Some(Status::InTransit));
+}
+
+#[test]
+fn sync_kv_writes_stop_at_the_days_budget_and_are_repaired_later() {
+    let mut w = SyncWorld::with_orders(3);
+    w.w.settings.kv_sync_writes_per_day = 2;
+    read_by_customers(&w, &["ORD-01", "ORD-02", "ORD-03"]);
+    let writes = w.kv.writes.get();
+    w.run();
+    assert_eq!(
+        w.kv.writes.get(),
+        writes,
+        "three do not fit in two: none written"
+    );
+    assert!(w.log.lines().iter().any(|l| l.contains(
+        "[CACHE] The day's 2 sync KV writes are spent; 3 snapshots wait for tomorrow's repair"
+    )));
+    assert_eq!(w.store.kv_repairs().len(), 3);
+    // The next day's first firing repairs them within the new day's budget.
+    w.clock.advance(Duration::days(1));
+    w.w.settings.kv_sync_writes_per_day = 10;
+    w.produce();
+    assert!(w.store.kv_repairs().is_empty());
+    assert!(kv_holds(&w, "ORD-03").unwrap().contains("in_transit"));
+}

@@ -37,6 +37,9 @@ pub struct ServiceSettings {
     pub refresh_interval: Duration,
     /// How long a KV snapshot lives without being rewritten: a bound on how stale it can get.
     pub cache_ttl_secs: u64,
+    /// KV writes the syncs may make a day (UTC), for orders customers hold in KV; customers'
+    /// own reads and refreshes write outside it.
+    pub kv_sync_writes_per_day: usize,
     /// When each shipment in transit is next asked about.
     pub schedule: CheckSchedule,
 }
@@ -155,10 +158,75 @@ where
         false
     }
 
+    /// Writes snapshots to KV together and notes in D1 until when KV holds them, so that the
+    /// sync knows which orders customers hold there. The ids written.
+    pub(crate) async fn cache_snapshots(&self, snapshots: &[&Snapshot]) -> Vec<String> {
+        let writes = snapshots.iter().map(|snapshot| async move {
+            self.write_snapshot(snapshot)
+                .await
+                .then(|| snapshot.order.id.clone())
+        });
+        let written: Vec<String> = join_all(writes).await.into_iter().flatten().collect();
+        if !written.is_empty() {
+            let until = self.clock.now() + Duration::seconds(self.settings.cache_ttl_secs as i64);
+            if let Err(e) = self.store.note_cached(&written, until).await {
+                self.log
+                    .warn(&format!("[CACHE] Could not note KV snapshots as held: {e}"));
+            }
+        }
+        written
+    }
+
+    /// Those of `snapshots` whose KV copy customers still hold; on a storage failure all of
+    /// them, as rewriting is the safe side.
+    async fn held_in_kv<'s>(
+        &self,
+        snapshots: Vec<&'s Snapshot>,
+        now: DateTime<Utc>,
+    ) -> Vec<&'s Snapshot> {
+        let ids: Vec<String> = snapshots.iter().map(|s| s.order.id.clone()).collect();
+        match self.store.held_in_kv(&ids, now).await {
+            Ok(held) => snapshots
+                .into_iter()
+                .filter(|s| held.contains(&s.order.id))
+                .collect(),
+            Err(e) => {
+                self.log.warn(&format!(
+                    "[CACHE] Could not tell which snapshots KV holds: {e}"
+                ));
+                snapshots
+            }
+        }
+    }
+
+    /// Whether the day's budget of sync KV writes has room for `count` more (and takes it).
+    pub(crate) async fn kv_budget_allows(&self, count: usize) -> bool {
+        let day = self.clock.now().date_naive();
+        match self
+            .store
+            .reserve_kv_writes(day, count, self.settings.kv_sync_writes_per_day)
+            .await
+        {
+            Ok(true) => true,
+            Ok(false) => {
+                self.log.warn(&format!(
+                    "[CACHE] The day's {} sync KV writes are spent; {count} snapshots wait for tomorrow's repair",
+                    self.settings.kv_sync_writes_per_day
+                ));
+                false
+            }
+            Err(e) => {
+                self.log
+                    .warn(&format!("[CACHE] Could not reserve KV writes: {e}"));
+                false
+            }
+        }
+    }
+
     /// The order's snapshot from D1, written through to KV.
     async fn load_from_store(&self, order_id: &str) -> Result<Snapshot, ServiceError> {
         let snapshot = self.store_snapshot(order_id).await?;
-        self.write_snapshot(&snapshot).await;
+        self.cache_snapshots(&[&snapshot]).await;
         Ok(snapshot)
     }
 
@@ -183,7 +251,7 @@ where
             Cached::Absent => Err(ServiceError::NotFound),
             Cached::Miss => match self.store.snapshot(order_id).await? {
                 Some(snapshot) => {
-                    self.write_snapshot(&snapshot).await;
+                    self.cache_snapshots(&[&snapshot]).await;
                     Ok(snapshot)
                 }
                 None => {
@@ -204,7 +272,7 @@ where
         {
             return;
         }
-        self.write_snapshot(snapshot).await;
+        self.cache_snapshots(&[snapshot]).await;
     }
 
     /// The customer's track request.
@@ -369,8 +437,9 @@ where
     }
 
     /// The one sync path: a carrier call for all the snapshots' waybills, the writes of all of
-    /// them in one transaction, then KV for those whose tracking changed (all of them when
-    /// `always_cache`: a customer asked). A failure anywhere before the save changes nothing.
+    /// them in one transaction, then KV for those whose tracking changed and that customers
+    /// hold in KV (all of them when `always_cache`: a customer asked). A failure anywhere
+    /// before the save changes nothing.
     pub(crate) async fn sync_snapshots(
         &self,
         snapshots: Vec<Snapshot>,
@@ -422,12 +491,28 @@ where
                 changed,
             });
         }
-        // The batch's KV writes go out together rather than one after another.
-        let writes = summaries
+        // KV is rewritten for a customer's own refresh, and otherwise only for changed orders
+        // customers hold in KV (the others read D1's new state on their next KV miss), within
+        // the day's budget; what the budget cannot cover is repaired by a later sync.
+        let changed: Vec<&Snapshot> = summaries
             .iter()
             .filter(|s| s.changed || always_cache)
-            .map(|s| self.write_snapshot(&s.snapshot));
-        join_all(writes).await;
+            .map(|s| &s.snapshot)
+            .collect();
+        let wanted = if always_cache || changed.is_empty() {
+            changed
+        } else {
+            self.held_in_kv(changed, now).await
+        };
+        if always_cache || wanted.is_empty() || self.kv_budget_allows(wanted.len()).await {
+            self.cache_snapshots(&wanted).await;
+        } else {
+            let ids: Vec<String> = wanted.iter().map(|s| s.order.id.clone()).collect();
+            if let Err(e) = self.store.mark_kv_stale(&ids, now).await {
+                self.log
+                    .warn(&format!("[CACHE] Could not note snapshots for repair: {e}"));
+            }
+        }
         Ok(summaries)
     }
 

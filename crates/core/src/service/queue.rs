@@ -211,6 +211,7 @@ where
         spent: impl Fn() -> Spent,
     ) -> Vec<Verdict> {
         let started = self.clock.now();
+        let messages = &self.with_refresh_run(messages).await;
         let mut verdicts = vec![Verdict::Ack; messages.len()];
         let mut tallies = Tallies::default();
         let calls = pack(messages, settings.batch_size.max(1));
@@ -291,8 +292,36 @@ where
             next_cost = next_cost.max(spent().since(before));
             next_time = next_time.max(self.clock.now() - call_started);
         }
-        self.record_tallies(messages.len(), tallies, spent()).await;
+        self.record_tallies(tallies, spent()).await;
         verdicts
+    }
+
+    /// Refreshes arrive without a run: they get one (`background`) for this invocation's
+    /// batch, which their retries and splits carry on, so that it completes only once each of
+    /// them is refreshed or dead-lettered.
+    async fn with_refresh_run(&self, messages: &[SyncMessage]) -> Vec<SyncMessage> {
+        let mut messages = messages.to_vec();
+        let fresh: Vec<usize> = (0..messages.len())
+            .filter(|&i| messages[i].run.is_none())
+            .collect();
+        if fresh.is_empty() {
+            return messages;
+        }
+        let mut run = SyncRun::new(Trigger::Background, self.clock.now());
+        run.enqueued = fresh.iter().map(|&i| messages[i].orders.len()).sum();
+        run.considered = run.enqueued;
+        run.batches = fresh.len();
+        match self.store.start_run(&run).await {
+            Ok(id) => {
+                for i in fresh {
+                    messages[i].run = Some(id);
+                }
+            }
+            Err(e) => self.log.warn(&format!(
+                "[TRACKING SYNC] Could not record the refreshes' run: {e}"
+            )),
+        }
+        messages
     }
 
     /// Syncs a call's orders, leaving out those synced since their message was made (a
@@ -463,9 +492,8 @@ where
         Verdict::Ack
     }
 
-    /// Adds the invocation's counts to the runs its messages belong to; refreshes (no run) are
-    /// recorded as a background run of their own.
-    async fn record_tallies(&self, messages: usize, tallies: Tallies, spent: Spent) {
+    /// Adds the invocation's counts to the runs its messages belong to.
+    async fn record_tallies(&self, tallies: Tallies, spent: Spent) {
         let mut first = true;
         for (run, mut tally) in tallies.0 {
             // The invocation's spending counts once, towards the first run it worked on.
@@ -475,22 +503,10 @@ where
                 "[TRACKING SYNC] Completed: {} success, {} failed",
                 tally.succeeded, tally.failed
             ));
-            let result = match run {
-                Some(id) => self.store.add_to_run(id, &tally, self.clock.now()).await,
-                None => {
-                    let mut record = self.start_run(Trigger::Background, tally.finished()).await;
-                    record.batches = messages;
-                    record.succeeded = tally.succeeded;
-                    record.failed = tally.failed;
-                    record.skipped = tally.skipped;
-                    record.retried = tally.retried;
-                    record.dead_lettered = tally.dead_lettered;
-                    record.failures = tally.failures;
-                    self.finish(record, tally.spent).await;
-                    Ok(())
-                }
+            let Some(id) = run else {
+                continue;
             };
-            if let Err(e) = result {
+            if let Err(e) = self.store.add_to_run(id, &tally, self.clock.now()).await {
                 self.log.warn(&format!(
                     "[TRACKING SYNC] Could not record the consumer's counts: {e}"
                 ));

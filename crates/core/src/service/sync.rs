@@ -103,12 +103,12 @@ where
                 return;
             }
         };
-        let mut repaired = Vec::new();
-        for snapshot in &snapshots {
-            if self.write_snapshot(snapshot).await {
-                repaired.push(snapshot.order.id.clone());
-            }
+        if !self.kv_budget_allows(snapshots.len()).await {
+            return;
         }
+        let mut repaired = self
+            .cache_snapshots(&snapshots.iter().collect::<Vec<_>>())
+            .await;
         // Marks of orders that no longer exist go too.
         repaired.extend(
             stale

@@ -131,6 +131,10 @@ struct StoreState {
     breaker: BreakerState,
     /// When each order was taken for the sync queue (D1: `orders.enqueued_at`).
     enqueued: HashMap<String, DateTime<Utc>>,
+    /// Sync KV writes taken per day.
+    kv_budget: HashMap<chrono::NaiveDate, usize>,
+    /// Until when KV holds each order's snapshot (D1: `orders.kv_cached_until`).
+    cached_until: HashMap<String, DateTime<Utc>>,
 }
 
 #[derive(Default)]
@@ -548,6 +552,54 @@ impl KvRepairs for MemoryStore {
         }
         Ok(())
     }
+
+    async fn note_cached(
+        &self,
+        order_ids: &[String],
+        until: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        self.enter("note_cached")?;
+        let mut state = self.state.borrow_mut();
+        for id in order_ids {
+            state.cached_until.insert(id.clone(), until);
+        }
+        Ok(())
+    }
+
+    async fn held_in_kv(
+        &self,
+        order_ids: &[String],
+        now: DateTime<Utc>,
+    ) -> Result<Vec<String>, StoreError> {
+        self.enter("held_in_kv")?;
+        let state = self.state.borrow();
+        Ok(order_ids
+            .iter()
+            .filter(|id| {
+                state
+                    .cached_until
+                    .get(*id)
+                    .is_some_and(|until| *until > now)
+            })
+            .cloned()
+            .collect())
+    }
+
+    async fn reserve_kv_writes(
+        &self,
+        day: chrono::NaiveDate,
+        count: usize,
+        limit: usize,
+    ) -> Result<bool, StoreError> {
+        self.enter("reserve_kv_writes")?;
+        let mut state = self.state.borrow_mut();
+        let taken = state.kv_budget.entry(day).or_default();
+        if *taken + count > limit {
+            return Ok(false);
+        }
+        *taken += count;
+        Ok(true)
+    }
 }
 
 impl MemoryStore {
@@ -673,6 +725,7 @@ impl<C: Carrier> World<C> {
                 raw_max_bytes: 16 * 1024,
                 refresh_interval: chrono::Duration::zero(),
                 cache_ttl_secs: 86_400,
+                kv_sync_writes_per_day: 500,
                 schedule: CheckSchedule {
                     moving: chrono::Duration::minutes(45),
                     backoff: parse_backoff("1d=3h,2d=6h,4d=12h,7d=24h").unwrap(),
