@@ -13,7 +13,7 @@
 //! Run alone with `cargo test --test conformance` after `npm run build` (`npm test` runs it).
 
 use std::fs;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
 
