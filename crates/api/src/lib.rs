@@ -2,6 +2,7 @@
 //! typed request and response bodies, the mapping of domain errors to status and code, CORS and
 //! Cache-Control. The worker only turns its requests into `http::Request`s and back.
 
+pub mod bulk;
 pub mod credentials;
 pub mod error;
 pub mod reply;
@@ -176,6 +177,7 @@ where
                 )
                 .into()
             }
+            Route::AdminBulkOrders => bulk::handle(&self.service, request).await?.into(),
             Route::AdminSyncRuns => {
                 let pairs = query_pairs(request.uri());
                 let limit = match query_value(&pairs, "limit") {
