@@ -86,11 +86,11 @@ fn order_line(line: usize, value: Value) -> Result<IntakeLine, LineError> {
     })
 }
 
-/// The body's orders as (line, JSON or why not), before they are checked.
-fn entries(
-    media_type: &str,
-    bytes: &[u8],
-) -> Result<Vec<(usize, Result<Value, String>)>, ApiError> {
+/// One order of a body as sent: its line, and its JSON or why it is not JSON.
+type Entry = (usize, Result<Value, String>);
+
+/// The body's orders, before they are checked.
+fn entries(media_type: &str, bytes: &[u8]) -> Result<Vec<Entry>, ApiError> {
     if media_type == NDJSON {
         return Ok(bytes
             .split(|b| *b == b'\n')
