@@ -1,6 +1,7 @@
 //! In-memory implementations of the domain's ports, for native tests: a store with D1's
-//! semantics (unique event identity, one latest flag, all-or-nothing batches), a KV that can be
-//! made to fail, a settable clock, a log that keeps its lines, and a scripted carrier.
+//! semantics (unique event identity, one latest flag, unique waybills, all-or-nothing batches),
+//! a KV that can be made to fail, a settable clock, a log that keeps its lines, and a scripted
+//! carrier.
 
 use std::cell::{Cell, RefCell};
 use std::collections::{BTreeMap, HashMap, VecDeque};
