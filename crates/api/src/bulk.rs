@@ -5,16 +5,13 @@
 //! JSON array (`application/json`) of at most [`MAX_BULK_ORDERS`] orders, each the body of
 //! `PUT /api/admin/orders/:orderId` plus its `orderId`, validated the same way. A line that
 //! cannot be read or is not valid is answered alone; the others go to
-//! [`TrackingService::put_orders`]. Only whole-request problems are errors (415, 413, 400).
+//! `TrackingService::put_orders`. Only whole-request problems are errors (415, 413, 400).
 
 use serde_json::{Map, Value, json};
-use tracking_core::carrier::Carrier;
-use tracking_core::ports::{Clock, KeyValue, Log, OrderUpsert, Store};
-use tracking_core::service::TrackingService;
+use tracking_core::ports::OrderUpsert;
 use tracking_core::service::intake::{IntakeLine, LineOutcome, LineResult};
 
 use crate::error::ApiError;
-use crate::reply::{NO_STORE, json_response};
 use crate::requests::{OrderBody, RequestBody, order_id, read_body};
 
 /// Orders per request, at most.
@@ -211,27 +208,10 @@ pub fn answer(errors: &[LineError], results: &[LineResult]) -> Value {
     })
 }
 
-/// `POST /api/admin/orders` (the caller is an admin already).
-pub async fn handle<S, K, C, T, L, B>(
-    service: &TrackingService<'_, S, K, C, T, L>,
-    request: http::Request<B>,
-) -> Result<http::Response<String>, ApiError>
-where
-    S: Store,
-    K: KeyValue,
-    C: Carrier,
-    T: Clock,
-    L: Log,
-    B: RequestBody,
-{
+/// The body of `POST /api/admin/orders`: read within [`MAX_BULK_BODY_BYTES`], then [`parse`]d.
+pub async fn read<B: RequestBody>(request: http::Request<B>) -> Result<BulkBody, ApiError> {
     let (media_type, bytes) = read_body(request, &[JSON, NDJSON], MAX_BULK_BODY_BYTES).await?;
-    let body = parse(media_type, &bytes)?;
-    let results = service.put_orders(&body.lines).await;
-    Ok(json_response(
-        200,
-        &answer(&body.errors, &results),
-        NO_STORE,
-    ))
+    parse(media_type, &bytes)
 }
 
 #[cfg(test)]

@@ -177,7 +177,11 @@ where
                 )
                 .into()
             }
-            Route::AdminBulkOrders => bulk::handle(&self.service, request).await?.into(),
+            Route::AdminBulkOrders => {
+                let body = bulk::read(request).await?;
+                let results = self.service.put_orders(&body.lines).await;
+                json_response(200, &bulk::answer(&body.errors, &results), NO_STORE).into()
+            }
             Route::AdminSyncRuns => {
                 let pairs = query_pairs(request.uri());
                 let limit = match query_value(&pairs, "limit") {
