@@ -2,11 +2,9 @@
 //! orders and attaching waybills.
 
 use chrono::{DateTime, NaiveDate, Utc};
-use serde::Deserialize;
-use tracking_core::model::{Order, ShippingStatus, Snapshot, TrackingEvent};
-use tracking_core::ports::{
-    AttachOutcome, OrderInput, OrderStore, StoreError, StoredResponse, UpsertOutcome,
-};
+use serde::{Deserialize, Serialize};
+use tracking_core::model::{Order, ShippingStatus, Snapshot, TrackingEvent, iso};
+use tracking_core::ports::{AttachOutcome, OrderStore, OrderUpsert, StoreError, StoredResponse};
 
 use super::events::EventRow;
 use super::rows::{encode, event_row, identity_row};
@@ -72,6 +70,53 @@ impl OrderRow {
         })
     }
 }
+
+/// One order to create or update, as a row of [`UPSERT_ORDERS`]' JSON parameter.
+#[derive(Serialize)]
+struct UpsertRow<'a> {
+    id: &'a str,
+    c: &'a str,
+    os: &'a str,
+    ss: &'static str,
+    a: Option<&'a str>,
+    t: String,
+}
+
+fn upsert_rows(orders: &[OrderUpsert], now: DateTime<Utc>) -> Vec<UpsertRow<'_>> {
+    orders
+        .iter()
+        .map(|OrderUpsert { order_id, input }| UpsertRow {
+            id: order_id,
+            c: &input.customer_id,
+            os: &input.order_status,
+            ss: if input.awb_no.is_some() {
+                ShippingStatus::InTransit
+            } else {
+                ShippingStatus::Pending
+            }
+            .as_str(),
+            a: input.awb_no.as_deref(),
+            t: iso(input.created_at.unwrap_or(now)),
+        })
+        .collect()
+}
+
+/// Creates or updates the orders of `?1` at time `?2`. An update keeps the creation time and
+/// the waybill; a waybill given to an order that had none makes it In-Transit.
+const UPSERT_ORDERS: &str = "INSERT INTO orders (id, customer_id, order_status, shipping_status, \
+      awb_no, created_at, updated_at, last_progress_at) \
+    SELECT json_extract(value, '$.id'), json_extract(value, '$.c'), json_extract(value, '$.os'), \
+      json_extract(value, '$.ss'), json_extract(value, '$.a'), json_extract(value, '$.t'), ?2, \
+      CASE WHEN json_extract(value, '$.a') IS NULL THEN NULL ELSE ?2 END \
+    FROM json_each(?1) WHERE true \
+    ON CONFLICT (id) DO UPDATE SET customer_id = excluded.customer_id, \
+      order_status = excluded.order_status, \
+      shipping_status = CASE WHEN orders.awb_no IS NULL AND excluded.awb_no IS NOT NULL \
+                             THEN 'In-Transit' ELSE orders.shipping_status END, \
+      last_progress_at = CASE WHEN orders.awb_no IS NULL AND excluded.awb_no IS NOT NULL \
+                             THEN excluded.updated_at ELSE orders.last_progress_at END, \
+      awb_no = COALESCE(orders.awb_no, excluded.awb_no), \
+      updated_at = excluded.updated_at";
 
 impl D1Store {
     /// The order row and who holds `awb`, in one query.
@@ -145,56 +190,36 @@ impl OrderStore for D1Store {
         Ok(snapshots)
     }
 
-    async fn upsert_order(
+    async fn orders_for_intake(
         &self,
-        order_id: &str,
-        input: &OrderInput,
-        now: DateTime<Utc>,
-    ) -> Result<UpsertOutcome, StoreError> {
-        let (existing, holder) = self
-            .order_and_awb_holder(order_id, input.awb_no.as_deref())
+        order_ids: &[String],
+        awbs: &[String],
+    ) -> Result<Vec<Order>, StoreError> {
+        let rows: Vec<OrderRow> = self
+            .rows(
+                &format!(
+                    "SELECT {ORDER_COLUMNS} FROM orders WHERE id IN (SELECT value FROM json_each(?1)) \
+                     OR awb_no IN (SELECT value FROM json_each(?2))"
+                ),
+                &[ids_json(order_ids), ids_json(awbs)],
+            )
             .await?;
-        let other_awb = existing
-            .as_ref()
-            .and_then(|o| o.awb_no.as_deref())
-            .zip(input.awb_no.as_deref())
-            .is_some_and(|(current, given)| current != given);
-        if holder.is_some() || other_awb {
-            return Ok(UpsertOutcome::AwbInUse);
-        }
-        let shipping = if input.awb_no.is_some() {
-            ShippingStatus::InTransit
-        } else {
-            ShippingStatus::Pending
+        rows.into_iter().map(OrderRow::into_order).collect()
+    }
+
+    async fn upsert_orders(
+        &self,
+        orders: &[OrderUpsert],
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let Some(rows) = encode(&upsert_rows(orders, now)) else {
+            return Ok(());
         };
-        self.all(self.statement(
-            "INSERT INTO orders (id, customer_id, order_status, shipping_status, awb_no, created_at, \
-               updated_at, last_progress_at) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, CASE WHEN ?5 IS NULL THEN NULL ELSE ?7 END) \
-             ON CONFLICT (id) DO UPDATE SET customer_id = excluded.customer_id, \
-               order_status = excluded.order_status, \
-               shipping_status = CASE WHEN orders.awb_no IS NULL AND excluded.awb_no IS NOT NULL \
-                                      THEN 'In-Transit' ELSE orders.shipping_status END, \
-               last_progress_at = CASE WHEN orders.awb_no IS NULL AND excluded.awb_no IS NOT NULL \
-                                      THEN excluded.updated_at ELSE orders.last_progress_at END, \
-               awb_no = COALESCE(orders.awb_no, excluded.awb_no), \
-               updated_at = excluded.updated_at",
-            &[
-                text(order_id),
-                text(&input.customer_id),
-                text(&input.order_status),
-                text(shipping.as_str()),
-                opt_text(input.awb_no.as_deref()),
-                time(input.created_at.unwrap_or(now)),
-                time(now),
-            ],
-        )?)
+        self.batch(vec![
+            self.statement(UPSERT_ORDERS, &[text(&rows), time(now)])?,
+        ])
         .await?;
-        Ok(if existing.is_some() {
-            UpsertOutcome::Updated
-        } else {
-            UpsertOutcome::Created
-        })
+        Ok(())
     }
 
     async fn attach_awb(

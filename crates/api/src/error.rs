@@ -57,6 +57,14 @@ impl ApiError {
             .with("field", json!(field))
     }
 
+    /// The field a `VALIDATION_ERROR` is about.
+    pub fn field(&self) -> Option<&str> {
+        self.extra
+            .iter()
+            .find(|(key, _)| *key == "field")
+            .and_then(|(_, value)| value.as_str())
+    }
+
     /// Which variable or binding is wrong is the operator's business (it is in the log), not
     /// the caller's.
     pub fn not_configured() -> ApiError {

@@ -2,6 +2,7 @@
 //! typed request and response bodies, the mapping of domain errors to status and code, CORS and
 //! Cache-Control. The worker only turns its requests into `http::Request`s and back.
 
+pub mod bulk;
 pub mod conditional;
 pub mod credentials;
 pub mod error;
@@ -220,6 +221,11 @@ where
                     NO_STORE,
                 )
                 .into()
+            }
+            Route::AdminBulkOrders => {
+                let body = bulk::read(request).await?;
+                let results = self.service.put_orders(&body.lines).await;
+                json_response(200, &bulk::answer(&body.errors, &results), NO_STORE).into()
             }
             Route::AdminSyncRuns => {
                 let pairs = query_pairs(request.uri());

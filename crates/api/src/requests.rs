@@ -78,32 +78,36 @@ pub fn bearer(headers: &http::HeaderMap) -> Option<String> {
         .then(|| token.trim().to_owned())
 }
 
-/// The request body as `T`: JSON only, bounded in size, unknown fields refused.
-pub async fn json_body<T: DeserializeOwned, B: RequestBody>(
+/// The request's body, sent as one of `media_types` and at most `limit` bytes (as declared, and
+/// while reading: a chunked body declares no length), and the media type it was sent as.
+pub async fn read_body<B: RequestBody>(
     request: http::Request<B>,
-) -> Result<T, ApiError> {
+    media_types: &[&'static str],
+    limit: usize,
+) -> Result<(&'static str, Vec<u8>), ApiError> {
     let (parts, body) = request.into_parts();
     let content_type = parts
         .headers
         .get(http::header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default();
-    if !content_type
-        .split(';')
-        .next()
-        .is_some_and(|t| t.trim().eq_ignore_ascii_case("application/json"))
-    {
+    let sent = content_type.split(';').next().unwrap_or_default().trim();
+    let Some(media_type) = media_types
+        .iter()
+        .find(|t| t.eq_ignore_ascii_case(sent))
+        .copied()
+    else {
         return Err(ApiError::new(
             415,
             "UNSUPPORTED_MEDIA_TYPE",
-            "Send the body as application/json",
+            format!("Send the body as {}", media_types.join(" or ")),
         ));
-    }
+    };
     let too_large = || {
         ApiError::new(
             413,
             "PAYLOAD_TOO_LARGE",
-            format!("The body may be at most {MAX_BODY_BYTES} bytes"),
+            format!("The body may be at most {limit} bytes"),
         )
     };
     let declared = parts
@@ -111,15 +115,23 @@ pub async fn json_body<T: DeserializeOwned, B: RequestBody>(
         .get(http::header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|l| l.parse::<usize>().ok());
-    if declared.is_some_and(|l| l > MAX_BODY_BYTES) {
+    if declared.is_some_and(|l| l > limit) {
         return Err(too_large());
     }
-    let bytes = body.read(MAX_BODY_BYTES).await.map_err(|e| match e {
+    let bytes = body.read(limit).await.map_err(|e| match e {
         BodyError::TooLarge => too_large(),
         BodyError::Unreadable => {
             ApiError::bad_request("INVALID_BODY", "The body could not be read")
         }
     })?;
+    Ok((media_type, bytes))
+}
+
+/// The request body as `T`: JSON only, at most [`MAX_BODY_BYTES`], unknown fields refused.
+pub async fn json_body<T: DeserializeOwned, B: RequestBody>(
+    request: http::Request<B>,
+) -> Result<T, ApiError> {
+    let (_, bytes) = read_body(request, &["application/json"], MAX_BODY_BYTES).await?;
     serde_json::from_slice(&bytes)
         .map_err(|e| ApiError::bad_request("INVALID_JSON", format!("Invalid JSON body: {e}")))
 }

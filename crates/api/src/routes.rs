@@ -17,6 +17,7 @@ pub enum Route {
     AdminSync(String),
     AdminAwb(String),
     AdminPutOrder(String),
+    AdminBulkOrders,
     AdminSyncRuns,
 }
 
@@ -43,6 +44,7 @@ pub const TABLE: &[(&str, &str)] = &[
     ("POST", "/api/admin/shipment/{orderId}/sync"),
     ("POST", "/api/admin/shipment/{orderId}/awb"),
     ("PUT", "/api/admin/orders/{orderId}"),
+    ("POST", "/api/admin/orders"),
     ("GET", "/api/admin/sync/runs"),
 ];
 
@@ -92,6 +94,7 @@ pub fn route(method: &Method, path: &str) -> Result<Route, ApiError> {
         ["api", "admin", "sync", "runs"] => {
             expect(Method::GET, "GET").map(|_| Route::AdminSyncRuns)
         }
+        ["api", "admin", "orders"] => expect(Method::POST, "POST").map(|_| Route::AdminBulkOrders),
         ["api", "admin", "orders", id] => {
             expect(Method::PUT, "PUT")?;
             Ok(Route::AdminPutOrder(order_id(id)?))

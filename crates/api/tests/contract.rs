@@ -647,3 +647,145 @@ fn the_contract_is_served_as_the_generated_json_without_credentials() {
     assert_eq!(bare.status(), 200);
     assert_eq!(bare.body(), reply.response.body());
 }
+
+/// `POST /api/admin/orders` with the admin token, as `content_type`.
+fn bulk(content_type: &str, body: impl Into<Vec<u8>>) -> Request<Vec<u8>> {
+    Request::builder()
+        .method(Method::POST)
+        .uri("/api/admin/orders")
+        .header("Authorization", format!("Bearer {ADMIN}"))
+        .header("Content-Type", content_type)
+        .body(body.into())
+        .unwrap()
+}
+
+#[test]
+fn a_put_giving_an_order_another_waybill_is_awb_exists() {
+    let c = Contract::new();
+    let put = |awb: &str| {
+        c.send(admin(
+            Method::PUT,
+            "/api/admin/orders/ORD-1",
+            Some(json!({"customerId": "cust-1", "orderStatus": "Shipped", "awbNo": awb})),
+        ))
+    };
+    assert_eq!(error(&put("999999999")), (409, "AWB_EXISTS".into()));
+    assert_eq!(put("111111111").response.status(), 200);
+}
+
+#[test]
+fn many_orders_are_created_or_updated_in_one_request() {
+    let c = Contract::new();
+    let ndjson = [
+        json!({"orderId": "ORD-10", "customerId": "cust-1", "orderStatus": "Shipped", "awbNo": "333333333"}),
+        json!({"orderId": "ORD-2", "customerId": "cust-1", "orderStatus": "Shipped"}),
+        json!({"orderId": "ORD-11", "customerId": "cust-1", "awbNo": "111111111"}),
+        json!({"orderId": "ORD-10", "customerId": "cust-2"}),
+    ]
+    .iter()
+    .map(Value::to_string)
+    .collect::<Vec<_>>()
+    .join("\n")
+        + "\nnot json\n";
+    let reply = c.send(bulk("application/x-ndjson; charset=utf-8", ndjson));
+    assert_eq!(reply.response.status(), 200, "{}", reply.response.body());
+    assert_eq!(header(&reply, "cache-control"), Some("no-store"));
+    let body = json_of(&reply);
+    assert_eq!(
+        (
+            &body["success"],
+            &body["received"],
+            &body["created"],
+            &body["updated"],
+            &body["failed"]
+        ),
+        (&json!(false), &json!(5), &json!(1), &json!(1), &json!(3))
+    );
+    assert_eq!(
+        body["results"],
+        json!([
+            {"line": 1, "orderId": "ORD-10", "result": "created"},
+            {"line": 2, "orderId": "ORD-2", "result": "updated"},
+        ])
+    );
+    let errors: Vec<(u64, &str)> = body["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e["line"].as_u64().unwrap(), e["code"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        errors,
+        vec![
+            (3, "AWB_IN_USE"),
+            (4, "DUPLICATE_ORDER_ID"),
+            (5, "INVALID_JSON")
+        ]
+    );
+    // The same as a JSON array: all updated now, nothing twice.
+    let array = json!([
+        {"orderId": "ORD-10", "customerId": "cust-1", "orderStatus": "Shipped", "awbNo": "333333333"},
+        {"orderId": "ORD-2", "customerId": "cust-1", "orderStatus": "Shipped"},
+    ]);
+    let again = json_of(&c.send(bulk("application/json", array.to_string())));
+    assert_eq!(
+        (&again["updated"], &again["failed"]),
+        (&json!(2), &json!(0))
+    );
+    assert_eq!(again["success"], true);
+}
+
+#[test]
+fn a_full_bulk_request_stays_within_the_free_plans_d1_queries() {
+    let c = Contract::new();
+    let lines: String = (0..tracking_api::bulk::MAX_BULK_ORDERS)
+        .map(|i| {
+            format!("{{\"orderId\":\"B-{i}\",\"customerId\":\"cust-1\",\"awbNo\":\"5{i:09}\"}}\n")
+        })
+        .collect();
+    let before = c.world.store.queries();
+    let reply = c.send(bulk("application/x-ndjson", lines));
+    let body = json_of(&reply);
+    assert_eq!(
+        (&body["created"], &body["failed"]),
+        (&json!(1000), &json!(0))
+    );
+    let spent = c.world.store.queries() - before;
+    assert_eq!(spent, 20, "a check and a batch per chunk of 100");
+    assert!(spent <= 50);
+}
+
+#[test]
+fn bulk_requests_are_refused_whole_for_what_no_line_can_fix() {
+    let c = Contract::new();
+    let line = "{\"orderId\":\"B-1\",\"customerId\":\"cust-1\"}\n";
+    let cases: Vec<(Request<Vec<u8>>, u16, &str)> = vec![
+        (bulk("text/plain", line), 415, "UNSUPPORTED_MEDIA_TYPE"),
+        (bulk("application/x-ndjson", ""), 400, "EMPTY_BODY"),
+        (bulk("application/json", "{}"), 400, "INVALID_JSON"),
+        (
+            bulk("application/x-ndjson", line.repeat(1001)),
+            413,
+            "TOO_MANY_ORDERS",
+        ),
+        (
+            bulk("application/x-ndjson", " ".repeat(1024 * 1024 + 1)),
+            413,
+            "PAYLOAD_TOO_LARGE",
+        ),
+    ];
+    for (request, status, code) in cases {
+        assert_eq!(error(&c.send(request)), (status, code.into()), "{code}");
+    }
+    let mut anonymous = bulk("application/x-ndjson", line);
+    anonymous.headers_mut().remove("Authorization");
+    assert_eq!(error(&c.send(anonymous)), (401, "UNAUTHORIZED".into()));
+    let get = c.send(admin(Method::GET, "/api/admin/orders", None));
+    assert_eq!(error(&get), (405, "METHOD_NOT_ALLOWED".into()));
+    assert_eq!(header(&get, "allow"), Some("POST"));
+    // The single PUT keeps its own limit.
+    let big = format!("{{\"customerId\":\"{}\"}}", "x".repeat(20 * 1024));
+    let mut put = admin(Method::PUT, "/api/admin/orders/ORD-9", Some(json!({})));
+    *put.body_mut() = big.into_bytes();
+    assert_eq!(error(&c.send(put)), (413, "PAYLOAD_TOO_LARGE".into()));
+}

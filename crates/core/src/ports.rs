@@ -9,7 +9,7 @@ use std::fmt;
 
 use chrono::{DateTime, NaiveDate, Utc};
 
-use crate::model::{Snapshot, TrackingEvent};
+use crate::model::{Order, Snapshot, TrackingEvent};
 use crate::rules::merge::OrderSync;
 use crate::runs::{RunTally, SyncRun};
 
@@ -104,13 +104,11 @@ pub struct OrderInput {
     pub awb_no: Option<String>,
 }
 
-/// What creating or updating an order did.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum UpsertOutcome {
-    Created,
-    Updated,
-    /// The input's waybill belongs to another order: nothing was written.
-    AwbInUse,
+/// One order to create or update: its id and what the order system says of it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct OrderUpsert {
+    pub order_id: String,
+    pub input: OrderInput,
 }
 
 /// What attaching a waybill found.
@@ -153,13 +151,22 @@ pub trait OrderStore {
         Ok(found.pop())
     }
 
-    /// Creates or updates an order.
-    async fn upsert_order(
+    /// The orders with these ids and the orders holding these waybills, in one round trip:
+    /// what creating or updating them must check first (`service::intake`).
+    async fn orders_for_intake(
         &self,
-        order_id: &str,
-        input: &OrderInput,
+        order_ids: &[String],
+        awbs: &[String],
+    ) -> Result<Vec<Order>, StoreError>;
+    /// Creates or updates orders, all or nothing (one D1 batch). A new order with a waybill is
+    /// In-Transit and due for the next sync; an update keeps the order's creation time and
+    /// waybill, and takes the given waybill only if it had none (then it is In-Transit). The
+    /// waybills were checked by the caller; one another order holds fails the whole write.
+    async fn upsert_orders(
+        &self,
+        orders: &[OrderUpsert],
         now: DateTime<Utc>,
-    ) -> Result<UpsertOutcome, StoreError>;
+    ) -> Result<(), StoreError>;
     /// Attaches a waybill and starts the history with `booked`, all or nothing.
     async fn attach_awb(
         &self,

@@ -8,6 +8,7 @@
 //! order ids are remembered in KV for a minute, and customers get the same answer for an order
 //! that does not exist as for one that is not theirs.
 
+pub mod intake;
 pub mod queue;
 pub mod sync;
 
@@ -18,9 +19,7 @@ use crate::access::Access;
 use crate::carrier::{Carrier, CarrierError, WaybillRequest};
 pub use crate::error::ServiceError;
 use crate::model::{ShippingStatus, Snapshot, Source, TrackingEvent, iso, valid_awb};
-use crate::ports::{
-    AttachOutcome, Clock, KeyValue, Log, OrderInput, Store, StoredResponse, UpsertOutcome,
-};
+use crate::ports::{AttachOutcome, Clock, KeyValue, Log, Store, StoredResponse};
 use crate::rules::budget::Spent;
 use crate::rules::merge::plan_batch;
 use crate::rules::schedule::CheckSchedule;
@@ -124,10 +123,7 @@ enum Cached {
 }
 
 fn awb_in_use() -> ServiceError {
-    ServiceError::Conflict {
-        code: "AWB_IN_USE",
-        message: "This waybill belongs to another order".into(),
-    }
+    intake::AWB_IN_USE.into()
 }
 
 impl<S, K, C, T, L> TrackingService<'_, S, K, C, T, L>
@@ -563,65 +559,6 @@ where
         })
     }
 
-    /// Creates or updates an order as the store's order system sees it.
-    ///
-    /// When the order changes owner, its KV snapshot (which names the old owner, and which
-    /// customers are authorised against) is deleted, and if that fails the update fails, so
-    /// that the order system tries again: the old owner must not go on reading the order.
-    pub async fn put_order(
-        &self,
-        order_id: &str,
-        input: &OrderInput,
-    ) -> Result<(Snapshot, bool), ServiceError> {
-        let previous_owner = self
-            .store
-            .snapshot(order_id)
-            .await?
-            .map(|s| s.order.customer_id);
-        let created = match self
-            .store
-            .upsert_order(order_id, input, self.clock.now())
-            .await?
-        {
-            UpsertOutcome::Created => true,
-            UpsertOutcome::Updated => false,
-            UpsertOutcome::AwbInUse => return Err(awb_in_use()),
-        };
-        if !created {
-            // KV is checked too: a retry after a failed delete finds D1 changed already.
-            let cached_owner = match self.cached(order_id).await {
-                Cached::Snapshot(s) => Some(s.order.customer_id),
-                _ => None,
-            };
-            let other = |owner: &Option<String>| {
-                owner
-                    .as_deref()
-                    .is_some_and(|o| o != input.customer_id.as_str())
-            };
-            if other(&previous_owner) || other(&cached_owner) {
-                self.forget_cached(order_id).await?;
-            }
-        }
-        Ok((self.load_from_store(order_id).await?, created))
-    }
-
-    /// Deletes an order's KV snapshot after a change of owner. On failure the order is also
-    /// noted for the next sync's KV repair, and the error is returned.
-    async fn forget_cached(&self, order_id: &str) -> Result<(), ServiceError> {
-        let Err(e) = self.kv.delete(&snapshot_key(order_id)).await else {
-            self.log.info(&format!(
-                "[CACHE] Order {order_id} changed owner; its KV snapshot was deleted"
-            ));
-            return Ok(());
-        };
-        self.log.warn(&format!(
-            "[CACHE] Order {order_id} changed owner but its KV snapshot could not be deleted: {e}"
-        ));
-        let ids = [order_id.to_owned()];
-        let _ = self.store.mark_kv_stale(&ids, self.clock.now()).await;
-        Err(ServiceError::Store(e))
-    }
-
     /// Attaches a waybill made elsewhere: the order becomes Shipped / In-Transit and its history
     /// starts with a "booked" entry.
     pub async fn attach_awb(&self, order_id: &str, awb: &str) -> Result<Snapshot, ServiceError> {
@@ -630,12 +567,7 @@ where
         match self.store.attach_awb(order_id, &booked, now).await? {
             AttachOutcome::Attached | AttachOutcome::AlreadyAttached => {}
             AttachOutcome::NoSuchOrder => return Err(ServiceError::NotFound),
-            AttachOutcome::OrderHasAnother(_) => {
-                return Err(ServiceError::Conflict {
-                    code: "AWB_EXISTS",
-                    message: "This order has a different waybill already".into(),
-                });
-            }
+            AttachOutcome::OrderHasAnother(_) => return Err(intake::AWB_EXISTS.into()),
             AttachOutcome::UsedByOrder(_) => return Err(awb_in_use()),
         }
         self.log.info(&format!(

@@ -1,6 +1,7 @@
 //! In-memory implementations of the domain's ports, for native tests: a store with D1's
-//! semantics (unique event identity, one latest flag, all-or-nothing batches), a KV that can be
-//! made to fail, a settable clock, a log that keeps its lines, and a scripted carrier.
+//! semantics (unique event identity, one latest flag, unique waybills, all-or-nothing batches),
+//! a KV that can be made to fail, a settable clock, a log that keeps its lines, and a scripted
+//! carrier.
 
 use std::cell::{Cell, RefCell};
 use std::collections::{BTreeMap, HashMap, VecDeque};
@@ -9,8 +10,8 @@ use crate::carrier::{Carrier, CarrierError, TrackingReply, WaybillRequest};
 use crate::model::{Order, ShippingStatus, Snapshot, TrackingEvent};
 use crate::ports::{
     AttachOutcome, BreakerState, CarrierHealth, Clock, DueShipment, KeyValue, KvRepairs, Log,
-    OrderInput, OrderStore, Random, RunLog, Sleeper, StoreError, StoredResponse, SyncStore,
-    UpsertOutcome,
+    OrderInput, OrderStore, OrderUpsert, Random, RunLog, Sleeper, StoreError, StoredResponse,
+    SyncStore,
 };
 use crate::rules::merge::OrderSync;
 use crate::rules::schedule::{CheckSchedule, parse_backoff};
@@ -141,6 +142,9 @@ struct StoreState {
 pub struct MemoryStore {
     state: RefCell<StoreState>,
     pub failing: Cell<bool>,
+    /// A write of this order fails, and with it its whole batch (as a D1 trigger refusing it
+    /// would make it).
+    pub refuse_order: RefCell<Option<String>>,
     /// How many times each operation ran: proves what the hot path does not touch.
     pub calls: RefCell<Vec<&'static str>>,
 }
@@ -239,47 +243,70 @@ impl OrderStore for MemoryStore {
             .collect())
     }
 
-    async fn upsert_order(
+    async fn orders_for_intake(
         &self,
-        order_id: &str,
-        input: &OrderInput,
+        order_ids: &[String],
+        awbs: &[String],
+    ) -> Result<Vec<Order>, StoreError> {
+        self.enter("orders_for_intake")?;
+        Ok(self
+            .state
+            .borrow()
+            .orders
+            .values()
+            .filter(|o| {
+                order_ids.contains(&o.id) || o.awb_no.as_ref().is_some_and(|a| awbs.contains(a))
+            })
+            .cloned()
+            .collect())
+    }
+
+    async fn upsert_orders(
+        &self,
+        orders: &[OrderUpsert],
         now: DateTime<Utc>,
-    ) -> Result<UpsertOutcome, StoreError> {
-        self.enter("upsert_order")?;
-        let mut state = self.state.borrow_mut();
-        if let Some(awb) = &input.awb_no {
-            let taken = state
-                .orders
-                .values()
-                .any(|o| o.id != order_id && o.awb_no.as_ref() == Some(awb));
-            let other = state
-                .orders
-                .get(order_id)
-                .and_then(|o| o.awb_no.as_ref())
-                .is_some_and(|existing| existing != awb);
-            if taken || other {
-                return Ok(UpsertOutcome::AwbInUse);
-            }
+    ) -> Result<(), StoreError> {
+        self.enter("upsert_orders")?;
+        let refused = self.refuse_order.borrow();
+        if let Some(id) = orders
+            .iter()
+            .map(|o| &o.order_id)
+            .find(|id| refused.as_ref() == Some(*id))
+        {
+            return Err(StoreError(format!("a trigger refused order {id}")));
         }
-        match state.orders.get_mut(order_id) {
-            Some(order) => {
-                order.customer_id = input.customer_id.clone();
-                order.order_status = input.order_status.clone();
-                if order.awb_no.is_none() && input.awb_no.is_some() {
-                    order.awb_no = input.awb_no.clone();
-                    order.shipping_status = ShippingStatus::InTransit;
-                    order.last_progress_at = Some(now);
+        // All or nothing, as a D1 batch: the writes go to a copy that replaces the state only
+        // if every one of them holds.
+        let mut after = self.state.borrow().orders.clone();
+        for OrderUpsert { order_id, input } in orders {
+            match after.get_mut(order_id) {
+                Some(order) => {
+                    order.customer_id = input.customer_id.clone();
+                    order.order_status = input.order_status.clone();
+                    if order.awb_no.is_none() && input.awb_no.is_some() {
+                        order.awb_no = input.awb_no.clone();
+                        order.shipping_status = ShippingStatus::InTransit;
+                        order.last_progress_at = Some(now);
+                    }
+                    order.updated_at = now;
                 }
-                order.updated_at = now;
-                Ok(UpsertOutcome::Updated)
+                None => {
+                    after.insert(order_id.clone(), new_order(order_id, input, now));
+                }
             }
-            None => {
-                state
-                    .orders
-                    .insert(order_id.to_owned(), new_order(order_id, input, now));
-                Ok(UpsertOutcome::Created)
+            let awb = after[order_id].awb_no.as_ref();
+            if awb.is_some_and(|a| {
+                after
+                    .values()
+                    .filter(|o| o.awb_no.as_ref() == Some(a))
+                    .count()
+                    > 1
+            }) {
+                return Err(StoreError("UNIQUE constraint failed: orders.awb_no".into()));
             }
         }
+        self.state.borrow_mut().orders = after;
+        Ok(())
     }
 
     async fn attach_awb(
