@@ -83,7 +83,7 @@ fn events_of(shipment: &CarrierShipment) -> Vec<TrackingEvent> {
 /// (`RTO - 81234567893`): a short code of letters, a spaced dash, the forward waybill exactly.
 /// Our order ids, which become the reference of waybills we generate, cannot take this form:
 /// they have no spaces.
-fn is_rto_reference(ref_no: &str, awb: &str) -> bool {
+pub(crate) fn is_rto_reference(ref_no: &str, awb: &str) -> bool {
     tidy(ref_no)
         .split_once(" - ")
         .is_some_and(|(code, forward)| {

@@ -5,4 +5,5 @@ pub mod codes;
 pub mod events;
 pub mod location;
 pub mod parse;
+pub mod push;
 pub mod time;

@@ -33,7 +33,8 @@ fn scan_date(text: &[u8]) -> Option<NaiveDate> {
     NaiveDate::from_ymd_opt(number(y)? as i32, month, number(&[*d1, *d2])?)
 }
 
-/// `24-Jan-2026` (scans) or `24 January 2026` (status, expected delivery, pickup).
+/// `24-Jan-2026` (scans), `24 January 2026` (status, expected delivery, pickup) or
+/// `24-01-2026` (pushed updates).
 /// Years outside this range are misreadings (a two-digit year read as AD 26), not dates.
 const SENSIBLE_YEARS: std::ops::RangeInclusive<i32> = 2000..=2100;
 
@@ -41,7 +42,8 @@ pub fn parse_date(text: &str) -> Option<NaiveDate> {
     let text = text.trim();
     scan_date(text.as_bytes())
         .or_else(|| {
-            ["%d %B %Y", "%d %b %Y", "%d-%B-%Y"]
+            // `24-01-2026`: the push API's dates.
+            ["%d %B %Y", "%d %b %Y", "%d-%B-%Y", "%d-%m-%Y"]
                 .iter()
                 .find_map(|format| NaiveDate::parse_from_str(text, format).ok())
         })

@@ -7,8 +7,10 @@ use chrono::{DateTime, NaiveDate, Utc};
 
 use crate::model::TrackingEvent;
 
-/// What the carrier said about one waybill (and its return waybill, if any).
-#[derive(Clone, Debug, Default, PartialEq)]
+/// What the carrier said about one waybill (and its return waybill, if any). Serialisable: a
+/// pushed update travels through a queue to the consumer that merges it.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct CarrierUpdate {
     /// Oldest first.
     pub events: Vec<TrackingEvent>,

@@ -10,6 +10,7 @@ pub mod carrier;
 pub mod error;
 pub mod model;
 pub mod ports;
+pub mod push;
 pub mod queue;
 pub mod rules;
 pub mod runs;
