@@ -11,6 +11,7 @@ pub mod demo;
 pub mod faults;
 pub mod jwt;
 pub mod model;
+pub mod push;
 pub mod server;
 pub mod state;
 pub mod xml;

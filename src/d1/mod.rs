@@ -4,6 +4,7 @@
 mod events;
 mod health;
 mod orders;
+mod pushes;
 mod repairs;
 pub mod rows;
 mod runs;

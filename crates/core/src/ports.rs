@@ -10,6 +10,7 @@ use std::fmt;
 use chrono::{DateTime, NaiveDate, Utc};
 
 use crate::model::{Order, Snapshot, TrackingEvent};
+use crate::push::{PushCounts, PushStats};
 use crate::rules::merge::OrderSync;
 use crate::runs::{RunTally, SyncRun};
 
@@ -269,11 +270,25 @@ pub trait KvRepairs {
     ) -> Result<bool, StoreError>;
 }
 
-/// The source of truth (D1): everything the tracking service stores. Implemented for anything
-/// that implements the four narrow traits.
-pub trait Store: OrderStore + SyncStore + RunLog + KvRepairs {}
+/// What is kept of pushed updates: running counts, and the pushed waybills no order has.
+pub trait PushLog {
+    /// Adds `counts` to the totals and notes `unmatched` waybills as seen at `now`, in one
+    /// transaction.
+    async fn record_push(
+        &self,
+        counts: &PushCounts,
+        unmatched: &[String],
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError>;
+    /// The totals and the `limit` unmatched waybills seen last.
+    async fn push_stats(&self, limit: usize) -> Result<PushStats, StoreError>;
+}
 
-impl<T: OrderStore + SyncStore + RunLog + KvRepairs> Store for T {}
+/// The source of truth (D1): everything the tracking service stores. Implemented for anything
+/// that implements the narrow traits.
+pub trait Store: OrderStore + SyncStore + RunLog + KvRepairs + PushLog {}
+
+impl<T: OrderStore + SyncStore + RunLog + KvRepairs + PushLog> Store for T {}
 
 /// The circuit breaker's view of the carrier, shared by all invocations.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]

@@ -9,6 +9,7 @@
 //! that does not exist as for one that is not theirs.
 
 pub mod intake;
+pub mod push;
 pub mod queue;
 pub mod sync;
 
@@ -16,7 +17,7 @@ use chrono::{DateTime, Duration, Utc};
 use futures_util::future::join_all;
 
 use crate::access::Access;
-use crate::carrier::{Carrier, CarrierError, WaybillRequest};
+use crate::carrier::{Carrier, CarrierError, TrackingReply, WaybillRequest};
 pub use crate::error::ServiceError;
 use crate::model::{ShippingStatus, Snapshot, Source, TrackingEvent, iso, valid_awb};
 use crate::ports::{AttachOutcome, Clock, KeyValue, Log, Store, StoredResponse};
@@ -62,6 +63,14 @@ pub struct SyncSummary {
     pub previous_latest: Option<TrackingEvent>,
     /// Whether what a customer sees changed (and so KV was rewritten).
     pub changed: bool,
+}
+
+impl SyncSummary {
+    /// Whether the order's latest status is another than before.
+    pub fn status_changed(&self) -> bool {
+        self.previous_latest.as_ref().map(|e| e.status)
+            != self.snapshot.latest.as_ref().map(|e| e.status)
+    }
 }
 
 /// What an admin sees of an order.
@@ -457,6 +466,25 @@ where
             .track(&awbs)
             .await
             .map_err(ServiceError::Carrier)?;
+        let summaries = self.merge_reply(snapshots, reply, always_cache).await?;
+        let changes = summaries.iter().filter(|s| s.status_changed()).count();
+        self.count_poll_changes(changes).await;
+        Ok(summaries)
+    }
+
+    /// Merges a carrier reply (polled or pushed) into the snapshots' orders: the plans of all
+    /// of them saved in one transaction, then KV for those whose tracking changed and that
+    /// customers hold in KV (all of them when `always_cache`). Snapshots need a waybill.
+    pub(crate) async fn merge_reply(
+        &self,
+        snapshots: Vec<Snapshot>,
+        reply: TrackingReply,
+        always_cache: bool,
+    ) -> Result<Vec<SyncSummary>, ServiceError> {
+        let awbs: Vec<String> = snapshots
+            .iter()
+            .map(|s| s.order.awb_no.clone().unwrap_or_default())
+            .collect();
         let now = self.clock.now();
         let plans = plan_batch(
             &snapshots,

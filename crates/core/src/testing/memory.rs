@@ -10,9 +10,10 @@ use crate::carrier::{Carrier, CarrierError, TrackingReply, WaybillRequest};
 use crate::model::{Order, ShippingStatus, Snapshot, TrackingEvent};
 use crate::ports::{
     AttachOutcome, BreakerState, CarrierHealth, Clock, DueShipment, KeyValue, KvRepairs, Log,
-    OrderInput, OrderStore, OrderUpsert, Random, RunLog, Sleeper, StoreError, StoredResponse,
-    SyncStore,
+    OrderInput, OrderStore, OrderUpsert, PushLog, Random, RunLog, Sleeper, StoreError,
+    StoredResponse, SyncStore,
 };
+use crate::push::{PushCounts, PushStats, UnmatchedPush};
 use crate::rules::merge::OrderSync;
 use crate::rules::schedule::{CheckSchedule, parse_backoff};
 use crate::runs::{RunTally, SyncRun};
@@ -136,6 +137,8 @@ struct StoreState {
     kv_budget: HashMap<chrono::NaiveDate, usize>,
     /// Until when KV holds each order's snapshot (D1: `orders.kv_cached_until`).
     cached_until: HashMap<String, DateTime<Utc>>,
+    push_counts: PushCounts,
+    unmatched: BTreeMap<String, UnmatchedPush>,
 }
 
 #[derive(Default)]
@@ -636,6 +639,49 @@ impl MemoryStore {
 
     pub fn breaker_state(&self) -> BreakerState {
         self.state.borrow().breaker.clone()
+    }
+}
+
+impl PushLog for MemoryStore {
+    async fn record_push(
+        &self,
+        counts: &PushCounts,
+        unmatched: &[String],
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        self.enter("record_push")?;
+        let mut state = self.state.borrow_mut();
+        state.push_counts.add(counts);
+        for awb in unmatched {
+            let entry = state
+                .unmatched
+                .entry(awb.clone())
+                .or_insert_with(|| UnmatchedPush {
+                    awb_no: awb.clone(),
+                    first_seen_at: now,
+                    last_seen_at: now,
+                    times: 0,
+                });
+            entry.last_seen_at = now;
+            entry.times += 1;
+        }
+        Ok(())
+    }
+
+    async fn push_stats(&self, limit: usize) -> Result<PushStats, StoreError> {
+        self.enter("push_stats")?;
+        let state = self.state.borrow();
+        let mut unmatched: Vec<UnmatchedPush> = state.unmatched.values().cloned().collect();
+        unmatched.sort_by(|a, b| {
+            b.last_seen_at
+                .cmp(&a.last_seen_at)
+                .then(a.awb_no.cmp(&b.awb_no))
+        });
+        unmatched.truncate(limit);
+        Ok(PushStats {
+            counts: state.push_counts,
+            unmatched,
+        })
     }
 }
 

@@ -1,0 +1,125 @@
+//! The push consumer: merges the updates the carrier pushed, through the very path a poll's
+//! answer takes (`merge_reply`: `rules::merge`, one transaction, KV for changed orders), so a
+//! pushed scan that is repeated, arrives out of order or was polled already adds nothing.
+//! Waybills no order has are recorded as unmatched for admins, not treated as errors. A merged
+//! push moves the order's next check out, as a sync does: fresh data means no poll is due.
+//!
+//! Queues deliver at least once: merging the same message again writes nothing new (events
+//! are unique by identity); only the counts would count it twice.
+
+use std::collections::HashMap;
+
+use super::{ServiceError, TrackingService};
+use crate::carrier::{Carrier, TrackingReply};
+use crate::model::Snapshot;
+use crate::ports::{Clock, KeyValue, Log, Store};
+use crate::push::{PushCounts, PushMessage, PushStats};
+use crate::queue::Verdict;
+
+/// How long a message whose merge failed (storage) waits before it is delivered again.
+pub const PUSH_RETRY_SECS: u32 = 30;
+
+/// Unmatched waybills an admin sees, the latest first.
+pub const UNMATCHED_SHOWN: usize = 50;
+
+impl<S, K, C, T, L> TrackingService<'_, S, K, C, T, L>
+where
+    S: Store,
+    K: KeyValue,
+    C: Carrier,
+    T: Clock,
+    L: Log,
+{
+    /// Merges each message's updates; a verdict per message, in order.
+    pub async fn consume_push(&self, messages: &[PushMessage]) -> Vec<Verdict> {
+        let mut verdicts = Vec::with_capacity(messages.len());
+        for message in messages {
+            verdicts.push(match self.merge_push(message).await {
+                Ok(()) => Verdict::Ack,
+                Err(e) => {
+                    self.log.warn(&format!(
+                        "[TRACKING PUSH] Could not merge a push of {} waybills: {e}",
+                        message.updates.len()
+                    ));
+                    Verdict::Retry {
+                        delay_secs: PUSH_RETRY_SECS,
+                    }
+                }
+            });
+        }
+        verdicts
+    }
+
+    async fn merge_push(&self, message: &PushMessage) -> Result<(), ServiceError> {
+        let mut counts = message.counts;
+        let awbs: Vec<String> = message.updates.iter().map(|u| u.awb.clone()).collect();
+        let mut unmatched: Vec<String> = Vec::new();
+        if !awbs.is_empty() {
+            let orders = self.store.orders_for_intake(&[], &awbs).await?;
+            let order_of: HashMap<&str, &str> = orders
+                .iter()
+                .filter_map(|o| Some((o.awb_no.as_deref()?, o.id.as_str())))
+                .collect();
+            let ids: Vec<String> = awbs
+                .iter()
+                .filter_map(|awb| order_of.get(awb.as_str()).map(|id| (*id).to_owned()))
+                .collect();
+            unmatched = awbs
+                .iter()
+                .filter(|awb| !order_of.contains_key(awb.as_str()))
+                .cloned()
+                .collect();
+            let snapshots: Vec<Snapshot> = if ids.is_empty() {
+                Vec::new()
+            } else {
+                self.store.snapshots(&ids).await?
+            };
+            if !snapshots.is_empty() {
+                let reply = TrackingReply {
+                    http_status: 200,
+                    updates: message
+                        .updates
+                        .iter()
+                        .map(|u| (u.awb.clone(), Some(u.update.clone())))
+                        .collect(),
+                };
+                let summaries = self.merge_reply(snapshots, reply, false).await?;
+                counts.status_changes_push +=
+                    summaries.iter().filter(|s| s.status_changed()).count() as u64;
+            }
+            for awb in &unmatched {
+                self.log.info(&format!(
+                    "[TRACKING PUSH] AWB {awb} pushed, but no order has it (recorded as unmatched)"
+                ));
+            }
+        }
+        counts.unmatched += unmatched.len() as u64;
+        if !counts.is_empty() || !unmatched.is_empty() {
+            self.store
+                .record_push(&counts, &unmatched, self.clock.now())
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Counts of pushes and of status changes by push and by poll, and the unmatched waybills.
+    pub async fn push_stats(&self) -> Result<PushStats, ServiceError> {
+        Ok(self.store.push_stats(UNMATCHED_SHOWN).await?)
+    }
+
+    /// Counts status changes a poll (sync, refresh) made; a failure to count is only logged.
+    pub(crate) async fn count_poll_changes(&self, changes: usize) {
+        if changes == 0 {
+            return;
+        }
+        let counts = PushCounts {
+            status_changes_poll: changes as u64,
+            ..PushCounts::default()
+        };
+        if let Err(e) = self.store.record_push(&counts, &[], self.clock.now()).await {
+            self.log.warn(&format!(
+                "[TRACKING SYNC] Could not count status changes: {e}"
+            ));
+        }
+    }
+}

@@ -1,0 +1,126 @@
+//! Blue Dart's "Push API — Status Tracking" as the simulator sends it: JSON
+//! `{"statustracking": [...]}` in the Plus variant (one entry per shipment, scans under
+//! `Scans.ScanDetail`, delivery details and base64 images beside them) or the Lite variant (one
+//! entry per scan, the scan's fields on the `Shipment` object), dates `dd-mm-yyyy`, times `HHMM`,
+//! all IST. One scan in a Plus entry is written as an object, not a list, as Blue Dart does.
+
+use serde_json::{Map, Value, json};
+
+use crate::model::{AnswerShape, Scan, Shipment};
+
+/// Which of the two published shapes an entry takes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Variant {
+    Plus,
+    Lite,
+}
+
+fn date(at: &chrono::NaiveDateTime) -> String {
+    at.format("%d-%m-%Y").to_string()
+}
+
+/// A scan's fields as the push writes them (in the shipment's answer shape).
+fn scan_fields(scan: &Scan, shape: AnswerShape) -> Map<String, Value> {
+    let mut fields = Map::new();
+    fields.insert("Scan".into(), json!(scan.scan));
+    if shape.shows_code() {
+        fields.insert("ScanCode".into(), json!(scan.code));
+    }
+    fields.insert("ScanType".into(), json!(scan.scan_type));
+    if shape.shows_group() {
+        fields.insert("ScanGroupType".into(), json!(scan.group));
+    }
+    fields.insert("ScanDate".into(), json!(date(&scan.at)));
+    if shape.shows_time() {
+        fields.insert("ScanTime".into(), json!(scan.at.format("%H%M").to_string()));
+    }
+    if shape.shows_place() {
+        fields.insert("ScannedLocation".into(), json!(scan.location));
+        fields.insert("ScannedLocationCode".into(), json!(scan.location_code));
+        fields.insert("ScannedLocationStateCode".into(), json!(""));
+    }
+    fields.insert("StatusTimeZone".into(), json!("IST"));
+    fields.insert("SecureCode".into(), json!("SIM-SECURE"));
+    fields
+}
+
+/// The shipment's own fields (no scans).
+fn shipment_fields(s: &Shipment) -> Map<String, Value> {
+    let mut fields = Map::new();
+    fields.insert("SenderID".into(), json!("BLUEDART"));
+    fields.insert("ReceiverID".into(), json!("SIMSTORE"));
+    fields.insert("WaybillNo".into(), json!(s.waybill));
+    fields.insert("RefNo".into(), json!(s.ref_no));
+    fields.insert("Prodcode".into(), json!("A"));
+    fields.insert("Origin".into(), json!(s.origin));
+    fields.insert("OriginAreaCode".into(), json!(s.origin_area_code));
+    fields.insert("Destination".into(), json!(s.destination));
+    fields.insert("DestinationAreaCode".into(), json!(s.destination_area_code));
+    if let Some(pickup) = s.pickup {
+        fields.insert("PickUpDate".into(), json!(date(&pickup)));
+        fields.insert(
+            "PickUpTime".into(),
+            json!(pickup.format("%H%M").to_string()),
+        );
+    }
+    if let Some(expected) = s.expected_delivery {
+        let text = expected.format("%d-%m-%Y").to_string();
+        fields.insert("ExpectedDeliveryDate".into(), json!(text));
+        fields.insert("DynamicExpectedDeliveryDate".into(), json!(text));
+    }
+    fields.insert("Weight".into(), json!(s.weight));
+    fields
+}
+
+/// Personal data as Blue Dart pushes it with a delivery: the worker must drop all of it.
+pub fn delivery_details(image_bytes: usize) -> (Value, Value) {
+    let image = "iVBORw0KGgo".repeat(image_bytes / 11 + 1);
+    (
+        json!({"ReceivedBy": "SIM RECEIVER", "Relation": "SELF", "IDType": "PAN",
+               "IDNumber": "SIMPAN1234X", "IDImage": image, "Signature": image}),
+        json!({"PODImage": image, "DCImage": image}),
+    )
+}
+
+/// One entry for `scans` of `shipment` (Plus: all of them in one entry; Lite: give one scan).
+pub fn entry(shipment: &Shipment, scans: &[&Scan], variant: Variant) -> Value {
+    let mut fields = shipment_fields(shipment);
+    match variant {
+        Variant::Lite => {
+            for scan in scans {
+                fields.extend(scan_fields(scan, shipment.shape));
+            }
+        }
+        Variant::Plus => {
+            let mut details: Vec<Value> = scans
+                .iter()
+                .map(|s| Value::Object(scan_fields(s, shipment.shape)))
+                .collect();
+            let detail = if details.len() == 1 {
+                details.remove(0)
+            } else {
+                Value::Array(details)
+            };
+            let mut scans_obj = Map::new();
+            scans_obj.insert("ScanDetail".into(), detail);
+            if scans.iter().any(|s| s.scan_type == "DL") {
+                let (delivery, images) = delivery_details(64);
+                scans_obj.insert("DeliveryDetails".into(), delivery);
+                scans_obj.insert("PODDCImages".into(), images);
+            }
+            fields.insert("Scans".into(), Value::Object(scans_obj));
+        }
+    }
+    json!({ "Shipment": Value::Object(fields) })
+}
+
+/// A push body of `entries`.
+pub fn body(entries: Vec<Value>) -> String {
+    json!({ "statustracking": entries }).to_string()
+}
+
+/// The push body for one scan of `shipment`, the way Blue Dart pushes a new scan.
+pub fn scan_push(shipment: &Shipment, scan: &Scan, variant: Variant) -> String {
+    body(vec![entry(shipment, &[scan], variant)])
+}
