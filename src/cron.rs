@@ -1,11 +1,14 @@
-//! The hourly cron trigger (the sync's producer) and the sync queues' consumer.
+//! The hourly cron trigger (the sync's producer) and the queues' consumer (sync, refresh, push).
 
-use worker::{Env, MessageBatch, ScheduledEvent, console_error, console_log};
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+use worker::{Env, Message, MessageBatch, MessageExt, ScheduledEvent, console_error, console_log};
 
 use crate::config::Environment;
-use crate::queues::apply;
+use crate::queues::{PUSH_QUEUE_NAME, apply};
 use crate::runtime::{WorkerRandom, WorkerSleeper};
 use crate::wiring::Invocation;
+use tracking_core::push::PushMessage;
 use tracking_core::queue::SyncMessage;
 
 /// Sends the due shipments to the sync queue in production; elsewhere says that it skipped. Never panics: a
@@ -34,29 +37,60 @@ pub async fn run(event: &ScheduledEvent, env: &Env) {
         .await;
 }
 
-/// Syncs the shipments of a batch of messages (from the sync or the refresh queue). An error
+/// The one queue handler: a batch from the push queue is merged as pushed updates; any other
+/// (the sync and refresh queues) is synced. Bodies are read per message, so that one that
+/// cannot be read is logged and dropped instead of failing its whole batch for ever. An error
 /// hands the whole batch back to the platform, which retries it and in the end dead-letters it.
-pub async fn consume(batch: MessageBatch<SyncMessage>, env: &Env) -> worker::Result<()> {
+pub async fn consume(batch: MessageBatch<Value>, env: &Env) -> worker::Result<()> {
     let bindings = Invocation::from_env(env).map_err(|e| {
         console_error!("[TRACKING SYNC] Consumer not started: {e}");
         worker::Error::RustError(format!("not configured: {e}"))
     })?;
     let messages = batch.messages()?;
-    let bodies: Vec<SyncMessage> = messages.iter().map(|m| m.body().clone()).collect();
     let carrier = bindings.carrier();
-    let verdicts = bindings
-        .service(&carrier)
-        .consume(
-            &bodies,
-            &bindings.config.sync,
-            &WorkerSleeper,
-            &WorkerRandom,
-            &bindings.queues,
-            || bindings.spent(),
-        )
-        .await;
-    for (message, verdict) in messages.iter().zip(verdicts) {
+    let service = bindings.service(&carrier);
+    let (readable, verdicts) = if batch.queue() == PUSH_QUEUE_NAME {
+        let (readable, bodies) = read_bodies::<PushMessage>(&messages);
+        (readable, service.consume_push(&bodies).await)
+    } else {
+        let (readable, bodies) = read_bodies::<SyncMessage>(&messages);
+        let verdicts = service
+            .consume(
+                &bodies,
+                &bindings.config.sync,
+                &WorkerSleeper,
+                &WorkerRandom,
+                &bindings.queues,
+                || bindings.spent(),
+            )
+            .await;
+        (readable, verdicts)
+    };
+    for (message, verdict) in readable.into_iter().zip(verdicts) {
         apply(message, verdict);
     }
     Ok(())
+}
+
+/// The messages whose bodies read as `T`, and those bodies; the others are acknowledged (a
+/// retry would fail the same way) and logged.
+fn read_bodies<T: DeserializeOwned>(messages: &[Message<Value>]) -> (Vec<&Message<Value>>, Vec<T>) {
+    let mut readable = Vec::with_capacity(messages.len());
+    let mut bodies = Vec::with_capacity(messages.len());
+    for message in messages {
+        match serde_json::from_value::<T>(message.body().clone()) {
+            Ok(body) => {
+                readable.push(message);
+                bodies.push(body);
+            }
+            Err(e) => {
+                console_error!(
+                    "[QUEUE] Dropped an unreadable message {}: {e}",
+                    message.id()
+                );
+                message.ack();
+            }
+        }
+    }
+    (readable, bodies)
 }

@@ -14,7 +14,6 @@ mod queues;
 mod runtime;
 mod wiring;
 
-use tracking_core::queue::SyncMessage;
 use worker::{
     Context, Env, MessageBatch, Request, Response, ScheduleContext, ScheduledEvent, event,
 };
@@ -35,6 +34,10 @@ async fn scheduled(event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
 }
 
 #[event(queue)]
-async fn queue(batch: MessageBatch<SyncMessage>, env: Env, _ctx: Context) -> worker::Result<()> {
+async fn queue(
+    batch: MessageBatch<serde_json::Value>,
+    env: Env,
+    _ctx: Context,
+) -> worker::Result<()> {
     cron::consume(batch, &env).await
 }

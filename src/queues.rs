@@ -3,7 +3,9 @@
 
 use worker::{Env, MessageBuilder, MessageExt, Queue, QueueRetryOptionsBuilder, SendMessage};
 
+use serde::Serialize;
 use tracking_core::ports::StoreError;
+use tracking_core::push::PushMessage;
 use tracking_core::queue::{Lane, MAX_MESSAGES_PER_SEND, SyncMessage, SyncQueues, Verdict};
 
 use crate::wiring::SetupError;
@@ -12,11 +14,17 @@ use crate::wiring::SetupError;
 pub const SYNC_QUEUE: &str = "SYNC_QUEUE";
 pub const REFRESH_QUEUE: &str = "REFRESH_QUEUE";
 pub const DEAD_LETTER_QUEUE: &str = "DEAD_LETTER_QUEUE";
+/// Blue Dart's pushed updates, from the push endpoint to their consumer.
+pub const PUSH_QUEUE: &str = "PUSH_QUEUE";
+/// The push queue's name (`wrangler.toml`, both environments): how the one queue handler
+/// tells its batches apart.
+pub const PUSH_QUEUE_NAME: &str = "shipment-push";
 
 pub struct WorkerQueues {
     sync: Queue,
     refresh: Queue,
     dead_letter: Queue,
+    push: Queue,
 }
 
 impl WorkerQueues {
@@ -29,8 +37,41 @@ impl WorkerQueues {
             sync: queue(SYNC_QUEUE)?,
             refresh: queue(REFRESH_QUEUE)?,
             dead_letter: queue(DEAD_LETTER_QUEUE)?,
+            push: queue(PUSH_QUEUE)?,
         })
     }
+
+    /// Sends a push's messages to the push queue, all before the push is answered.
+    pub async fn send_push(&self, messages: &[PushMessage]) -> Result<(), StoreError> {
+        send_pages(&self.push, messages, 0).await
+    }
+}
+
+/// Sends `messages` to `queue` a platform batch at a time, each delivered no sooner than
+/// `delay_secs` from now.
+async fn send_pages<T: Serialize>(
+    queue: &Queue,
+    messages: &[T],
+    delay_secs: u32,
+) -> Result<(), StoreError> {
+    for page in messages.chunks(MAX_MESSAGES_PER_SEND) {
+        let batch: Vec<SendMessage<&T>> = page
+            .iter()
+            .map(|m| {
+                let builder = MessageBuilder::new(m);
+                if delay_secs > 0 {
+                    builder.delay_seconds(delay_secs).build()
+                } else {
+                    builder.build()
+                }
+            })
+            .collect();
+        queue
+            .send_batch(batch)
+            .await
+            .map_err(|e| StoreError(format!("queue send failed: {e}")))?;
+    }
+    Ok(())
 }
 
 impl SyncQueues for WorkerQueues {
@@ -45,24 +86,7 @@ impl SyncQueues for WorkerQueues {
             Lane::Refresh => &self.refresh,
             Lane::DeadLetter => &self.dead_letter,
         };
-        for page in messages.chunks(MAX_MESSAGES_PER_SEND) {
-            let batch: Vec<SendMessage<&SyncMessage>> = page
-                .iter()
-                .map(|m| {
-                    let builder = MessageBuilder::new(m);
-                    if delay_secs > 0 {
-                        builder.delay_seconds(delay_secs).build()
-                    } else {
-                        builder.build()
-                    }
-                })
-                .collect();
-            queue
-                .send_batch(batch)
-                .await
-                .map_err(|e| StoreError(format!("queue send failed: {e}")))?;
-        }
-        Ok(())
+        send_pages(queue, messages, delay_secs).await
     }
 }
 

@@ -71,6 +71,11 @@ impl<T> Counted<T> {
         self.count.get()
     }
 
+    /// The implementation itself, for what no port covers (counted by the caller, if at all).
+    pub fn inner(&self) -> &T {
+        &self.inner
+    }
+
     fn tick(&self) {
         self.count.set(self.count.get() + 1);
     }

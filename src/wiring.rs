@@ -6,6 +6,7 @@ use std::cell::RefCell;
 use std::rc::Rc;
 
 use bluedart::client::{Account, BlueDartClient, Gateway};
+use tracking_api::push::PushSettings;
 use tracking_api::reply::After;
 use tracking_api::{Api, ApiSettings, Secrets};
 use tracking_core::breaker::GuardedCarrier;
@@ -75,6 +76,13 @@ fn settings(env: &Env) -> Result<Rc<Settings>, SetupError> {
             allowed_origins: config.allowed_origins.clone(),
             tokens: config.tokens.clone(),
             can_generate_waybills: config.can_generate_waybills(),
+            push: Some(PushSettings {
+                path: config.push.path.clone(),
+                header: config.push.header.clone(),
+                max_bytes: config.push.max_bytes,
+                allowed_ips: config.push.allowed_ips.clone(),
+                read: bluedart::push::read_push_text,
+            }),
         }),
         settings: Rc::new(ServiceSettings {
             stale_after: config.schedule.moving,
@@ -89,6 +97,7 @@ fn settings(env: &Env) -> Result<Rc<Settings>, SetupError> {
             admin_token: secret(env, "ADMIN_TOKEN"),
             customer_token_secret: secret(env, "CUSTOMER_TOKEN_SECRET"),
             tracking_link_secret: secret(env, "TRACKING_LINK_SECRET"),
+            push_token: secret(env, "BLUEDART_PUSH_TOKEN"),
         }),
         account: Rc::new(Account {
             client_id: secret(env, "BLUEDART_CLIENT_ID"),
@@ -228,7 +237,21 @@ pub async fn serve(req: Request, env: Env, ctx: Context) -> Response {
         secrets: &invocation.secrets,
         spent: &spent,
     };
-    let reply = api.handle(request).await;
+    let mut reply = api.handle(request).await;
+    if let Some(After::Push(messages)) = reply.after.take() {
+        // The answer says the push is safely accepted: only once it is on the queue.
+        if let Err(e) = invocation.queues.inner().send_push(&messages).await {
+            invocation
+                .log
+                .warn(&format!("[TRACKING PUSH] Could not queue a push: {e}"));
+            reply.response = tracking_api::error::ApiError::new(
+                503,
+                "PUSH_NOT_QUEUED",
+                "The push could not be queued; send it again",
+            )
+            .into_response();
+        }
+    }
     if let Some(After::Refresh(order_id)) = reply.after {
         // Answer now; hand the refresh to the refresh queue after the response, where it is
         // combined with others into batched carrier calls.

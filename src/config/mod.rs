@@ -15,6 +15,7 @@ use bluedart::client::Shipper;
 use tracking_api::credentials::{
     DEFAULT_AUDIENCE, DEFAULT_MAX_LINK_LIFETIME_SECS, DEFAULT_MAX_TOKEN_LIFETIME_SECS, TokenRules,
 };
+use tracking_api::push::{self, IpRange};
 use tracking_core::breaker::BreakerSettings;
 use tracking_core::rules::budget::Budget;
 use tracking_core::rules::schedule::{CheckSchedule, parse_backoff};
@@ -63,6 +64,19 @@ pub struct Config {
     pub allowed_origins: Vec<String>,
     /// The store's pickup address, for waybill generation.
     pub shipper: Shipper,
+    /// Blue Dart's push endpoint (on only when `BLUEDART_PUSH_TOKEN` is set).
+    pub push: PushConfig,
+}
+
+/// `BLUEDART_PUSH_*`: where Blue Dart pushes, how it authenticates, how much it may send.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PushConfig {
+    pub path: String,
+    /// Lower-case header name carrying the secret.
+    pub header: String,
+    pub max_bytes: usize,
+    /// Source ranges allowed (`CF-Connecting-IP`); empty: any.
+    pub allowed_ips: Vec<IpRange>,
 }
 
 /// A `[vars]` entry that is present but unusable.
@@ -112,6 +126,52 @@ impl<F: Fn(&str) -> Option<String>> Vars<F> {
         }
         Ok(value)
     }
+}
+
+fn push_config<F: Fn(&str) -> Option<String>>(vars: &Vars<F>) -> Result<PushConfig, ConfigError> {
+    let path = match vars.text("BLUEDART_PUSH_PATH") {
+        p if p.is_empty() => push::DEFAULT_PATH.to_owned(),
+        p if p.starts_with('/') && !p.contains(['?', '#', ' ']) => p,
+        _ => {
+            return Err(ConfigError {
+                var: "BLUEDART_PUSH_PATH",
+                reason: "expected a path starting with /".into(),
+            });
+        }
+    };
+    let header = match vars.text("BLUEDART_PUSH_HEADER").to_ascii_lowercase() {
+        h if h.is_empty() => push::DEFAULT_HEADER.to_owned(),
+        h if http::HeaderName::from_bytes(h.as_bytes()).is_ok() && h != "authorization" => h,
+        _ => {
+            return Err(ConfigError {
+                var: "BLUEDART_PUSH_HEADER",
+                reason: "expected a header name other than Authorization".into(),
+            });
+        }
+    };
+    let mut allowed_ips = Vec::new();
+    for range in vars.text("BLUEDART_PUSH_ALLOWED_IPS").split(',') {
+        if range.trim().is_empty() {
+            continue;
+        }
+        allowed_ips.push(IpRange::parse(range).ok_or_else(|| ConfigError {
+            var: "BLUEDART_PUSH_ALLOWED_IPS",
+            reason: format!(
+                "{:?} is not an address or a range such as 192.0.2.0/24",
+                range.trim()
+            ),
+        })?);
+    }
+    Ok(PushConfig {
+        path,
+        header,
+        max_bytes: vars.number(
+            "BLUEDART_PUSH_MAX_BYTES",
+            push::DEFAULT_MAX_BYTES as u64,
+            (1024, 32 * 1024 * 1024),
+        )? as usize,
+        allowed_ips,
+    })
 }
 
 impl Config {
@@ -236,6 +296,7 @@ impl Config {
                 )? as i64),
             },
             allowed_origins,
+            push: push_config(&vars)?,
             shipper: Shipper {
                 origin_area: vars.text("SHIPPER_ORIGIN_AREA"),
                 customer_code: vars.text("SHIPPER_CUSTOMER_CODE"),

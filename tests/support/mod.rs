@@ -22,6 +22,8 @@ use serde_json::Value;
 pub const ADMIN_TOKEN: &str = "test-admin-token-4f1c9a7e2b6d8035c1e9";
 pub const CUSTOMER_TOKEN_SECRET: &str = "test-customer-token-secret-8d2e6b1f9a4c";
 pub const TRACKING_LINK_SECRET: &str = "test-tracking-link-secret-3a7f0c5e9b2d";
+/// What Blue Dart sends with its pushes (`BLUEDART_PUSH_TOKEN`).
+pub const PUSH_TOKEN: &str = "test-bluedart-push-token-6b0e2d9c4f71a8";
 /// The audience customer tokens carry (wrangler.toml's `CUSTOMER_TOKEN_AUDIENCE`).
 pub const AUDIENCE: &str = tracking_api::credentials::DEFAULT_AUDIENCE;
 
@@ -32,6 +34,7 @@ fn secrets(sim: &SimConfig, overrides: &[(&str, String)]) -> String {
         ("ADMIN_TOKEN", ADMIN_TOKEN.to_owned()),
         ("CUSTOMER_TOKEN_SECRET", CUSTOMER_TOKEN_SECRET.to_owned()),
         ("TRACKING_LINK_SECRET", TRACKING_LINK_SECRET.to_owned()),
+        ("BLUEDART_PUSH_TOKEN", PUSH_TOKEN.to_owned()),
         ("BLUEDART_CLIENT_ID", sim.client_id.clone()),
         ("BLUEDART_CLIENT_SECRET", sim.client_secret.clone()),
         ("BLUEDART_LOGIN_ID", sim.login_id.clone()),

@@ -6,6 +6,7 @@ pub mod bulk;
 pub mod conditional;
 pub mod credentials;
 pub mod error;
+pub mod push;
 pub mod reply;
 pub mod requests;
 pub mod responses;
@@ -34,6 +35,8 @@ pub struct Secrets {
     pub admin_token: String,
     pub customer_token_secret: String,
     pub tracking_link_secret: String,
+    /// `BLUEDART_PUSH_TOKEN`; empty: push is off (its route answers 404).
+    pub push_token: String,
 }
 
 /// What the contract needs from configuration.
@@ -43,6 +46,8 @@ pub struct ApiSettings {
     pub tokens: TokenRules,
     /// Whether the shipper's details for waybill generation are configured.
     pub can_generate_waybills: bool,
+    /// Blue Dart's push endpoint; `None`: off.
+    pub push: Option<push::PushSettings>,
 }
 
 /// The HTTP contract over the tracking service.
@@ -162,7 +167,7 @@ where
         // What `finish` needs of the request once `dispatch` has taken it.
         let method = request.method().clone();
         let path = request.uri().path().to_owned();
-        let result = match route(&method, &path) {
+        let result = match self.push_route(&method, &path) {
             // Browsers from other sites are refused outright; calls without an Origin are not
             // cross-site and go through.
             Ok(_) if is_customer_path(&path) && origin.is_some() && allowed_origin.is_none() => {
@@ -187,6 +192,37 @@ where
         reply
     }
 
+    /// The route, with the push endpoint at its configured path (and only there).
+    fn push_route(&self, method: &http::Method, path: &str) -> Result<Route, ApiError> {
+        let configured = self.settings.push.as_ref().map(|p| p.path.as_str());
+        if configured.is_some_and(|p| p == path && p != push::DEFAULT_PATH) {
+            return if method == http::Method::POST {
+                Ok(Route::CarrierPush)
+            } else {
+                Err(ApiError::method_not_allowed("POST"))
+            };
+        }
+        match route(method, path) {
+            Ok(Route::CarrierPush) if configured.is_some_and(|p| p != path) => {
+                Err(ApiError::not_found())
+            }
+            other => other,
+        }
+    }
+
+    /// Blue Dart's push: off (404) without the secret, else authorised, read and answered.
+    async fn carrier_push<B: RequestBody>(
+        &self,
+        request: http::Request<B>,
+    ) -> Result<Reply, ApiError> {
+        let settings = match &self.settings.push {
+            Some(settings) if !self.secrets.push_token.is_empty() => settings,
+            _ => return Err(ApiError::not_found()),
+        };
+        push::authorise(settings, &self.secrets.push_token, request.headers())?;
+        push::receive(settings, request, self.service.clock.now()).await
+    }
+
     async fn dispatch<B: RequestBody>(
         &self,
         route: Route,
@@ -194,7 +230,11 @@ where
     ) -> Result<Reply, ApiError> {
         if !matches!(
             route,
-            Route::Health | Route::OpenApi | Route::CustomerTrack(_) | Route::CustomerPreflight
+            Route::Health
+                | Route::OpenApi
+                | Route::CustomerTrack(_)
+                | Route::CustomerPreflight
+                | Route::CarrierPush
         ) {
             self.admin(request.headers())?;
         }
@@ -226,6 +266,35 @@ where
                 let body = bulk::read(request).await?;
                 let results = self.service.put_orders(&body.lines).await;
                 json_response(200, &bulk::answer(&body.errors, &results), NO_STORE).into()
+            }
+            Route::CarrierPush => self.carrier_push(request).await?,
+            Route::AdminPush => {
+                let stats = self.service.push_stats().await?;
+                let counts = stats.counts;
+                let changes = counts.status_changes_push + counts.status_changes_poll;
+                let share = |n: u64| {
+                    if changes == 0 {
+                        serde_json::Value::Null
+                    } else {
+                        json!((n as f64 / changes as f64 * 1000.0).round() / 1000.0)
+                    }
+                };
+                json_response(
+                    200,
+                    &json!({
+                        "success": true,
+                        "enabled": self.settings.push.is_some() && !self.secrets.push_token.is_empty(),
+                        "counts": counts,
+                        "statusChanges": {
+                            "push": counts.status_changes_push,
+                            "poll": counts.status_changes_poll,
+                            "pushShare": share(counts.status_changes_push),
+                        },
+                        "unmatched": stats.unmatched,
+                    }),
+                    NO_STORE,
+                )
+                .into()
             }
             Route::AdminSyncRuns => {
                 let pairs = query_pairs(request.uri());

@@ -10,10 +10,14 @@ pub const CACHED_ANSWER: &str = "private, max-age=30";
 pub const NO_STORE: &str = "no-store";
 
 /// Work to run after the response has gone (on Workers, `ctx.wait_until`).
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub enum After {
     /// Refresh this order from the carrier in the background (an admin looked at it stale).
     Refresh(String),
+    /// Send these to the push queue *before* the answer leaves: the answer promises that the
+    /// push is safely accepted. If they cannot be sent, the answer becomes a 503 (Blue Dart
+    /// retries).
+    Push(Vec<tracking_core::push::PushMessage>),
 }
 
 #[derive(Debug)]

@@ -19,6 +19,10 @@ pub enum Route {
     AdminPutOrder(String),
     AdminBulkOrders,
     AdminSyncRuns,
+    /// Blue Dart's pushed status updates (at the configured path; this is the default one).
+    CarrierPush,
+    /// Counts of pushes and unmatched pushed waybills.
+    AdminPush,
 }
 
 /// The path's segments, after its leading `/`.
@@ -46,6 +50,8 @@ pub const TABLE: &[(&str, &str)] = &[
     ("PUT", "/api/admin/orders/{orderId}"),
     ("POST", "/api/admin/orders"),
     ("GET", "/api/admin/sync/runs"),
+    ("GET", "/api/admin/push"),
+    ("POST", "/api/carrier/bluedart/push"),
 ];
 
 pub fn route(method: &Method, path: &str) -> Result<Route, ApiError> {
@@ -93,6 +99,10 @@ pub fn route(method: &Method, path: &str) -> Result<Route, ApiError> {
         }
         ["api", "admin", "sync", "runs"] => {
             expect(Method::GET, "GET").map(|_| Route::AdminSyncRuns)
+        }
+        ["api", "admin", "push"] => expect(Method::GET, "GET").map(|_| Route::AdminPush),
+        ["api", "carrier", "bluedart", "push"] => {
+            expect(Method::POST, "POST").map(|_| Route::CarrierPush)
         }
         ["api", "admin", "orders"] => expect(Method::POST, "POST").map(|_| Route::AdminBulkOrders),
         ["api", "admin", "orders", id] => {

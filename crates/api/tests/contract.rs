@@ -42,11 +42,13 @@ impl Contract {
                 allowed_origins: vec![SHOP.into()],
                 tokens: TokenRules::default(),
                 can_generate_waybills: false,
+                push: None,
             },
             secrets: Secrets {
                 admin_token: ADMIN.into(),
                 customer_token_secret: CUSTOMER_SECRET.into(),
                 tracking_link_secret: LINK_SECRET.into(),
+                push_token: String::new(),
             },
         }
     }

@@ -39,11 +39,13 @@ impl Harness {
                 allowed_origins: vec!["https://shop.example".into()],
                 tokens: TokenRules::default(),
                 can_generate_waybills: false,
+                push: None,
             },
             secrets: Secrets {
                 admin_token: ADMIN.into(),
                 customer_token_secret: CUSTOMER_SECRET.into(),
                 tracking_link_secret: "link-secret-for-the-edge-tests".into(),
+                push_token: String::new(),
             },
         }
     }

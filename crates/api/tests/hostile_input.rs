@@ -51,11 +51,13 @@ fn every_malformed_request_gets_a_json_4xx_that_says_what_was_wrong() {
         allowed_origins: vec!["http://localhost:3000".into()],
         tokens: TokenRules::default(),
         can_generate_waybills: true,
+        push: None,
     };
     let secrets = Secrets {
         admin_token: SECRETS.admin.into(),
         customer_token_secret: SECRETS.customer.into(),
         tracking_link_secret: SECRETS.link.into(),
+        push_token: String::new(),
     };
     let spent = Spent::default;
     let api = Api {

@@ -28,6 +28,19 @@ pub enum PushBodyError {
     NotAPush(String),
 }
 
+impl std::fmt::Display for PushBodyError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            PushBodyError::NotAPush(why) => f.write_str(why),
+        }
+    }
+}
+
+/// [`read_push`] with its error as text: the shape the HTTP contract's push reader takes.
+pub fn read_push_text(body: &[u8]) -> Result<PushBatch, String> {
+    read_push(body).map_err(|e| e.to_string())
+}
+
 /// A string, a number or a boolean read as text; `null` as empty.
 fn text<'de, D: Deserializer<'de>>(deserializer: D) -> Result<String, D::Error> {
     #[derive(Deserialize)]
