@@ -113,6 +113,7 @@ pub fn handle(state: &mut SimState, method: &str, path: &str, body: &str) -> Rep
             state.settings = settings;
             ok(json!(state.settings))
         }),
+        ("GET", ["pushes"]) => Ok(ok(json!({ "pushes": state.pushes }))),
         ("GET", ["calls"]) => Ok(ok(json!({ "calls": state.calls }))),
         ("DELETE", ["calls"]) => {
             state.calls.clear();

@@ -124,3 +124,151 @@ pub fn body(entries: Vec<Value>) -> String {
 pub fn scan_push(shipment: &Shipment, scan: &Scan, variant: Variant) -> String {
     body(vec![entry(shipment, &[scan], variant)])
 }
+
+/// How the simulator authenticates its pushes, as the account was set up with Blue Dart.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct PushAuth {
+    /// The shared secret.
+    pub token: String,
+    /// The header it goes in (`token` by default); ignored with `basic`.
+    pub header: Option<String>,
+    /// Send it as the HTTP basic-auth password instead.
+    pub basic: bool,
+}
+
+/// One delivery attempt and its outcome: the HTTP status, or 0 when no answer came.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PushAttempt {
+    pub waybill: String,
+    pub try_number: u32,
+    pub status: u16,
+}
+
+/// Blue Dart tries a push three times.
+pub const TRIES: u32 = 3;
+
+/// POSTs `body` to `url` (plain `http://host:port/path`) once; the answer's status, or 0.
+pub async fn post(url: &str, auth: &PushAuth, body: &str) -> u16 {
+    use base64::Engine;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let Some(rest) = url.strip_prefix("http://") else {
+        return 0;
+    };
+    let (host, path) = rest
+        .split_once('/')
+        .map_or((rest, "/".to_owned()), |(h, p)| (h, format!("/{p}")));
+    let Ok(mut stream) = tokio::net::TcpStream::connect(host).await else {
+        return 0;
+    };
+    let credential = if auth.basic {
+        let pair =
+            base64::engine::general_purpose::STANDARD.encode(format!("bluedart:{}", auth.token));
+        format!("Authorization: Basic {pair}\r\n")
+    } else {
+        format!(
+            "{}: {}\r\n",
+            auth.header.as_deref().unwrap_or("token"),
+            auth.token
+        )
+    };
+    let request = format!(
+        "POST {path} HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\n{credential}Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    if stream.write_all(request.as_bytes()).await.is_err() {
+        return 0;
+    }
+    let mut answer = Vec::new();
+    let read = tokio::time::timeout(
+        std::time::Duration::from_secs(30),
+        stream.read_to_end(&mut answer),
+    )
+    .await;
+    if !matches!(read, Ok(Ok(_))) && answer.is_empty() {
+        return 0;
+    }
+    // `HTTP/1.1 200 OK`
+    String::from_utf8_lossy(&answer)
+        .split_whitespace()
+        .nth(1)
+        .and_then(|code| code.parse().ok())
+        .unwrap_or(0)
+}
+
+/// Delivers one push as Blue Dart does: up to three tries, a pause between them, until a 2xx.
+/// Every attempt is returned.
+pub async fn deliver(
+    url: &str,
+    auth: &PushAuth,
+    waybill: &str,
+    body: &str,
+    retry_pause_ms: u64,
+) -> Vec<PushAttempt> {
+    let mut attempts = Vec::new();
+    for try_number in 1..=TRIES {
+        let status = post(url, auth, body).await;
+        attempts.push(PushAttempt {
+            waybill: waybill.to_owned(),
+            try_number,
+            status,
+        });
+        if (200..300).contains(&status) {
+            break;
+        }
+        if try_number < TRIES {
+            tokio::time::sleep(std::time::Duration::from_millis(retry_pause_ms)).await;
+        }
+    }
+    attempts
+}
+
+/// `POST /__control/push`: send a shipment's journey to `url`, a push per scan (oldest first),
+/// or only the scans at `scans` (positions, oldest first, in the order given: to test
+/// repeats and reordering).
+#[derive(Clone, Debug, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PushOrder {
+    pub url: String,
+    #[serde(flatten)]
+    pub auth: PushAuth,
+    pub waybill: String,
+    #[serde(default = "plus")]
+    pub variant: Variant,
+    #[serde(default)]
+    pub scans: Option<Vec<usize>>,
+    /// Pause between two scans' pushes.
+    #[serde(default)]
+    pub interval_ms: u64,
+    /// Pause between the tries of one push.
+    #[serde(default = "retry_pause")]
+    pub retry_pause_ms: u64,
+}
+
+fn plus() -> Variant {
+    Variant::Plus
+}
+
+fn retry_pause() -> u64 {
+    1000
+}
+
+impl PushOrder {
+    /// The bodies to send, in order, for `shipment`.
+    pub fn bodies(&self, shipment: &Shipment) -> Result<Vec<String>, String> {
+        let mut scans: Vec<&Scan> = shipment.scans.iter().collect();
+        scans.sort_by_key(|s| s.at);
+        let chosen: Vec<&Scan> = match &self.scans {
+            None => scans,
+            Some(positions) => positions
+                .iter()
+                .map(|&i| scans.get(i).copied().ok_or(format!("no scan {i}")))
+                .collect::<Result<_, _>>()?,
+        };
+        Ok(chosen
+            .into_iter()
+            .map(|scan| scan_push(shipment, scan, self.variant))
+            .collect())
+    }
+}

@@ -187,6 +187,9 @@ async fn handle(
         }
     };
 
+    if method == "POST" && path == "/__control/push" {
+        return Ok(to_response(start_push(state, &body)));
+    }
     if path.starts_with("/__control") {
         return Ok(to_response(control::handle(
             &mut lock(&state),
@@ -264,4 +267,53 @@ async fn handle(
         record.status = reply.status;
     }
     Ok(to_response(reply))
+}
+
+/// Starts sending a shipment's journey as pushes (in the background); answers at once with how
+/// many pushes are on their way. The attempts show in `GET /__control/pushes`.
+fn start_push(state: Arc<Mutex<SimState>>, body: &str) -> Reply {
+    let order: crate::push::PushOrder = match serde_json::from_str(body) {
+        Ok(order) => order,
+        Err(e) => {
+            return Reply::json(
+                400,
+                &serde_json::json!({ "error": format!("invalid body: {e}") }),
+            );
+        }
+    };
+    let bodies = {
+        let state = lock(&state);
+        let Some(shipment) = state.shipments.get(&order.waybill) else {
+            return Reply::json(404, &serde_json::json!({ "error": "shipment not found" }));
+        };
+        match order.bodies(shipment) {
+            Ok(bodies) => bodies,
+            Err(e) => return Reply::json(400, &serde_json::json!({ "error": e })),
+        }
+    };
+    let count = bodies.len();
+    tokio::spawn(send_journey(state, order, bodies));
+    Reply::json(202, &serde_json::json!({ "pushes": count }))
+}
+
+/// Sends `bodies` one after the other, each with Blue Dart's retries.
+pub(crate) async fn send_journey(
+    state: Arc<Mutex<SimState>>,
+    order: crate::push::PushOrder,
+    bodies: Vec<String>,
+) {
+    for (i, body) in bodies.iter().enumerate() {
+        if i > 0 && order.interval_ms > 0 {
+            tokio::time::sleep(Duration::from_millis(order.interval_ms)).await;
+        }
+        let attempts = crate::push::deliver(
+            &order.url,
+            &order.auth,
+            &order.waybill,
+            body,
+            order.retry_pause_ms,
+        )
+        .await;
+        lock(&state).pushes.extend(attempts);
+    }
 }

@@ -95,6 +95,8 @@ pub struct SimState {
     /// Waybills that make any tracking call carrying them fail, and how.
     pub poison: HashMap<String, Fault>,
     pub calls: Vec<CallRecord>,
+    /// Every push attempt made (`/__control/push`, the demo's journey), oldest first.
+    pub pushes: Vec<crate::push::PushAttempt>,
 }
 
 impl SimState {
@@ -108,6 +110,7 @@ impl SimState {
             behaviour: HashMap::new(),
             poison: HashMap::new(),
             calls: Vec::new(),
+            pushes: Vec::new(),
         };
         if state.config.demo {
             state.load(crate::demo::shipments());
