@@ -73,6 +73,18 @@ curl -sf "http://127.0.0.1:$PORT/health" >/dev/null || die "the worker did not s
 
 W="http://127.0.0.1:$PORT"
 S="http://127.0.0.1:$SIM_PORT"
+
+# Blue Dart push: the simulator moves ORD-2292 on by itself (out for delivery, then delivered,
+# a scan every 20 s) and pushes each scan to the worker, as Blue Dart does for accounts with push.
+push_token="$(devvar BLUEDART_PUSH_TOKEN)"
+if [ -n "$push_token" ]; then
+  curl -sf -X POST "$S/__control/push/demo" \
+    -d "{\"url\":\"$W/api/carrier/bluedart/push\",\"token\":\"$push_token\",\"intervalMs\":20000}" >/dev/null \
+    && push_note="ORD-2292 advances by itself: the simulator pushes a scan every 20 s." \
+    || push_note="(could not start the simulator's pushes)"
+else
+  push_note="Push is off: add BLUEDART_PUSH_TOKEN to .dev.vars (see .dev.vars.example) to see it."
+fi
 A="Authorization: Bearer $admin_token"
 cat <<TXT
 
@@ -97,6 +109,11 @@ cat <<TXT
   curl -X POST -H "$A" $W/api/admin/shipment/ORD-2293/sync
   curl -X PUT -H "$A" -H 'Content-Type: application/json' -d '{"customerId":"cust-1001","orderStatus":"Processing"}' $W/api/admin/orders/ORD-3001
   curl -X POST -H "$A" -H 'Content-Type: application/json' -d '{"generate":{"consignee":{"name":"ASHA MENON","address1":"14/221 MARINE DRIVE","pincode":"682031","mobile":"9847012345"},"weightKg":0.8}}' $W/api/admin/shipment/ORD-3001/awb
+
+  # Blue Dart push. $push_note
+  curl -H "Authorization: Bearer $token_1001" $W/api/shipment/ORD-2292/track
+  curl -H "$A" $W/api/admin/push                    # pushes received, accepted, unmatched
+  curl $S/__control/pushes                           # what the simulator pushed, and the answers
 
   # Cron (skips unless started as ENVIRONMENT=production npm run dev), its runs, and health:
   curl "$W/__scheduled?cron=0+*+*+*+*"

@@ -282,3 +282,22 @@ pub fn shipments() -> Vec<Shipment> {
         delivered_in_delhi_without_codes(),
     ]
 }
+
+/// What happens next to the demo parcel in transit (ORD-2292) when `npm run dev` lets the
+/// simulator push: out for delivery in Kochi, then delivered.
+pub fn onward_journey() -> (&'static str, Vec<Scan>) {
+    (
+        "81234567891",
+        vec![
+            scan(
+                "SHIPMENT OUT FOR DELIVERY",
+                "S",
+                "002",
+                "UD",
+                "2026-01-24 09:12",
+                "KOCHI SERVICE CENTRE/COK",
+            ),
+            delivered_in_kochi(),
+        ],
+    )
+}

@@ -190,6 +190,9 @@ async fn handle(
     if method == "POST" && path == "/__control/push" {
         return Ok(to_response(start_push(state, &body)));
     }
+    if method == "POST" && path == "/__control/push/demo" {
+        return Ok(to_response(start_demo_journey(state, &body)));
+    }
     if path.starts_with("/__control") {
         return Ok(to_response(control::handle(
             &mut lock(&state),
@@ -316,4 +319,57 @@ pub(crate) async fn send_journey(
         .await;
         lock(&state).pushes.extend(attempts);
     }
+}
+
+/// `npm run dev`'s moving parcel: the demo parcel in transit (ORD-2292) goes out for delivery
+/// and is delivered, a scan every `intervalMs`, each scan added to the shipment and pushed to
+/// `url` as Blue Dart would.
+fn start_demo_journey(state: Arc<Mutex<SimState>>, body: &str) -> Reply {
+    #[derive(serde::Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Demo {
+        url: String,
+        #[serde(flatten)]
+        auth: crate::push::PushAuth,
+        #[serde(default = "twenty_seconds")]
+        interval_ms: u64,
+    }
+    fn twenty_seconds() -> u64 {
+        20_000
+    }
+    let demo: Demo = match serde_json::from_str(body) {
+        Ok(demo) => demo,
+        Err(e) => {
+            return Reply::json(
+                400,
+                &serde_json::json!({ "error": format!("invalid body: {e}") }),
+            );
+        }
+    };
+    let (waybill, scans) = crate::demo::onward_journey();
+    if !lock(&state).shipments.contains_key(waybill) {
+        return Reply::json(
+            404,
+            &serde_json::json!({ "error": "the demo shipments are not loaded (--demo)" }),
+        );
+    }
+    let count = scans.len();
+    tokio::spawn(async move {
+        for scan in scans {
+            tokio::time::sleep(Duration::from_millis(demo.interval_ms)).await;
+            let body = {
+                let mut state = lock(&state);
+                let Some(shipment) = state.append_scan(waybill, scan.clone()) else {
+                    return;
+                };
+                crate::push::scan_push(shipment, &scan, crate::push::Variant::Plus)
+            };
+            let attempts = crate::push::deliver(&demo.url, &demo.auth, waybill, &body, 5_000).await;
+            lock(&state).pushes.extend(attempts);
+        }
+    });
+    Reply::json(
+        202,
+        &serde_json::json!({ "waybill": waybill, "pushes": count }),
+    )
 }
