@@ -24,8 +24,8 @@ if [ "${ENVIRONMENT:-}" = "production" ]; then
   mkdir -p .wrangler
   secrets_file=.wrangler/rehearsal.vars
   random_secret() { head -c 36 /dev/urandom | base64 | tr -d '/+=\n'; }
-  grep -vE '^(ADMIN_TOKEN|CUSTOMER_TOKEN_SECRET|TRACKING_LINK_SECRET)=' .dev.vars > "$secrets_file" || true
-  for name in ADMIN_TOKEN CUSTOMER_TOKEN_SECRET TRACKING_LINK_SECRET; do
+  grep -vE '^(ADMIN_TOKEN|CUSTOMER_TOKEN_SECRET|TRACKING_LINK_SECRET|BLUEDART_PUSH_TOKEN)=' .dev.vars > "$secrets_file" || true
+  for name in ADMIN_TOKEN CUSTOMER_TOKEN_SECRET TRACKING_LINK_SECRET BLUEDART_PUSH_TOKEN; do
     echo "$name=$(random_secret)" >> "$secrets_file"
   done
   log "production rehearsal: fresh secrets for this run in $secrets_file"

@@ -335,6 +335,35 @@ mod tests {
     const BASE: (&str, &str) = ("BLUEDART_BASE_URL", "http://127.0.0.1:8788");
 
     #[test]
+    fn push_settings_default_and_are_checked() {
+        let config = Config::from_lookup(lookup(&[BASE])).unwrap();
+        assert_eq!(config.push.path, "/api/carrier/bluedart/push");
+        assert_eq!(config.push.header, "token");
+        assert_eq!(config.push.max_bytes, 1024 * 1024);
+        assert!(config.push.allowed_ips.is_empty());
+        let config = Config::from_lookup(lookup(&[
+            BASE,
+            ("BLUEDART_PUSH_PATH", "/hooks/bd"),
+            ("BLUEDART_PUSH_HEADER", "Client-Token"),
+            ("BLUEDART_PUSH_ALLOWED_IPS", "203.0.113.0/24, 2001:db8::/32"),
+        ]))
+        .unwrap();
+        assert_eq!(config.push.path, "/hooks/bd");
+        assert_eq!(config.push.header, "client-token");
+        assert_eq!(config.push.allowed_ips.len(), 2);
+        for (var, value) in [
+            ("BLUEDART_PUSH_PATH", "hooks"),
+            ("BLUEDART_PUSH_HEADER", "Authorization"),
+            ("BLUEDART_PUSH_HEADER", "bad header"),
+            ("BLUEDART_PUSH_ALLOWED_IPS", "10.0.0.0/33"),
+            ("BLUEDART_PUSH_MAX_BYTES", "10"),
+        ] {
+            let error = Config::from_lookup(lookup(&[BASE, (var, value)])).unwrap_err();
+            assert_eq!(error.var, var, "{value}");
+        }
+    }
+
+    #[test]
     fn defaults_are_the_designs() {
         let config = Config::from_lookup(lookup(&[BASE])).unwrap();
         assert_eq!(config.environment, Environment::Development);

@@ -13,6 +13,9 @@ pub const OWN_SECRETS: [&str; 3] = [
     "CUSTOMER_TOKEN_SECRET",
     "TRACKING_LINK_SECRET",
 ];
+/// The secret Blue Dart's pushes carry: optional (push is off without it), but when set it
+/// guards an endpoint anyone can reach, so it is held to the rules of our own secrets.
+pub const PUSH_SECRET: &str = "BLUEDART_PUSH_TOKEN";
 /// The Blue Dart account's credentials, as Blue Dart issued them.
 pub const BLUEDART_SECRETS: [&str; 4] = [
     "BLUEDART_CLIENT_ID",
@@ -61,7 +64,9 @@ fn is_loopback(url: &str) -> bool {
 /// - `ADMIN_TOKEN`, `CUSTOMER_TOKEN_SECRET` and `TRACKING_LINK_SECRET` must have at least
 ///   [`MIN_SECRET_BYTES`] bytes and differ from `.dev.vars.example`;
 /// - Blue Dart's credentials must be set and, unless the base URL is loopback, differ from
-///   `.dev.vars.example`.
+///   `.dev.vars.example`;
+/// - `BLUEDART_PUSH_TOKEN`, when set, must have at least [`MIN_SECRET_BYTES`] bytes and differ
+///   from `.dev.vars.example`.
 pub fn production_problems(config: &Config, secret: impl Fn(&str) -> String) -> Vec<String> {
     if config.environment != Environment::Production {
         return Vec::new();
@@ -91,6 +96,17 @@ pub fn production_problems(config: &Config, secret: impl Fn(&str) -> String) -> 
             problems.push(format!("{name} is not set"));
         } else if !local && is_example(name, &value) {
             problems.push(format!("{name} is the value from .dev.vars.example"));
+        }
+    }
+    let push = secret(PUSH_SECRET);
+    if !push.is_empty() {
+        if push.len() < MIN_SECRET_BYTES {
+            problems.push(format!(
+                "{PUSH_SECRET} must be at least {MIN_SECRET_BYTES} bytes (it has {})",
+                push.len()
+            ));
+        } else if is_example(PUSH_SECRET, &push) {
+            problems.push(format!("{PUSH_SECRET} is the value from .dev.vars.example"));
         }
     }
     problems
@@ -134,6 +150,30 @@ mod tests {
     }
 
     #[test]
+    fn a_push_token_is_optional_but_never_weak() {
+        let config = production("https://apigateway.bluedart.com");
+        let without = |name: &str| {
+            if name == PUSH_SECRET {
+                String::new()
+            } else {
+                strong(name)
+            }
+        };
+        assert!(production_problems(&config, without).is_empty());
+        let short = |name: &str| {
+            if name == PUSH_SECRET {
+                "p".repeat(31)
+            } else {
+                strong(name)
+            }
+        };
+        assert_eq!(
+            production_problems(&config, short),
+            ["BLUEDART_PUSH_TOKEN must be at least 32 bytes (it has 31)"]
+        );
+    }
+
+    #[test]
     fn production_with_strong_secrets_and_https_may_serve() {
         let config = production("https://apigateway.bluedart.com");
         assert_eq!(production_problems(&config, strong), Vec::<String>::new());
@@ -173,7 +213,8 @@ mod tests {
                 .unwrap_or_default()
         };
         let problems = production_problems(&config, example);
-        assert_eq!(problems.len(), 7, "{problems:?}");
+        assert_eq!(problems.len(), 8, "{problems:?}");
+        assert!(problems[7].starts_with("BLUEDART_PUSH_TOKEN must be at least 32 bytes"));
         assert!(problems[0].starts_with("ADMIN_TOKEN must be at least 32 bytes"));
         assert_eq!(
             problems[3],
