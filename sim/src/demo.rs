@@ -148,15 +148,20 @@ fn with(mut scans: Vec<Scan>, more: Vec<Scan>) -> Vec<Scan> {
     scans
 }
 
-pub fn shipments() -> Vec<Shipment> {
-    let out_for_delivery = scan(
+/// Blue Dart's out-for-delivery scan (`S`/`002`) at the Kochi service centre.
+pub fn out_for_delivery_in_kochi() -> Scan {
+    scan(
         "SHIPMENT OUT FOR DELIVERY",
         "S",
         "002",
         "UD",
         "2026-01-24 09:12",
         "KOCHI SERVICE CENTRE/COK",
-    );
+    )
+}
+
+pub fn shipments() -> Vec<Shipment> {
+    let out_for_delivery = out_for_delivery_in_kochi();
     let mut delivered = pune_to_kochi(
         "81234567892",
         "ORD-2293",
@@ -288,16 +293,6 @@ pub fn shipments() -> Vec<Shipment> {
 pub fn onward_journey() -> (&'static str, Vec<Scan>) {
     (
         "81234567891",
-        vec![
-            scan(
-                "SHIPMENT OUT FOR DELIVERY",
-                "S",
-                "002",
-                "UD",
-                "2026-01-24 09:12",
-                "KOCHI SERVICE CENTRE/COK",
-            ),
-            delivered_in_kochi(),
-        ],
+        vec![out_for_delivery_in_kochi(), delivered_in_kochi()],
     )
 }

@@ -86,16 +86,21 @@ fn wait_for_attempts(sim: &Simulator, count: usize) -> Vec<Value> {
     }
 }
 
-#[test]
-fn a_journey_is_pushed_scan_by_scan_with_retries_on_failure() {
-    let sim = Simulator::start(
+/// A simulator with the demo shipments.
+fn demo_sim() -> Simulator {
+    Simulator::start(
         SimConfig {
             demo: true,
             ..SimConfig::default()
         },
         "127.0.0.1:0".parse().unwrap(),
     )
-    .unwrap();
+    .unwrap()
+}
+
+#[test]
+fn a_journey_is_pushed_scan_by_scan_with_retries_on_failure() {
+    let sim = demo_sim();
     // The first push fails twice, then goes through; the second goes through at once.
     let (url, got) = receiver(vec![503, 500]);
     let (status, body) = control(
@@ -127,14 +132,7 @@ fn a_journey_is_pushed_scan_by_scan_with_retries_on_failure() {
 
 #[test]
 fn the_secret_can_go_as_the_basic_auth_password_and_gives_up_after_three_tries() {
-    let sim = Simulator::start(
-        SimConfig {
-            demo: true,
-            ..SimConfig::default()
-        },
-        "127.0.0.1:0".parse().unwrap(),
-    )
-    .unwrap();
+    let sim = demo_sim();
     let (url, got) = receiver(vec![401, 401, 401, 401]);
     control(
         &sim,

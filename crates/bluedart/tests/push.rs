@@ -39,6 +39,21 @@ fn lite(awb: &str, scan_fields: Value) -> Value {
     json!({"Shipment": shipment})
 }
 
+/// The out-for-delivery scan of 81234567890, as a Lite entry.
+fn lite_out_for_delivery() -> Value {
+    lite(
+        "81234567890",
+        scan(
+            "SHIPMENT OUT FOR DELIVERY",
+            "S",
+            "002",
+            "UD",
+            "24-01-2026",
+            "0912",
+        ),
+    )
+}
+
 fn push(items: Vec<Value>) -> Vec<u8> {
     serde_json::to_vec(&json!({ "statustracking": items })).unwrap()
 }
@@ -111,29 +126,9 @@ fn lite_entries_of_one_waybill_fold_into_one_update_whatever_their_order() {
             "81234567890",
             scan("SHIPMENT DELIVERED", "T", "000", "DL", "24-01-2026", "1425"),
         ),
-        lite(
-            "81234567890",
-            scan(
-                "SHIPMENT OUT FOR DELIVERY",
-                "S",
-                "002",
-                "UD",
-                "24-01-2026",
-                "0912",
-            ),
-        ),
+        lite_out_for_delivery(),
         // The same scan pushed twice in one push.
-        lite(
-            "81234567890",
-            scan(
-                "SHIPMENT OUT FOR DELIVERY",
-                "S",
-                "002",
-                "UD",
-                "24-01-2026",
-                "0912",
-            ),
-        ),
+        lite_out_for_delivery(),
     ]);
     let batch = read_push(&body).unwrap();
     assert_eq!((batch.items, batch.accepted()), (3, 3));
@@ -247,18 +242,7 @@ fn a_pushed_scan_is_the_same_event_as_the_same_scan_polled() {
       <ScanTime>09:12</ScanTime><ScannedLocation>KOCHI SERVICE CENTRE</ScannedLocation>
       <ScannedLocationCode>COK</ScannedLocationCode></ScanDetail></Scans></Shipment></ShipmentData>"#;
     let polled = update_for("81234567890", &parse_tracking(xml).unwrap()).unwrap();
-    let pushed = read_push(&push(vec![lite(
-        "81234567890",
-        scan(
-            "SHIPMENT OUT FOR DELIVERY",
-            "S",
-            "002",
-            "UD",
-            "24-01-2026",
-            "0912",
-        ),
-    )]))
-    .unwrap();
+    let pushed = read_push(&push(vec![lite_out_for_delivery()])).unwrap();
     let pushed = &pushed.updates[0].update.events[0];
     assert_eq!(pushed.identity(), polled.events[0].identity());
     assert_eq!(pushed.status, polled.events[0].status);

@@ -6,7 +6,7 @@
 mod support;
 
 use bluedart_sim::Shipment;
-use bluedart_sim::demo::{self, delivered_in_kochi, scan};
+use bluedart_sim::demo::{self, delivered_in_kochi};
 use bluedart_sim::push::{Variant, body, entry, scan_push};
 use chrono::Duration;
 use pollster::block_on;
@@ -49,14 +49,7 @@ fn statuses(w: &World<FakeBlueDart>) -> Vec<Status> {
 }
 
 fn out_for_delivery() -> bluedart_sim::Scan {
-    scan(
-        "SHIPMENT OUT FOR DELIVERY",
-        "S",
-        "002",
-        "UD",
-        "2026-01-24 09:12",
-        "KOCHI SERVICE CENTRE/COK",
-    )
+    demo::out_for_delivery_in_kochi()
 }
 
 #[test]
