@@ -238,9 +238,10 @@ pub async fn serve(req: Request, env: Env, ctx: Context) -> Response {
         spent: &spent,
     };
     let mut reply = api.handle(request).await;
-    if let Some(After::Push(messages)) = reply.after.take() {
+    let after = reply.after.take();
+    if let Some(After::Push(messages)) = &after {
         // The answer says the push is safely accepted: only once it is on the queue.
-        if let Err(e) = invocation.queues.inner().send_push(&messages).await {
+        if let Err(e) = invocation.queues.inner().send_push(messages).await {
             invocation
                 .log
                 .warn(&format!("[TRACKING PUSH] Could not queue a push: {e}"));
@@ -252,7 +253,7 @@ pub async fn serve(req: Request, env: Env, ctx: Context) -> Response {
             .into_response();
         }
     }
-    if let Some(After::Refresh(order_id)) = reply.after {
+    if let Some(After::Refresh(order_id)) = after {
         // Answer now; hand the refresh to the refresh queue after the response, where it is
         // combined with others into batched carrier calls.
         ctx.wait_until(async move {
