@@ -19,3 +19,7 @@ CREATE TABLE push_unmatched (
   times INTEGER NOT NULL DEFAULT 1
 );
 CREATE INDEX push_unmatched_last_seen ON push_unmatched (last_seen_at DESC);
+
+-- Status changes the queued syncs (the poll) made, counted with each consumer invocation's
+-- tally in the statement that already records it: no extra D1 query on the sync path.
+ALTER TABLE sync_runs ADD COLUMN status_changes INTEGER NOT NULL DEFAULT 0;

@@ -72,7 +72,8 @@ impl PushLog for D1Store {
         let counts: Vec<CountsRow> = self
             .rows(
                 "SELECT pushes, items, accepted, rejected, unmatched, status_changes_push, \
-                 status_changes_poll FROM push_counts WHERE id = 1",
+                 status_changes_poll + (SELECT COALESCE(SUM(status_changes), 0) FROM sync_runs) \
+                 AS status_changes_poll FROM push_counts WHERE id = 1",
                 &[],
             )
             .await?;

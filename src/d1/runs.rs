@@ -21,7 +21,7 @@ const RUN_COLUMNS: &str = "id, triggered_by, status, started_at, finished_at, co
 
 /// Adds an invocation's part to a run (`?1`…`?10`: succeeded, failed, skipped, retried,
 /// dead-lettered, subrequests, D1 queries, KV operations, queue operations, failures as JSON;
-/// `?11` the invocation's end, `?12` the run). SQLite reads the old values on the right of SET,
+/// `?11` the invocation's end, `?12` the run, `?13` status changes). SQLite reads the old values on the right of SET,
 /// so concurrent invocations add up; a running run completes once every enqueued shipment is
 /// finished (`enqueued` is 0 until the producer has recorded it).
 const ADD_TO_RUN: &str = "UPDATE sync_runs SET \
@@ -37,7 +37,8 @@ const ADD_TO_RUN: &str = "UPDATE sync_runs SET \
     status = CASE WHEN status = 'running' AND enqueued > 0 \
       AND succeeded + ?1 + failed + ?2 + skipped + ?3 >= enqueued THEN 'completed' ELSE status END, \
     finished_at = CASE WHEN status = 'running' AND enqueued > 0 \
-      AND succeeded + ?1 + failed + ?2 + skipped + ?3 >= enqueued THEN ?11 ELSE finished_at END \
+      AND succeeded + ?1 + failed + ?2 + skipped + ?3 >= enqueued THEN ?11 ELSE finished_at END, \
+    status_changes = status_changes + ?13 \
     WHERE id = ?12";
 
 #[derive(Deserialize)]
@@ -124,6 +125,7 @@ fn tally_params(id: i64, tally: &RunTally, now: Option<&str>) -> Result<Vec<JsVa
         text(&failures),
         opt_text(now),
         JsValue::from_f64(id as f64),
+        number(tally.status_changes),
     ])
 }
 
@@ -172,6 +174,7 @@ impl RunLog for D1Store {
             dead_lettered: run.dead_lettered,
             spent: run.busiest_invocation,
             failures: run.failures.clone(),
+            status_changes: 0,
         };
         let finished_at = run.finished_at.map(iso);
         self.batch(vec![

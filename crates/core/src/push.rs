@@ -102,7 +102,8 @@ pub struct PushCounts {
     pub unmatched: u64,
     /// Orders whose latest status changed through a push.
     pub status_changes_push: u64,
-    /// Orders whose latest status changed through a poll (sync, refresh).
+    /// Orders whose latest status changed through the queued poll (the hourly sync and
+    /// background refreshes), as their runs counted it.
     pub status_changes_poll: u64,
 }
 

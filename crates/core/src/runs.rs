@@ -164,6 +164,9 @@ pub struct RunTally {
     pub dead_lettered: usize,
     pub spent: Spent,
     pub failures: Vec<BatchFailure>,
+    /// Orders whose latest status the invocation's syncs changed (polled status changes, set
+    /// against those that came by push).
+    pub status_changes: usize,
 }
 
 impl RunTally {

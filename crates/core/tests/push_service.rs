@@ -13,10 +13,13 @@ use pollster::block_on;
 use support::FakeBlueDart;
 use tracking_core::model::{ShippingStatus, Status};
 use tracking_core::push::PushMessage;
+use tracking_core::queue::SyncMessage;
 use tracking_core::queue::Verdict;
+use tracking_core::rules::budget::Budget;
 use tracking_core::rules::budget::Spent;
 use tracking_core::runs::Trigger;
-use tracking_core::testing::World;
+use tracking_core::service::sync::SyncSettings;
+use tracking_core::testing::{FakeSleeper, FixedRandom, MemoryQueues, World};
 
 const AWB: &str = "81234567890";
 
@@ -121,15 +124,11 @@ fn push_and_poll_of_the_same_scans_make_each_event_once() {
     )
     .unwrap();
     assert_eq!(w.store.event_rows(), rows);
-    // Poll first (a newer scan), then the push of it.
+    // Poll first (a newer scan, found by the queued sync), then the push of it.
     w.carrier.shipments.borrow_mut()[0]
         .scans
         .push(out_for_delivery());
-    block_on(
-        w.service()
-            .sync_order("ORD-1", Trigger::Manual, Spent::default),
-    )
-    .unwrap();
+    queued_poll(&w);
     let rows = w.store.event_rows();
     consume(
         &w,
@@ -139,6 +138,39 @@ fn push_and_poll_of_the_same_scans_make_each_event_once() {
     let stats = block_on(w.service().push_stats()).unwrap();
     assert_eq!(stats.counts.status_changes_poll, 1);
     assert_eq!(stats.counts.status_changes_push, 1);
+}
+
+/// ORD-1 synced by the queue's consumer, as the hourly poll and background refreshes are.
+fn queued_poll(w: &World<FakeBlueDart>) {
+    let settings = SyncSettings {
+        batch_size: 10,
+        delay_ms: 0,
+        max_per_run: 100,
+        retries: 0,
+        retry_base_ms: 500,
+        budget: Budget {
+            subrequests: 100,
+            d1_queries: 100,
+            kv_operations: 100,
+            wall_time: Duration::minutes(14),
+        },
+    };
+    let sleeper = FakeSleeper {
+        clock: &w.clock,
+        pauses: Default::default(),
+    };
+    // Enqueued after the order's last sync, so the consumer does not skip it.
+    w.clock.advance(Duration::seconds(1));
+    let message = SyncMessage::new(None, vec!["ORD-1".into()], w.clock.0.get());
+    let verdicts = block_on(w.service().consume(
+        &[message],
+        &settings,
+        &sleeper,
+        &FixedRandom(0),
+        &MemoryQueues::default(),
+        Spent::default,
+    ));
+    assert_eq!(verdicts, [Verdict::Ack]);
 }
 
 #[test]

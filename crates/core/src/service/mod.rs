@@ -466,10 +466,7 @@ where
             .track(&awbs)
             .await
             .map_err(ServiceError::Carrier)?;
-        let summaries = self.merge_reply(snapshots, reply, always_cache).await?;
-        let changes = summaries.iter().filter(|s| s.status_changed()).count();
-        self.count_poll_changes(changes).await;
-        Ok(summaries)
+        self.merge_reply(snapshots, reply, always_cache).await
     }
 
     /// Merges a carrier reply (polled or pushed) into the snapshots' orders: the plans of all

@@ -13,7 +13,7 @@ use super::{ServiceError, TrackingService};
 use crate::carrier::{Carrier, TrackingReply};
 use crate::model::Snapshot;
 use crate::ports::{Clock, KeyValue, Log, Store};
-use crate::push::{PushCounts, PushMessage, PushStats};
+use crate::push::{PushMessage, PushStats};
 use crate::queue::Verdict;
 
 /// How long a message whose merge failed (storage) waits before it is delivered again.
@@ -105,21 +105,5 @@ where
     /// Counts of pushes and of status changes by push and by poll, and the unmatched waybills.
     pub async fn push_stats(&self) -> Result<PushStats, ServiceError> {
         Ok(self.store.push_stats(UNMATCHED_SHOWN).await?)
-    }
-
-    /// Counts status changes a poll (sync, refresh) made; a failure to count is only logged.
-    pub(crate) async fn count_poll_changes(&self, changes: usize) {
-        if changes == 0 {
-            return;
-        }
-        let counts = PushCounts {
-            status_changes_poll: changes as u64,
-            ..PushCounts::default()
-        };
-        if let Err(e) = self.store.record_push(&counts, &[], self.clock.now()).await {
-            self.log.warn(&format!(
-                "[TRACKING SYNC] Could not count status changes: {e}"
-            ));
-        }
     }
 }

@@ -243,10 +243,15 @@ where
                     ));
                     for &i in &call.messages {
                         let message = &messages[i];
-                        let here = message.orders.iter().filter(|o| synced.contains(o)).count();
+                        let here: Vec<bool> = synced
+                            .iter()
+                            .filter(|(id, _)| message.orders.contains(id))
+                            .map(|(_, changed)| *changed)
+                            .collect();
                         let tally = tallies.of(message.run);
-                        tally.succeeded += here;
-                        tally.skipped += message.orders.len() - here;
+                        tally.succeeded += here.len();
+                        tally.skipped += message.orders.len() - here.len();
+                        tally.status_changes += here.iter().filter(|c| **c).count();
                     }
                 }
                 Err(ServiceError::Carrier(CarrierError::CircuitOpen { retry_after_secs })) => {
@@ -325,12 +330,13 @@ where
     }
 
     /// Syncs a call's orders, leaving out those synced since their message was made (a
-    /// redelivery) and those that are gone. The ids of the orders synced.
+    /// redelivery) and those that are gone. The ids of the orders synced, each with whether
+    /// its latest status changed.
     async fn sync_call(
         &self,
         messages: &[SyncMessage],
         call: &Call<'_>,
-    ) -> Result<Vec<String>, ServiceError> {
+    ) -> Result<Vec<(String, bool)>, ServiceError> {
         let ids: Vec<String> = call.orders.iter().map(|id| (*id).to_owned()).collect();
         let enqueued_at = call
             .messages
@@ -349,7 +355,13 @@ where
             return Ok(Vec::new());
         }
         let summaries: Vec<SyncSummary> = self.sync_snapshots(due, false).await?;
-        Ok(summaries.into_iter().map(|s| s.snapshot.order.id).collect())
+        Ok(summaries
+            .into_iter()
+            .map(|s| {
+                let changed = s.status_changed();
+                (s.snapshot.order.id, changed)
+            })
+            .collect())
     }
 
     /// Gives messages back to the platform for redelivery (nothing of theirs was tried).

@@ -139,6 +139,8 @@ struct StoreState {
     cached_until: HashMap<String, DateTime<Utc>>,
     push_counts: PushCounts,
     unmatched: BTreeMap<String, UnmatchedPush>,
+    /// Status changes the queued syncs counted in their runs.
+    poll_status_changes: u64,
 }
 
 #[derive(Default)]
@@ -522,8 +524,11 @@ impl RunLog for MemoryStore {
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
         self.enter("add_to_run")?;
-        if let Some(run) = self.state.borrow_mut().runs.get_mut(id as usize - 1) {
+        let mut state = self.state.borrow_mut();
+        if let Some(run) = state.runs.get_mut(id as usize - 1) {
             tally.apply_to(run, now);
+            // D1: `sync_runs.status_changes`, read only as a sum by `push_stats`.
+            state.poll_status_changes += tally.status_changes as u64;
         }
         Ok(())
     }
@@ -678,10 +683,9 @@ impl PushLog for MemoryStore {
                 .then(a.awb_no.cmp(&b.awb_no))
         });
         unmatched.truncate(limit);
-        Ok(PushStats {
-            counts: state.push_counts,
-            unmatched,
-        })
+        let mut counts = state.push_counts;
+        counts.status_changes_poll += state.poll_status_changes;
+        Ok(PushStats { counts, unmatched })
     }
 }
 
