@@ -227,7 +227,8 @@ where
                 call_started - started,
                 next_time,
             ) {
-                self.hand_back(&calls[index..], &mut verdicts, 0, &reason);
+                // A second: a delay of 0 would fall back to the consumer's `retry_delay`.
+                self.hand_back(&calls[index..], &mut verdicts, 1, &reason);
                 break;
             }
             if index > 0 {
