@@ -3,10 +3,10 @@
 use worker::{Env, MessageBatch, ScheduledEvent, console_error, console_log};
 
 use crate::config::Environment;
-use crate::queues::apply;
+use crate::queues::{REFRESH_QUEUE_NAME, apply};
 use crate::runtime::{WorkerRandom, WorkerSleeper};
 use crate::wiring::Invocation;
-use tracking_core::queue::SyncMessage;
+use tracking_core::queue::{Lane, SyncMessage};
 
 /// Sends the due shipments to the sync queue in production; elsewhere says that it skipped. Never panics: a
 /// scheduled handler has nobody to return an error to, so every error is logged.
@@ -41,12 +41,18 @@ pub async fn consume(batch: MessageBatch<SyncMessage>, env: &Env) -> worker::Res
         console_error!("[TRACKING SYNC] Consumer not started: {e}");
         worker::Error::RustError(format!("not configured: {e}"))
     })?;
+    let lane = if batch.queue() == REFRESH_QUEUE_NAME {
+        Lane::Refresh
+    } else {
+        Lane::Sync
+    };
     let messages = batch.messages()?;
     let bodies: Vec<SyncMessage> = messages.iter().map(|m| m.body().clone()).collect();
     let carrier = bindings.carrier();
     let verdicts = bindings
         .service(&carrier)
         .consume(
+            lane,
             &bodies,
             &bindings.config.sync,
             &WorkerSleeper,

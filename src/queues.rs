@@ -13,6 +13,10 @@ pub const SYNC_QUEUE: &str = "SYNC_QUEUE";
 pub const REFRESH_QUEUE: &str = "REFRESH_QUEUE";
 pub const DEAD_LETTER_QUEUE: &str = "DEAD_LETTER_QUEUE";
 
+/// The refresh queue's name (wrangler.toml, both environments): its messages are handed back
+/// to it, not to the sync queue.
+pub const REFRESH_QUEUE_NAME: &str = "shipment-refresh";
+
 pub struct WorkerQueues {
     sync: Queue,
     refresh: Queue,
