@@ -5,11 +5,11 @@ use serde_json::Value;
 use worker::{Env, Message, MessageBatch, MessageExt, ScheduledEvent, console_error, console_log};
 
 use crate::config::Environment;
-use crate::queues::{PUSH_QUEUE_NAME, apply};
+use crate::queues::{PUSH_QUEUE_NAME, REFRESH_QUEUE_NAME, apply};
 use crate::runtime::{WorkerRandom, WorkerSleeper};
 use crate::wiring::Invocation;
 use tracking_core::push::PushMessage;
-use tracking_core::queue::SyncMessage;
+use tracking_core::queue::{Lane, SyncMessage};
 
 /// Sends the due shipments to the sync queue in production; elsewhere says that it skipped. Never panics: a
 /// scheduled handler has nobody to return an error to, so every error is logged.
@@ -46,6 +46,11 @@ pub async fn consume(batch: MessageBatch<Value>, env: &Env) -> worker::Result<()
         console_error!("[TRACKING SYNC] Consumer not started: {e}");
         worker::Error::RustError(format!("not configured: {e}"))
     })?;
+    let lane = if batch.queue() == REFRESH_QUEUE_NAME {
+        Lane::Refresh
+    } else {
+        Lane::Sync
+    };
     let messages = batch.messages()?;
     let carrier = bindings.carrier();
     let service = bindings.service(&carrier);
@@ -56,6 +61,7 @@ pub async fn consume(batch: MessageBatch<Value>, env: &Env) -> worker::Result<()
         let (readable, bodies) = read_bodies::<SyncMessage>(&messages);
         let verdicts = service
             .consume(
+                lane,
                 &bodies,
                 &bindings.config.sync,
                 &WorkerSleeper,

@@ -20,6 +20,10 @@ pub const PUSH_QUEUE: &str = "PUSH_QUEUE";
 /// tells its batches apart.
 pub const PUSH_QUEUE_NAME: &str = "shipment-push";
 
+/// The refresh queue's name (wrangler.toml, both environments): its messages are handed back
+/// to it, not to the sync queue.
+pub const REFRESH_QUEUE_NAME: &str = "shipment-refresh";
+
 pub struct WorkerQueues {
     sync: Queue,
     refresh: Queue,

@@ -22,6 +22,23 @@ fn shipped(w: &TestWorker, count: usize) {
     }
 }
 
+/// `count` orders ORD-0001… in transit with waybills Blue Dart knows, never synced: inserted in
+/// one statement rather than two requests each.
+fn in_transit_in_bulk(w: &TestWorker, count: usize) {
+    w.sim.state().load(
+        (1..=count)
+            .map(|n| demo::in_transit(&awb(n), &format!("ORD-{n:04}")))
+            .collect(),
+    );
+    w.d1(&format!(
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < {count}) \
+         INSERT INTO orders (id, customer_id, order_status, shipping_status, awb_no, created_at, \
+           updated_at, last_progress_at) \
+         SELECT printf('ORD-%04d', i), 'cust-1', 'Shipped', 'In-Transit', printf('7000000%04d', i), \
+           '2026-11-20T10:00:00Z', '2026-11-20T10:00:00Z', '2026-11-20T10:00:00Z' FROM n"
+    ));
+}
+
 /// Marks every synced order as due long ago, so that all still in transit are due again.
 fn make_all_due(w: &TestWorker) {
     w.d1("UPDATE orders SET last_synced_at = '2020-01-01T00:00:00Z', next_check_at = '2020-01-01T00:00:00Z' WHERE last_synced_at IS NOT NULL");
@@ -351,19 +368,7 @@ fn six_hundred_shipments_sync_after_one_firing_within_free_plan_budgets_with_a_p
     // The free plan's per-invocation limits are wrangler.toml's defaults; messages of 50.
     let w = TestWorker::production(&[]);
     let count = 600;
-    w.sim.state().load(
-        (1..=count)
-            .map(|n| demo::in_transit(&awb(n), &format!("ORD-{n:04}")))
-            .collect(),
-    );
-    // Registered in one statement rather than 1,200 requests: in transit, never synced.
-    w.d1(&format!(
-        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < {count}) \
-         INSERT INTO orders (id, customer_id, order_status, shipping_status, awb_no, created_at, \
-           updated_at, last_progress_at) \
-         SELECT printf('ORD-%04d', i), 'cust-1', 'Shipped', 'In-Transit', printf('7000000%04d', i), \
-           '2026-11-20T10:00:00Z', '2026-11-20T10:00:00Z', '2026-11-20T10:00:00Z' FROM n"
-    ));
+    in_transit_in_bulk(&w, count);
     let poison = awb(313);
     w.sim
         .state()
@@ -417,19 +422,7 @@ fn six_hundred_shipments_sync_after_one_firing_within_free_plan_budgets_with_a_p
 fn paging_through_stale_orders_as_an_admin_costs_batched_calls() {
     let w = TestWorker::production(&[]);
     let count = 120;
-    w.sim.state().load(
-        (1..=count)
-            .map(|n| demo::in_transit(&awb(n), &format!("ORD-{n:04}")))
-            .collect(),
-    );
-    // Freshly registered with waybills, never synced: every admin look finds them stale.
-    w.d1(&format!(
-        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < {count}) \
-         INSERT INTO orders (id, customer_id, order_status, shipping_status, awb_no, created_at, \
-           updated_at, last_progress_at) \
-         SELECT printf('ORD-%04d', i), 'cust-1', 'Shipped', 'In-Transit', printf('7000000%04d', i), \
-           '2026-11-20T10:00:00Z', '2026-11-20T10:00:00Z', '2026-11-20T10:00:00Z' FROM n"
-    ));
+    in_transit_in_bulk(&w, count);
     for n in 1..=count {
         let look = w.admin(
             "GET",

@@ -13,8 +13,8 @@ use pollster::block_on;
 use support::FakeBlueDart;
 use tracking_core::model::{ShippingStatus, Status};
 use tracking_core::push::PushMessage;
-use tracking_core::queue::SyncMessage;
 use tracking_core::queue::Verdict;
+use tracking_core::queue::{Lane, SyncMessage};
 use tracking_core::rules::budget::Budget;
 use tracking_core::rules::budget::Spent;
 use tracking_core::runs::Trigger;
@@ -163,6 +163,7 @@ fn queued_poll(w: &World<FakeBlueDart>) {
     w.clock.advance(Duration::seconds(1));
     let message = SyncMessage::new(None, vec!["ORD-1".into()], w.clock.0.get());
     let verdicts = block_on(w.service().consume(
+        Lane::Sync,
         &[message],
         &settings,
         &sleeper,

@@ -287,6 +287,7 @@ fn a_redelivered_message_is_skipped_without_a_call() {
     assert_eq!(w.sizes(), [4]);
     // The platform delivers the same message again.
     block_on(w.service().consume(
+        Lane::Sync,
         std::slice::from_ref(&message),
         &w.sync,
         &tracking_core::testing::FakeSleeper {
@@ -576,6 +577,11 @@ fn a_consumer_hands_back_what_its_budget_cannot_cover_and_the_next_invocation_ta
                 ))
     );
     assert_eq!(w.sizes(), [10, 10, 5], "nothing called twice");
+    assert_eq!(
+        w.queues.messages_sent.get(),
+        3 + 2 + 1,
+        "handed back by resending (the platform's retries would count towards max_retries)"
+    );
 }
 
 #[test]

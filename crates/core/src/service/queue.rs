@@ -199,10 +199,13 @@ where
         Ok(())
     }
 
-    /// The consumer: one carrier call per message (or per several small ones), a pause between
-    /// calls, the invocation's budgets kept. Returns a verdict per message, in order.
+    /// The consumer of `lane`: one carrier call per message (or per several small ones), a pause
+    /// between calls, the invocation's budgets kept. Returns a verdict per message, in order.
+    /// (Each argument is a port or a knob the consumer needs; bundling them would only hide it.)
+    #[allow(clippy::too_many_arguments)]
     pub async fn consume(
         &self,
+        lane: Lane,
         messages: &[SyncMessage],
         settings: &SyncSettings,
         sleeper: &impl Sleeper,
@@ -227,7 +230,16 @@ where
                 call_started - started,
                 next_time,
             ) {
-                self.hand_back(&calls[index..], &mut verdicts, 0, &reason);
+                self.hand_back(
+                    lane,
+                    messages,
+                    &calls[index..],
+                    &mut verdicts,
+                    1,
+                    queues,
+                    &reason,
+                )
+                .await;
                 break;
             }
             if index > 0 {
@@ -258,11 +270,15 @@ where
                     // No call was made: this message and the rest wait for the breaker.
                     let delay = delay_secs(retry_after_secs.saturating_mul(1000));
                     self.hand_back(
+                        lane,
+                        messages,
                         &calls[index..],
                         &mut verdicts,
                         delay,
+                        queues,
                         "Blue Dart's circuit is open",
-                    );
+                    )
+                    .await;
                     break;
                 }
                 Err(ServiceError::Carrier(error)) => {
@@ -282,14 +298,15 @@ where
                     }
                 }
                 Err(other) => {
-                    let delay = delay_secs(settings.retry_base_ms);
-                    self.hand_back(
-                        &calls[index..=index],
-                        &mut verdicts,
-                        delay,
-                        &other.to_string(),
-                    );
+                    // Storage failed: the platform's retries (and in the end its dead-letter
+                    // queue) are what they are for.
+                    let delay_secs = delay_secs(settings.retry_base_ms);
+                    self.log.warn(&format!(
+                        "[TRACKING SYNC] Call {} could not be saved; retried by the platform: {other}",
+                        index + 1
+                    ));
                     for &i in &call.messages {
+                        verdicts[i] = Verdict::Retry { delay_secs };
                         tallies.of(messages[i].run).retried += 1;
                     }
                 }
@@ -364,22 +381,38 @@ where
             .collect())
     }
 
-    /// Gives messages back to the platform for redelivery (nothing of theirs was tried).
-    fn hand_back(
+    /// Sends messages nothing was tried for back to their queue, to come again after
+    /// `delay_secs`. A resend, not the platform's retry: retries count towards `max_retries`,
+    /// and a message handed back a few times for budget or the breaker must not be
+    /// dead-lettered for it. If the send fails, the platform retries them after all.
+    #[allow(clippy::too_many_arguments)]
+    async fn hand_back(
         &self,
+        lane: Lane,
+        messages: &[SyncMessage],
         calls: &[Call<'_>],
         verdicts: &mut [Verdict],
         delay_secs: u32,
+        queues: &impl SyncQueues,
         reason: &str,
     ) {
-        let count: usize = calls.iter().map(|c| c.messages.len()).sum();
+        let indexes: Vec<usize> = calls.iter().flat_map(|c| c.messages.clone()).collect();
+        let again: Vec<SyncMessage> = indexes.iter().map(|&i| messages[i].clone()).collect();
         self.log.warn(&format!(
-            "[TRACKING SYNC] {count} messages handed back for later: {reason}"
+            "[TRACKING SYNC] {} messages handed back for later: {reason}",
+            again.len()
         ));
-        for call in calls {
-            for &i in &call.messages {
-                verdicts[i] = Verdict::Retry { delay_secs };
+        let verdict = match queues.send(lane, &again, delay_secs).await {
+            Ok(()) => Verdict::Ack,
+            Err(e) => {
+                self.log.warn(&format!(
+                    "[TRACKING SYNC] Could not send them back; the platform retries them: {e}"
+                ));
+                Verdict::Retry { delay_secs }
             }
+        };
+        for i in indexes {
+            verdicts[i] = verdict;
         }
     }
 

@@ -153,6 +153,7 @@ impl<C: Carrier> World<C> {
             };
             let base = measure();
             let verdicts = pollster::block_on(self.service_with(carrier).consume(
+                lane,
                 &batch,
                 settings,
                 &sleeper,
