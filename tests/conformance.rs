@@ -20,7 +20,9 @@ use std::time::Instant;
 use bluedart_sim::SimConfig;
 use chrono::{Duration, Utc};
 use e2e::openapi::{NOT_SERVED_YET, operation_id, operations, problems};
-use e2e::{ADMIN_TOKEN, Answer, Options, TRACKING_LINK_SECRET, TestWorker, customer_token};
+use e2e::{
+    ADMIN_TOKEN, Answer, Options, PUSH_TOKEN, TRACKING_LINK_SECRET, TestWorker, customer_token,
+};
 use serde_json::Value;
 use tracking_api::credentials::link_signature;
 
@@ -150,6 +152,7 @@ fn schemathesis_finds_nothing_the_contract_does_not_describe() {
         &[
             ("SCHEMATHESIS_ADMIN_TOKEN", ADMIN_TOKEN.to_owned()),
             ("SCHEMATHESIS_CUSTOMER_TOKEN", customer_token("cust-1001")),
+            ("SCHEMATHESIS_PUSH_TOKEN", PUSH_TOKEN.to_owned()),
         ],
         &scratch,
     );
