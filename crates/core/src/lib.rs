@@ -15,6 +15,8 @@ pub mod queue;
 pub mod rules;
 pub mod runs;
 pub mod service;
+#[cfg(feature = "store-contract")]
+pub mod store_contract;
 
 #[cfg(feature = "testing")]
 pub mod testing;
