@@ -2,18 +2,26 @@
 # Builds the worker (build/index.js + wasm) with worker-build, using the binaries setup.sh
 # installed so nothing is downloaded. Skips the build when nothing it depends on changed,
 # so that every `wrangler dev` start (which runs this) is quick.
+#
+#   build-worker.sh                    the worker, into build/
+#   build-worker.sh --store-contract   a test build serving the storage contract suite against
+#                                      D1 (tests/store_contract.rs), into build-contract/
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$ROOT"
 
-stamp="build/.built"
+out="build" features=()
+if [ "${1:-}" = "--store-contract" ]; then
+  out="build-contract" features=(--features store-contract)
+fi
+stamp="$out/.built"
 # .dev.vars.example is compiled in: production refuses its values; so is the contract, served at
 # GET /openapi.json.
 if [ -f "$stamp" ] && [ -z "$(find src crates Cargo.toml Cargo.lock .dev.vars.example openapi/openapi.min.json -newer "$stamp" -print -quit)" ]; then
   log "worker build is up to date"
   exit 0
 fi
-log "building the worker (release, wasm-opt on)"
+log "building the worker into $out/ (release, wasm-opt on)"
 # -p: the workspace's default members are the native crates; only the worker goes to wasm.
-worker-build --release . -- -p shipment-tracker
+worker-build --release --out-dir "$out" . -- -p shipment-tracker "${features[@]}"
 touch "$stamp"

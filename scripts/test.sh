@@ -21,6 +21,8 @@ redocly lint
 node scripts/openapi-json.mjs --check
 
 bash scripts/build-worker.sh
+# The test build that runs the storage contract suite against D1 (tests/store_contract.rs).
+bash scripts/build-worker.sh --store-contract
 
 log "cargo test (unit, simulator and end-to-end)"
 results="$(mktemp)"

@@ -12,6 +12,8 @@ mod fetch;
 mod kv;
 mod queues;
 mod runtime;
+#[cfg(feature = "store-contract")]
+mod store_contract;
 mod wiring;
 
 use worker::{
@@ -25,6 +27,10 @@ fn start() {
 
 #[event(fetch)]
 async fn fetch(req: Request, env: Env, ctx: Context) -> worker::Result<Response> {
+    #[cfg(feature = "store-contract")]
+    if let Some(answer) = store_contract::serve(&req, &env).await {
+        return answer;
+    }
     Ok(wiring::serve(req, env, ctx).await)
 }
 

@@ -122,6 +122,50 @@ pub struct Options {
     /// Start from a database made by only the first N migrations and filled by this SQL; the
     /// rest of the migrations are then applied to it as they would be on a deployment.
     pub upgrade_from: Option<(usize, &'static str)>,
+    /// Run the test build that serves the storage contract suite against D1
+    /// (`build-worker.sh --store-contract`, into `build-contract/`) instead of the worker.
+    pub store_contract: bool,
+}
+
+/// A wrangler configuration for the store contract build: the project's own, pointed at
+/// `build-contract/`. Written into that folder, as wrangler reads paths relative to its
+/// configuration (but runs the build command where it was started: the project's root).
+fn store_contract_config() -> PathBuf {
+    let folder = root().join("build-contract");
+    assert!(
+        folder.join("index.js").exists(),
+        "the store contract suite needs its test build: `bash scripts/build-worker.sh --store-contract` (npm test runs it)"
+    );
+    let project = fs::read_to_string(root().join("wrangler.toml")).expect("read wrangler.toml");
+    let config: String = project
+        .lines()
+        .map(|line| match line.trim() {
+            "main = \"build/index.js\"" => "main = \"index.js\"".to_owned(),
+            "command = \"bash scripts/build-worker.sh\"" => {
+                "command = \"bash scripts/build-worker.sh --store-contract\"".to_owned()
+            }
+            "watch_dir = [\"src\", \"crates\"]" => {
+                "watch_dir = [\"../src\", \"../crates\"]".to_owned()
+            }
+            "migrations_dir = \"migrations\"" => "migrations_dir = \"../migrations\"".to_owned(),
+            _ => line.to_owned(),
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    for moved in [
+        "\"index.js\"",
+        "--store-contract",
+        "../src",
+        "../migrations",
+    ] {
+        assert!(
+            config.contains(moved),
+            "wrangler.toml changed shape: the store contract configuration lost {moved}"
+        );
+    }
+    let path = folder.join("wrangler.toml");
+    fs::write(&path, config).expect("write the store contract configuration");
+    path
 }
 
 /// Applies the first `count` migrations to `state` and runs `sql` on the result, through a
@@ -252,6 +296,7 @@ fn spawn_dev(
     env_file: &Path,
     vars: &[(&str, String)],
     port: u16,
+    config: Option<&Path>,
 ) -> Child {
     let log = fs::File::create(dir.join("worker.log")).expect("create the worker log");
     let mut cmd = wrangler_command(dir);
@@ -266,6 +311,9 @@ fn spawn_dev(
         .arg(state)
         .arg("--env-file")
         .arg(env_file);
+    if let Some(config) = config {
+        cmd.arg("--config").arg(config);
+    }
     for (name, value) in vars {
         cmd.arg("--var").arg(format!("{name}:{value}"));
     }
@@ -320,6 +368,7 @@ impl TestWorker {
             "applying D1 migrations",
         );
 
+        let config = options.store_contract.then(store_contract_config);
         // The simulator, unless the test points the worker at a Blue Dart of its own.
         let mut vars = Vec::new();
         if !options.vars.iter().any(|(k, _)| *k == "BLUEDART_BASE_URL") {
@@ -336,7 +385,7 @@ impl TestWorker {
         // Another process can still take a port first; then start again on another.
         for attempt in 1..=3 {
             let port = free_port();
-            let mut child = spawn_dev(&dir, &state, &env_file, &vars, port);
+            let mut child = spawn_dev(&dir, &state, &env_file, &vars, port, config.as_deref());
             let base = format!("http://127.0.0.1:{port}");
             if ready(&agent, &base) {
                 return TestWorker {

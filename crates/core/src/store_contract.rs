@@ -39,10 +39,7 @@ pub const CASES: &[&str] = &[
 ];
 
 /// Runs one case against `store`, which must be empty. `None` for an unknown name.
-pub async fn run<S: Store + CarrierHealth>(
-    case: &str,
-    store: &S,
-) -> Option<Result<(), String>> {
+pub async fn run<S: Store + CarrierHealth>(case: &str, store: &S) -> Option<Result<(), String>> {
     let result = match case {
         "new_orders_take_their_status_from_the_waybill" => new_orders(store).await,
         "snapshots_come_in_the_order_asked" => snapshot_order(store).await,
@@ -156,12 +153,20 @@ async fn new_orders<S: Store>(store: &S) -> Outcome {
     put(store, "ORD-A", None, at(0)).await?;
     put(store, "ORD-B", Some("100000001"), at(0)).await?;
     let a = order(store, "ORD-A").await?;
-    same("order without waybill", a.shipping_status, ShippingStatus::Pending)?;
+    same(
+        "order without waybill",
+        a.shipping_status,
+        ShippingStatus::Pending,
+    )?;
     same("its waybill", a.awb_no, None)?;
     same("its creation time (none given)", a.created_at, at(0))?;
     same("its progress time", a.last_progress_at, None)?;
     let b = order(store, "ORD-B").await?;
-    same("order with waybill", b.shipping_status, ShippingStatus::InTransit)?;
+    same(
+        "order with waybill",
+        b.shipping_status,
+        ShippingStatus::InTransit,
+    )?;
     same("its waybill", b.awb_no.as_deref(), Some("100000001"))?;
     same("its progress time", b.last_progress_at, Some(at(0)))?;
     same("its courier", b.courier.as_str(), "bluedart")?;
@@ -182,7 +187,11 @@ async fn snapshot_order<S: Store>(store: &S) -> Outcome {
         .into_iter()
         .map(|s| s.order.id)
         .collect();
-    same("snapshots, unknown left out", got, ids(&["ORD-3", "ORD-1", "ORD-2"]))
+    same(
+        "snapshots, unknown left out",
+        got,
+        ids(&["ORD-3", "ORD-1", "ORD-2"]),
+    )
 }
 
 async fn updates<S: Store>(store: &S) -> Outcome {
@@ -214,7 +223,11 @@ async fn updates<S: Store>(store: &S) -> Outcome {
     put(store, "ORD-C", Some("100000003"), at(7)).await?;
     let c = order(store, "ORD-C").await?;
     same("waybill taken", c.awb_no.as_deref(), Some("100000003"))?;
-    same("then in transit", c.shipping_status, ShippingStatus::InTransit)?;
+    same(
+        "then in transit",
+        c.shipping_status,
+        ShippingStatus::InTransit,
+    )?;
     same("progress from then", c.last_progress_at, Some(at(7)))
 }
 
@@ -280,9 +293,21 @@ async fn attaching<S: Store>(store: &S) -> Outcome {
         AttachOutcome::Attached,
     )?;
     let snapshot = store.snapshot("ORD-A").await.map_err(io)?.unwrap();
-    same("waybill", snapshot.order.awb_no.as_deref(), Some("100000002"))?;
-    same("status", snapshot.order.shipping_status, ShippingStatus::InTransit)?;
-    same("order status", snapshot.order.order_status.as_str(), "Shipped")?;
+    same(
+        "waybill",
+        snapshot.order.awb_no.as_deref(),
+        Some("100000002"),
+    )?;
+    same(
+        "status",
+        snapshot.order.shipping_status,
+        ShippingStatus::InTransit,
+    )?;
+    same(
+        "order status",
+        snapshot.order.order_status.as_str(),
+        "Shipped",
+    )?;
     same("progress", snapshot.order.last_progress_at, Some(at(1)))?;
     let booked = TrackingEvent::booked("100000002", at(1));
     same("history", snapshot.events, vec![booked.clone()])?;
@@ -393,7 +418,11 @@ async fn retake_release<S: Store>(store: &S) -> Outcome {
         (2, Some(at(20))),
     )?;
     let released = store.take_due(at(21), at(0), 10).await.map_err(io)?;
-    same("released is due again", taken(released), ids(&["ORD-LATE2H"]))
+    same(
+        "released is due again",
+        taken(released),
+        ids(&["ORD-LATE2H"]),
+    )
 }
 
 async fn saved_fields<S: Store>(store: &S) -> Outcome {
@@ -418,13 +447,21 @@ async fn saved_fields<S: Store>(store: &S) -> Outcome {
     let a = order(store, "ORD-A").await?;
     same("status", a.shipping_status, ShippingStatus::Delivered)?;
     same("order status", a.order_status.as_str(), "Delivered")?;
-    same("expected delivery", a.expected_delivery_date, Some(delivery))?;
+    same(
+        "expected delivery",
+        a.expected_delivery_date,
+        Some(delivery),
+    )?;
     same("synced", a.last_synced_at, Some(at(5)))?;
     same("updated", a.updated_at, at(5))?;
     same("next check", a.next_check_at, Some(at(50)))?;
     same("progress", a.last_progress_at, Some(at(4)))?;
     same("polling stopped", a.polling_stopped_at, Some(at(5)))?;
-    same("enqueued mark cleared", store.backlog().await.map_err(io)?, (0, None))?;
+    same(
+        "enqueued mark cleared",
+        store.backlog().await.map_err(io)?,
+        (0, None),
+    )?;
     let raw = store
         .carrier_response("ORD-A")
         .await
@@ -471,7 +508,11 @@ async fn saved_events<S: Store>(store: &S) -> Outcome {
         .await
         .map_err(io)?;
     let kept = store.snapshot("ORD-A").await.map_err(io)?.unwrap();
-    same("latest left alone by a sync without one", kept.latest, Some(out))
+    same(
+        "latest left alone by a sync without one",
+        kept.latest,
+        Some(out),
+    )
 }
 
 async fn sync_errors<S: Store>(store: &S) -> Outcome {
@@ -482,7 +523,11 @@ async fn sync_errors<S: Store>(store: &S) -> Outcome {
         .await
         .map_err(io)?;
     let a = order(store, "ORD-A").await?;
-    same("error", a.last_sync_error.as_deref(), Some("carrier said 503"))?;
+    same(
+        "error",
+        a.last_sync_error.as_deref(),
+        Some("carrier said 503"),
+    )?;
     same("next check untouched", a.next_check_at, None)?;
     same("still enqueued", store.backlog().await.map_err(io)?.0, 1)?;
     store
@@ -492,7 +537,11 @@ async fn sync_errors<S: Store>(store: &S) -> Outcome {
     let a = order(store, "ORD-A").await?;
     same("error", a.last_sync_error.as_deref(), Some("gave up"))?;
     same("next check", a.next_check_at, Some(at(120)))?;
-    same("enqueued mark cleared", store.backlog().await.map_err(io)?.0, 0)?;
+    same(
+        "enqueued mark cleared",
+        store.backlog().await.map_err(io)?.0,
+        0,
+    )?;
     store
         .save_syncs(&[sync("ORD-A", at(130))])
         .await
@@ -513,7 +562,12 @@ async fn claims<S: Store>(store: &S) -> Outcome {
     same("first claim", claim("ORD-A", at(10), at(9)).await?, None)?;
     same(
         "within the interval",
-        claim("ORD-A", at(10) + Duration::seconds(30), at(9) + Duration::seconds(30)).await?,
+        claim(
+            "ORD-A",
+            at(10) + Duration::seconds(30),
+            at(9) + Duration::seconds(30),
+        )
+        .await?,
         Some(at(10)),
     )?;
     same("another order", claim("ORD-B", at(10), at(9)).await?, None)?;
@@ -524,7 +578,12 @@ async fn claims<S: Store>(store: &S) -> Outcome {
     )?;
     same(
         "the new claim stands",
-        claim("ORD-A", at(11) + Duration::seconds(1), at(10) + Duration::seconds(1)).await?,
+        claim(
+            "ORD-A",
+            at(11) + Duration::seconds(1),
+            at(10) + Duration::seconds(1),
+        )
+        .await?,
         Some(at(11)),
     )
 }
@@ -644,15 +703,29 @@ async fn tallies<S: Store>(store: &S) -> Outcome {
     same("completed", want.status, RunStatus::Completed)?;
     same(
         "status changes counted for the push statistics",
-        store.push_stats(10).await.map_err(io)?.counts.status_changes_poll,
+        store
+            .push_stats(10)
+            .await
+            .map_err(io)?
+            .counts
+            .status_changes_poll,
         3,
     )
 }
 
 async fn kv_repairs<S: Store>(store: &S) -> Outcome {
     for id in ["ORD-A", "ORD-Z"] {
-        put(store, id, Some(if id == "ORD-A" { "100000001" } else { "100000002" }), at(0))
-            .await?;
+        put(
+            store,
+            id,
+            Some(if id == "ORD-A" {
+                "100000001"
+            } else {
+                "100000002"
+            }),
+            at(0),
+        )
+        .await?;
     }
     store
         .mark_kv_stale(&ids(&["ORD-Z"]), at(1))
@@ -672,13 +745,25 @@ async fn kv_repairs<S: Store>(store: &S) -> Outcome {
         store.kv_stale(10).await.map_err(io)?,
         ids(&["ORD-Z", "ORD-A"]),
     )?;
-    same("limit", store.kv_stale(1).await.map_err(io)?, ids(&["ORD-Z"]))?;
+    same(
+        "limit",
+        store.kv_stale(1).await.map_err(io)?,
+        ids(&["ORD-Z"]),
+    )?;
     store.clear_kv_stale(&ids(&["ORD-Z"])).await.map_err(io)?;
-    same("after clearing", store.kv_stale(10).await.map_err(io)?, ids(&["ORD-A"]))
+    same(
+        "after clearing",
+        store.kv_stale(10).await.map_err(io)?,
+        ids(&["ORD-A"]),
+    )
 }
 
 async fn kv_held<S: Store>(store: &S) -> Outcome {
-    for (id, awb) in [("ORD-A", "100000001"), ("ORD-B", "100000002"), ("ORD-C", "100000003")] {
+    for (id, awb) in [
+        ("ORD-A", "100000001"),
+        ("ORD-B", "100000002"),
+        ("ORD-C", "100000003"),
+    ] {
         put(store, id, Some(awb), at(0)).await?;
     }
     store
@@ -721,7 +806,11 @@ async fn kv_budget<S: Store>(store: &S) -> Outcome {
     .enumerate()
     {
         let got = store.reserve_kv_writes(on, count, 5).await.map_err(io)?;
-        same(&format!("reservation {} ({count} on {on})", n + 1), got, want)?;
+        same(
+            &format!("reservation {} ({count} on {on})", n + 1),
+            got,
+            want,
+        )?;
     }
     Ok(())
 }
@@ -780,19 +869,31 @@ async fn pushes<S: Store>(store: &S) -> Outcome {
 
 async fn breaker<S: CarrierHealth>(store: &S) -> Outcome {
     let state = store.breaker().await.map_err(io)?;
-    same("closed at first", (state.failures, state.open_until), (0, None))?;
+    same(
+        "closed at first",
+        (state.failures, state.open_until),
+        (0, None),
+    )?;
     for n in 1..=2u32 {
         let state = store
             .record_failure(3, at(10), "carrier said 503", at(0))
             .await
             .map_err(io)?;
-        same("below the threshold", (state.failures, state.open_until), (n, None))?;
+        same(
+            "below the threshold",
+            (state.failures, state.open_until),
+            (n, None),
+        )?;
     }
     let state = store
         .record_failure(3, at(10), "carrier said 503", at(0))
         .await
         .map_err(io)?;
-    same("at the threshold", (state.failures, state.open_until), (3, Some(at(10))))?;
+    same(
+        "at the threshold",
+        (state.failures, state.open_until),
+        (3, Some(at(10))),
+    )?;
     same(
         "read back",
         store.breaker().await.map_err(io)?.open_until,
@@ -815,5 +916,9 @@ async fn breaker<S: CarrierHealth>(store: &S) -> Outcome {
     )?;
     store.record_success().await.map_err(io)?;
     let state = store.breaker().await.map_err(io)?;
-    same("closed by a success", (state.failures, state.open_until), (0, None))
+    same(
+        "closed by a success",
+        (state.failures, state.open_until),
+        (0, None),
+    )
 }

@@ -570,8 +570,11 @@ impl KvRepairs for MemoryStore {
     async fn kv_stale(&self, limit: usize) -> Result<Vec<String>, StoreError> {
         self.enter("kv_stale")?;
         let state = self.state.borrow();
-        let mut stale: Vec<(&DateTime<Utc>, &String)> =
-            state.kv_repairs.iter().map(|(id, since)| (since, id)).collect();
+        let mut stale: Vec<(&DateTime<Utc>, &String)> = state
+            .kv_repairs
+            .iter()
+            .map(|(id, since)| (since, id))
+            .collect();
         stale.sort();
         Ok(stale
             .into_iter()

@@ -1,0 +1,60 @@
+//! Test builds only (feature `store-contract`, never deployed): runs the storage ports' contract
+//! (`tracking_core::store_contract`) against D1, so that the end-to-end suite
+//! `tests/store_contract.rs` checks the SQL with the very assertions the in-memory store passes
+//! natively. `GET /__store-contract` lists the cases; `POST /__store-contract/{case}` empties
+//! the database and runs one.
+
+use serde_json::json;
+use tracking_core::store_contract::{CASES, run};
+use worker::{Env, Method, Request, Response};
+
+use crate::d1::D1Store;
+
+const PREFIX: &str = "/__store-contract";
+
+/// The answer for a contract request; `None` for any other request.
+pub async fn serve(req: &Request, env: &Env) -> Option<worker::Result<Response>> {
+    let path = req.path();
+    let rest = path.strip_prefix(PREFIX)?;
+    Some(match (req.method(), rest.strip_prefix('/')) {
+        (Method::Get, None) => Response::from_json(&json!({ "cases": CASES })),
+        (Method::Post, Some(case)) => run_case(case, env).await,
+        _ => Response::error("not a store contract request", 404),
+    })
+}
+
+async fn run_case(case: &str, env: &Env) -> worker::Result<Response> {
+    let store = D1Store::new(env.d1("DB")?);
+    empty(&store).await?;
+    match run(case, &store).await {
+        None => Response::error(format!("no case {case}"), 404),
+        Some(Ok(())) => Response::from_json(&json!({ "case": case, "ok": true })),
+        Some(Err(why)) => Response::from_json(&json!({ "case": case, "ok": false, "why": why })),
+    }
+}
+
+/// Every table emptied, then the rows the migrations seed put back: each case starts as a
+/// freshly migrated database, as the in-memory runner's new store does.
+async fn empty(store: &D1Store) -> worker::Result<()> {
+    #[derive(serde::Deserialize)]
+    struct Table {
+        name: String,
+    }
+    let tables: Vec<Table> = store
+        .db
+        .prepare(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' \
+             AND name NOT LIKE '_cf_%' AND name != 'd1_migrations'",
+        )
+        .all()
+        .await?
+        .results()?;
+    let mut statements: Vec<_> = tables
+        .iter()
+        .map(|t| store.db.prepare(format!("DELETE FROM \"{}\"", t.name)))
+        .collect();
+    // migrations/0006_push.sql
+    statements.push(store.db.prepare("INSERT INTO push_counts (id) VALUES (1)"));
+    store.db.batch(statements).await?;
+    Ok(())
+}
