@@ -248,72 +248,28 @@ fn blue_dart_down_with_nothing_cached_answers_unavailable() {
     );
 }
 
-#[test]
-fn no_waybill_and_unknown_orders() {
-    let w = demo_worker(vec![]);
-    w.admin(
-        "PUT",
-        "/api/admin/orders/ORD-1",
-        Some(json!({"customerId": "cust-1"})),
-    );
-    let answer = w.track("ORD-1", "cust-1", false);
-    assert_eq!(answer.status, 200);
-    assert_eq!(
-        answer.body,
-        r#"{"success":false,"message":"Shipment not initiated for this order yet","code":"NO_AWB","shippingStatus":"Pending"}"#
-    );
-    let answer = w.track("ORD-404", "cust-1", false);
-    assert_eq!(answer.status, 404);
-    assert_eq!(
-        answer.body,
-        r#"{"success":false,"message":"Order not found","code":"ORDER_NOT_FOUND"}"#
-    );
-}
-
+/// What only the real platform can show of credentials (their rules are tested natively in
+/// `crates/api/tests/contract.rs` and `edges.rs`): the header and the query string reach the
+/// worker, and another customer's order read through the real KV and D1 answers exactly as an
+/// order that does not exist, so that order ids cannot be probed.
 #[test]
 fn credentials_are_checked_and_customers_see_only_their_orders() {
     let w = demo_worker(vec![]);
     w.ship("ORD-1", "cust-1", "81234567890");
-    let get = |headers: &[(&str, &str)], query: &str| {
-        w.request(
-            "GET",
-            &format!("/api/shipment/ORD-1/track{query}"),
-            headers,
-            None,
-        )
-    };
-    let missing = get(&[], "");
+    let get = |path: &str| w.request("GET", path, &[], None);
+    let missing = get("/api/shipment/ORD-1/track");
     assert_eq!(
         (missing.status, missing.json()["code"].as_str()),
         (401, Some("UNAUTHORIZED"))
     );
-    let garbage = get(&[("Authorization", "Bearer not.a.token")], "");
-    assert_eq!(garbage.status, 401);
-    let expired = tracking_api::credentials::customer_token(
-        e2e::CUSTOMER_TOKEN_SECRET,
-        e2e::AUDIENCE,
-        "cust-1",
-        chrono::Utc::now() - chrono::Duration::minutes(1),
-    );
-    let answer = get(&[("Authorization", &format!("Bearer {expired}"))], "");
-    assert_eq!(
-        (answer.status, answer.json()["message"].as_str()),
-        (401, Some("Credentials have expired"))
-    );
-    let foreign = tracking_api::credentials::customer_token(
-        "another-secret",
-        e2e::AUDIENCE,
-        "cust-1",
-        chrono::Utc::now() + chrono::Duration::hours(1),
-    );
-    assert_eq!(
-        get(&[("Authorization", &format!("Bearer {foreign}"))], "").status,
-        401
-    );
 
-    // Another customer's order answers exactly as an order that does not exist, so that
-    // order ids cannot be probed; nothing of the order leaks.
+    // The owner's read first, so that KV holds the snapshot the other customer then asks for.
+    assert_eq!(w.track("ORD-1", "cust-1", false).status, 200);
     let unknown = w.track("ORD-404", "cust-2", false);
+    assert_eq!(
+        unknown.body,
+        r#"{"success":false,"message":"Order not found","code":"ORDER_NOT_FOUND"}"#
+    );
     for refresh in [false, true] {
         let other = w.track("ORD-1", "cust-2", refresh);
         assert_eq!(
@@ -326,45 +282,16 @@ fn credentials_are_checked_and_customers_see_only_their_orders() {
             (unknown.header("cache-control"), unknown.header("vary"))
         );
     }
-    assert_eq!(
-        unknown.body,
-        r#"{"success":false,"message":"Order not found","code":"ORDER_NOT_FOUND"}"#
-    );
 
     let exp = chrono::Utc::now() + chrono::Duration::hours(1);
     let sig = tracking_api::credentials::link_signature(TRACKING_LINK_SECRET, "ORD-1", exp);
     let link = format!("?exp={}&sig={sig}", exp.timestamp());
-    assert_eq!(get(&[], &link).status, 200);
-    let other_order = w.request(
-        "GET",
-        &format!("/api/shipment/ORD-2/track{link}"),
-        &[],
-        None,
+    assert_eq!(get(&format!("/api/shipment/ORD-1/track{link}")).status, 200);
+    assert_eq!(
+        get(&format!("/api/shipment/ORD-2/track{link}")).status,
+        401,
+        "a link is bound to its order"
     );
-    assert_eq!(other_order.status, 401, "a link is bound to its order");
-
-    for path in [
-        "/api/admin/shipment/ORD-1/track",
-        "/api/admin/shipment/ORD-1/sync",
-    ] {
-        let method = if path.ends_with("sync") {
-            "POST"
-        } else {
-            "GET"
-        };
-        assert_eq!(w.request(method, path, &[], None).status, 401);
-        assert_eq!(
-            w.request(method, path, &[("Authorization", "Bearer wrong")], None)
-                .status,
-            401
-        );
-        let customer = format!("Bearer {}", customer_token("cust-1"));
-        assert_eq!(
-            w.request(method, path, &[("Authorization", &customer)], None)
-                .status,
-            401
-        );
-    }
 }
 
 #[test]
@@ -691,32 +618,6 @@ fn blue_dart_refusing_a_waybill_is_a_422_with_its_reason() {
     assert_eq!(
         order[0],
         json!({"awb_no": null, "shipping_status": "Pending"})
-    );
-}
-
-#[test]
-fn orders_are_created_then_updated() {
-    let w = TestWorker::start();
-    let create = w.admin(
-        "PUT",
-        "/api/admin/orders/ORD-5",
-        Some(json!({"customerId": "cust-5", "orderStatus": "Processing", "createdAt": "2026-01-23T08:01:12Z"})),
-    );
-    assert_eq!(create.status, 201, "{}", create.body);
-    assert_eq!(create.json()["order"]["createdAt"], "2026-01-23T08:01:12Z");
-    assert_eq!(create.json()["order"]["shippingStatus"], "Pending");
-    let update = w.admin(
-        "PUT",
-        "/api/admin/orders/ORD-5",
-        Some(json!({"customerId": "cust-5", "orderStatus": "Cancelled"})),
-    );
-    assert_eq!(update.status, 200);
-    assert_eq!(update.json()["created"], false);
-    assert_eq!(update.json()["order"]["orderStatus"], "Cancelled");
-    assert_eq!(
-        update.json()["order"]["createdAt"],
-        "2026-01-23T08:01:12Z",
-        "creation time is kept"
     );
 }
 
