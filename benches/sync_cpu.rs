@@ -11,7 +11,7 @@ use bluedart::events::{reply_for, update_for};
 use bluedart::parse::parse_tracking;
 use bluedart_sim::demo::delivered_in_kochi;
 use bluedart_sim::{Consignee, Shipment, demo};
-use chrono::{Duration, TimeZone, Utc};
+use chrono::{TimeZone, Utc};
 use criterion::{Criterion, criterion_group, criterion_main};
 use quick_xml::Reader;
 use quick_xml::events::Event;
@@ -19,7 +19,7 @@ use shipment_tracker::d1::rows::sync_params;
 
 use tracking_core::model::{Order, ShippingStatus, Snapshot, TrackingEvent};
 use tracking_core::rules::merge::plan_batch;
-use tracking_core::rules::schedule::{CheckSchedule, parse_backoff};
+use tracking_core::rules::schedule::CheckSchedule;
 
 pub const WAYBILLS: usize = 50;
 
@@ -106,11 +106,7 @@ fn sync_batch(xml: &str, awbs: &[String], before: &[Snapshot]) -> usize {
     let now = Utc.with_ymd_and_hms(2026, 11, 24, 10, 0, 0).unwrap();
     let parsed = parse_tracking(xml).expect("the answer parses");
     let reply = reply_for(200, awbs, &parsed);
-    let schedule = CheckSchedule {
-        moving: Duration::minutes(45),
-        backoff: parse_backoff("1d=3h,2d=6h,4d=12h,7d=24h").expect("a valid schedule"),
-        give_up_after: Duration::days(30),
-    };
+    let schedule = CheckSchedule::default();
     let plans = plan_batch(before, reply, 16 * 1024, &schedule, now);
     let params = sync_params(&plans);
     params.events.map_or(0, |e| e.len()) + params.orders.map_or(0, |o| o.len())

@@ -2,7 +2,8 @@
 //! (`tracking_core::store_contract`) against D1, so that the end-to-end suite
 //! `tests/store_contract.rs` checks the SQL with the very assertions the in-memory store passes
 //! natively. `GET /__store-contract` lists the cases; `POST /__store-contract/{case}` empties
-//! the database and runs one.
+//! the database and runs one; `GET /__store-contract/plans` runs them all and answers SQLite's
+//! query plan for every distinct statement they sent, bound as it was sent.
 
 use serde_json::json;
 use tracking_core::store_contract::{CASES, run};
@@ -18,6 +19,7 @@ pub async fn serve(req: &Request, env: &Env) -> Option<worker::Result<Response>>
     let rest = path.strip_prefix(PREFIX)?;
     Some(match (req.method(), rest.strip_prefix('/')) {
         (Method::Get, None) => Response::from_json(&json!({ "cases": CASES })),
+        (Method::Get, Some("plans")) => plans(env).await,
         (Method::Post, Some(case)) => run_case(case, env).await,
         _ => Response::error("not a store contract request", 404),
     })
@@ -31,6 +33,37 @@ async fn run_case(case: &str, env: &Env) -> worker::Result<Response> {
         Some(Ok(())) => Response::from_json(&json!({ "case": case, "ok": true })),
         Some(Err(why)) => Response::from_json(&json!({ "case": case, "ok": false, "why": why })),
     }
+}
+
+async fn plans(env: &Env) -> worker::Result<Response> {
+    #[derive(serde::Deserialize)]
+    struct Step {
+        detail: String,
+    }
+    let mut statements: Vec<(String, Vec<wasm_bindgen::JsValue>)> = Vec::new();
+    for case in CASES {
+        let store = D1Store::new(env.d1("DB")?);
+        empty(&store).await?;
+        run(case, &store).await;
+        for (sql, values) in store.prepared.take() {
+            if !statements.iter().any(|(seen, _)| *seen == sql) {
+                statements.push((sql, values));
+            }
+        }
+    }
+    let db = env.d1("DB")?;
+    let mut plans = Vec::new();
+    for (sql, values) in statements {
+        let steps: Vec<Step> = db
+            .prepare(format!("EXPLAIN QUERY PLAN {sql}"))
+            .bind(&values)?
+            .all()
+            .await?
+            .results()?;
+        let plan: Vec<String> = steps.into_iter().map(|s| s.detail).collect();
+        plans.push(json!({ "sql": sql, "plan": plan }));
+    }
+    Response::from_json(&json!({ "plans": plans }))
 }
 
 /// Every table emptied, then the rows the migrations seed put back: each case starts as a

@@ -84,14 +84,7 @@ fn settings(env: &Env) -> Result<Rc<Settings>, SetupError> {
                 read: bluedart::push::read_push_text,
             }),
         }),
-        settings: Rc::new(ServiceSettings {
-            stale_after: config.schedule.moving,
-            raw_max_bytes: config.carrier_response_max_bytes,
-            refresh_interval: config.refresh_interval,
-            cache_ttl_secs: config.cache_ttl_secs,
-            kv_sync_writes_per_day: config.kv_sync_writes_per_day,
-            schedule: config.schedule.clone(),
-        }),
+        settings: Rc::new(config.service.clone()),
         config: Rc::new(config),
         secrets: Rc::new(Secrets {
             admin_token: secret(env, "ADMIN_TOKEN"),

@@ -51,3 +51,59 @@ fn an_unknown_case_is_not_run() {
         404
     );
 }
+
+/// Every statement the store contract made the D1 adapters send — the code's own SQL, bound as
+/// sent, not a copy — is planned by SQLite without reading a whole hot table: orders and
+/// tracking history grow with the business, so a full scan of either is a bug.
+#[test]
+fn the_statements_the_code_sends_use_indexes_on_hot_tables() {
+    let worker = TestWorker::start_with(Options {
+        store_contract: true,
+        ..Options::default()
+    });
+    let answer = worker.get("/__store-contract/plans");
+    assert_eq!(answer.status, 200, "{}", answer.body);
+    let plans = answer.json()["plans"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    let sql_of = |plan: &serde_json::Value| plan["sql"].as_str().unwrap_or("").to_owned();
+    // The statements on the hot paths, which the cases must reach (a lower bound: a refactor
+    // that stops sending one through the adapters would otherwise pass unseen).
+    for hot in [
+        "FROM orders WHERE id IN",
+        "FROM tracking_events",
+        "OR awb_no IN",
+        "UPDATE tracking_events SET is_latest = 0",
+        "ORDER BY next_check_at",
+        "UPDATE orders SET",
+    ] {
+        assert!(
+            plans.iter().any(|p| sql_of(p).contains(hot)),
+            "no statement containing {hot:?} was planned: {plans:#?}"
+        );
+    }
+    let mut scans = Vec::new();
+    for plan in &plans {
+        let steps: Vec<&str> = plan["plan"]
+            .as_array()
+            .map(|s| s.iter().filter_map(|d| d.as_str()).collect())
+            .unwrap_or_default();
+        assert!(!steps.is_empty(), "no plan for {}", sql_of(plan));
+        for step in steps {
+            if ["SCAN orders", "SCAN tracking_events"]
+                .iter()
+                .any(|table| step == *table || step.starts_with(&format!("{table} ")))
+                && !step.contains("USING")
+            {
+                scans.push(format!("{step}: {}", sql_of(plan)));
+            }
+        }
+    }
+    assert!(
+        scans.is_empty(),
+        "full scans of hot tables in {} planned statements:\n  {}",
+        plans.len(),
+        scans.join("\n  ")
+    );
+}

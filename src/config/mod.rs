@@ -19,6 +19,7 @@ use tracking_api::push::{self, IpRange};
 use tracking_core::breaker::BreakerSettings;
 use tracking_core::rules::budget::Budget;
 use tracking_core::rules::schedule::{CheckSchedule, parse_backoff};
+use tracking_core::service::ServiceSettings;
 use tracking_core::service::sync::SyncSettings;
 
 /// Where the worker runs; the hourly sync only runs in production.
@@ -50,15 +51,9 @@ pub struct Config {
     pub tokens: TokenRules,
     /// The background sync's knobs and the plan's per-invocation budget.
     pub sync: SyncSettings,
-    /// When each shipment in transit is next asked about.
-    pub schedule: CheckSchedule,
-    /// The most of a carrier answer kept per order for admins.
-    pub carrier_response_max_bytes: usize,
-    /// The least time between two live refreshes of one order (zero: no limit).
-    pub refresh_interval: Duration,
-    /// Lifetime of a KV snapshot that is not rewritten.
-    pub cache_ttl_secs: u64,
-    pub kv_sync_writes_per_day: usize,
+    /// The tracking service's knobs: the check schedule, the raw answer kept for admins, the
+    /// refresh interval, KV's lifetime and daily sync writes (defaults: `ServiceSettings`'s).
+    pub service: ServiceSettings,
     pub breaker: BreakerSettings,
     /// Storefront origins allowed to call the customer endpoint from a browser.
     pub allowed_origins: Vec<String>,
@@ -93,9 +88,6 @@ impl fmt::Display for ConfigError {
 }
 
 impl std::error::Error for ConfigError {}
-
-/// Quiet for a day, checked every 3 hours; two days, 6; four, 12; a week, daily.
-const DEFAULT_BACKOFF: &str = "1d=3h,2d=6h,4d=12h,7d=24h";
 
 struct Vars<F>(F);
 
@@ -178,6 +170,14 @@ impl Config {
     /// Builds the configuration from a variable lookup (`env.var(..)` on Workers).
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
         let vars = Vars(lookup);
+        let d = ServiceSettings::default();
+        // Under an hour by default, so that the hourly cron reaches every moving shipment each
+        // hour.
+        let moving = Duration::minutes(vars.number(
+            "SYNC_INTERVAL_MINUTES",
+            d.schedule.moving.num_minutes() as u64,
+            (1, 7 * 24 * 60),
+        )? as i64);
         let environment = match vars.text("ENVIRONMENT").as_str() {
             "" | "development" => Environment::Development,
             "production" => Environment::Production,
@@ -228,29 +228,6 @@ impl Config {
                     (60, 90 * 86_400),
                 )? as i64),
             },
-            schedule: CheckSchedule {
-                // Under an hour, so that the hourly cron reaches every moving shipment each hour.
-                moving: Duration::minutes(vars.number(
-                    "SYNC_INTERVAL_MINUTES",
-                    45,
-                    (1, 7 * 24 * 60),
-                )? as i64),
-                backoff: {
-                    let text = vars.text("SYNC_BACKOFF");
-                    let text = if text.is_empty() {
-                        DEFAULT_BACKOFF
-                    } else {
-                        &text
-                    };
-                    parse_backoff(text).map_err(|reason| ConfigError {
-                        var: "SYNC_BACKOFF",
-                        reason,
-                    })?
-                },
-                give_up_after: Duration::days(
-                    vars.number("SYNC_GIVE_UP_DAYS", 30, (1, 365))? as i64
-                ),
-            },
             sync: SyncSettings {
                 // Blue Dart takes up to 50 waybills per call.
                 batch_size: vars.number("SYNC_BATCH_SIZE", 50, (1, 50))? as usize,
@@ -271,22 +248,49 @@ impl Config {
                     )? as i64),
                 },
             },
-            // 50 per batch must fit in one D1 parameter (2 MB).
-            carrier_response_max_bytes: vars.number(
-                "CARRIER_RESPONSE_MAX_BYTES",
-                16 * 1024,
-                (256, 32 * 1024),
-            )? as usize,
-            refresh_interval: Duration::seconds(vars.number(
-                "FORCE_REFRESH_MIN_INTERVAL_SECONDS",
-                60,
-                (0, 3_600),
-            )? as i64),
-            cache_ttl_secs: vars.number("CACHE_TTL_SECONDS", 86_400, (60, 365 * 86_400))?,
-            // The free plan allows 1,000 KV writes a day; customers' reads and refreshes and
-            // the refresh claims use the rest.
-            kv_sync_writes_per_day: vars.number("KV_SYNC_WRITES_PER_DAY", 500, (0, 100_000_000))?
-                as usize,
+            service: ServiceSettings {
+                stale_after: moving,
+                // 50 per batch must fit in one D1 parameter (2 MB).
+                raw_max_bytes: vars.number(
+                    "CARRIER_RESPONSE_MAX_BYTES",
+                    d.raw_max_bytes as u64,
+                    (256, 32 * 1024),
+                )? as usize,
+                refresh_interval: Duration::seconds(vars.number(
+                    "FORCE_REFRESH_MIN_INTERVAL_SECONDS",
+                    d.refresh_interval.num_seconds() as u64,
+                    (0, 3_600),
+                )? as i64),
+                cache_ttl_secs: vars.number(
+                    "CACHE_TTL_SECONDS",
+                    d.cache_ttl_secs,
+                    (60, 365 * 86_400),
+                )?,
+                kv_sync_writes_per_day: vars.number(
+                    "KV_SYNC_WRITES_PER_DAY",
+                    d.kv_sync_writes_per_day as u64,
+                    (0, 100_000_000),
+                )? as usize,
+                schedule: CheckSchedule {
+                    moving,
+                    backoff: {
+                        let text = vars.text("SYNC_BACKOFF");
+                        if text.is_empty() {
+                            d.schedule.backoff.clone()
+                        } else {
+                            parse_backoff(&text).map_err(|reason| ConfigError {
+                                var: "SYNC_BACKOFF",
+                                reason,
+                            })?
+                        }
+                    },
+                    give_up_after: Duration::days(vars.number(
+                        "SYNC_GIVE_UP_DAYS",
+                        d.schedule.give_up_after.num_days() as u64,
+                        (1, 365),
+                    )? as i64),
+                },
+            },
             breaker: BreakerSettings {
                 threshold: vars.number("BREAKER_FAILURE_THRESHOLD", 5, (1, 1_000))? as u32,
                 cooldown: Duration::seconds(vars.number(
@@ -368,9 +372,9 @@ mod tests {
         let config = Config::from_lookup(lookup(&[BASE])).unwrap();
         assert_eq!(config.environment, Environment::Development);
         assert_eq!(config.bluedart_timeout_ms, 5_000);
-        assert_eq!(config.schedule.moving, Duration::minutes(45));
+        assert_eq!(config.service.schedule.moving, Duration::minutes(45));
         assert_eq!(
-            config.schedule.backoff,
+            config.service.schedule.backoff,
             [
                 (Duration::days(1), Duration::hours(3)),
                 (Duration::days(2), Duration::hours(6)),
@@ -378,17 +382,17 @@ mod tests {
                 (Duration::days(7), Duration::hours(24)),
             ]
         );
-        assert_eq!(config.schedule.give_up_after, Duration::days(30));
+        assert_eq!(config.service.schedule.give_up_after, Duration::days(30));
         assert_eq!(config.sync.batch_size, 50);
         assert_eq!(config.sync.delay_ms, 100);
         assert_eq!(config.sync.budget.d1_queries, 50);
         assert_eq!(config.sync.budget.wall_time, Duration::seconds(840));
         assert_eq!(config.sync.retries, 2);
-        assert_eq!(config.refresh_interval, Duration::seconds(60));
+        assert_eq!(config.service.refresh_interval, Duration::seconds(60));
         assert_eq!(config.breaker.threshold, 5);
         assert_eq!(config.breaker.cooldown, Duration::seconds(60));
-        assert_eq!(config.cache_ttl_secs, 86_400);
-        assert_eq!(config.carrier_response_max_bytes, 16_384);
+        assert_eq!(config.service.cache_ttl_secs, 86_400);
+        assert_eq!(config.service.raw_max_bytes, 16_384);
         assert_eq!(config.bluedart_max_response_bytes, 2 * 1024 * 1024);
         assert_eq!(config.tokens.audience, "shipment-tracker");
         assert_eq!(config.tokens.max_token_lifetime, Duration::days(7));
@@ -417,10 +421,10 @@ mod tests {
         .unwrap();
         assert_eq!(config.bluedart_timeout_ms, 1500);
         assert_eq!(
-            config.schedule.backoff,
+            config.service.schedule.backoff,
             [(Duration::hours(2), Duration::hours(1))]
         );
-        assert_eq!(config.schedule.give_up_after, Duration::days(7));
+        assert_eq!(config.service.schedule.give_up_after, Duration::days(7));
         assert_eq!(
             config.allowed_origins,
             ["https://shop.example", "https://www.shop.example"]

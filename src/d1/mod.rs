@@ -24,6 +24,10 @@ pub struct D1Store {
     pub db: D1Database,
     /// Statements sent in this invocation.
     pub sent: Cell<usize>,
+    /// Test builds: every statement prepared, with its parameters, so that the store contract
+    /// can ask SQLite for the plan of the very statements the code runs.
+    #[cfg(feature = "store-contract")]
+    pub prepared: std::cell::RefCell<Vec<(String, Vec<JsValue>)>>,
 }
 
 pub(super) fn err(e: worker::Error) -> StoreError {
@@ -71,6 +75,8 @@ impl D1Store {
         D1Store {
             db,
             sent: Cell::new(0),
+            #[cfg(feature = "store-contract")]
+            prepared: Default::default(),
         }
     }
 
@@ -79,6 +85,10 @@ impl D1Store {
         sql: &str,
         values: &[JsValue],
     ) -> Result<D1PreparedStatement, StoreError> {
+        #[cfg(feature = "store-contract")]
+        self.prepared
+            .borrow_mut()
+            .push((sql.to_owned(), values.to_vec()));
         self.db.prepare(sql).bind(values).map_err(err)
     }
 

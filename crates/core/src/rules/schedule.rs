@@ -9,6 +9,9 @@ use chrono::{DateTime, Duration, Utc};
 /// hours after a sync (made a few seconds past the hour) still takes the shipment.
 const CRON_EARLY: Duration = Duration::minutes(15);
 
+/// Quiet for a day, checked every 3 hours; two days, 6; four, 12; a week, daily.
+pub const DEFAULT_BACKOFF: &str = "1d=3h,2d=6h,4d=12h,7d=24h";
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CheckSchedule {
     /// While the parcel moves: `SYNC_INTERVAL_MINUTES`.
@@ -17,6 +20,18 @@ pub struct CheckSchedule {
     pub backoff: Vec<(Duration, Duration)>,
     /// Quiet this long, polling stops: `SYNC_GIVE_UP_DAYS`.
     pub give_up_after: Duration,
+}
+
+/// The design's schedule: every 45 minutes while moving (under an hour, so that the hourly cron
+/// reaches every moving shipment each hour), [`DEFAULT_BACKOFF`] when quiet, stop after 30 days.
+impl Default for CheckSchedule {
+    fn default() -> CheckSchedule {
+        CheckSchedule {
+            moving: Duration::minutes(45),
+            backoff: parse_backoff(DEFAULT_BACKOFF).expect("the default backoff parses"),
+            give_up_after: Duration::days(30),
+        }
+    }
 }
 
 /// The next check of a shipment, or why there is none.

@@ -44,6 +44,24 @@ pub struct ServiceSettings {
     pub schedule: CheckSchedule,
 }
 
+/// The design's defaults, the one source for the worker's configuration (a `[vars]` entry left
+/// out) and for the tests' in-memory world.
+impl Default for ServiceSettings {
+    fn default() -> ServiceSettings {
+        let schedule = CheckSchedule::default();
+        ServiceSettings {
+            stale_after: schedule.moving,
+            raw_max_bytes: 16 * 1024,
+            refresh_interval: Duration::seconds(60),
+            cache_ttl_secs: 86_400,
+            // The free plan allows 1,000 KV writes a day; customers' reads and refreshes and
+            // the refresh claims use the rest.
+            kv_sync_writes_per_day: 500,
+            schedule,
+        }
+    }
+}
+
 /// The answer to a track request.
 #[derive(Clone, Debug, PartialEq)]
 pub enum TrackOutcome {

@@ -15,7 +15,6 @@ use crate::ports::{
 };
 use crate::push::{PushCounts, PushStats, UnmatchedPush};
 use crate::rules::merge::OrderSync;
-use crate::rules::schedule::{CheckSchedule, parse_backoff};
 use crate::runs::{RunTally, SyncRun};
 use crate::service::{ServiceSettings, TrackingService};
 use chrono::{DateTime, TimeZone, Utc};
@@ -793,7 +792,7 @@ pub struct World<C> {
 }
 
 impl<C: Carrier> World<C> {
-    /// Starting 2026-11-24 10:00 UTC, staleness after 45 minutes, 16 KiB of raw answer kept.
+    /// Starting 2026-11-24 10:00 UTC, with the default settings but no refresh interval.
     pub fn new(carrier: C) -> World<C> {
         World {
             store: MemoryStore::default(),
@@ -802,16 +801,9 @@ impl<C: Carrier> World<C> {
             clock: FixedClock::at(2026, 11, 24, 10),
             log: MemoryLog::default(),
             settings: ServiceSettings {
-                stale_after: chrono::Duration::minutes(45),
-                raw_max_bytes: 16 * 1024,
+                // Tests refresh whenever they like; the interval has tests of its own.
                 refresh_interval: chrono::Duration::zero(),
-                cache_ttl_secs: 86_400,
-                kv_sync_writes_per_day: 500,
-                schedule: CheckSchedule {
-                    moving: chrono::Duration::minutes(45),
-                    backoff: parse_backoff("1d=3h,2d=6h,4d=12h,7d=24h").unwrap(),
-                    give_up_after: chrono::Duration::days(30),
-                },
+                ..ServiceSettings::default()
             },
         }
     }
