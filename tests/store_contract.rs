@@ -89,7 +89,12 @@ fn the_statements_the_code_sends_use_indexes_on_hot_tables() {
             .as_array()
             .map(|s| s.iter().filter_map(|d| d.as_str()).collect())
             .unwrap_or_default();
-        assert!(!steps.is_empty(), "no plan for {}", sql_of(plan));
+        // An INSERT of VALUES reads no table: SQLite has no plan to show for it.
+        assert!(
+            !steps.is_empty() || sql_of(plan).starts_with("INSERT"),
+            "no plan for {}",
+            sql_of(plan)
+        );
         for step in steps {
             if ["SCAN orders", "SCAN tracking_events"]
                 .iter()
