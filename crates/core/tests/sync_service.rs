@@ -276,6 +276,22 @@ fn a_second_firing_before_the_queue_drains_enqueues_nothing_twice() {
     // A message lost for longer than the lease: its shipments are taken again.
     w.clock.advance(ENQUEUE_LEASE);
     assert_eq!(w.produce().enqueued, 12);
+    // The runs whose messages were lost stay `running` for admins to see (README: "running:
+    // still going, or the invocation died"); they block nothing.
+    let runs: Vec<(RunStatus, usize, bool)> = w
+        .store
+        .runs()
+        .iter()
+        .map(|r| (r.status, r.enqueued, r.finished_at.is_some()))
+        .collect();
+    assert_eq!(
+        runs,
+        [
+            (RunStatus::Running, 12, false),
+            (RunStatus::Completed, 0, true),
+            (RunStatus::Running, 12, false),
+        ]
+    );
 }
 
 #[test]
