@@ -5,12 +5,17 @@
 
 use e2e::{Options, TestWorker};
 
-#[test]
-fn d1_keeps_every_promise_of_the_storage_ports() {
-    let worker = TestWorker::start_with(Options {
+/// The worker's store contract build on a fresh local database.
+fn contract_build() -> TestWorker {
+    TestWorker::start_with(Options {
         store_contract: true,
         ..Options::default()
-    });
+    })
+}
+
+#[test]
+fn d1_keeps_every_promise_of_the_storage_ports() {
+    let worker = contract_build();
     let listed = worker.get("/__store-contract");
     assert_eq!(listed.status, 200, "{}", listed.body);
     let cases: Vec<String> = serde_json::from_value(listed.json()["cases"].clone())
@@ -40,10 +45,7 @@ fn d1_keeps_every_promise_of_the_storage_ports() {
 
 #[test]
 fn an_unknown_case_is_not_run() {
-    let worker = TestWorker::start_with(Options {
-        store_contract: true,
-        ..Options::default()
-    });
+    let worker = contract_build();
     assert_eq!(
         worker
             .request("POST", "/__store-contract/no_such_case", &[], None)
@@ -57,10 +59,7 @@ fn an_unknown_case_is_not_run() {
 /// tracking history grow with the business, so a full scan of either is a bug.
 #[test]
 fn the_statements_the_code_sends_use_indexes_on_hot_tables() {
-    let worker = TestWorker::start_with(Options {
-        store_contract: true,
-        ..Options::default()
-    });
+    let worker = contract_build();
     let answer = worker.get("/__store-contract/plans");
     assert_eq!(answer.status, 200, "{}", answer.body);
     let plans = answer.json()["plans"]
