@@ -27,6 +27,28 @@ pub struct Case {
     pub code: &'static str,
 }
 
+impl Case {
+    /// What is wrong with an answer to this case — anything but a JSON error with the case's
+    /// status and code, `success: false` and a message — as one line for the runner's list.
+    pub fn check(&self, status: u16, content_type: &str, body: &str) -> Option<String> {
+        let json: serde_json::Value = serde_json::from_str(body).unwrap_or(serde_json::Value::Null);
+        let ok = status == self.status
+            && json["code"] == self.code
+            && json["success"] == false
+            && json["message"].as_str().is_some_and(|m| !m.is_empty())
+            && content_type.starts_with("application/json");
+        (!ok).then(|| {
+            format!(
+                "{}: {} {} → {status} {}",
+                self.what,
+                self.method,
+                self.path.chars().take(80).collect::<String>(),
+                body.chars().take(200).collect::<String>()
+            )
+        })
+    }
+}
+
 fn bearer(token: &str) -> (&'static str, String) {
     ("Authorization", format!("Bearer {token}"))
 }
