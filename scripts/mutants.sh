@@ -48,7 +48,15 @@ case "$status" in
   *) die "cargo mutants failed (exit $status) before it could judge the mutants" ;;
 esac
 
+# Where cargo-mutants wrote: mutants.out/ under -o/--output DIR when given, else here.
 out="$ROOT/mutants.out"
+args=("$@")
+for i in "${!args[@]}"; do
+  case "${args[$i]}" in
+    -o | --output) out="${args[$((i + 1))]}/mutants.out" ;;
+    --output=*) out="${args[$i]#--output=}/mutants.out" ;;
+  esac
+done
 count() { # count FILE PREFIX: lines of FILE naming a mutant under PREFIX
   [ -f "$out/$1" ] || { echo 0; return; }
   grep -c "^$2" "$out/$1" || true
