@@ -313,3 +313,44 @@ fn a_whole_number_of_pieces_may_be_written_as_a_float() {
         assert_eq!(generate(pieces.clone()).1, "INVALID_JSON", "{pieces}");
     }
 }
+
+/// A server-side failure (5xx) is logged for operators, with its code; what the caller did
+/// wrong (4xx) is not, so that a scan of bad requests cannot flood the log.
+#[test]
+fn server_errors_are_logged_and_client_errors_are_not() {
+    let h = Harness::new();
+    h.world.log.0.borrow_mut().clear();
+    assert_eq!(
+        h.customer_get("/api/shipment/ORD-404/track")
+            .response
+            .status(),
+        404
+    );
+    assert_eq!(
+        h.world.log.lines(),
+        Vec::<String>::new(),
+        "a 404 is not logged"
+    );
+    h.world.store.failing.set(true);
+    h.world.kv.failing.set(true);
+    let reply = h.customer_get("/api/shipment/ORD-1/track");
+    let status = reply.response.status().as_u16();
+    assert!(
+        status >= 500,
+        "storage down: {status} {}",
+        reply.response.body()
+    );
+    let code = serde_json::from_str::<Value>(reply.response.body()).unwrap()["code"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        h.world
+            .log
+            .lines()
+            .iter()
+            .any(|l| l.starts_with(&format!("WARN [HTTP] {status} {code}: "))),
+        "{:?}",
+        h.world.log.lines()
+    );
+}

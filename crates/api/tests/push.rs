@@ -261,3 +261,47 @@ fn admins_see_the_push_counts() {
         .unwrap();
     assert_eq!(send(&s, &secrets(TOKEN), anonymous).response.status(), 401);
 }
+
+#[test]
+fn the_push_share_is_pushed_changes_over_all_changes() {
+    use tracking_core::ports::{PushLog, RunLog};
+    use tracking_core::push::PushCounts;
+    use tracking_core::runs::{RunTally, SyncRun, Trigger};
+
+    let s = settings(DEFAULT_PATH, &[], 1 << 20);
+    let world = World::new(ScriptedCarrier::default());
+    let now = world.clock.0.get();
+    let pushed = PushCounts {
+        pushes: 1,
+        items: 1,
+        accepted: 1,
+        status_changes_push: 1,
+        ..PushCounts::default()
+    };
+    block_on(world.store.record_push(&pushed, &[], now)).unwrap();
+    let run = block_on(world.store.start_run(&SyncRun::new(Trigger::Cron, now))).unwrap();
+    let polled = RunTally {
+        status_changes: 3,
+        ..RunTally::default()
+    };
+    block_on(world.store.add_to_run(run, &polled, now)).unwrap();
+    let spent = Spent::default;
+    let secrets = secrets(TOKEN);
+    let api = Api {
+        service: world.service(),
+        settings: &s,
+        secrets: &secrets,
+        spent: &spent,
+    };
+    let request = Request::builder()
+        .uri("/api/admin/push")
+        .header("Authorization", format!("Bearer {ADMIN}"))
+        .body(vec![])
+        .unwrap();
+    let reply = block_on(api.handle(request));
+    let body: Value = serde_json::from_str(reply.response.body()).unwrap();
+    assert_eq!(
+        body["statusChanges"],
+        serde_json::json!({"push": 1, "poll": 3, "pushShare": 0.25})
+    );
+}
