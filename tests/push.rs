@@ -138,7 +138,7 @@ fn pushed_journeys_advance_a_shipment_and_never_duplicate_with_polls() {
     let admin = w
         .admin("GET", "/api/admin/shipment/ORD-P1/track", None)
         .body;
-    let logs = w.logs();
+    let logs = w.settled_logs();
     for secret in ["SIM RECEIVER", "SIMPAN1234X", "iVBORw0KGgo", "SIM-SECURE"] {
         assert!(
             !admin.contains(secret) && !logs.contains(secret),

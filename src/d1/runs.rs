@@ -4,15 +4,12 @@ use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use tracking_core::ports::{RunLog, StoreError};
 use tracking_core::rules::budget::Spent;
-use tracking_core::runs::{BatchFailure, RunStatus, RunTally, SyncRun, Trigger};
+use tracking_core::runs::{BatchFailure, RUNS_KEPT, RunStatus, RunTally, SyncRun, Trigger};
 
 use super::{D1Store, number, opt_text, parse_time, text, time};
 use serde_json::Value;
 use tracking_core::model::iso;
 use wasm_bindgen::JsValue;
-
-/// Runs kept in `sync_runs`; older ones are deleted as new ones finish.
-const RUNS_KEPT: i64 = 1000;
 
 const RUN_COLUMNS: &str = "id, triggered_by, status, started_at, finished_at, considered, enqueued, \
     succeeded, failed, skipped, batches, retried, dead_lettered, invocations, carrier_calls, d1_queries, \

@@ -410,16 +410,33 @@ impl TestWorker {
         read_log(&self.dir)
     }
 
-    /// Waits until the logs contain `needle` (console output is flushed asynchronously).
+    /// Waits until the logs contain `needle` (console output is flushed asynchronously); fails
+    /// the test if it never comes, so that what is read after it cannot be read too early.
     pub fn wait_for_log(&self, needle: &str) -> String {
-        let deadline = Instant::now() + Duration::from_secs(10);
+        let deadline = Instant::now() + Duration::from_secs(20);
         loop {
             let logs = self.logs();
-            if logs.contains(needle) || Instant::now() > deadline {
+            if logs.contains(needle) {
                 return logs;
             }
+            assert!(
+                Instant::now() < deadline,
+                "{needle:?} never reached the logs:\n{logs}"
+            );
             std::thread::sleep(Duration::from_millis(50));
         }
+    }
+
+    /// The logs once everything the worker printed before this call has reached them: a request
+    /// to a path of its own is sent, and wrangler's line for it comes after every earlier line.
+    pub fn settled_logs(&self) -> String {
+        static MARKS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let mark = format!(
+            "/__logs-settled-{}",
+            MARKS.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+        );
+        self.request("GET", &mark, &[], None);
+        self.wait_for_log(&mark)
     }
 
     pub fn request(

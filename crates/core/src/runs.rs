@@ -51,6 +51,9 @@ pub struct BatchFailure {
     pub reason: String,
 }
 
+/// Runs the run log keeps: finishing a run deletes those more than this many runs older.
+pub const RUNS_KEPT: i64 = 1000;
+
 /// One sync run, as recorded in D1 and listed by `GET /api/admin/sync/runs`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

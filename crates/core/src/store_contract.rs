@@ -13,7 +13,7 @@ use crate::ports::{
 use crate::push::PushCounts;
 use crate::rules::budget::Spent;
 use crate::rules::merge::{OrderSync, RawResponse};
-use crate::runs::{RunStatus, RunTally, SyncRun, Trigger};
+use crate::runs::{RUNS_KEPT, RunStatus, RunTally, SyncRun, Trigger};
 
 /// Every case, by name.
 pub const CASES: &[&str] = &[
@@ -30,6 +30,7 @@ pub const CASES: &[&str] = &[
     "sync_errors_are_noted",
     "refresh_claims_hold_until_not_before",
     "runs_are_listed_newest_first",
+    "finishing_a_run_prunes_all_but_the_latest_kept",
     "consumer_tallies_add_up_and_complete_a_run",
     "kv_repairs_come_oldest_first",
     "kv_holds_until_its_time",
@@ -54,6 +55,7 @@ pub async fn run<S: Store + CarrierHealth>(case: &str, store: &S) -> Option<Resu
         "sync_errors_are_noted" => sync_errors(store).await,
         "refresh_claims_hold_until_not_before" => claims(store).await,
         "runs_are_listed_newest_first" => runs_listed(store).await,
+        "finishing_a_run_prunes_all_but_the_latest_kept" => runs_pruned(store).await,
         "consumer_tallies_add_up_and_complete_a_run" => tallies(store).await,
         "kv_repairs_come_oldest_first" => kv_repairs(store).await,
         "kv_holds_until_its_time" => kv_held(store).await,
@@ -636,6 +638,31 @@ async fn runs_listed<S: Store>(store: &S) -> Outcome {
     )?;
     same("running", listed[0].status, RunStatus::Running)?;
     same("limit", store.recent_runs(1).await.map_err(io)?.len(), 1)
+}
+
+async fn runs_pruned<S: Store>(store: &S) -> Outcome {
+    let mut ids = Vec::new();
+    for minute in 0..=RUNS_KEPT {
+        let run = SyncRun::new(Trigger::Cron, at(minute));
+        ids.push(store.start_run(&run).await.map_err(io)?);
+    }
+    let all = (RUNS_KEPT + 1) as usize;
+    same(
+        "runs kept while none has finished",
+        store.recent_runs(all).await.map_err(io)?.len(),
+        all,
+    )?;
+    let newest = ids[ids.len() - 1];
+    let done = finished_run(Trigger::Cron, at(RUNS_KEPT), 1);
+    store.finish_run(newest, &done).await.map_err(io)?;
+    let listed = store.recent_runs(all).await.map_err(io)?;
+    same("runs kept", listed.len(), RUNS_KEPT as usize)?;
+    same(
+        "the oldest kept",
+        listed.last().and_then(|r| r.id),
+        Some(ids[1]),
+    )?;
+    same("the newest", listed[0].id, Some(newest))
 }
 
 async fn tallies<S: Store>(store: &S) -> Outcome {

@@ -39,6 +39,7 @@ cases!(
     sync_errors_are_noted,
     refresh_claims_hold_until_not_before,
     runs_are_listed_newest_first,
+    finishing_a_run_prunes_all_but_the_latest_kept,
     consumer_tallies_add_up_and_complete_a_run,
     kv_repairs_come_oldest_first,
     kv_holds_until_its_time,

@@ -15,7 +15,7 @@ use crate::ports::{
 };
 use crate::push::{PushCounts, PushStats, UnmatchedPush};
 use crate::rules::merge::OrderSync;
-use crate::runs::{RunTally, SyncRun};
+use crate::runs::{RUNS_KEPT, RunTally, SyncRun};
 use crate::service::{ServiceSettings, TrackingService};
 use chrono::{DateTime, TimeZone, Utc};
 
@@ -126,7 +126,9 @@ struct StoreState {
     /// (order id, event, latest flag), in insertion order.
     events: Vec<(String, TrackingEvent, bool)>,
     responses: HashMap<String, StoredResponse>,
-    runs: Vec<SyncRun>,
+    /// By id; ids are never reused (D1: AUTOINCREMENT).
+    runs: BTreeMap<i64, SyncRun>,
+    last_run_id: i64,
     claims: HashMap<String, DateTime<Utc>>,
     kv_repairs: BTreeMap<String, DateTime<Utc>>,
     breaker: BreakerState,
@@ -176,7 +178,7 @@ impl MemoryStore {
     }
 
     pub fn runs(&self) -> Vec<SyncRun> {
-        self.state.borrow().runs.clone()
+        self.state.borrow().runs.values().cloned().collect()
     }
 
     /// Sets an order's last sync time directly, as if synced then.
@@ -500,19 +502,25 @@ impl RunLog for MemoryStore {
     async fn start_run(&self, run: &SyncRun) -> Result<i64, StoreError> {
         self.enter("start_run")?;
         let mut state = self.state.borrow_mut();
-        let id = state.runs.len() as i64 + 1;
-        state.runs.push(SyncRun {
-            id: Some(id),
-            ..run.clone()
-        });
+        state.last_run_id += 1;
+        let id = state.last_run_id;
+        state.runs.insert(
+            id,
+            SyncRun {
+                id: Some(id),
+                ..run.clone()
+            },
+        );
         Ok(id)
     }
 
     async fn finish_run(&self, id: i64, run: &SyncRun) -> Result<(), StoreError> {
         self.enter("finish_run")?;
         let mut state = self.state.borrow_mut();
-        let stored = &mut state.runs[id as usize - 1];
-        *stored = run.merged_into(stored);
+        if let Some(stored) = state.runs.get_mut(&id) {
+            *stored = run.merged_into(stored);
+        }
+        state.runs.retain(|kept, _| *kept > id - RUNS_KEPT);
         Ok(())
     }
 
@@ -524,7 +532,7 @@ impl RunLog for MemoryStore {
     ) -> Result<(), StoreError> {
         self.enter("add_to_run")?;
         let mut state = self.state.borrow_mut();
-        if let Some(run) = state.runs.get_mut(id as usize - 1) {
+        if let Some(run) = state.runs.get_mut(&id) {
             tally.apply_to(run, now);
             // D1: `sync_runs.status_changes`, read only as a sum by `push_stats`.
             state.poll_status_changes += tally.status_changes as u64;
@@ -544,7 +552,7 @@ impl RunLog for MemoryStore {
             .state
             .borrow()
             .runs
-            .iter()
+            .values()
             .rev()
             .take(limit)
             .cloned()
