@@ -105,10 +105,20 @@ fn twenty_five_shipments_take_three_batched_calls_the_delay_apart() {
         (4..=5).contains(&calls),
         "a login per consumer invocation and three tracking calls: {run}"
     );
+    within_free_plan_and_counted(&run);
+}
+
+/// The busiest invocation kept the free plan's limits, and its counts are real: a consumer that
+/// synced read its token from KV, called Blue Dart and read and saved in D1.
+fn within_free_plan_and_counted(run: &Value) {
+    let busiest = &run["busiestInvocation"];
+    let count = |what: &str| busiest[what].as_u64().unwrap();
     assert!(
-        run["busiestInvocation"]["d1Queries"].as_u64().unwrap() <= 50,
-        "within the free plan: {run}"
+        (1..=50).contains(&(count("subrequests") + count("queueSends"))),
+        "{run}"
     );
+    assert!((2..=50).contains(&count("d1Queries")), "{run}");
+    assert!((1..=1000).contains(&count("kvOperations")), "{run}");
 }
 
 #[test]
@@ -322,7 +332,7 @@ fn a_consumer_hands_back_what_its_d1_budget_cannot_cover() {
     assert_eq!(run["status"], "completed", "{run}");
     assert_eq!(run["succeeded"], 25, "{run}");
     assert!(
-        run["busiestInvocation"]["d1Queries"].as_u64().unwrap() <= 20,
+        (2..=20).contains(&run["busiestInvocation"]["d1Queries"].as_u64().unwrap()),
         "{run}"
     );
     assert!(run["invocations"].as_u64().unwrap() >= 3, "{run}");
@@ -389,13 +399,7 @@ fn six_hundred_shipments_sync_after_one_firing_within_free_plan_budgets_with_a_p
         "{run}"
     );
     assert_eq!(run["batches"], 12, "messages of 50: {run}");
-    let busiest = &run["busiestInvocation"];
-    assert!(
-        busiest["subrequests"].as_u64().unwrap() + busiest["queueSends"].as_u64().unwrap() <= 50,
-        "{run}"
-    );
-    assert!(busiest["d1Queries"].as_u64().unwrap() <= 50, "{run}");
-    assert!(busiest["kvOperations"].as_u64().unwrap() <= 1000, "{run}");
+    within_free_plan_and_counted(&run);
     let calls = w.sim.calls(Endpoint::Tracking);
     for n in (1..=count).filter(|n| awb(*n) != poison) {
         let good = calls

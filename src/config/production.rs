@@ -115,15 +115,7 @@ pub fn production_problems(config: &Config, secret: impl Fn(&str) -> String) -> 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn lookup<'a>(pairs: &'a [(&'a str, &'a str)]) -> impl Fn(&str) -> Option<String> + 'a {
-        move |key| {
-            pairs
-                .iter()
-                .find(|(k, _)| *k == key)
-                .map(|(_, v)| v.to_string())
-        }
-    }
+    use crate::config::tests::lookup;
 
     /// Secrets that pass every production check.
     fn strong(name: &str) -> String {
