@@ -515,12 +515,25 @@ impl TestWorker {
     /// Runs SQL against the worker's local D1 directly, not through the worker: the results of
     /// the last statement.
     pub fn d1(&self, sql: &str) -> Vec<Value> {
-        let out = wrangler_command(&self.dir)
-            .args(["d1", "execute", "DB", "--local", "--json", "--persist-to"])
-            .arg(self.dir.join("state"))
-            .args(["--command", sql])
-            .output()
-            .expect("run wrangler d1 execute");
+        // The worker may hold the database's write lock at that moment (its queue consumers
+        // write in the background): SQLite then answers SQLITE_BUSY, and the statement is
+        // simply tried again.
+        let mut tries = 0;
+        let out = loop {
+            let out = wrangler_command(&self.dir)
+                .args(["d1", "execute", "DB", "--local", "--json", "--persist-to"])
+                .arg(self.dir.join("state"))
+                .args(["--command", sql])
+                .output()
+                .expect("run wrangler d1 execute");
+            let busy = String::from_utf8_lossy(&out.stderr).contains("SQLITE_BUSY")
+                || String::from_utf8_lossy(&out.stdout).contains("SQLITE_BUSY");
+            tries += 1;
+            if out.status.success() || !busy || tries == 5 {
+                break out;
+            }
+            std::thread::sleep(Duration::from_millis(200 * tries));
+        };
         assert!(
             out.status.success(),
             "{}",
