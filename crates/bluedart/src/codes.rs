@@ -515,6 +515,16 @@ mod tests {
         assert_eq!(without_codes("RD", ""), InTransit);
         // "RTO" is a word, not part of one.
         assert_eq!(without_codes("UD", "SHIPMENT AT PORTOBELLO"), InTransit);
+        assert_eq!(without_codes("", "RTO INITIATED"), Returning);
+    }
+
+    #[test]
+    fn a_text_its_type_cannot_stand_for_gives_way_to_the_type() {
+        // A pickup scan is not a delivery, whatever its text says; a delay at pickup is.
+        assert_eq!(without_codes("PU", "SHIPMENT DELIVERED"), InfoReceived);
+        assert_eq!(without_codes("PU", "PICKUP DELAYED"), Exception);
+        // "Not found" stays pending: the shipment has not moved.
+        assert_eq!(without_codes("NF", "SHIPMENT ARRIVED"), Pending);
     }
 
     #[test]

@@ -7,8 +7,8 @@ use bluedart::client::{Account, BlueDartClient, Gateway, Shipper, TOKEN_KEY};
 use bluedart_sim::{Endpoint, Fault, FaultRule, SimConfig, Simulator};
 use pollster::block_on;
 use serde_json::json;
-use support::NativeHttp;
-use tracking_core::carrier::{Carrier, CarrierError, Consignee, WaybillRequest};
+use support::{NativeHttp, waybill_request};
+use tracking_core::carrier::{Carrier, CarrierError};
 use tracking_core::model::Status;
 use tracking_core::testing::{MemoryKv, SystemClock};
 
@@ -202,28 +202,6 @@ fn a_login_outage_is_an_outage() {
     );
 }
 
-fn waybill_request(order_id: &str, pincode: &str) -> WaybillRequest {
-    WaybillRequest {
-        order_id: order_id.into(),
-        consignee: Consignee {
-            name: "ASHA MENON".into(),
-            address: [
-                "14/221 MARINE DRIVE".into(),
-                "ERNAKULAM".into(),
-                String::new(),
-            ],
-            pincode: pincode.into(),
-            mobile: "9847012345".into(),
-        },
-        weight_kg: 0.8,
-        pieces: 1,
-        declared_value: 1499.0,
-        cod_amount: 0.0,
-        product_code: "A".into(),
-        pickup_at: chrono::Utc::now(),
-    }
-}
-
 #[test]
 fn generate_waybill_returns_the_new_number() {
     let rig = Rig::new();
@@ -256,6 +234,32 @@ fn generate_waybill_returns_the_new_number() {
             .unwrap()
             .starts_with("/Date(")
     );
+}
+
+#[test]
+fn a_waybill_answer_that_is_not_json_is_unreadable_and_an_outage_an_outage() {
+    for (fault, expected) in [
+        (Fault::HtmlOk, CarrierError::UnreadableAnswer),
+        (
+            Fault::Status { code: 503 },
+            CarrierError::Unavailable { status: 503 },
+        ),
+        (
+            Fault::Status { code: 400 },
+            CarrierError::UnexpectedStatus { status: 400 },
+        ),
+    ] {
+        let rig = Rig::new();
+        rig.fault(Endpoint::Waybill, FaultRule::always(fault.clone()));
+        assert_eq!(
+            block_on(
+                rig.client()
+                    .generate_waybill(&waybill_request("ORD-77", "682031"))
+            ),
+            Err(expected),
+            "{fault:?}"
+        );
+    }
 }
 
 #[test]

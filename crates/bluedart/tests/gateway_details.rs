@@ -8,8 +8,8 @@ use bluedart_sim::{Endpoint, SimConfig, Simulator};
 use chrono::{Duration, TimeZone, Utc};
 use pollster::block_on;
 use serde_json::Value;
-use support::NativeHttp;
-use tracking_core::carrier::{Carrier, Consignee, WaybillRequest};
+use support::{NativeHttp, waybill_request};
+use tracking_core::carrier::{Carrier, WaybillRequest};
 use tracking_core::testing::{MemoryKv, SystemClock};
 
 struct Rig {
@@ -85,19 +85,9 @@ fn the_pickup_time_is_sent_in_ist_and_the_date_as_the_instant() {
     // 03:42 UTC is 09:12 in India (UTC+5:30).
     let pickup_at = Utc.with_ymd_and_hms(2026, 1, 24, 3, 42, 0).unwrap();
     let request = WaybillRequest {
-        order_id: "ORD-78".into(),
-        consignee: Consignee {
-            name: "ASHA MENON".into(),
-            address: ["14/221 MARINE DRIVE".into(), "ERNAKULAM".into(), "".into()],
-            pincode: "682031".into(),
-            mobile: "9847012345".into(),
-        },
-        weight_kg: 0.8,
-        pieces: 1,
-        declared_value: 1499.0,
         cod_amount: 250.0,
-        product_code: "A".into(),
         pickup_at,
+        ..waybill_request("ORD-78", "682031")
     };
     block_on(rig.client().generate_waybill(&request)).unwrap();
     let sent = rig.http.sent.borrow();

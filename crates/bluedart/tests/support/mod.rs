@@ -1,9 +1,11 @@
-//! Blocking HTTP for the client tests: the Blue Dart client talking to the simulator over real
-//! HTTP on 127.0.0.1.
+//! Shared by the client tests: blocking HTTP for talking to the simulator over real HTTP on
+//! 127.0.0.1, and a waybill request. Each test binary uses part of it.
+#![allow(dead_code)]
 
 use std::cell::RefCell;
 use std::time::Duration as StdDuration;
 
+use tracking_core::carrier::{Consignee, WaybillRequest};
 use tracking_core::ports::{HttpClient, HttpError, HttpRequest, HttpResponse};
 
 /// Blocking HTTP on ureq behind the async port: fine for native tests driven by `pollster`.
@@ -50,5 +52,28 @@ impl HttpClient for NativeHttp {
             Err(ureq::Error::Timeout(_)) => Err(HttpError::Timeout(timeout_ms)),
             Err(_) => Err(HttpError::Connection),
         }
+    }
+}
+
+/// A waybill request for a parcel to Kochi, picked up now.
+pub fn waybill_request(order_id: &str, pincode: &str) -> WaybillRequest {
+    WaybillRequest {
+        order_id: order_id.into(),
+        consignee: Consignee {
+            name: "ASHA MENON".into(),
+            address: [
+                "14/221 MARINE DRIVE".into(),
+                "ERNAKULAM".into(),
+                String::new(),
+            ],
+            pincode: pincode.into(),
+            mobile: "9847012345".into(),
+        },
+        weight_kg: 0.8,
+        pieces: 1,
+        declared_value: 1499.0,
+        cod_amount: 0.0,
+        product_code: "A".into(),
+        pickup_at: chrono::Utc::now(),
     }
 }

@@ -1,5 +1,8 @@
-//! The login token's cache on a fixed clock, with a gateway that answers from memory: the
-//! one-hour margin at exactly one hour, and a token that carries no `exp` (issue 18).
+//! The client against a gateway that answers from memory, on a fixed clock: the login token's
+//! cache (the one-hour margin at exactly one hour, a token that carries no `exp`), and answers
+//! the simulator does not give.
+
+mod support;
 
 use std::cell::RefCell;
 
@@ -7,14 +10,26 @@ use bluedart::client::{Account, BlueDartClient, Gateway, Shipper, TOKEN_KEY};
 use chrono::{DateTime, Duration, Utc};
 use pollster::block_on;
 use serde_json::json;
-use tracking_core::carrier::Carrier;
+use tracking_core::carrier::{Carrier, CarrierError};
 use tracking_core::ports::{HttpClient, HttpError, HttpRequest, HttpResponse};
 use tracking_core::testing::{FixedClock, MemoryKv};
 
-/// Answers a login with `token`, anything else with a 503; keeps the URLs asked for.
+/// Answers a login with `token`, anything else with `answer` (status, JSON body); keeps the
+/// URLs asked for.
 struct Gatekeeper {
     token: &'static str,
+    answer: (u16, &'static str),
     urls: RefCell<Vec<String>>,
+}
+
+impl Gatekeeper {
+    fn new(token: &'static str) -> Gatekeeper {
+        Gatekeeper {
+            token,
+            answer: (503, ""),
+            urls: RefCell::default(),
+        }
+    }
 }
 
 impl HttpClient for Gatekeeper {
@@ -28,9 +43,9 @@ impl HttpClient for Gatekeeper {
             }
         } else {
             HttpResponse {
-                status: 503,
+                status: self.answer.0,
                 headers: Vec::new(),
-                body: String::new(),
+                body: self.answer.1.to_owned(),
             }
         })
     }
@@ -59,10 +74,7 @@ fn gateway() -> Gateway {
 
 /// The URLs one tracking call sent, with a cached token expiring at `expires_at` in KV.
 fn first_url_with_token_expiring(clock: &FixedClock, expires_at: DateTime<Utc>) -> String {
-    let http = Gatekeeper {
-        token: "fresh",
-        urls: RefCell::default(),
-    };
+    let http = Gatekeeper::new("fresh");
     let kv = MemoryKv::default();
     let cached = json!({"token": "cached", "expires_at": expires_at}).to_string();
     kv.entries
@@ -87,10 +99,7 @@ fn a_token_with_exactly_an_hour_left_is_not_used() {
 #[test]
 fn a_token_without_exp_is_taken_to_live_24_hours() {
     let clock = FixedClock::at(2026, 1, 24, 10);
-    let http = Gatekeeper {
-        token: "opaque-token-without-claims",
-        urls: RefCell::default(),
-    };
+    let http = Gatekeeper::new("opaque-token-without-claims");
     let kv = MemoryKv::default();
     let client = BlueDartClient::new(&http, &kv, &clock, gateway());
     let _ = block_on(client.track(&["81234567890".to_owned()]));
@@ -99,4 +108,38 @@ fn a_token_without_exp_is_taken_to_live_24_hours() {
     let cached: serde_json::Value = serde_json::from_str(&value).unwrap();
     let expires_at: DateTime<Utc> = serde_json::from_value(cached["expires_at"].clone()).unwrap();
     assert_eq!(expires_at, clock.0.get() + Duration::hours(24));
+}
+
+/// Blue Dart's refusals of a waybill come as a 400 with an `error-response` list; any other 400
+/// (a gateway's own fault, in JSON) is not a refusal with an empty reason but an unexpected
+/// status.
+#[test]
+fn only_a_400_with_an_error_response_is_a_refusal() {
+    let clock = FixedClock::at(2026, 1, 24, 10);
+    let kv = MemoryKv::default();
+    let request = support::waybill_request("ORD-77", "682031");
+    let refused = Gatekeeper {
+        answer: (
+            400,
+            r#"{"error-response":[{"StatusCode":"InvalidPinCode","StatusInformation":"Pincode is not serviceable"}]}"#,
+        ),
+        ..Gatekeeper::new("fresh")
+    };
+    let client = BlueDartClient::new(&refused, &kv, &clock, gateway());
+    assert_eq!(
+        block_on(client.generate_waybill(&request)),
+        Err(CarrierError::Refused {
+            code: "InvalidPinCode".into(),
+            message: "Pincode is not serviceable".into()
+        })
+    );
+    let gateway_fault = Gatekeeper {
+        answer: (400, r#"{"fault":{"faultstring":"Invalid request"}}"#),
+        ..Gatekeeper::new("fresh")
+    };
+    let client = BlueDartClient::new(&gateway_fault, &kv, &clock, gateway());
+    assert_eq!(
+        block_on(client.generate_waybill(&request)),
+        Err(CarrierError::UnexpectedStatus { status: 400 })
+    );
 }
