@@ -246,6 +246,10 @@ mod tests {
         let mut without_pointer = shipments.clone();
         without_pointer[0].new_waybill.clear();
         assert_eq!(update_for("111", &without_pointer).unwrap().events.len(), 3);
+        // And by the forward shipment's NewWaybillNo whatever its own reference says.
+        let mut other_reference = shipments.clone();
+        other_reference[1].ref_no = "SHOP-42".into();
+        assert_eq!(update_for("111", &other_reference).unwrap().events.len(), 3);
     }
 
     #[test]

@@ -184,6 +184,10 @@ mod tests {
         assert!(table.cities.len() >= 20);
         assert_eq!(table.code("cok").unwrap().city, "Kochi");
         assert!(PlaceTable::parse("city\tPUNE").is_err());
+        assert!(
+            PlaceTable::parse("city\tPUNE\t\tMH").is_err(),
+            "a place needs a city"
+        );
         assert!(PlaceTable::parse("town\tPUNE\tPune\tMH").is_err());
         assert!(PlaceTable::parse("# only a comment\n\n").is_ok());
     }
@@ -197,6 +201,10 @@ mod tests {
         assert_eq!(
             location_of("PUNE HUB", "", None),
             loc("Pune Hub", "Pune", "MH")
+        );
+        assert_eq!(
+            location_of("PUNE-HUB", "", None),
+            loc("Pune-hub", "Pune", "MH")
         );
         assert_eq!(
             location_of("NEW DELHI APEX", "", None),
