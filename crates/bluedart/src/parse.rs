@@ -291,6 +291,10 @@ mod tests {
     <StatusDate>24 January 2026</StatusDate>
     <StatusTime>09:12</StatusTime>
     <NewWaybillNo></NewWaybillNo>
+    <Origin>PUNE</Origin>
+    <OriginAreaCode>PNQ</OriginAreaCode>
+    <Destination>KOCHI</Destination>
+    <DestinationAreaCode>COK</DestinationAreaCode>
     <SomethingNew><Nested>x</Nested></SomethingNew>
     <Scans>
       <ScanDetail>
@@ -312,6 +316,15 @@ mod tests {
         assert_eq!(s.status_type, "UD");
         assert_eq!(s.expected_delivery, "24 January 2026");
         assert_eq!(s.new_waybill, "");
+        assert_eq!(
+            [
+                &s.origin,
+                &s.origin_area_code,
+                &s.destination,
+                &s.destination_area_code
+            ],
+            ["PUNE", "PNQ", "KOCHI", "COK"]
+        );
         assert_eq!(s.scans.len(), 1);
         assert_eq!(
             s.scans[0],
@@ -340,6 +353,11 @@ mod tests {
     fn no_information_is_an_empty_answer_in_both_forms() {
         let error_form = "<ShipmentData><Error>Incorrect waybill number or No information</Error></ShipmentData>";
         assert_eq!(parse_tracking(error_form), Ok(vec![]));
+        // Either phrase alone says the same.
+        for text in ["No Information", "Incorrect Waybill number"] {
+            let alone = format!("<ShipmentData><Error>{text}</Error></ShipmentData>");
+            assert_eq!(parse_tracking(&alone), Ok(vec![]), "{text}");
+        }
         let nf_form = "<ShipmentData>\n<Shipment WaybillNo=\"1\"><Status>Incorrect Waybill number or No Information</Status><StatusType>NF</StatusType></Shipment></ShipmentData>";
         assert_eq!(parse_tracking(nf_form), Ok(vec![]));
         assert_eq!(parse_tracking("<ShipmentData/>"), Ok(vec![]));
