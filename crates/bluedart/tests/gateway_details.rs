@@ -3,12 +3,12 @@
 
 mod support;
 
-use bluedart::client::{Account, BlueDartClient, Gateway, Shipper, TOKEN_KEY};
+use bluedart::client::{BlueDartClient, TOKEN_KEY};
 use bluedart_sim::{Endpoint, SimConfig, Simulator};
 use chrono::{Duration, TimeZone, Utc};
 use pollster::block_on;
 use serde_json::Value;
-use support::{NativeHttp, waybill_request};
+use support::{NativeHttp, sim_gateway, waybill_request};
 use tracking_core::carrier::{Carrier, WaybillRequest};
 use tracking_core::testing::{MemoryKv, SystemClock};
 
@@ -35,29 +35,11 @@ impl Rig {
     }
 
     fn client(&self) -> BlueDartClient<'_, NativeHttp, MemoryKv, SystemClock> {
-        let sim = SimConfig::default();
         BlueDartClient::new(
             &self.http,
             &self.kv,
             &SystemClock,
-            Gateway {
-                base_url: self.sim.base_url(),
-                account: Account {
-                    client_id: sim.client_id,
-                    client_secret: sim.client_secret,
-                    login_id: sim.login_id,
-                    licence_key: sim.licence_key,
-                },
-                shipper: Shipper {
-                    origin_area: "PNQ".into(),
-                    customer_code: "099960".into(),
-                    name: "DEMO STORE".into(),
-                    address: ["1 MG ROAD".into(), "CAMP".into(), "PUNE".into()],
-                    pincode: "411001".into(),
-                    mobile: "9000000000".into(),
-                },
-                timeout_ms: 1500,
-            },
+            sim_gateway(self.sim.base_url()),
         )
     }
 

@@ -6,7 +6,7 @@ mod support;
 
 use std::cell::RefCell;
 
-use bluedart::client::{Account, BlueDartClient, Gateway, Shipper, TOKEN_KEY};
+use bluedart::client::{Account, BlueDartClient, Gateway, TOKEN_KEY};
 use chrono::{DateTime, Duration, Utc};
 use pollster::block_on;
 use serde_json::json;
@@ -60,14 +60,7 @@ fn gateway() -> Gateway {
             login_id: "LOGIN".into(),
             licence_key: "key".into(),
         },
-        shipper: Shipper {
-            origin_area: "PNQ".into(),
-            customer_code: "099960".into(),
-            name: "DEMO STORE".into(),
-            address: ["1 MG ROAD".into(), "CAMP".into(), "PUNE".into()],
-            pincode: "411001".into(),
-            mobile: "9000000000".into(),
-        },
+        shipper: support::demo_shipper(),
         timeout_ms: 1000,
     }
 }

@@ -1,10 +1,13 @@
 //! Shared by the client tests: blocking HTTP for talking to the simulator over real HTTP on
-//! 127.0.0.1, and a waybill request. Each test binary uses part of it.
+//! 127.0.0.1, the demo store's gateway settings, and a waybill request. Each test binary uses
+//! part of it.
 #![allow(dead_code)]
 
 use std::cell::RefCell;
 use std::time::Duration as StdDuration;
 
+use bluedart::client::{Account, Gateway, Shipper};
+use bluedart_sim::SimConfig;
 use tracking_core::carrier::{Consignee, WaybillRequest};
 use tracking_core::ports::{HttpClient, HttpError, HttpRequest, HttpResponse};
 
@@ -75,5 +78,33 @@ pub fn waybill_request(order_id: &str, pincode: &str) -> WaybillRequest {
         cod_amount: 0.0,
         product_code: "A".into(),
         pickup_at: chrono::Utc::now(),
+    }
+}
+
+/// The demo store, as the shipper of generated waybills.
+pub fn demo_shipper() -> Shipper {
+    Shipper {
+        origin_area: "PNQ".into(),
+        customer_code: "099960".into(),
+        name: "DEMO STORE".into(),
+        address: ["1 MG ROAD".into(), "CAMP".into(), "PUNE".into()],
+        pincode: "411001".into(),
+        mobile: "9000000000".into(),
+    }
+}
+
+/// The simulator at `base_url` with its default account, for the demo store.
+pub fn sim_gateway(base_url: String) -> Gateway {
+    let sim = SimConfig::default();
+    Gateway {
+        base_url,
+        account: Account {
+            client_id: sim.client_id,
+            client_secret: sim.client_secret,
+            login_id: sim.login_id,
+            licence_key: sim.licence_key,
+        },
+        shipper: demo_shipper(),
+        timeout_ms: 1500,
     }
 }
