@@ -397,6 +397,13 @@ mod tests {
         assert_eq!(parse_tracking(broken), Err(ParseError::Malformed));
         let bad_entity = "<ShipmentData><Shipment WaybillNo=\"1\"><Status>A &bogus; B</Status></Shipment></ShipmentData>";
         assert_eq!(parse_tracking(bad_entity), Err(ParseError::Malformed));
+        // Cut off before its first shipment: a tracking answer, broken.
+        assert_eq!(parse_tracking("<ShipmentData>"), Err(ParseError::Malformed));
+        // Another document's empty root first: not an answer, whatever follows.
+        assert_eq!(
+            parse_tracking("<html/><ShipmentData/>"),
+            Err(ParseError::NotTrackingXml)
+        );
     }
 
     #[test]
