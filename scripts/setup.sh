@@ -35,6 +35,21 @@ if [ ! -f "$ROOT/node_modules/.package-lock.json" ] ||
   (cd "$ROOT" && npm ci --no-audit --no-fund --prefer-offline)
 fi
 
+# Chromium, for the browser suite (tests/browser.rs): the operating system's package, never a
+# download. CHROME_PATH names another Chromium or Chrome; without either, and unable to install
+# (not root, no apt-get), the suite fails saying how to get one.
+if [ -n "${CHROME_PATH:-}" ]; then
+  [ -x "$CHROME_PATH" ] || die "CHROME_PATH=$CHROME_PATH is not an executable"
+elif ! command -v chromium >/dev/null; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    log "installing Chromium from the distribution's packages (apt-get install chromium)"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium
+  else
+    log "no Chromium: the browser suite will fail until one is installed (as root: apt-get install chromium) or CHROME_PATH names one"
+  fi
+fi
+
 # Schemathesis, for the conformance test (tests/conformance.rs), in a project-local virtual
 # environment (.venv/, git-ignored), exactly as openapi/requirements.txt pins it; installed
 # again only when that file changes.
