@@ -43,15 +43,15 @@ fn chromium() -> PathBuf {
         })
 }
 
-/// A storefront: one static page on 127.0.0.1 that embeds the widget from `worker`, themed
-/// through the widget's custom properties. Serves until the test process ends.
-fn storefront(worker: &str, order: &str, token: &str) -> String {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind a storefront");
+/// A storefront on `listener` (127.0.0.1): one static page that embeds the widget from
+/// `worker`, themed through the widget's custom properties. Serves until the test process ends.
+fn storefront(listener: TcpListener, worker: &str, order: &str, token: &str) -> String {
     let origin = format!("http://{}", listener.local_addr().unwrap());
     let page = format!(
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
          <meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">\
-         <title>Your order</title><style>shipment-tracking{{--st-accent:#8b0000}}</style></head>\
+         <title>Your order</title><style>shipment-tracking{{--st-accent:#8b0000}}\
+         @media (prefers-color-scheme:dark){{shipment-tracking{{--st-accent:#ff9e9e}}}}</style></head>\
          <body><main><h1>Your order {order}</h1>\
          <shipment-tracking order-id=\"{order}\" token=\"{token}\"></shipment-tracking></main>\
          <script src=\"{worker}/widget.js\"></script></body></html>"
@@ -87,11 +87,10 @@ fn link(order: &str, exp: chrono::DateTime<Utc>) -> String {
 #[test]
 fn every_state_of_the_page_and_the_widget_in_chromium() {
     let chrome = chromium();
-    // The storefronts need the worker's address and the worker needs the allowed one: take the
-    // allowed storefront's port first.
-    let reserved = TcpListener::bind("127.0.0.1:0").unwrap();
-    let shop_port = reserved.local_addr().unwrap().port();
-    drop(reserved);
+    // The storefronts need the worker's address and the worker needs the allowed one: bind the
+    // allowed storefront first.
+    let shop = TcpListener::bind("127.0.0.1:0").expect("bind a storefront");
+    let shop_port = shop.local_addr().unwrap().port();
     let w = TestWorker::start_with(Options {
         sim: SimConfig {
             demo: true,
@@ -160,9 +159,10 @@ fn every_state_of_the_page_and_the_widget_in_chromium() {
 
     let exp = Utc::now() + Duration::hours(1);
     let token = customer_token("cust-1001");
-    let allowed = storefront(&w.base, "ORD-2291", &token);
+    let allowed = storefront(shop, &w.base, "ORD-2291", &token);
     assert_eq!(allowed, format!("http://127.0.0.1:{shop_port}"));
-    let refused = storefront(&w.base, "ORD-2291", &token);
+    let elsewhere = TcpListener::bind("127.0.0.1:0").expect("bind a storefront");
+    let refused = storefront(elsewhere, &w.base, "ORD-2291", &token);
     let out = std::env::var_os("BROWSER_OUTPUT_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| root().join("target/browser"));
@@ -261,7 +261,7 @@ fn every_state_of_the_page_and_the_widget_in_chromium() {
         "out": out,
         "states": states,
         "refresh": {"js": link("ORD-2293", exp), "noJs": link("ORD-2291", exp)},
-        "widget": {"allowed": allowed, "refused": refused},
+        "widget": {"allowed": allowed, "refused": refused, "token": token},
     });
     let config_file = out.join("config.json");
     fs::write(&config_file, config.to_string()).expect("write the browser config");

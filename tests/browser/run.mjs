@@ -148,18 +148,25 @@ try {
     check(origins.length === 2 && origins.includes(config.worker), `widget: only the storefront and the worker (${origins.join(", ")})`);
     await page.close();
   }
-  // …and on one whose origin is not: the API refuses it and the widget says it could not load.
+  // …and on one whose origin is not: the browser's preflight is refused (403) and the widget
+  // says it could not load; the API refuses that origin outright.
   {
     const { page } = await watchedPage();
-    const api = page.waitForResponse((r) => r.url().includes("/api/shipment/") && r.request().method() === "GET");
+    const answered = [];
+    page.on("response", (r) => { if (r.url().includes("/api/shipment/")) answered.push(`${r.request().method()} ${r.status()}`); });
     await page.goto(config.widget.refused);
-    const refusal = await api;
-    check(refusal.status() === 403, `widget elsewhere: the API answers ${refusal.status()}, expected 403`);
     await page.waitForSelector("shipment-tracking[data-state=error]", { timeout: 20000 });
     const text = await page.$eval("shipment-tracking", (el) => el.shadowRoot.textContent);
     check(text.includes(catalogues.en["widget.failed"]), "widget elsewhere: says tracking could not be loaded");
+    check(!answered.some((a) => a.endsWith(" 200")), `widget elsewhere: no tracking reached the page (${answered.join(", ") || "no answer seen"})`);
     await page.screenshot({ path: join(config.out, "widget-refused.png"), fullPage: true });
     await page.close();
+    const url = `${config.worker}/api/shipment/ORD-2291/track`;
+    const token = config.widget.token;
+    for (const [method, headers] of [["OPTIONS", { "Access-Control-Request-Method": "GET" }], ["GET", { Authorization: `Bearer ${token}` }]]) {
+      const answer = await fetch(url, { method, headers: { Origin: config.widget.refused, ...headers } });
+      check(answer.status === 403 && !answer.headers.get("access-control-allow-origin"), `widget elsewhere: ${method} from ${config.widget.refused} answered ${answer.status} without CORS headers`);
+    }
   }
 } catch (error) {
   failures.push(`the run stopped: ${error.stack || error}`);
