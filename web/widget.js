@@ -127,7 +127,7 @@ class ShipmentTracking extends HTMLElement {
         return `<li class="${step}${extra}"><span class="dot"></span>${e(`status.${name}`)}<span class="sr"> (${e(`stage.${step}`)})</span></li>`;
       }).join("")}</ol>`;
       if (code === "delivered") html += `<p>${e("delivered.on")}: <strong>${escapeHtml(this.date(latest.eventDate, true))}</strong></p>`;
-      else if (body.expectedDeliveryDate) html += `<p>${e("expected.label")}: <strong>${escapeHtml(this.date(body.expectedDeliveryDate, false))}</strong></p>`;
+      else if (body.expectedDeliveryDate && !["returning", "returned", "lost"].includes(code)) html += `<p>${e("expected.label")}: <strong>${escapeHtml(this.date(body.expectedDeliveryDate, false))}</strong></p>`;
     }
     const synced = latest && latest.lastSyncedAt;
     const label = body.dataSource.isLive ? t["source.live"] : synced ? this.fill("source.cached", { ago: this.ago(synced) }) : t["source.never"];

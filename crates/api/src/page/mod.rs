@@ -23,7 +23,7 @@ use crate::reply::{CACHED_ANSWER, NO_STORE};
 use crate::track_body::{MESSAGE_CARRIER_HAS_NOTHING, TrackBody, track_body};
 
 pub use i18n::{Catalogue, Lang};
-use stages::{Step, stages, status_key, tone};
+use stages::{Step, on_its_way, stages, status_key, tone};
 
 pub const PAGE_CSS: &str = include_str!("../../../../web/page.css");
 pub const PAGE_JS: &str = include_str!("../../../../web/track.js");
@@ -349,7 +349,7 @@ impl<'a> Page<'a> {
                     self.t("delivered.on"),
                     self.time(&latest.event_date)
                 ));
-            } else if let Some(date) = body.expected_delivery_date {
+            } else if let Some(date) = body.expected_delivery_date.filter(|_| on_its_way(status)) {
                 html.push_str(&format!(
                     "<p>{}: <strong><time datetime=\"{date}\">{}</time></strong></p>",
                     self.t("expected.label"),
@@ -601,12 +601,16 @@ mod tests {
                     )),
                     "{lang:?} {status:?}"
                 );
-                // The delivered page says when; the others when it is expected.
-                if status == Status::Delivered {
-                    assert!(html.contains(&escape(text.get("delivered.on"))));
-                } else {
-                    assert!(html.contains("<time datetime=\"2026-01-25\">"));
-                }
+                // The delivered page says when; those on their way when it is expected.
+                assert_eq!(
+                    html.contains(&escape(text.get("delivered.on"))),
+                    status == Status::Delivered
+                );
+                assert_eq!(
+                    html.contains("<time datetime=\"2026-01-25\">"),
+                    stages::on_its_way(status),
+                    "{status:?}"
+                );
                 assert!(page.body().len() < 30 * 1024, "{}", page.body().len());
             }
         }

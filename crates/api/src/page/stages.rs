@@ -67,6 +67,15 @@ pub fn tone(status: Status) -> Tone {
     }
 }
 
+/// Whether the shipment is still on its way to the customer, so that an expected delivery date
+/// means something (not once delivered, returning, returned or lost).
+pub fn on_its_way(status: Status) -> bool {
+    !matches!(
+        status,
+        Status::Delivered | Status::Returning | Status::Returned | Status::Lost
+    )
+}
+
 /// The steps of the bar for `status`, each with the status it names and where the shipment is.
 pub fn stages(status: Status) -> Vec<(Status, Step)> {
     use Status::*;
@@ -143,5 +152,7 @@ mod tests {
         assert_eq!(tone(Status::Lost), Tone::Bad);
         assert_eq!(tone(Status::Delivered), Tone::Good);
         assert_eq!(tone(Status::FailedAttempt), Tone::Warn);
+        assert!(on_its_way(Status::FailedAttempt) && on_its_way(Status::Exception));
+        assert!(!on_its_way(Status::Lost) && !on_its_way(Status::Returning));
     }
 }
