@@ -340,7 +340,7 @@ impl<'a> Page<'a> {
                 "<p class=\"status {}\"><span class=\"sr\">{}: </span>{}</p>",
                 tone(status).class(),
                 self.t("status.current"),
-                self.t(status_key(status))
+                self.t(&status_key(status))
             ));
             html.push_str(&self.stage_bar(status));
             if status == tracking_core::model::Status::Delivered {
@@ -369,7 +369,7 @@ impl<'a> Page<'a> {
                 html.push_str(&format!(
                     "<li><p class=\"ev-status\">{}</p><p class=\"ev-desc\">{}</p>\
                      <p class=\"ev-meta\">{}{}{}</p></li>",
-                    self.t(status_key(event.status_code)),
+                    self.t(&status_key(event.status_code)),
                     escape(&event.description),
                     self.time(&event.event_date),
                     if place.is_empty() { "" } else { " · " },
@@ -396,7 +396,7 @@ impl<'a> Page<'a> {
                 "<li class=\"{}{extra}\"{current}><span class=\"dot\"></span>{}\
                  <span class=\"sr\"> ({})</span></li>",
                 step.class(),
-                self.t(status_key(name)),
+                self.t(&status_key(name)),
                 self.t(&format!("stage.{}", step.class())),
             ));
         }
@@ -553,31 +553,18 @@ mod tests {
         response.headers()[name].to_str().unwrap()
     }
 
-    const ALL: [Status; 10] = [
-        Status::Pending,
-        Status::InfoReceived,
-        Status::InTransit,
-        Status::OutForDelivery,
-        Status::FailedAttempt,
-        Status::Exception,
-        Status::Delivered,
-        Status::Returning,
-        Status::Returned,
-        Status::Lost,
-    ];
-
     #[test]
     fn every_status_renders_in_both_languages_with_its_stage_bar_and_timeline() {
         for lang in Lang::ALL {
             let text = lang.catalogue();
-            for status in ALL {
+            for status in Status::ALL {
                 let page = render(lang, &state(snapshot(status), Source::Cached));
                 let html = page.body();
                 assert_eq!(page.status(), 200);
                 assert!(
                     html.starts_with(&format!("<!doctype html><html lang=\"{}\">", lang.tag()))
                 );
-                let name = escape(text.get(stages::status_key(status)));
+                let name = escape(text.get(&stages::status_key(status)));
                 assert!(
                     html.contains(&format!("</span>{name}</p>")),
                     "{lang:?} {status:?}: the current status in words"
