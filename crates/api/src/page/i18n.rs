@@ -2,7 +2,6 @@
 //! compiled in), the choice between them (`?lang=`, then `Accept-Language`), and dates and
 //! relative times in India time.
 
-use std::collections::HashMap;
 use std::sync::OnceLock;
 
 use chrono::{DateTime, Datelike, FixedOffset, NaiveDate, Timelike, Utc};
@@ -83,7 +82,8 @@ impl Lang {
 
 pub struct Catalogue {
     pub lang: Lang,
-    texts: HashMap<String, String>,
+    /// The catalogue as JSON (serde_json's own map: no second map type in the wasm).
+    texts: serde_json::Map<String, serde_json::Value>,
 }
 
 /// India Standard Time, UTC+05:30, all year.
@@ -96,7 +96,10 @@ impl Catalogue {
     /// tests render every page in both languages, where a key missing from them panics.
     pub fn get<'a>(&'a self, key: &'a str) -> &'a str {
         debug_assert!(self.texts.contains_key(key), "no text for {key}");
-        self.texts.get(key).map_or(key, String::as_str)
+        self.texts
+            .get(key)
+            .and_then(serde_json::Value::as_str)
+            .unwrap_or(key)
     }
 
     /// The text for `key` with `{name}` placeholders filled in (values as given: the caller
