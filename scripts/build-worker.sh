@@ -16,8 +16,8 @@ if [ "${1:-}" = "--store-contract" ]; then
 fi
 stamp="$out/.built"
 # .dev.vars.example is compiled in: production refuses its values; so is the contract, served at
-# GET /openapi.json.
-if [ -f "$stamp" ] && [ -z "$(find src crates Cargo.toml Cargo.lock .dev.vars.example openapi/openapi.min.json -newer "$stamp" -print -quit)" ]; then
+# GET /openapi.json, and web/ (the tracking page's styles and script, the widget, the catalogues).
+if [ -f "$stamp" ] && [ -z "$(find src crates web Cargo.toml Cargo.lock .dev.vars.example openapi/openapi.min.json -newer "$stamp" -print -quit)" ]; then
   log "worker build is up to date"
   exit 0
 fi

@@ -86,6 +86,11 @@ else
   push_note="Push is off: add BLUEDART_PUSH_TOKEN to .dev.vars (see .dev.vars.example) to see it."
 fi
 A="Authorization: Bearer $admin_token"
+# The customer tracking page of each demo order, by signed link (as an e-mail or SMS carries).
+page_links=""
+for order in ORD-2291 ORD-2292 ORD-2293 ORD-2294 ORD-2295 ORD-2296 ORD-2297; do
+  page_links+="  $W/track/$order?$(mint link "$order")"$'\n'
+done
 cat <<TXT
 
   Worker     $W   (wrangler dev, local D1 + KV in .wrangler/state)
@@ -104,6 +109,8 @@ cat <<TXT
   curl "$W/api/shipment/ORD-2291/track?$link_2291"
   curl -H "Authorization: Bearer $token_1002" "$W/api/shipment/ORD-2294/track?forceRefresh=true"
 
+  # Tracking pages, to open in a browser (add &lang=hi for Hindi; the widget is in the README):
+$page_links
   # Admin:
   curl -H "$A" $W/api/admin/shipment/ORD-2293/track
   curl -X POST -H "$A" $W/api/admin/shipment/ORD-2293/sync

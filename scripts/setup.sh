@@ -35,6 +35,25 @@ if [ ! -f "$ROOT/node_modules/.package-lock.json" ] ||
   (cd "$ROOT" && npm ci --no-audit --no-fund --prefer-offline)
 fi
 
+# Chromium, for the browser suite (tests/browser.rs): the operating system's package, never a
+# download, with a Devanagari font so that the Hindi pages show Hindi. CHROME_PATH names another
+# Chromium or Chrome; without either, and unable to install (not root, no apt-get), the suite
+# fails saying how to get one.
+if [ -n "${CHROME_PATH:-}" ]; then
+  [ -x "$CHROME_PATH" ] || die "CHROME_PATH=$CHROME_PATH is not an executable"
+elif [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+  missing=()
+  command -v chromium >/dev/null || missing+=(chromium)
+  dpkg -s fonts-lohit-deva >/dev/null 2>&1 || missing+=(fonts-lohit-deva)
+  if [ "${#missing[@]}" -gt 0 ]; then
+    log "installing ${missing[*]} from the distribution's packages"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
+  fi
+elif ! command -v chromium >/dev/null; then
+  log "no Chromium: the browser suite will fail until one is installed (as root: apt-get install chromium) or CHROME_PATH names one"
+fi
+
 # Schemathesis, for the conformance test (tests/conformance.rs), in a project-local virtual
 # environment (.venv/, git-ignored), exactly as openapi/requirements.txt pins it; installed
 # again only when that file changes.

@@ -22,8 +22,8 @@
 //! 5. **An operation of the contract**: the status must be one the operation documents (there
 //!    are no `default` responses); the content type must be one of that response's media types
 //!    (compared without parameters such as `charset`), or absent, with an empty body, when the
-//!    response documents no content (`204`); the body must be valid against that media type's
-//!    schema (JSON Schema 2020-12, formats such as `date-time` asserted); and each header the
+//!    response documents no content (`204`); the body (parsed if JSON, else as a string) must
+//!    be valid against that media type's schema (JSON Schema 2020-12, formats such as `date-time` asserted); and each header the
 //!    response documents must be present if `required`, and valid against its schema if present.
 //!
 //! Path templates match segment by segment, a `{parameter}` matching any one segment, empty or
@@ -264,7 +264,14 @@ fn operation_problems(c: &Contract, op: &str, method: &str, answer: &Answer) -> 
                 ));
             } else if method != "head" {
                 let schema = format!("{response_ptr}/content/{}/schema", escape(&media));
-                match json_body(answer) {
+                // JSON answers are checked as what they parse to; others (the tracking page's
+                // HTML, the widget's script) as the text they are.
+                let body = if media == "application/json" {
+                    json_body(answer)
+                } else {
+                    Ok(Value::String(answer.body.clone()))
+                };
+                match body {
                     Ok(body) => problems.extend(c.problems(&schema, &body)),
                     Err(e) => problems.push(e),
                 }

@@ -78,6 +78,14 @@ impl CredentialError {
     }
 }
 
+/// Why a customer's request was refused before the order was looked at: it carried no
+/// credentials (what was missing), or ones that do not hold.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Refusal {
+    Missing(&'static str),
+    Bad(CredentialError),
+}
+
 fn mac(secret: &str, message: &[u8]) -> Hmac<Sha256> {
     let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("any key length");
     mac.update(message);

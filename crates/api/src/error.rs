@@ -5,7 +5,7 @@ use serde_json::{Value, json};
 use tracking_core::carrier::CarrierError;
 use tracking_core::error::ServiceError;
 
-use crate::credentials::CredentialError;
+use crate::credentials::{CredentialError, Refusal};
 use crate::reply::{NO_STORE, json_response};
 
 #[derive(Debug)]
@@ -119,5 +119,14 @@ impl From<ServiceError> for ApiError {
 impl From<CredentialError> for ApiError {
     fn from(e: CredentialError) -> ApiError {
         ApiError::unauthorized(e.message())
+    }
+}
+
+impl From<Refusal> for ApiError {
+    fn from(refusal: Refusal) -> ApiError {
+        match refusal {
+            Refusal::Missing(message) => ApiError::unauthorized(message),
+            Refusal::Bad(e) => e.into(),
+        }
     }
 }

@@ -6,6 +6,7 @@ pub mod bulk;
 pub mod conditional;
 pub mod credentials;
 pub mod error;
+pub mod page;
 pub mod push;
 pub mod reply;
 pub mod requests;
@@ -21,11 +22,12 @@ use tracking_core::rules::budget::Spent;
 use tracking_core::runs::Trigger;
 use tracking_core::service::{Background, TrackingService};
 
-use crate::credentials::TokenRules;
+use crate::credentials::{Refusal, TokenRules};
 use crate::error::ApiError;
+use crate::page::{Lang, Page, PageState, Problem};
 use crate::reply::{After, NO_STORE, Reply, json_response, json_text_response};
 use crate::requests::{
-    AwbBody, OrderBody, RequestBody, bearer, json_body, query_pairs, query_value,
+    AwbBody, OrderBody, RequestBody, bearer, json_body, query_pairs, query_value, valid_id,
 };
 use crate::responses::{admin_body, order_view, sync_body, track_response};
 use crate::routes::{Route, is_customer_path, route};
@@ -235,6 +237,8 @@ where
                 | Route::CustomerTrack(_)
                 | Route::CustomerPreflight
                 | Route::CarrierPush
+                | Route::TrackPage(_)
+                | Route::Widget
         ) {
             self.admin(request.headers())?;
         }
@@ -243,6 +247,8 @@ where
             Route::OpenApi => openapi_document(request.headers()).into(),
             Route::CustomerPreflight => preflight().into(),
             Route::CustomerTrack(id) => self.customer_track(&request, &id).await?.into(),
+            Route::TrackPage(id) => self.track_page(&request, &id).await.into(),
+            Route::Widget => page::widget_response(request.headers()).into(),
             Route::AdminTrack(id) => self.admin_track(&id).await?,
             Route::AdminSync(id) => {
                 let summary = self
@@ -333,17 +339,19 @@ where
         }
     }
 
-    /// A storefront token (`Authorization: Bearer`) or a signed link (`?exp=…&sig=…`).
-    fn customer_access<B>(
+    /// A storefront token (`Authorization: Bearer`, or for the page also `?token=`) or a
+    /// signed link (`?exp=…&sig=…`).
+    fn customer_access(
         &self,
-        request: &http::Request<B>,
+        headers: &http::HeaderMap,
         pairs: &[(String, String)],
         order_id: &str,
-    ) -> Result<Access, ApiError> {
+        query_token: bool,
+    ) -> Result<Access, Refusal> {
         let now = self.service.clock.now();
         if let Some(sig) = query_value(pairs, "sig") {
             let exp = query_value(pairs, "exp")
-                .ok_or_else(|| ApiError::unauthorized("A signed link needs both exp and sig"))?;
+                .ok_or(Refusal::Missing("A signed link needs both exp and sig"))?;
             credentials::verify_link(
                 &self.secrets.tracking_link_secret,
                 &self.settings.tokens,
@@ -351,17 +359,69 @@ where
                 exp,
                 sig,
                 now,
-            )?;
+            )
+            .map_err(Refusal::Bad)?;
             return Ok(Access::Link(order_id.to_owned()));
         }
-        let token = bearer(request.headers())
-            .ok_or_else(|| ApiError::unauthorized("Missing credentials"))?;
-        Ok(Access::Customer(credentials::verify_customer_token(
-            &self.secrets.customer_token_secret,
-            &self.settings.tokens,
-            &token,
-            now,
-        )?))
+        let token = bearer(headers)
+            .or_else(|| {
+                query_token
+                    .then(|| query_value(pairs, "token").map(str::to_owned))
+                    .flatten()
+            })
+            .ok_or(Refusal::Missing("Missing credentials"))?;
+        Ok(Access::Customer(
+            credentials::verify_customer_token(
+                &self.secrets.customer_token_secret,
+                &self.settings.tokens,
+                &token,
+                now,
+            )
+            .map_err(Refusal::Bad)?,
+        ))
+    }
+
+    /// `GET /track/:orderId`: the tracking page, or the page saying why there is none.
+    async fn track_page<B>(&self, request: &http::Request<B>, id: &str) -> http::Response<String> {
+        let pairs = query_pairs(request.uri());
+        let lang = Lang::choose(
+            query_value(&pairs, "lang"),
+            request
+                .headers()
+                .get(http::header::ACCEPT_LANGUAGE)
+                .and_then(|v| v.to_str().ok()),
+        );
+        let state = self.page_state(request.headers(), &pairs, id).await;
+        let page = Page::new(lang, id, &pairs, self.service.clock.now());
+        page.render(&state)
+    }
+
+    async fn page_state(
+        &self,
+        headers: &http::HeaderMap,
+        pairs: &[(String, String)],
+        id: &str,
+    ) -> PageState {
+        // An id that cannot exist is an order that is not found.
+        if !valid_id(id) {
+            return PageState::Problem(Problem::NotFound);
+        }
+        let access = match self.customer_access(headers, pairs, id, true) {
+            Ok(access) => access,
+            Err(refusal) => return PageState::Problem(refusal.into()),
+        };
+        let refresh = query_value(pairs, "forceRefresh") == Some("true");
+        match self.service.track(id, &access, refresh).await {
+            Ok(outcome) => outcome.into(),
+            Err(e) => {
+                if !matches!(e, tracking_core::error::ServiceError::NotFound) {
+                    self.service
+                        .log
+                        .warn(&format!("[HTTP] tracking page for order {id}: {e}"));
+                }
+                PageState::Problem(e.into())
+            }
+        }
     }
 
     async fn customer_track<B>(
@@ -380,7 +440,7 @@ where
                 ));
             }
         };
-        let access = self.customer_access(request, &pairs, id)?;
+        let access = self.customer_access(request.headers(), &pairs, id, false)?;
         let outcome = self.service.track(id, &access, refresh).await?;
         let response = track_response(outcome);
         // The tag follows the exact answer, so it changes whenever what the customer sees does.

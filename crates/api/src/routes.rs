@@ -23,6 +23,10 @@ pub enum Route {
     CarrierPush,
     /// Counts of pushes and unmatched pushed waybills.
     AdminPush,
+    /// The customer tracking page, for the order id as given (the page checks it).
+    TrackPage(String),
+    /// The embeddable widget's script.
+    Widget,
 }
 
 /// The path's segments, after its leading `/`.
@@ -52,6 +56,9 @@ pub const TABLE: &[(&str, &str)] = &[
     ("GET", "/api/admin/sync/runs"),
     ("GET", "/api/admin/push"),
     ("POST", "/api/carrier/bluedart/push"),
+    ("GET", "/track/{orderId}"),
+    ("GET", "/widget.js"),
+    ("HEAD", "/widget.js"),
 ];
 
 pub fn route(method: &Method, path: &str) -> Result<Route, ApiError> {
@@ -77,6 +84,8 @@ pub fn route(method: &Method, path: &str) -> Result<Route, ApiError> {
     match segments.as_slice() {
         ["health"] => get_or_head(Route::Health),
         ["openapi.json"] => get_or_head(Route::OpenApi),
+        ["widget.js"] => get_or_head(Route::Widget),
+        ["track", id] => expect(Method::GET, "GET").map(|_| Route::TrackPage((*id).to_owned())),
         ["api", "shipment", id, "track"] => {
             let id = order_id(id)?;
             match *method {

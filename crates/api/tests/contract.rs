@@ -791,3 +791,144 @@ fn bulk_requests_are_refused_whole_for_what_no_line_can_fix() {
     *put.body_mut() = big.into_bytes();
     assert_eq!(error(&c.send(put)), (413, "PAYLOAD_TOO_LARGE".into()));
 }
+
+fn page(c: &Contract, path: &str, headers: &[(&str, &str)]) -> Reply {
+    c.send(bodiless(&Method::GET, path, headers))
+}
+
+#[test]
+fn the_tracking_page_takes_a_signed_link_or_a_token_and_says_why_not() {
+    let c = Contract::new();
+    let now = c.world.clock.0.get();
+    let exp = now + Duration::hours(1);
+    let sig = link_signature(LINK_SECRET, "ORD-1", exp);
+    let link = format!("/track/ORD-1?exp={}&sig={sig}", exp.timestamp());
+    let shown = page(&c, &link, &[]);
+    assert_eq!(shown.response.status(), 200, "{}", shown.response.body());
+    assert!(shown.response.body().contains("<h1>Order ORD-1</h1>"));
+    assert_eq!(header(&shown, "cache-control"), Some("private, max-age=30"));
+    assert!(header(&shown, "content-security-policy").is_some());
+    // Hindi by Accept-Language, English again by ?lang=.
+    let hindi = page(&c, &link, &[("Accept-Language", "hi-IN,hi;q=0.9,en;q=0.8")]);
+    assert!(hindi.response.body().contains("<h1>ऑर्डर ORD-1</h1>"));
+    let english = page(&c, &format!("{link}&lang=en"), &[("Accept-Language", "hi")]);
+    assert!(english.response.body().contains("<h1>Order ORD-1</h1>"));
+    // A storefront token, in the query (a link the storefront builds) or the header.
+    let token = c.token("cust-1");
+    let by_query = page(&c, &format!("/track/ORD-1?token={token}"), &[]);
+    assert_eq!(by_query.response.status(), 200);
+    let bearer = format!("Bearer {token}");
+    let by_header = page(&c, "/track/ORD-1", &[("Authorization", &bearer)]);
+    assert_eq!(by_header.response.status(), 200);
+    // Another customer's order is not found, as in the JSON API; no waybill has its page.
+    let other = page(
+        &c,
+        &format!("/track/ORD-1?token={}", c.token("cust-2")),
+        &[],
+    );
+    assert_eq!(other.response.status(), 404);
+    let no_awb = page(&c, &format!("/track/ORD-2?token={token}"), &[]);
+    assert_eq!(no_awb.response.status(), 200);
+    assert!(no_awb.response.body().contains("Not shipped yet"));
+
+    let cases: Vec<(String, u16, &str)> = vec![
+        ("/track/ORD-1".into(), 401, "A tracking link is needed"),
+        (
+            format!("/track/ORD-1?exp={}&sig=AAAA", exp.timestamp()),
+            403,
+            "is not valid",
+        ),
+        (
+            format!("/track/ORD-9?exp={}&sig={sig}", exp.timestamp()),
+            403,
+            "is not valid",
+        ),
+        (
+            "/track/ORD-404?token=".to_owned() + &token,
+            404,
+            "Order not found",
+        ),
+        (
+            "/track/bad%20id?token=".to_owned() + &token,
+            404,
+            "Order not found",
+        ),
+    ];
+    for (path, status, text) in cases {
+        let answer = page(&c, &path, &[]);
+        assert_eq!(answer.response.status(), status, "{path}");
+        assert!(answer.response.body().contains(text), "{path}");
+        assert_eq!(header(&answer, "cache-control"), Some("no-store"), "{path}");
+        assert_eq!(
+            header(&answer, "content-type"),
+            Some("text/html; charset=utf-8")
+        );
+    }
+    // An expired link: 410 Gone, with its own page.
+    c.world.clock.advance(Duration::hours(2));
+    let expired = page(&c, &link, &[]);
+    assert_eq!(expired.response.status(), 410);
+    assert!(
+        expired
+            .response
+            .body()
+            .contains("This tracking link has expired")
+    );
+    // Only GET; the JSON API does not take a token from the query.
+    let post = c.send(bodiless(&Method::POST, &link, &[]));
+    assert_eq!(error(&post), (405, "METHOD_NOT_ALLOWED".into()));
+    let json = page(&c, &format!("/api/shipment/ORD-1/track?token={token}"), &[]);
+    assert_eq!(error(&json), (401, "UNAUTHORIZED".into()));
+}
+
+#[test]
+fn the_page_refreshes_live_and_labels_a_blue_dart_failure() {
+    let c = Contract::new();
+    let token = c.token("cust-1");
+    c.world.carrier.then(Ok(TrackingReply {
+        http_status: 200,
+        updates: vec![("111111111".into(), None)],
+    }));
+    let live = page(
+        &c,
+        &format!("/track/ORD-1?token={token}&forceRefresh=true"),
+        &[],
+    );
+    assert_eq!(live.response.status(), 200, "{}", live.response.body());
+    assert!(live.response.body().contains("Live from Blue Dart"));
+    assert_eq!(header(&live, "cache-control"), Some("no-store"));
+    c.world.clock.advance(Duration::hours(2));
+    c.world
+        .carrier
+        .then(Err(tracking_core::carrier::CarrierError::Timeout {
+            ms: 5000,
+        }));
+    let token = c.token("cust-1");
+    let failed = page(
+        &c,
+        &format!("/track/ORD-1?token={token}&forceRefresh=true"),
+        &[],
+    );
+    assert_eq!(failed.response.status(), 200);
+    let body = failed.response.body();
+    assert!(
+        body.contains("Last updated from Blue Dart 2 hours ago"),
+        "{body}"
+    );
+    assert!(body.contains("Blue Dart could not be reached just now"));
+}
+
+#[test]
+fn the_widget_script_is_served_to_anyone_without_credentials() {
+    let c = Contract::new();
+    let script = page(&c, "/widget.js", &[("Origin", "https://elsewhere.example")]);
+    assert_eq!(script.response.status(), 200);
+    assert_eq!(
+        header(&script, "content-type"),
+        Some("text/javascript; charset=utf-8")
+    );
+    assert!(script.response.body().contains("shipment-tracking"));
+    let head = c.send(bodiless(&Method::HEAD, "/widget.js", &[]));
+    assert_eq!(head.response.status(), 200);
+    assert_eq!(head.response.body(), "");
+}

@@ -21,6 +21,20 @@ pub enum Status {
 }
 
 impl Status {
+    /// Every status, in the order a shipment usually meets them.
+    pub const ALL: [Status; 10] = [
+        Status::Pending,
+        Status::InfoReceived,
+        Status::InTransit,
+        Status::OutForDelivery,
+        Status::FailedAttempt,
+        Status::Exception,
+        Status::Delivered,
+        Status::Returning,
+        Status::Returned,
+        Status::Lost,
+    ];
+
     /// What a customer reads.
     pub fn customer_text(self) -> &'static str {
         match self {
@@ -276,18 +290,7 @@ mod tests {
 
     #[test]
     fn statuses_round_trip_through_their_names() {
-        for status in [
-            Status::Pending,
-            Status::InfoReceived,
-            Status::InTransit,
-            Status::OutForDelivery,
-            Status::FailedAttempt,
-            Status::Exception,
-            Status::Delivered,
-            Status::Returning,
-            Status::Returned,
-            Status::Lost,
-        ] {
+        for status in Status::ALL {
             assert_eq!(Status::parse(status.as_str()), Some(status));
         }
         assert_eq!(
