@@ -12,11 +12,12 @@ pub mod requests;
 pub mod responses;
 pub mod routes;
 pub mod track_body;
+pub mod webhooks;
 
 use serde_json::json;
 use tracking_core::access::Access;
 use tracking_core::carrier::Carrier;
-use tracking_core::ports::{Clock, KeyValue, Log, Store};
+use tracking_core::ports::{Clock, KeyValue, Log, Random, Store};
 use tracking_core::rules::budget::Spent;
 use tracking_core::runs::Trigger;
 use tracking_core::service::{Background, TrackingService};
@@ -57,6 +58,8 @@ pub struct Api<'a, S, K, C, T, L> {
     pub secrets: &'a Secrets,
     /// What the invocation has spent so far, for the sync runs an admin starts.
     pub spent: &'a dyn Fn() -> Spent,
+    /// Webhook secrets and ids.
+    pub random: &'a dyn Random,
 }
 
 /// Liveness: whether the worker is configured to serve, and nothing else (no environment, no
@@ -268,6 +271,7 @@ where
                 json_response(200, &bulk::answer(&body.errors, &results), NO_STORE).into()
             }
             Route::CarrierPush => self.carrier_push(request).await?,
+            Route::AdminWebhooks(route) => self.webhook(route, request).await?,
             Route::AdminPush => {
                 let stats = self.service.push_stats().await?;
                 let counts = stats.counts;
