@@ -22,7 +22,7 @@ CREATE TABLE webhook_events (
   id TEXT PRIMARY KEY,                -- webhook-id: msg_…
   type TEXT NOT NULL,
   order_id TEXT,
-  event_at TEXT NOT NULL,
+  sequence TEXT NOT NULL,             -- its place among its order's messages (sorts as text)
   payload TEXT NOT NULL,
   created_at TEXT NOT NULL
 );
@@ -32,9 +32,10 @@ CREATE TABLE webhook_deliveries (
   endpoint_id TEXT NOT NULL,
   event_id TEXT NOT NULL,
   order_id TEXT,
-  event_at TEXT NOT NULL,
+  sequence TEXT NOT NULL,
   state TEXT NOT NULL DEFAULT 'pending',
   attempts INTEGER NOT NULL DEFAULT 0,
+  replayed_after INTEGER NOT NULL DEFAULT 0,  -- attempts before the last replay
   next_retry_at TEXT,
   queued_at TEXT,                     -- sent to the delivery queue; NULL: waiting to be sent
   created_at TEXT NOT NULL,
@@ -42,7 +43,7 @@ CREATE TABLE webhook_deliveries (
 );
 -- Deliveries waiting for the queue; an endpoint's pending deliveries of one order, in order.
 CREATE INDEX webhook_deliveries_unqueued ON webhook_deliveries (id) WHERE queued_at IS NULL AND state = 'pending';
-CREATE INDEX webhook_deliveries_pending ON webhook_deliveries (endpoint_id, order_id, event_at) WHERE state = 'pending';
+CREATE INDEX webhook_deliveries_pending ON webhook_deliveries (endpoint_id, order_id, sequence) WHERE state = 'pending';
 CREATE INDEX webhook_deliveries_endpoint ON webhook_deliveries (endpoint_id, id);
 
 CREATE TABLE webhook_attempts (

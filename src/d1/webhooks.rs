@@ -20,18 +20,18 @@ const ENDPOINT_COLUMNS: &str = "id, url, description, event_types, secret, previ
 /// its type, in the messages' order; messages recorded before get none. Runs before
 /// [`RECORD_EVENTS`], in the same transaction.
 const ADD_DELIVERIES: &str = "INSERT OR IGNORE INTO webhook_deliveries \
-    (endpoint_id, event_id, order_id, event_at, created_at) \
+    (endpoint_id, event_id, order_id, sequence, created_at) \
     SELECT ep.id, json_extract(m.value, '$.id'), json_extract(m.value, '$.o'), \
-    json_extract(m.value, '$.e'), ?2 \
+    json_extract(m.value, '$.s'), ?2 \
     FROM json_each(?1) m JOIN webhook_endpoints ep ON ep.enabled = 1 \
     AND EXISTS (SELECT 1 FROM json_each(ep.event_types) t WHERE t.value = json_extract(m.value, '$.t')) \
     WHERE NOT EXISTS (SELECT 1 FROM webhook_events w WHERE w.id = json_extract(m.value, '$.id')) \
     ORDER BY m.key, ep.id";
 
 const RECORD_EVENTS: &str = "INSERT OR IGNORE INTO webhook_events \
-    (id, type, order_id, event_at, payload, created_at) \
+    (id, type, order_id, sequence, payload, created_at) \
     SELECT json_extract(value, '$.id'), json_extract(value, '$.t'), json_extract(value, '$.o'), \
-    json_extract(value, '$.e'), json_extract(value, '$.p'), ?2 FROM json_each(?1)";
+    json_extract(value, '$.s'), json_extract(value, '$.p'), ?2 FROM json_each(?1)";
 
 #[derive(Deserialize)]
 struct EndpointRow {
@@ -80,7 +80,8 @@ struct JobRow {
     endpoint_id: String,
     event_id: String,
     order_id: Option<String>,
-    event_at: String,
+    sequence: String,
+    replayed_after: f64,
     kind: String,
     payload: String,
     earlier_pending: f64,
@@ -215,7 +216,7 @@ impl WebhookStore for D1Store {
         let rows: Vec<_> = events
             .iter()
             .map(|e| {
-                json!({"id": e.id, "t": e.kind, "o": e.order_id, "e": iso(e.event_at), "p": e.payload})
+                json!({"id": e.id, "t": e.kind, "o": e.order_id, "s": e.sequence, "p": e.payload})
             })
             .collect();
         let rows = text(&serde_json::Value::Array(rows).to_string());
@@ -237,24 +238,25 @@ impl WebhookStore for D1Store {
         let results = self
             .batch(vec![
                 self.statement(
-                    "INSERT INTO webhook_events (id, type, order_id, event_at, payload, created_at) \
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?4)",
+                    "INSERT INTO webhook_events (id, type, order_id, sequence, payload, created_at) \
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
                     &[
                         text(&event.id),
                         text(&event.kind),
                         opt_text(event.order_id.as_deref()),
-                        time(event.event_at),
+                        text(&event.sequence),
                         text(&event.payload),
+                        time(now),
                     ],
                 )?,
                 self.statement(
-                    "INSERT INTO webhook_deliveries (endpoint_id, event_id, order_id, event_at, created_at) \
+                    "INSERT INTO webhook_deliveries (endpoint_id, event_id, order_id, sequence, created_at) \
                      VALUES (?1, ?2, ?3, ?4, ?5) RETURNING id",
                     &[
                         text(endpoint_id),
                         text(&event.id),
                         opt_text(event.order_id.as_deref()),
-                        time(event.event_at),
+                        text(&event.sequence),
                         time(now),
                     ],
                 )?,
@@ -334,7 +336,7 @@ impl WebhookStore for D1Store {
         let result = self
             .all(self.statement(
                 "UPDATE webhook_deliveries SET state = 'pending', queued_at = NULL, \
-                 next_retry_at = NULL WHERE id = ?1 AND endpoint_id = ?2",
+                 next_retry_at = NULL, replayed_after = attempts WHERE id = ?1 AND endpoint_id = ?2",
                 &[id_value(delivery), text(endpoint_id)],
             )?)
             .await?;
@@ -380,11 +382,11 @@ impl WebhookStore for D1Store {
     async fn delivery_job(&self, delivery: i64) -> Result<Option<DeliveryJob>, StoreError> {
         let rows: Vec<JobRow> = self
             .rows(
-                "SELECT d.state, d.attempts, d.endpoint_id, d.event_id, d.order_id, d.event_at, \
+                "SELECT d.state, d.attempts, d.replayed_after, d.endpoint_id, d.event_id, d.order_id, d.sequence, \
                  w.type AS kind, w.payload, EXISTS (SELECT 1 FROM webhook_deliveries p \
                  WHERE p.endpoint_id = d.endpoint_id AND p.order_id = d.order_id \
-                 AND p.state = 'pending' AND (p.event_at < d.event_at \
-                 OR (p.event_at = d.event_at AND p.id < d.id))) AS earlier_pending \
+                 AND p.state = 'pending' AND (p.sequence < d.sequence \
+                 OR (p.sequence = d.sequence AND p.id < d.id))) AS earlier_pending \
                  FROM webhook_deliveries d JOIN webhook_events w ON w.id = d.event_id \
                  WHERE d.id = ?1",
                 &[id_value(delivery)],
@@ -400,11 +402,12 @@ impl WebhookStore for D1Store {
             delivery,
             state: state(&row.state)?,
             attempts: row.attempts as u32,
+            replayed_after: row.replayed_after as u32,
             event: WebhookEvent {
                 id: row.event_id,
                 kind: row.kind,
                 order_id: row.order_id,
-                event_at: parse_time(&row.event_at)?,
+                sequence: row.sequence,
                 payload: row.payload,
             },
             endpoint,

@@ -21,6 +21,7 @@ pub struct DeliveryRow {
     pub event_id: String,
     pub state: DeliveryState,
     pub attempts: Vec<Attempt>,
+    pub replayed_after: u32,
     pub queued: bool,
     pub created_at: DateTime<Utc>,
 }
@@ -48,6 +49,7 @@ impl MemoryWebhooks {
             event_id: event_id.to_owned(),
             state: DeliveryState::Pending,
             attempts: Vec::new(),
+            replayed_after: 0,
             queued: false,
             created_at: now,
         });
@@ -170,6 +172,7 @@ impl WebhookStore for MemoryStore {
         {
             Some(row) => {
                 row.state = DeliveryState::Pending;
+                row.replayed_after = row.attempts.len() as u32;
                 row.queued = false;
                 Ok(true)
             }
@@ -222,12 +225,13 @@ impl WebhookStore for MemoryStore {
                 d.endpoint_id == row.endpoint_id
                     && d.state == DeliveryState::Pending
                     && other.order_id == event.order_id
-                    && (other.event_at, d.id) < (event.event_at, row.id)
+                    && (&other.sequence, d.id) < (&event.sequence, row.id)
             });
         Ok(Some(DeliveryJob {
             delivery,
             state: row.state,
             attempts: row.attempts.len() as u32,
+            replayed_after: row.replayed_after,
             event,
             endpoint: endpoint.clone(),
             earlier_pending,

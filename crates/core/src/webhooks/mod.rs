@@ -89,9 +89,12 @@ impl Endpoint {
 pub struct WebhookEvent {
     pub id: String,
     pub kind: String,
-    /// The order it is about (`None`: a ping); deliveries of one order go in event-time order.
+    /// The order it is about (`None`: a ping).
     pub order_id: Option<String>,
-    pub event_at: DateTime<Utc>,
+    /// Where it falls among its order's messages, as text that sorts: the event's recency
+    /// (`TrackingEvent::recency`: the booked entry first, then event time). An endpoint gets an
+    /// order's messages in this order.
+    pub sequence: String,
     pub payload: String,
 }
 
@@ -106,6 +109,12 @@ pub fn event_id(
 ) -> String {
     let digest = sign::digest_hex(&[order_id, awb, status.as_str(), &iso(at), kind], 32);
     format!("msg_{digest}")
+}
+
+/// A message's place among its order's: carrier events after the booked entry, then by time.
+fn sequence(event: &TrackingEvent) -> String {
+    let (from_carrier, at) = event.recency();
+    format!("{}{}", u8::from(from_carrier), iso(at))
 }
 
 fn status_json(event: Option<&TrackingEvent>) -> serde_json::Value {
@@ -164,7 +173,7 @@ pub fn status_events(
             id: event_id(&order.id, awb, latest.status, latest.event_at, kind),
             kind: kind.to_owned(),
             order_id: Some(order.id.clone()),
-            event_at: latest.event_at,
+            sequence: sequence(latest),
             payload: json!({"type": kind, "timestamp": iso(now), "data": data}).to_string(),
         })
         .collect()
@@ -178,7 +187,7 @@ pub fn ping(id: String, now: DateTime<Utc>) -> WebhookEvent {
         id,
         kind: PING.to_owned(),
         order_id: None,
-        event_at: now,
+        sequence: iso(now),
     }
 }
 
@@ -261,6 +270,8 @@ pub struct DeliveryJob {
     pub delivery: i64,
     pub state: DeliveryState,
     pub attempts: u32,
+    /// Attempts made before its last replay (a replay gets a fresh set of retries).
+    pub replayed_after: u32,
     pub event: WebhookEvent,
     pub endpoint: Endpoint,
     pub earlier_pending: bool,

@@ -332,7 +332,7 @@ impl<S: WebhookStore, T: Clock, L: Log> Webhooks<'_, S, T, L> {
             Outcome::Retry {
                 error,
                 retry_after_secs,
-            } if number < self.settings.max_attempts => {
+            } if number - job.replayed_after < self.settings.max_attempts => {
                 let wait =
                     retry_delay_ms(self.settings, number, random.next_u64(), retry_after_secs)
                         .min(MAX_DELAY_SECS as u64 * 1000);
