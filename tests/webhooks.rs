@@ -10,7 +10,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use bluedart_sim::demo::{self, delivered_in_kochi, out_for_delivery_in_kochi};
-use e2e::{TestWorker, root};
+use e2e::{Options, TestWorker, root};
 use serde_json::{Value, json};
 
 const AWB: &str = "81234567801";
@@ -155,7 +155,11 @@ fn sync(w: &TestWorker) {
 #[test]
 fn a_journey_arrives_signed_once_in_order_with_retries_replay_disable_and_rotation() {
     let receiver = Receiver::start();
-    let w = TestWorker::start();
+    // No refresh interval: the admin's look below may refresh right after the customer's.
+    let w = TestWorker::start_with(Options {
+        vars: vec![("FORCE_REFRESH_MIN_INTERVAL_SECONDS", "0".into())],
+        ..Options::default()
+    });
     w.sim.state().load(vec![demo::in_transit(AWB, ORDER)]);
 
     // Endpoint A fails its first three requests; endpoint B is disabled before anything happens.
@@ -187,9 +191,10 @@ fn a_journey_arrives_signed_once_in_order_with_retries_replay_disable_and_rotati
     assert!(!listed.body.contains("whsec_"), "{}", listed.body);
     assert_eq!(listed.json()["webhooks"].as_array().unwrap().len(), 2);
 
-    // The journey, through every path that changes a status: the waybill attached (booked),
-    // a customer's refresh (in transit), admin syncs (out for delivery, delivered), with a
-    // re-sync that changes nothing between.
+    // The journey, through the paths that change a status: the waybill attached (booked), a
+    // customer's refresh (in transit), an admin's sync (out for delivery, then again with
+    // nothing new), and an admin's look at a stale order, refreshed through the refresh queue
+    // (delivered), then synced again with nothing new.
     w.ship(ORDER, "cust-1", AWB);
     let refreshed = w.track(ORDER, "cust-1", true);
     assert_eq!(
@@ -202,7 +207,20 @@ fn a_journey_arrives_signed_once_in_order_with_retries_replay_disable_and_rotati
     sync(&w);
     sync(&w);
     w.sim.state().append_scan(AWB, delivered_in_kochi());
-    sync(&w);
+    w.d1(&format!(
+        "UPDATE orders SET last_synced_at = '2000-01-01T00:00:00Z' WHERE id = '{ORDER}'"
+    ));
+    let look = w.admin("GET", &format!("/api/admin/shipment/{ORDER}/track"), None);
+    assert_eq!(look.status, 200, "{}", look.body);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while w.track(ORDER, "cust-1", false).json()["tracking"]["statusCode"] != "delivered" {
+        assert!(
+            Instant::now() < deadline,
+            "the background refresh did not come\n{}",
+            w.logs()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
     sync(&w);
 
     let expected = [
@@ -356,6 +374,25 @@ fn a_journey_arrives_signed_once_in_order_with_retries_replay_disable_and_rotati
     // The secrets never reached the log.
     let logs = w.logs();
     assert!(!logs.contains(&secret_a) && !logs.contains(&new_secret));
+}
+
+#[test]
+fn production_takes_https_endpoints_only() {
+    let w = TestWorker::production(&[]);
+    let local = w.admin(
+        "POST",
+        "/api/admin/webhooks",
+        Some(json!({"url": "http://127.0.0.1:9/hook", "eventTypes": ["shipment.lost"]})),
+    );
+    assert_eq!(local.status, 400, "{}", local.body);
+    assert_eq!(local.json()["field"], "url");
+    let (id, _) = create(&w, "https://shop.example.com/hook", &["shipment.lost"]);
+    let moved = w.admin(
+        "PATCH",
+        &format!("/api/admin/webhooks/{id}"),
+        Some(json!({"url": "http://shop.example.com/hook"})),
+    );
+    assert_eq!(moved.status, 400, "{}", moved.body);
 }
 
 #[test]

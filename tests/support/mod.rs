@@ -498,16 +498,29 @@ impl TestWorker {
     /// Runs SQL against the worker's local D1 directly, not through the worker: the results of
     /// the last statement.
     pub fn d1(&self, sql: &str) -> Vec<Value> {
-        let out = wrangler_command(&self.dir)
-            .args(["d1", "execute", "DB", "--local", "--json", "--persist-to"])
-            .arg(self.dir.join("state"))
-            .args(["--command", sql])
-            .output()
-            .expect("run wrangler d1 execute");
+        let execute = || {
+            wrangler_command(&self.dir)
+                .args(["d1", "execute", "DB", "--local", "--json", "--persist-to"])
+                .arg(self.dir.join("state"))
+                .args(["--command", sql])
+                .output()
+                .expect("run wrangler d1 execute")
+        };
+        // The worker may hold the database at that moment (its queue consumers write in the
+        // background): a failed run is tried again, twice.
+        let mut out = execute();
+        for _ in 0..2 {
+            if out.status.success() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(500));
+            out = execute();
+        }
         assert!(
             out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
+            "{}{}",
+            String::from_utf8_lossy(&out.stderr),
+            String::from_utf8_lossy(&out.stdout)
         );
         let parsed: Value = serde_json::from_slice(&out.stdout).expect("wrangler prints JSON");
         let last = parsed
