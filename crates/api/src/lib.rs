@@ -301,20 +301,7 @@ where
                 .into()
             }
             Route::AdminSyncRuns => {
-                let pairs = query_pairs(request.uri());
-                let limit = match query_value(&pairs, "limit") {
-                    None => 20,
-                    Some(text) => text
-                        .parse::<usize>()
-                        .ok()
-                        .filter(|n| (1..=100).contains(n))
-                        .ok_or_else(|| {
-                            ApiError::bad_request(
-                                "INVALID_QUERY",
-                                "limit must be a whole number from 1 to 100",
-                            )
-                        })?,
-                };
+                let limit = requests::limit(request.uri(), 20)?;
                 let runs = self.service.recent_runs(limit).await?;
                 let queue = self.service.queue_backlog().await?;
                 json_response(

@@ -14,7 +14,7 @@ use tracking_core::webhooks::service::{EndpointInput, EndpointPatch};
 use crate::Api;
 use crate::error::ApiError;
 use crate::reply::{NO_STORE, Reply, json_response};
-use crate::requests::{RequestBody, json_body, query_pairs, query_value, valid_id};
+use crate::requests::{RequestBody, json_body, limit, path_id};
 
 /// The webhook routes, under `/api/admin/webhooks`.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -30,14 +30,7 @@ pub enum WebhookRoute {
 }
 
 fn webhook_id(raw: &str) -> Result<String, ApiError> {
-    if valid_id(raw) {
-        Ok(raw.to_owned())
-    } else {
-        Err(ApiError::bad_request(
-            "INVALID_WEBHOOK_ID",
-            "Webhook id must be 1-64 characters: letters, digits, '.', '_' or '-'",
-        ))
-    }
+    path_id(raw, "INVALID_WEBHOOK_ID", "Webhook")
 }
 
 fn delivery_id(raw: &str) -> Result<i64, ApiError> {
@@ -218,20 +211,7 @@ where
                 (200, json!({"success": true, "deleted": true}))
             }
             WebhookRoute::Deliveries(id) => {
-                let pairs = query_pairs(request.uri());
-                let limit = match query_value(&pairs, "limit") {
-                    None => 50,
-                    Some(text) => text
-                        .parse::<usize>()
-                        .ok()
-                        .filter(|n| (1..=100).contains(n))
-                        .ok_or_else(|| {
-                            ApiError::bad_request(
-                                "INVALID_QUERY",
-                                "limit must be a whole number from 1 to 100",
-                            )
-                        })?,
-                };
+                let limit = limit(request.uri(), 50)?;
                 let deliveries = webhooks.deliveries(&id, limit).await.map_err(missing)?;
                 (200, json!({"success": true, "deliveries": deliveries}))
             }
