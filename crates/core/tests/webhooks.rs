@@ -439,3 +439,23 @@ fn a_rotated_secret_signs_beside_the_old_one_for_a_day() {
         )
     );
 }
+
+#[test]
+fn a_retry_that_cannot_be_queued_waits_for_the_next_dispatch() {
+    let (w, id, _, queue) = dispatched();
+    let http = Endpoint::default();
+    http.then(503, &[]).then(204, &[]);
+    let message = queue.take().remove(0).0;
+    queue.failing.set(true);
+    assert_eq!(deliver(&w, &http, &queue, message.clone()), Verdict::Ack);
+    queue.failing.set(false);
+    // The old message is stale; the next dispatch sends the delivery with its attempt count.
+    assert_eq!(deliver(&w, &http, &queue, message), Verdict::Ack);
+    assert_eq!(http.received.borrow().len(), 1);
+    assert_eq!(block_on(w.service().webhooks().dispatch(&queue)), 1);
+    let again = queue.take().remove(0).0;
+    assert_eq!(again.attempt, 1);
+    deliver(&w, &http, &queue, again);
+    let listed = block_on(w.service().webhooks().deliveries(&id, 10)).unwrap();
+    assert_eq!(listed[0].state, DeliveryState::Delivered);
+}

@@ -267,6 +267,8 @@ impl WebhookStore for MemoryStore {
 #[derive(Default)]
 pub struct MemoryWebhookQueue {
     pub sent: RefCell<Vec<(DeliveryMessage, u32)>>,
+    /// Every send fails while set.
+    pub failing: std::cell::Cell<bool>,
 }
 
 impl MemoryWebhookQueue {
@@ -278,6 +280,9 @@ impl MemoryWebhookQueue {
 
 impl WebhookQueue for MemoryWebhookQueue {
     async fn send(&self, messages: &[DeliveryMessage], delay_secs: u32) -> Result<(), StoreError> {
+        if self.failing.get() {
+            return Err(StoreError("queue down".into()));
+        }
         self.sent
             .borrow_mut()
             .extend(messages.iter().map(|m| (m.clone(), delay_secs)));

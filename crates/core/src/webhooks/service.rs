@@ -287,7 +287,15 @@ impl<S: WebhookStore, T: Clock, L: Log> Webhooks<'_, S, T, L> {
                 attempt: job.attempts + 1,
             };
             let delay = delay_secs((at - now).num_milliseconds().max(0) as u64);
-            queue.send(&[again], delay).await?;
+            if let Err(e) = queue.send(&[again], delay).await {
+                // This message is stale now (the attempt is recorded): the delivery waits for
+                // the next dispatch instead.
+                self.log.warn(&format!(
+                    "[WEBHOOKS] Could not queue the retry of delivery {}; the next dispatch sends it: {e}",
+                    job.delivery
+                ));
+                self.store.unqueue(&[job.delivery]).await?;
+            }
         }
         Ok(Verdict::Ack)
     }
