@@ -21,3 +21,24 @@ SELECT id, awb_no, 'BOOKED', 'info_received', 'Shipment booked with Blue Dart', 
 FROM orders
 WHERE awb_no IS NOT NULL
   AND NOT EXISTS (SELECT 1 FROM tracking_events e WHERE e.order_id = orders.id);
+
+-- Two demo webhook endpoints (the contract's examples), disabled so that nothing is sent: one to
+-- look at, with a delivery to replay, and one to delete. Enable one with
+-- PATCH /api/admin/webhooks/ep_demo {"enabled": true, "url": "http://127.0.0.1:<port>/…"}; their
+-- secrets are only for the demo.
+INSERT OR IGNORE INTO webhook_endpoints
+    (id, url, description, event_types, secret, enabled, disabled_reason, created_at, updated_at)
+VALUES
+    ('ep_demo', 'http://127.0.0.1:9/hooks/shipments', 'Demo endpoint',
+     '["shipment.status_changed"]', 'whsec_ZGVtby1vbmx5LWRlbW8tb25seS1kZW1vLW9ubHktZGVtbw==', 0, NULL,
+     '2026-01-21T11:45:00Z', '2026-01-21T11:45:00Z'),
+    ('ep_demo_delete', 'http://127.0.0.1:9/hooks/old', 'Demo endpoint to delete',
+     '["shipment.delivered"]', 'whsec_ZGVtby1vbmx5LWRlbW8tb25seS1kZW1vLW9ubHktZGVtbw==', 0, NULL,
+     '2026-01-21T11:45:00Z', '2026-01-21T11:45:00Z');
+INSERT OR IGNORE INTO webhook_events (id, type, order_id, sequence, payload, created_at)
+VALUES ('msg_demo00000000000000000000000000000', 'ping', NULL, '2026-01-21T11:45:00Z',
+        '{"type":"ping","timestamp":"2026-01-21T11:45:00Z","data":{"webhookId":"msg_demo00000000000000000000000000000"}}',
+        '2026-01-21T11:45:00Z');
+INSERT OR IGNORE INTO webhook_deliveries (id, endpoint_id, event_id, order_id, sequence, state, created_at)
+VALUES (42, 'ep_demo', 'msg_demo00000000000000000000000000000', NULL, '2026-01-21T11:45:00Z',
+        'skipped', '2026-01-21T11:45:00Z');

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Installs what building, running and testing the worker needs, idempotently: the wasm32
 # target, worker-build and the wasm-bindgen CLI at pinned versions, the npm packages from
-# package-lock.json, and Schemathesis into .venv/ from openapi/requirements.txt. A second run
-# checks versions and installs nothing.
+# package-lock.json, and Schemathesis and standardwebhooks into .venv/ from openapi/ and
+# tests/requirements.txt. A second run checks versions and installs nothing.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
@@ -60,12 +60,15 @@ fi
 command -v python3 >/dev/null || die "python3 is not on PATH; install Python 3.11 or later"
 python3 -c 'import sys; sys.exit(sys.version_info < (3, 11))' ||
   die "Schemathesis needs Python 3.11 or later; python3 is $(python3 --version 2>&1)"
+# The official Standard Webhooks library, for the webhook receiver of tests/webhooks.rs, goes
+# into the same environment from tests/requirements.txt.
 venv="$ROOT/.venv"
-requirements="$ROOT/openapi/requirements.txt"
-want="$(sha256sum "$requirements" | cut -d' ' -f1)"
+requirements=("$ROOT/openapi/requirements.txt" "$ROOT/tests/requirements.txt")
+want="$(cat "${requirements[@]}" | sha256sum | cut -d' ' -f1)"
 if [ ! -x "$venv/bin/schemathesis" ] || [ "$(cat "$venv/.requirements.sha256" 2>/dev/null)" != "$want" ]; then
-  log "installing Schemathesis into .venv from openapi/requirements.txt"
+  log "installing Schemathesis and standardwebhooks into .venv from openapi/ and tests/requirements.txt"
   [ -x "$venv/bin/python" ] || python3 -m venv "$venv"
-  "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --no-input -r "$requirements"
+  "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --no-input \
+    -r "${requirements[0]}" -r "${requirements[1]}"
   echo "$want" > "$venv/.requirements.sha256"
 fi

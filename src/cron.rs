@@ -1,15 +1,21 @@
-//! The hourly cron trigger (the sync's producer) and the queues' consumer (sync, refresh, push).
+//! The hourly cron trigger (the sync's producer) and the queues' consumer (sync, refresh, push,
+//! webhook deliveries).
 
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 use worker::{Env, Message, MessageBatch, MessageExt, ScheduledEvent, console_error, console_log};
 
 use crate::config::Environment;
-use crate::queues::{PUSH_QUEUE_NAME, REFRESH_QUEUE_NAME, apply};
+use crate::fetch::WorkerFetch;
+use crate::queues::{PUSH_QUEUE_NAME, REFRESH_QUEUE_NAME, WEBHOOK_QUEUE_NAME, apply};
 use crate::runtime::{WorkerRandom, WorkerSleeper};
 use crate::wiring::Invocation;
 use tracking_core::push::PushMessage;
 use tracking_core::queue::{Lane, SyncMessage};
+use tracking_core::webhooks::DeliveryMessage;
+
+/// The most of an endpoint's answer to a webhook read: only its status matters.
+const WEBHOOK_MAX_RESPONSE_BYTES: usize = 64 * 1024;
 
 /// Sends the due shipments to the sync queue in production; elsewhere says that it skipped. Never panics: a
 /// scheduled handler has nobody to return an error to, so every error is logged.
@@ -35,6 +41,8 @@ pub async fn run(event: &ScheduledEvent, env: &Env) {
         .service(&carrier)
         .enqueue_due(&config.sync, &bindings.queues, || bindings.spent())
         .await;
+    // Webhook deliveries whose queue send failed earlier go now.
+    bindings.webhooks().dispatch(&bindings.queues).await;
 }
 
 /// The one queue handler: a batch from the push queue is merged as pushed updates; any other
@@ -57,6 +65,16 @@ pub async fn consume(batch: MessageBatch<Value>, env: &Env) -> worker::Result<()
     let (readable, verdicts) = if batch.queue() == PUSH_QUEUE_NAME {
         let (readable, bodies) = read_bodies::<PushMessage>(&messages);
         (readable, service.consume_push(&bodies).await)
+    } else if batch.queue() == WEBHOOK_QUEUE_NAME {
+        let (readable, bodies) = read_bodies::<DeliveryMessage>(&messages);
+        let http = WorkerFetch {
+            max_response_bytes: WEBHOOK_MAX_RESPONSE_BYTES,
+        };
+        let verdicts = bindings
+            .webhooks()
+            .deliver(&bodies, &http, &WorkerRandom, &bindings.queues)
+            .await;
+        (readable, verdicts)
     } else {
         let (readable, bodies) = read_bodies::<SyncMessage>(&messages);
         let verdicts = service
@@ -74,6 +92,10 @@ pub async fn consume(batch: MessageBatch<Value>, env: &Env) -> worker::Result<()
     };
     for (message, verdict) in readable.into_iter().zip(verdicts) {
         apply(message, verdict);
+    }
+    // Status changes this batch made, for the webhooks.
+    if bindings.webhooks_waiting() {
+        bindings.webhooks().dispatch(&bindings.queues).await;
     }
     Ok(())
 }

@@ -7,6 +7,7 @@ use serde::Serialize;
 use tracking_core::ports::StoreError;
 use tracking_core::push::PushMessage;
 use tracking_core::queue::{Lane, MAX_MESSAGES_PER_SEND, SyncMessage, SyncQueues, Verdict};
+use tracking_core::webhooks::{DeliveryMessage, WebhookQueue};
 
 use crate::wiring::SetupError;
 
@@ -20,6 +21,11 @@ pub const PUSH_QUEUE: &str = "PUSH_QUEUE";
 /// tells its batches apart.
 pub const PUSH_QUEUE_NAME: &str = "shipment-push";
 
+/// Webhook deliveries: one message per attempt at a delivery (retries are resends with a delay).
+pub const WEBHOOK_QUEUE: &str = "WEBHOOK_QUEUE";
+/// The webhook queue's name (`wrangler.toml`, both environments).
+pub const WEBHOOK_QUEUE_NAME: &str = "webhook-deliveries";
+
 /// The refresh queue's name (wrangler.toml, both environments): its messages are handed back
 /// to it, not to the sync queue.
 pub const REFRESH_QUEUE_NAME: &str = "shipment-refresh";
@@ -29,6 +35,7 @@ pub struct WorkerQueues {
     refresh: Queue,
     dead_letter: Queue,
     push: Queue,
+    webhooks: Queue,
 }
 
 impl WorkerQueues {
@@ -42,6 +49,7 @@ impl WorkerQueues {
             refresh: queue(REFRESH_QUEUE)?,
             dead_letter: queue(DEAD_LETTER_QUEUE)?,
             push: queue(PUSH_QUEUE)?,
+            webhooks: queue(WEBHOOK_QUEUE)?,
         })
     }
 
@@ -91,6 +99,12 @@ impl SyncQueues for WorkerQueues {
             Lane::DeadLetter => &self.dead_letter,
         };
         send_pages(queue, messages, delay_secs).await
+    }
+}
+
+impl WebhookQueue for WorkerQueues {
+    async fn send(&self, messages: &[DeliveryMessage], delay_secs: u32) -> Result<(), StoreError> {
+        send_pages(&self.webhooks, messages, delay_secs).await
     }
 }
 

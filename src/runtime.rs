@@ -11,6 +11,7 @@ use tracking_core::ports::{
     StoreError,
 };
 use tracking_core::queue::{Lane, MAX_MESSAGES_PER_SEND, SyncMessage, SyncQueues};
+use tracking_core::webhooks::{DeliveryMessage, WebhookQueue};
 
 /// `Date.now()`, to whole seconds: every stored time is second-precision text.
 pub struct WorkerClock;
@@ -105,6 +106,15 @@ impl<K: KeyValue> KeyValue for Counted<K> {
     }
 }
 
+impl<T> Counted<T> {
+    /// One send call per hundred messages, as the platform counts them.
+    fn tick_sends(&self, messages: usize) {
+        for _ in 0..messages.div_ceil(MAX_MESSAGES_PER_SEND) {
+            self.tick();
+        }
+    }
+}
+
 impl<Q: SyncQueues> SyncQueues for Counted<Q> {
     async fn send(
         &self,
@@ -112,10 +122,14 @@ impl<Q: SyncQueues> SyncQueues for Counted<Q> {
         messages: &[SyncMessage],
         delay_secs: u32,
     ) -> Result<(), StoreError> {
-        // One send call per hundred messages, as the platform counts them.
-        for _ in 0..messages.len().div_ceil(MAX_MESSAGES_PER_SEND) {
-            self.tick();
-        }
+        self.tick_sends(messages.len());
         self.inner.send(lane, messages, delay_secs).await
+    }
+}
+
+impl<Q: WebhookQueue> WebhookQueue for Counted<Q> {
+    async fn send(&self, messages: &[DeliveryMessage], delay_secs: u32) -> Result<(), StoreError> {
+        self.tick_sends(messages.len());
+        self.inner.send(messages, delay_secs).await
     }
 }

@@ -13,6 +13,7 @@ use tracking_core::breaker::GuardedCarrier;
 use tracking_core::ports::Log;
 use tracking_core::rules::budget::Spent;
 use tracking_core::service::{ServiceSettings, TrackingService};
+use tracking_core::webhooks::service::Webhooks;
 use worker::{Context, Env, Request, Response};
 
 use crate::bridge::{to_http, to_worker};
@@ -21,7 +22,7 @@ use crate::d1::D1Store;
 use crate::fetch::WorkerFetch;
 use crate::kv::WorkersKv;
 use crate::queues::WorkerQueues;
-use crate::runtime::{ConsoleLog, Counted, WorkerClock};
+use crate::runtime::{ConsoleLog, Counted, WorkerClock, WorkerRandom};
 
 /// The configuration from the environment's `[vars]`.
 fn config(env: &Env) -> Result<Config, ConfigError> {
@@ -181,6 +182,21 @@ impl Invocation {
         }
     }
 
+    /// The webhook services over this invocation's store.
+    pub fn webhooks(&self) -> Webhooks<'_, D1Store, WorkerClock, ConsoleLog> {
+        Webhooks {
+            store: &self.store,
+            clock: &self.clock,
+            log: &self.log,
+            settings: &self.settings.webhooks,
+        }
+    }
+
+    /// Whether this invocation recorded webhook deliveries that wait for the queue.
+    pub fn webhooks_waiting(&self) -> bool {
+        self.store.webhooks_waiting.get()
+    }
+
     pub fn service<'a>(&'a self, carrier: &'a Carrier<'a>) -> Service<'a> {
         TrackingService {
             store: &self.store,
@@ -229,6 +245,7 @@ pub async fn serve(req: Request, env: Env, ctx: Context) -> Response {
         settings: &invocation.api,
         secrets: &invocation.secrets,
         spent: &spent,
+        random: &WorkerRandom,
     };
     let mut reply = api.handle(request).await;
     let after = reply.after.take();
@@ -246,11 +263,23 @@ pub async fn serve(req: Request, env: Env, ctx: Context) -> Response {
             .into_response();
         }
     }
-    if let Some(After::Refresh(order_id)) = after {
+    let refresh = match after {
+        Some(After::Refresh(order_id)) => Some(order_id),
+        _ => None,
+    };
+    let dispatch = invocation.webhooks_waiting();
+    if refresh.is_some() || dispatch {
         // Answer now; hand the refresh to the refresh queue after the response, where it is
-        // combined with others into batched carrier calls.
+        // combined with others into batched carrier calls, and the webhook deliveries this
+        // request recorded to their queue.
         ctx.wait_until(async move {
             let Ok(invocation) = Invocation::from_env(&env) else {
+                return;
+            };
+            if dispatch {
+                invocation.webhooks().dispatch(&invocation.queues).await;
+            }
+            let Some(order_id) = refresh else {
                 return;
             };
             let carrier = invocation.carrier();

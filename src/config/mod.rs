@@ -21,6 +21,7 @@ use tracking_core::rules::budget::Budget;
 use tracking_core::rules::schedule::{CheckSchedule, parse_backoff};
 use tracking_core::service::ServiceSettings;
 use tracking_core::service::sync::SyncSettings;
+use tracking_core::webhooks::delivery::WebhookSettings;
 
 /// Where the worker runs; the hourly sync only runs in production.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -289,6 +290,25 @@ impl Config {
                         d.schedule.give_up_after.num_days() as u64,
                         (1, 365),
                     )? as i64),
+                },
+                webhooks: WebhookSettings {
+                    https_only: environment == Environment::Production,
+                    timeout_ms: vars.number(
+                        "WEBHOOK_TIMEOUT_MS",
+                        d.webhooks.timeout_ms,
+                        (100, 30_000),
+                    )?,
+                    retry_base_ms: vars.number(
+                        "WEBHOOK_RETRY_BASE_MS",
+                        d.webhooks.retry_base_ms,
+                        (1_000, 3_600_000),
+                    )?,
+                    max_attempts: vars.number(
+                        "WEBHOOK_MAX_ATTEMPTS",
+                        d.webhooks.max_attempts as u64,
+                        (1, 30),
+                    )? as u32,
+                    ..d.webhooks.clone()
                 },
             },
             breaker: BreakerSettings {

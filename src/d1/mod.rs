@@ -9,6 +9,7 @@ mod repairs;
 pub mod rows;
 mod runs;
 mod syncs;
+mod webhooks;
 
 use std::cell::Cell;
 
@@ -24,6 +25,8 @@ pub struct D1Store {
     pub db: D1Database,
     /// Statements sent in this invocation.
     pub sent: Cell<usize>,
+    /// Whether this invocation recorded webhook deliveries that wait to be sent to the queue.
+    pub webhooks_waiting: Cell<bool>,
     /// Test builds: every statement prepared, with its parameters, so that the store contract
     /// can ask SQLite for the plan of the very statements the code runs.
     #[cfg(feature = "store-contract")]
@@ -75,6 +78,7 @@ impl D1Store {
         D1Store {
             db,
             sent: Cell::new(0),
+            webhooks_waiting: Cell::new(false),
             #[cfg(feature = "store-contract")]
             prepared: Default::default(),
         }

@@ -536,8 +536,9 @@ impl TestWorker {
         };
         assert!(
             out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
+            "{}{}",
+            String::from_utf8_lossy(&out.stderr),
+            String::from_utf8_lossy(&out.stdout)
         );
         let parsed: Value = serde_json::from_slice(&out.stdout).expect("wrangler prints JSON");
         let last = parsed

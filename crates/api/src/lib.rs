@@ -13,11 +13,12 @@ pub mod requests;
 pub mod responses;
 pub mod routes;
 pub mod track_body;
+pub mod webhooks;
 
 use serde_json::json;
 use tracking_core::access::Access;
 use tracking_core::carrier::Carrier;
-use tracking_core::ports::{Clock, KeyValue, Log, Store};
+use tracking_core::ports::{Clock, KeyValue, Log, Random, Store};
 use tracking_core::rules::budget::Spent;
 use tracking_core::runs::Trigger;
 use tracking_core::service::{Background, TrackingService};
@@ -59,6 +60,8 @@ pub struct Api<'a, S, K, C, T, L> {
     pub secrets: &'a Secrets,
     /// What the invocation has spent so far, for the sync runs an admin starts.
     pub spent: &'a dyn Fn() -> Spent,
+    /// Webhook secrets and ids.
+    pub random: &'a dyn Random,
 }
 
 /// Liveness: whether the worker is configured to serve, and nothing else (no environment, no
@@ -274,6 +277,7 @@ where
                 json_response(200, &bulk::answer(&body.errors, &results), NO_STORE).into()
             }
             Route::CarrierPush => self.carrier_push(request).await?,
+            Route::AdminWebhooks(route) => self.webhook(route, request).await?,
             Route::AdminPush => {
                 let stats = self.service.push_stats().await?;
                 let counts = stats.counts;
@@ -303,20 +307,7 @@ where
                 .into()
             }
             Route::AdminSyncRuns => {
-                let pairs = query_pairs(request.uri());
-                let limit = match query_value(&pairs, "limit") {
-                    None => 20,
-                    Some(text) => text
-                        .parse::<usize>()
-                        .ok()
-                        .filter(|n| (1..=100).contains(n))
-                        .ok_or_else(|| {
-                            ApiError::bad_request(
-                                "INVALID_QUERY",
-                                "limit must be a whole number from 1 to 100",
-                            )
-                        })?,
-                };
+                let limit = requests::limit(request.uri(), 20)?;
                 let runs = self.service.recent_runs(limit).await?;
                 let queue = self.service.queue_backlog().await?;
                 json_response(

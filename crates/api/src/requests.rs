@@ -44,15 +44,20 @@ pub fn valid_id(id: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
 }
 
-pub fn order_id(raw: &str) -> Result<String, ApiError> {
+/// An id from the path (`what`: "Order", "Webhook"), refused with `code` unless [`valid_id`].
+pub fn path_id(raw: &str, code: &'static str, what: &str) -> Result<String, ApiError> {
     if valid_id(raw) {
         Ok(raw.to_owned())
     } else {
         Err(ApiError::bad_request(
-            "INVALID_ORDER_ID",
-            "Order id must be 1-64 characters: letters, digits, '.', '_' or '-'",
+            code,
+            format!("{what} id must be 1-64 characters: letters, digits, '.', '_' or '-'"),
         ))
     }
+}
+
+pub fn order_id(raw: &str) -> Result<String, ApiError> {
+    path_id(raw, "INVALID_ORDER_ID", "Order")
 }
 
 /// The query's pairs, decoded.
@@ -60,6 +65,24 @@ pub fn query_pairs(uri: &http::Uri) -> Vec<(String, String)> {
     form_urlencoded::parse(uri.query().unwrap_or("").as_bytes())
         .into_owned()
         .collect()
+}
+
+/// The `limit` query parameter: 1–100, `default` when absent.
+pub fn limit(uri: &http::Uri, default: usize) -> Result<usize, ApiError> {
+    let pairs = query_pairs(uri);
+    match query_value(&pairs, "limit") {
+        None => Ok(default),
+        Some(text) => text
+            .parse::<usize>()
+            .ok()
+            .filter(|n| (1..=100).contains(n))
+            .ok_or_else(|| {
+                ApiError::bad_request(
+                    "INVALID_QUERY",
+                    "limit must be a whole number from 1 to 100",
+                )
+            }),
+    }
 }
 
 pub fn query_value<'a>(pairs: &'a [(String, String)], key: &str) -> Option<&'a str> {

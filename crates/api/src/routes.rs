@@ -4,6 +4,7 @@ use http::Method;
 
 use crate::error::ApiError;
 use crate::requests::order_id;
+use crate::webhooks::{self, WebhookRoute};
 
 /// The routes, by method and path shape.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -27,6 +28,8 @@ pub enum Route {
     TrackPage(String),
     /// The embeddable widget's script.
     Widget,
+    /// Webhook endpoints, their deliveries, replays and pings.
+    AdminWebhooks(WebhookRoute),
 }
 
 /// The path's segments, after its leading `/`.
@@ -59,6 +62,17 @@ pub const TABLE: &[(&str, &str)] = &[
     ("GET", "/track/{orderId}"),
     ("GET", "/widget.js"),
     ("HEAD", "/widget.js"),
+    ("GET", "/api/admin/webhooks"),
+    ("POST", "/api/admin/webhooks"),
+    ("GET", "/api/admin/webhooks/{webhookId}"),
+    ("PATCH", "/api/admin/webhooks/{webhookId}"),
+    ("DELETE", "/api/admin/webhooks/{webhookId}"),
+    ("GET", "/api/admin/webhooks/{webhookId}/deliveries"),
+    (
+        "POST",
+        "/api/admin/webhooks/{webhookId}/deliveries/{deliveryId}/replay",
+    ),
+    ("POST", "/api/admin/webhooks/{webhookId}/test"),
 ];
 
 pub fn route(method: &Method, path: &str) -> Result<Route, ApiError> {
@@ -113,6 +127,9 @@ pub fn route(method: &Method, path: &str) -> Result<Route, ApiError> {
         ["api", "carrier", "bluedart", "push"] => {
             expect(Method::POST, "POST").map(|_| Route::CarrierPush)
         }
+        ["api", "admin", "webhooks", rest @ ..] => {
+            webhooks::route(method, rest).map(Route::AdminWebhooks)
+        }
         ["api", "admin", "orders"] => expect(Method::POST, "POST").map(|_| Route::AdminBulkOrders),
         ["api", "admin", "orders", id] => {
             expect(Method::PUT, "PUT")?;
@@ -129,7 +146,10 @@ mod tests {
     #[test]
     fn every_route_in_the_table_is_routed_and_others_are_not() {
         for (method, template) in TABLE {
-            let path = template.replace("{orderId}", "ORD-1");
+            let path = template
+                .replace("{orderId}", "ORD-1")
+                .replace("{webhookId}", "ep_1")
+                .replace("{deliveryId}", "7");
             let method = Method::from_bytes(method.as_bytes()).unwrap();
             assert!(route(&method, &path).is_ok(), "{method} {path}");
         }

@@ -60,6 +60,7 @@ impl Contract {
             settings: &self.settings,
             secrets: &self.secrets,
             spent: &spent,
+            random: &tracking_core::testing::FixedRandom(7),
         };
         block_on(api.handle(request))
     }

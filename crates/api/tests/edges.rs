@@ -57,6 +57,7 @@ impl Harness {
             settings: &self.settings,
             secrets: &self.secrets,
             spent: &spent,
+            random: &tracking_core::testing::FixedRandom(7),
         };
         block_on(api.handle(request))
     }

@@ -65,6 +65,7 @@ fn every_malformed_request_gets_a_json_4xx_that_says_what_was_wrong() {
         settings: &settings,
         secrets: &secrets,
         spent: &spent,
+        random: &tracking_core::testing::FixedRandom(7),
     };
     let cases = cases(&SECRETS);
     assert!(cases.len() >= 40, "{} cases", cases.len());

@@ -51,6 +51,7 @@ fn send(settings: &ApiSettings, secrets: &Secrets, request: Request<Vec<u8>>) ->
         settings,
         secrets,
         spent: &spent,
+        random: &tracking_core::testing::FixedRandom(7),
     };
     block_on(api.handle(request))
 }
@@ -292,6 +293,7 @@ fn the_push_share_is_pushed_changes_over_all_changes() {
         settings: &s,
         secrets: &secrets,
         spent: &spent,
+        random: &tracking_core::testing::FixedRandom(7),
     };
     let request = Request::builder()
         .uri("/api/admin/push")

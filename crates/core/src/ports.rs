@@ -13,6 +13,7 @@ use crate::model::{Order, Snapshot, TrackingEvent};
 use crate::push::{PushCounts, PushStats};
 use crate::rules::merge::OrderSync;
 use crate::runs::{RunTally, SyncRun};
+use crate::webhooks::{AttemptRecord, Delivery, DeliveryJob, Endpoint, WebhookEvent};
 
 /// Wall-clock time. Never `SystemTime::now()`, which panics on wasm.
 pub trait Clock {
@@ -284,11 +285,56 @@ pub trait PushLog {
     async fn push_stats(&self, limit: usize) -> Result<PushStats, StoreError>;
 }
 
+/// Webhook endpoints, the messages status changes made (the outbox), and their deliveries.
+pub trait WebhookStore {
+    async fn create_endpoint(&self, endpoint: &Endpoint) -> Result<(), StoreError>;
+    /// All endpoints, oldest first.
+    async fn endpoints(&self) -> Result<Vec<Endpoint>, StoreError>;
+    async fn endpoint(&self, id: &str) -> Result<Option<Endpoint>, StoreError>;
+    /// Writes an existing endpoint's fields; `false` when it is gone.
+    async fn update_endpoint(&self, endpoint: &Endpoint) -> Result<bool, StoreError>;
+    /// Removes an endpoint and its deliveries; `false` when it was not there.
+    async fn delete_endpoint(&self, id: &str) -> Result<bool, StoreError>;
+    /// Records the messages whose ids are new, each with a pending delivery to every enabled
+    /// endpoint that asked for its type, in one transaction; a message recorded before (a
+    /// re-sync, a redelivered queue message) changes nothing.
+    async fn emit(&self, events: &[WebhookEvent], now: DateTime<Utc>) -> Result<(), StoreError>;
+    /// Records `event` with a pending delivery to this one endpoint (a ping); its id.
+    async fn add_delivery(
+        &self,
+        endpoint_id: &str,
+        event: &WebhookEvent,
+        now: DateTime<Utc>,
+    ) -> Result<i64, StoreError>;
+    /// The endpoint's latest deliveries, newest first, with their attempts.
+    async fn deliveries(
+        &self,
+        endpoint_id: &str,
+        limit: usize,
+    ) -> Result<Vec<Delivery>, StoreError>;
+    /// Makes a delivery of this endpoint pending again, to be queued; `false` when there is no
+    /// such delivery.
+    async fn replay(&self, endpoint_id: &str, delivery: i64) -> Result<bool, StoreError>;
+    /// Marks up to `limit` pending deliveries not on the queue as queued at `now` and returns
+    /// them with their attempt counts; concurrent callers never take the same one.
+    async fn claim_unqueued(
+        &self,
+        now: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<(i64, u32)>, StoreError>;
+    /// Clears the queued mark of deliveries whose messages could not be sent.
+    async fn unqueue(&self, deliveries: &[i64]) -> Result<(), StoreError>;
+    /// What an attempt at this delivery needs; `None` when it (or its endpoint) is gone.
+    async fn delivery_job(&self, delivery: i64) -> Result<Option<DeliveryJob>, StoreError>;
+    /// Records an attempt, the delivery's new state and the endpoint's health, together.
+    async fn record_attempt(&self, record: &AttemptRecord) -> Result<(), StoreError>;
+}
+
 /// The source of truth (D1): everything the tracking service stores. Implemented for anything
 /// that implements the narrow traits.
-pub trait Store: OrderStore + SyncStore + RunLog + KvRepairs + PushLog {}
+pub trait Store: OrderStore + SyncStore + RunLog + KvRepairs + PushLog + WebhookStore {}
 
-impl<T: OrderStore + SyncStore + RunLog + KvRepairs + PushLog> Store for T {}
+impl<T: OrderStore + SyncStore + RunLog + KvRepairs + PushLog + WebhookStore> Store for T {}
 
 /// The circuit breaker's view of the carrier, shared by all invocations.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]

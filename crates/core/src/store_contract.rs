@@ -14,6 +14,7 @@ use crate::push::PushCounts;
 use crate::rules::budget::Spent;
 use crate::rules::merge::{OrderSync, RawResponse};
 use crate::runs::{RUNS_KEPT, RunStatus, RunTally, SyncRun, Trigger};
+use crate::webhooks::{Attempt, AttemptRecord, DeliveryState, Endpoint, WebhookEvent};
 
 /// Every case, by name.
 pub const CASES: &[&str] = &[
@@ -37,6 +38,9 @@ pub const CASES: &[&str] = &[
     "kv_write_budget_is_per_day",
     "pushes_add_up",
     "breaker_opens_at_threshold_and_allows_one_trial",
+    "webhook_messages_are_recorded_once_for_enabled_subscribers",
+    "webhook_attempts_replays_and_endpoints_read_back",
+    "webhook_deliveries_of_an_order_wait_for_earlier_ones",
 ];
 
 /// Runs one case against `store`, which must be empty. `None` for an unknown name.
@@ -62,6 +66,11 @@ pub async fn run<S: Store + CarrierHealth>(case: &str, store: &S) -> Option<Resu
         "kv_write_budget_is_per_day" => kv_budget(store).await,
         "pushes_add_up" => pushes(store).await,
         "breaker_opens_at_threshold_and_allows_one_trial" => breaker(store).await,
+        "webhook_messages_are_recorded_once_for_enabled_subscribers" => {
+            webhook_messages(store).await
+        }
+        "webhook_attempts_replays_and_endpoints_read_back" => webhook_attempts(store).await,
+        "webhook_deliveries_of_an_order_wait_for_earlier_ones" => webhook_order(store).await,
         _ => return None,
     };
     Some(result)
@@ -948,4 +957,288 @@ async fn breaker<S: CarrierHealth>(store: &S) -> Outcome {
         (state.failures, state.open_until),
         (0, None),
     )
+}
+
+fn endpoint(id: &str, types: &[&str], enabled: bool) -> Endpoint {
+    Endpoint {
+        id: id.into(),
+        url: format!("https://example.com/{id}"),
+        description: Some(format!("endpoint {id}")),
+        event_types: ids(types),
+        enabled,
+        disabled_reason: None,
+        failing_since: None,
+        secret: format!("whsec_{id}"),
+        previous_secret: None,
+        previous_secret_expires_at: None,
+        created_at: at(0),
+        updated_at: at(0),
+    }
+}
+
+fn message(id: &str, kind: &str, order: &str, minutes: i64) -> WebhookEvent {
+    WebhookEvent {
+        id: id.into(),
+        kind: kind.into(),
+        order_id: Some(order.into()),
+        sequence: format!("1{}", crate::model::iso(at(minutes))),
+        payload: format!("{{\"type\":\"{kind}\",\"n\":\"{id}\"}}"),
+    }
+}
+
+/// (delivery, webhook id) of the endpoint's deliveries, oldest first.
+async fn delivered_to<S: Store>(store: &S, endpoint: &str) -> Result<Vec<(i64, String)>, String> {
+    let mut list: Vec<(i64, String)> = store
+        .deliveries(endpoint, 100)
+        .await
+        .map_err(io)?
+        .into_iter()
+        .map(|d| (d.id, d.webhook_id))
+        .collect();
+    list.reverse();
+    Ok(list)
+}
+
+async fn webhook_messages<S: Store>(store: &S) -> Outcome {
+    let changed = crate::webhooks::STATUS_CHANGED;
+    for e in [
+        endpoint("ep_a", &[changed], true),
+        endpoint("ep_b", &["shipment.delivered"], true),
+        endpoint("ep_c", &[changed], false),
+    ] {
+        store.create_endpoint(&e).await.map_err(io)?;
+    }
+    let batch = [
+        message("msg_1", changed, "ORD-1", 0),
+        message("msg_2", "shipment.delivered", "ORD-1", 0),
+    ];
+    store.emit(&batch, at(1)).await.map_err(io)?;
+    // Recorded before: nothing again, not even for an endpoint made since.
+    store
+        .create_endpoint(&endpoint("ep_d", &[changed], true))
+        .await
+        .map_err(io)?;
+    store.emit(&batch, at(2)).await.map_err(io)?;
+    let names = |list: Vec<(i64, String)>| list.into_iter().map(|(_, m)| m).collect::<Vec<_>>();
+    same(
+        "to a",
+        names(delivered_to(store, "ep_a").await?),
+        ids(&["msg_1"]),
+    )?;
+    same(
+        "to b",
+        names(delivered_to(store, "ep_b").await?),
+        ids(&["msg_2"]),
+    )?;
+    same(
+        "to c (disabled)",
+        delivered_to(store, "ep_c").await?,
+        vec![],
+    )?;
+    same(
+        "to d (made after)",
+        delivered_to(store, "ep_d").await?,
+        vec![],
+    )?;
+    let listed: Vec<String> = store
+        .endpoints()
+        .await
+        .map_err(io)?
+        .into_iter()
+        .map(|e| e.id)
+        .collect();
+    same("endpoints", listed, ids(&["ep_a", "ep_b", "ep_c", "ep_d"]))?;
+    // Claimed once, released, claimed again.
+    let claimed = store.claim_unqueued(at(3), 10).await.map_err(io)?;
+    same("claimed", claimed.len(), 2)?;
+    same("attempts", claimed.iter().all(|(_, n)| *n == 0), true)?;
+    same(
+        "claimed again",
+        store.claim_unqueued(at(3), 10).await.map_err(io)?,
+        vec![],
+    )?;
+    store.unqueue(&[claimed[0].0]).await.map_err(io)?;
+    same(
+        "released",
+        store.claim_unqueued(at(4), 10).await.map_err(io)?,
+        vec![claimed[0]],
+    )
+}
+
+async fn webhook_attempts<S: Store>(store: &S) -> Outcome {
+    let mut saved = endpoint("ep_a", &["shipment.lost"], true);
+    store.create_endpoint(&saved).await.map_err(io)?;
+    // Every field an update writes reads back.
+    saved.secret = "whsec_new".into();
+    saved.previous_secret = Some("whsec_ep_a".into());
+    saved.previous_secret_expires_at = Some(at(24 * 60));
+    saved.description = None;
+    saved.url = "https://example.com/moved".into();
+    saved.event_types = ids(&["shipment.lost", "shipment.returned"]);
+    saved.updated_at = at(5);
+    same(
+        "updated",
+        store.update_endpoint(&saved).await.map_err(io)?,
+        true,
+    )?;
+    same(
+        "read back",
+        store.endpoint("ep_a").await.map_err(io)?,
+        Some(saved.clone()),
+    )?;
+    let ping = WebhookEvent {
+        order_id: None,
+        ..message("msg_ping", crate::webhooks::PING, "", 6)
+    };
+    let id = store.add_delivery("ep_a", &ping, at(6)).await.map_err(io)?;
+    let failed = |n: u32, minutes: i64| Attempt {
+        attempt: n,
+        at: at(minutes),
+        http_status: Some(503),
+        latency_ms: 120,
+        error: Some("HTTP 503".into()),
+        next_retry_at: Some(at(minutes + 1)),
+    };
+    store
+        .record_attempt(&AttemptRecord {
+            delivery: id,
+            endpoint_id: "ep_a".into(),
+            attempt: Some(failed(1, 7)),
+            state: DeliveryState::Pending,
+            failing_since: Some(at(7)),
+            disable: None,
+        })
+        .await
+        .map_err(io)?;
+    let job = store.delivery_job(id).await.map_err(io)?.ok_or("no job")?;
+    same(
+        "job",
+        (job.state, job.attempts, job.replayed_after),
+        (DeliveryState::Pending, 1, 0),
+    )?;
+    same("job's message", job.event, ping.clone())?;
+    same("failing since", job.endpoint.failing_since, Some(at(7)))?;
+    store
+        .record_attempt(&AttemptRecord {
+            delivery: id,
+            endpoint_id: "ep_a".into(),
+            attempt: Some(Attempt {
+                http_status: None,
+                error: Some("connection failed".into()),
+                next_retry_at: None,
+                ..failed(2, 8)
+            }),
+            state: DeliveryState::Failed,
+            failing_since: Some(at(7)),
+            disable: Some("disabled automatically".into()),
+        })
+        .await
+        .map_err(io)?;
+    let listed = store.deliveries("ep_a", 10).await.map_err(io)?;
+    same("state", listed[0].state, DeliveryState::Failed)?;
+    same(
+        "attempts",
+        listed[0].attempts.clone(),
+        vec![
+            failed(1, 7),
+            Attempt {
+                http_status: None,
+                error: Some("connection failed".into()),
+                next_retry_at: None,
+                ..failed(2, 8)
+            },
+        ],
+    )?;
+    let disabled = store.endpoint("ep_a").await.map_err(io)?.ok_or("gone")?;
+    same(
+        "disabled",
+        (disabled.enabled, disabled.disabled_reason.as_deref()),
+        (false, Some("disabled automatically")),
+    )?;
+    same(
+        "replay of another's",
+        store.replay("ep_b", id).await.map_err(io)?,
+        false,
+    )?;
+    same(
+        "replayed",
+        store.replay("ep_a", id).await.map_err(io)?,
+        true,
+    )?;
+    let job = store.delivery_job(id).await.map_err(io)?.ok_or("no job")?;
+    same(
+        "after replay",
+        (job.state, job.attempts, job.replayed_after),
+        (DeliveryState::Pending, 2, 2),
+    )?;
+    same(
+        "queued again",
+        store.claim_unqueued(at(9), 10).await.map_err(io)?,
+        vec![(id, 2)],
+    )?;
+    same(
+        "deleted",
+        store.delete_endpoint("ep_a").await.map_err(io)?,
+        true,
+    )?;
+    same(
+        "deleted again",
+        store.delete_endpoint("ep_a").await.map_err(io)?,
+        false,
+    )?;
+    same("job gone", store.delivery_job(id).await.map_err(io)?, None)?;
+    same(
+        "update gone",
+        store.update_endpoint(&saved).await.map_err(io)?,
+        false,
+    )
+}
+
+async fn webhook_order<S: Store>(store: &S) -> Outcome {
+    let changed = crate::webhooks::STATUS_CHANGED;
+    store
+        .create_endpoint(&endpoint("ep_a", &[changed], true))
+        .await
+        .map_err(io)?;
+    store
+        .emit(
+            &[
+                message("msg_2", changed, "ORD-1", 60),
+                message("msg_1", changed, "ORD-1", 0),
+                message("msg_3", changed, "ORD-2", 120),
+            ],
+            at(1),
+        )
+        .await
+        .map_err(io)?;
+    let list = delivered_to(store, "ep_a").await?;
+    let id = |m: &str| {
+        list.iter()
+            .find(|(_, w)| w == m)
+            .map(|(d, _)| *d)
+            .unwrap_or(0)
+    };
+    let waits = |delivery: i64| async move {
+        store
+            .delivery_job(delivery)
+            .await
+            .map_err(io)?
+            .map(|j| j.earlier_pending)
+            .ok_or_else(|| format!("no delivery {delivery}"))
+    };
+    same("earlier message", waits(id("msg_1")).await?, false)?;
+    same("later message", waits(id("msg_2")).await?, true)?;
+    same("another order's", waits(id("msg_3")).await?, false)?;
+    store
+        .record_attempt(&AttemptRecord {
+            delivery: id("msg_1"),
+            endpoint_id: "ep_a".into(),
+            attempt: None,
+            state: DeliveryState::Delivered,
+            failing_since: None,
+            disable: None,
+        })
+        .await
+        .map_err(io)?;
+    same("once the earlier went", waits(id("msg_2")).await?, false)
 }

@@ -46,6 +46,9 @@ cases!(
     kv_write_budget_is_per_day,
     pushes_add_up,
     breaker_opens_at_threshold_and_allows_one_trial,
+    webhook_messages_are_recorded_once_for_enabled_subscribers,
+    webhook_attempts_replays_and_endpoints_read_back,
+    webhook_deliveries_of_an_order_wait_for_earlier_ones,
 );
 
 #[test]

@@ -25,6 +25,9 @@ use crate::rules::budget::Spent;
 use crate::rules::merge::plan_batch;
 use crate::rules::schedule::CheckSchedule;
 use crate::runs::{QueueBacklog, SyncRun, Trigger};
+use crate::webhooks::delivery::WebhookSettings;
+use crate::webhooks::service::{Webhooks, emit};
+use crate::webhooks::status_events;
 
 /// Knobs from configuration.
 #[derive(Clone, Debug, PartialEq)]
@@ -42,6 +45,7 @@ pub struct ServiceSettings {
     pub kv_sync_writes_per_day: usize,
     /// When each shipment in transit is next asked about.
     pub schedule: CheckSchedule,
+    pub webhooks: WebhookSettings,
 }
 
 /// The design's defaults, the one source for the worker's configuration (a `[vars]` entry left
@@ -58,6 +62,7 @@ impl Default for ServiceSettings {
             // the refresh claims use the rest.
             kv_sync_writes_per_day: 500,
             schedule,
+            webhooks: WebhookSettings::default(),
         }
     }
 }
@@ -510,6 +515,7 @@ where
         );
         self.store.save_syncs(&plans).await?;
         let mut summaries = Vec::with_capacity(snapshots.len());
+        let mut messages = Vec::new();
         for ((before, plan), awb) in snapshots.into_iter().zip(&plans).zip(&awbs) {
             let after = before.applied(plan);
             let changed = !after.same_tracking(&before);
@@ -523,6 +529,7 @@ where
                     after.order.id
                 ));
             }
+            messages.extend(status_events(before.latest.as_ref(), &after, now));
             summaries.push(SyncSummary {
                 new_events: plan.events.len(),
                 previous_latest: before.latest,
@@ -530,6 +537,8 @@ where
                 changed,
             });
         }
+        // Every status change, whichever path found it, is recorded for the webhooks here.
+        emit(self.store, self.log, &messages, now).await;
         // KV is rewritten for a customer's own refresh, and otherwise only for changed orders
         // customers hold in KV (the others read D1's new state on their next KV miss), within
         // the day's budget; what the budget cannot cover is repaired by a later sync.
@@ -607,16 +616,38 @@ where
     pub async fn attach_awb(&self, order_id: &str, awb: &str) -> Result<Snapshot, ServiceError> {
         let now = self.clock.now();
         let booked = TrackingEvent::booked(awb, now);
-        match self.store.attach_awb(order_id, &booked, now).await? {
-            AttachOutcome::Attached | AttachOutcome::AlreadyAttached => {}
+        let attached = match self.store.attach_awb(order_id, &booked, now).await? {
+            AttachOutcome::Attached => true,
+            AttachOutcome::AlreadyAttached => false,
             AttachOutcome::NoSuchOrder => return Err(ServiceError::NotFound),
             AttachOutcome::OrderHasAnother(_) => return Err(intake::AWB_EXISTS.into()),
             AttachOutcome::UsedByOrder(_) => return Err(awb_in_use()),
-        }
+        };
         self.log.info(&format!(
             "[TRACKING SAVED] AWB {awb} attached to order {order_id}"
         ));
-        self.load_from_store(order_id).await
+        let snapshot = self.load_from_store(order_id).await?;
+        if attached {
+            // The shipment's first status: booked.
+            emit(
+                self.store,
+                self.log,
+                &status_events(None, &snapshot, now),
+                now,
+            )
+            .await;
+        }
+        Ok(snapshot)
+    }
+
+    /// The webhook services over this service's store, clock and log.
+    pub fn webhooks(&self) -> Webhooks<'_, S, T, L> {
+        Webhooks {
+            store: self.store,
+            clock: self.clock,
+            log: self.log,
+            settings: &self.settings.webhooks,
+        }
     }
 
     /// Books the shipment with the carrier and attaches the new waybill.

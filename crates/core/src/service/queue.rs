@@ -64,7 +64,7 @@ fn pack(messages: &[SyncMessage], batch_size: usize) -> Vec<Call<'_>> {
 }
 
 /// A retry delay in whole seconds, as queues take it: at least one, at most twelve hours.
-fn delay_secs(ms: u64) -> u32 {
+pub(crate) fn delay_secs(ms: u64) -> u32 {
     (ms.div_ceil(1000)).clamp(1, MAX_DELAY_SECS as u64) as u32
 }
 

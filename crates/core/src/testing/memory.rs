@@ -153,6 +153,7 @@ pub struct MemoryStore {
     pub refuse_order: RefCell<Option<String>>,
     /// How many times each operation ran: proves what the hot path does not touch.
     pub calls: RefCell<Vec<&'static str>>,
+    pub webhooks: RefCell<super::webhooks::MemoryWebhooks>,
 }
 
 impl MemoryStore {

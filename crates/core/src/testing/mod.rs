@@ -2,6 +2,8 @@
 
 mod memory;
 mod queues;
+mod webhooks;
 
 pub use memory::*;
 pub use queues::*;
+pub use webhooks::*;

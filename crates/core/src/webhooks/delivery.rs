@@ -1,0 +1,237 @@
+//! The delivery rules: which endpoint URLs are accepted, what an attempt's outcome means, when
+//! the next attempt goes, and when a failing endpoint is disabled. Pure.
+
+use chrono::{DateTime, Duration, Utc};
+
+use crate::ports::{HttpError, HttpResponse};
+use crate::rules::budget::backoff_ms;
+
+/// Webhook knobs (`[vars]`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WebhookSettings {
+    /// Production: endpoints must be `https`. Elsewhere `http` to 127.0.0.1 or localhost is
+    /// allowed too.
+    pub https_only: bool,
+    /// Per attempt, for the whole exchange.
+    pub timeout_ms: u64,
+    /// The first retry waits about this long; each later one about twice as long (jittered).
+    pub retry_base_ms: u64,
+    /// Attempts per delivery, the first included.
+    pub max_attempts: u32,
+    /// An endpoint whose deliveries have all failed for this long is disabled.
+    pub disable_after: Duration,
+}
+
+impl Default for WebhookSettings {
+    fn default() -> WebhookSettings {
+        WebhookSettings {
+            https_only: true,
+            timeout_ms: 10_000,
+            retry_base_ms: 30_000,
+            max_attempts: 12,
+            disable_after: Duration::hours(24),
+        }
+    }
+}
+
+/// Longest URL accepted.
+const MAX_URL_LEN: usize = 2048;
+
+/// Why an endpoint URL is refused, if it is; the text is safe to return.
+pub fn url_problem(url: &str, https_only: bool) -> Option<&'static str> {
+    if url.len() > MAX_URL_LEN || url.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Some("must be an absolute URL of at most 2048 characters without spaces");
+    }
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return Some("must be an absolute https URL");
+    };
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+    if authority.is_empty() || authority.contains('@') {
+        return Some("must name a host, without user or password");
+    }
+    let host = match authority.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or(""),
+        None => authority.split(':').next().unwrap_or(""),
+    };
+    match scheme {
+        "https" => None,
+        "http" if !https_only && matches!(host, "127.0.0.1" | "localhost") => None,
+        "http" if !https_only => Some("may use http only to 127.0.0.1 or localhost"),
+        _ => Some("must be an https URL"),
+    }
+    .or_else(|| host.is_empty().then_some("must name a host"))
+}
+
+/// What an attempt came to.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    Delivered,
+    /// Worth another try (timeout, connection error, 429, 5xx), not before `retry_after_secs`
+    /// if the endpoint said so.
+    Retry {
+        error: String,
+        retry_after_secs: Option<u64>,
+    },
+    /// Refused for good (any other status).
+    Refused(String),
+}
+
+/// The outcome of an attempt: 2xx delivered; timeouts, connection errors, 429 and 5xx retried
+/// (honouring `Retry-After` in seconds); everything else refused.
+pub fn outcome(result: &Result<HttpResponse, HttpError>) -> Outcome {
+    match result {
+        Ok(r) if (200..300).contains(&r.status) => Outcome::Delivered,
+        Ok(r) if r.status == 429 || r.status >= 500 => Outcome::Retry {
+            error: format!("HTTP {}", r.status),
+            retry_after_secs: r
+                .header("retry-after")
+                .and_then(|v| v.trim().parse::<u64>().ok()),
+        },
+        Ok(r) => Outcome::Refused(format!("HTTP {}", r.status)),
+        Err(HttpError::Timeout(ms)) => Outcome::Retry {
+            error: format!("no answer within {ms} ms"),
+            retry_after_secs: None,
+        },
+        Err(HttpError::Connection) => Outcome::Retry {
+            error: "connection failed".into(),
+            retry_after_secs: None,
+        },
+        Err(HttpError::TooLarge(n)) => Outcome::Retry {
+            error: format!("answer longer than {n} bytes"),
+            retry_after_secs: None,
+        },
+    }
+}
+
+/// Milliseconds to wait after failed attempt number `attempt` (1 for the first): about
+/// `base · 2^(attempt-1)`, jittered into its upper half, never sooner than `Retry-After`.
+pub fn retry_delay_ms(
+    settings: &WebhookSettings,
+    attempt: u32,
+    random: u64,
+    retry_after_secs: Option<u64>,
+) -> u64 {
+    backoff_ms(
+        attempt.saturating_sub(1),
+        settings.retry_base_ms,
+        random,
+        retry_after_secs,
+    )
+}
+
+/// The endpoint's health after a failed attempt at `now`: since when it has been failing, and
+/// whether that is long enough to disable it (the reason, then).
+pub fn after_failure(
+    settings: &WebhookSettings,
+    failing_since: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+) -> (DateTime<Utc>, Option<String>) {
+    let since = failing_since.unwrap_or(now);
+    let disable = (now - since >= settings.disable_after).then(|| {
+        format!(
+            "disabled automatically: every delivery failed for {} hours",
+            settings.disable_after.num_hours()
+        )
+    });
+    (since, disable)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn response(status: u16, headers: &[(&str, &str)]) -> Result<HttpResponse, HttpError> {
+        Ok(HttpResponse {
+            status,
+            headers: headers
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect(),
+            body: String::new(),
+        })
+    }
+
+    #[test]
+    fn production_takes_https_only_and_development_also_local_http() {
+        assert_eq!(url_problem("https://shop.example.com/hooks", true), None);
+        assert!(url_problem("http://shop.example.com/hooks", true).is_some());
+        assert!(url_problem("http://127.0.0.1:9000/hooks", true).is_some());
+        assert_eq!(url_problem("http://127.0.0.1:9000/hooks", false), None);
+        assert_eq!(url_problem("http://localhost/hooks", false), None);
+        assert!(url_problem("http://10.0.0.1/hooks", false).is_some());
+        assert!(url_problem("http://127.0.0.1.evil.com/x", false).is_some());
+        assert!(url_problem("http://user@127.0.0.1/x", false).is_some());
+        assert!(url_problem("ftp://example.com/x", false).is_some());
+        assert!(url_problem("example.com/x", false).is_some());
+        assert!(url_problem("https:///x", false).is_some());
+        assert!(url_problem("https://exa mple.com/x", false).is_some());
+        assert!(url_problem(&format!("https://e.com/{}", "a".repeat(2048)), false).is_some());
+    }
+
+    #[test]
+    fn success_is_delivered_throttling_and_outages_retried_other_4xx_refused() {
+        assert_eq!(outcome(&response(204, &[])), Outcome::Delivered);
+        assert_eq!(
+            outcome(&response(429, &[("Retry-After", "120")])),
+            Outcome::Retry {
+                error: "HTTP 429".into(),
+                retry_after_secs: Some(120)
+            }
+        );
+        assert!(matches!(
+            outcome(&response(503, &[])),
+            Outcome::Retry {
+                retry_after_secs: None,
+                ..
+            }
+        ));
+        assert_eq!(
+            outcome(&response(410, &[])),
+            Outcome::Refused("HTTP 410".into())
+        );
+        assert_eq!(
+            outcome(&response(301, &[])),
+            Outcome::Refused("HTTP 301".into())
+        );
+        assert!(matches!(
+            outcome(&Err(HttpError::Timeout(10))),
+            Outcome::Retry { .. }
+        ));
+        assert!(matches!(
+            outcome(&Err(HttpError::Connection)),
+            Outcome::Retry { .. }
+        ));
+    }
+
+    #[test]
+    fn retries_wait_about_twice_as_long_each_time_and_honour_retry_after() {
+        let settings = WebhookSettings {
+            retry_base_ms: 1000,
+            ..WebhookSettings::default()
+        };
+        for random in [0, 7, u64::MAX] {
+            let delays: Vec<u64> = (1..=4)
+                .map(|n| retry_delay_ms(&settings, n, random, None))
+                .collect();
+            for (n, d) in delays.iter().enumerate() {
+                let ceiling = 1000 << n;
+                assert!((ceiling / 2..=ceiling).contains(d), "{delays:?}");
+            }
+        }
+        assert_eq!(retry_delay_ms(&settings, 1, 0, Some(60)), 60_000);
+    }
+
+    #[test]
+    fn an_endpoint_failing_for_a_day_is_disabled() {
+        let settings = WebhookSettings::default();
+        let now = Utc.with_ymd_and_hms(2026, 11, 24, 10, 0, 0).unwrap();
+        assert_eq!(after_failure(&settings, None, now), (now, None));
+        let since = now - Duration::hours(23);
+        assert_eq!(after_failure(&settings, Some(since), now), (since, None));
+        let since = now - Duration::hours(24);
+        let (kept, reason) = after_failure(&settings, Some(since), now);
+        assert_eq!(kept, since);
+        assert!(reason.unwrap().contains("24 hours"));
+    }
+}
