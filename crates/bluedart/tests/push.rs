@@ -4,7 +4,7 @@
 
 use bluedart::events::update_for;
 use bluedart::parse::parse_tracking;
-use bluedart::push::{PushBodyError, read_push};
+use bluedart::push::{PushBodyError, read_push, read_push_text};
 use serde_json::{Value, json};
 use tracking_core::model::Status;
 
@@ -285,4 +285,84 @@ fn a_return_leg_goes_with_its_forward_waybill() {
     let event = &batch.updates[0].update.events[0];
     assert_eq!(event.awb_no, "81234567899");
     assert_eq!(event.status, Status::Returned);
+}
+
+#[test]
+fn a_refused_body_says_why_in_words() {
+    let why = read_push(b"<xml/>").unwrap_err().to_string();
+    assert!(!why.is_empty());
+    assert_eq!(read_push_text(b"<xml/>"), Err(why));
+    let body = push(vec![lite_out_for_delivery()]);
+    assert_eq!(read_push_text(&body).unwrap(), read_push(&body).unwrap());
+}
+
+#[test]
+fn a_scan_needs_its_date_but_not_its_text() {
+    let mut no_text = scan("", "S", "002", "UD", "24-01-2026", "0912");
+    no_text["Scan"] = json!("");
+    let batch = read_push(&push(vec![plus("81234567890", json!([no_text]))])).unwrap();
+    assert_eq!(batch.accepted(), 1, "{:?}", batch.rejected);
+    assert_eq!(
+        batch.updates[0].update.events[0].status,
+        Status::OutForDelivery
+    );
+    let no_date = scan("SHIPMENT ARRIVED", "S", "001", "UD", "", "2240");
+    let batch = read_push(&push(vec![plus("81234567890", json!([no_date]))])).unwrap();
+    assert_eq!(batch.rejected.len(), 1);
+    assert_eq!(
+        batch.rejected[0].reason,
+        "ScanDate missing or not dd-mm-yyyy"
+    );
+}
+
+#[test]
+fn the_shipments_own_fields_are_kept_for_admins() {
+    let mut item = plus(
+        "81234567890",
+        json!(scan(
+            "SHIPMENT ARRIVED",
+            "S",
+            "001",
+            "UD",
+            "23-01-2026",
+            "2240"
+        )),
+    );
+    item["Shipment"]["Status"] = json!("SHIPMENT ARRIVED");
+    item["Shipment"]["StatusType"] = json!("UD");
+    item["Shipment"]["NewWaybillNo"] = json!("81234567899");
+    let batch = read_push(&push(vec![item])).unwrap();
+    let payload: Value = serde_json::from_str(&batch.updates[0].update.payload).unwrap();
+    let kept = &payload[0];
+    for (field, value) in [
+        ("Status", "SHIPMENT ARRIVED"),
+        ("StatusType", "UD"),
+        ("NewWaybillNo", "81234567899"),
+        ("Origin", "PUNE"),
+        ("OriginAreaCode", "PNQ"),
+        ("Destination", "KOCHI"),
+        ("DestinationAreaCode", "COK"),
+    ] {
+        assert_eq!(kept[field], value, "{field} in {payload}");
+    }
+}
+
+#[test]
+fn only_blue_darts_return_form_makes_a_return_leg() {
+    // A reference with " - " that is not "<letters> - <a waybill>" leaves the shipment its own.
+    for ref_no in ["1234 - 81234567890", "ORD - 2291"] {
+        let mut item = lite(
+            "81234567899",
+            scan("SHIPMENT DELIVERED", "T", "000", "DL", "28-01-2026", "1145"),
+        );
+        item["Shipment"]["RefNo"] = json!(ref_no);
+        let batch = read_push(&push(vec![item])).unwrap();
+        assert_eq!(batch.updates.len(), 1, "{ref_no}");
+        assert_eq!(batch.updates[0].awb, "81234567899", "{ref_no}");
+        assert_eq!(
+            batch.updates[0].update.events[0].status,
+            Status::Delivered,
+            "{ref_no}"
+        );
+    }
 }
