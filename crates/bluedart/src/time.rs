@@ -73,6 +73,23 @@ pub fn ist_to_utc(date: NaiveDate, time: Option<NaiveTime>) -> DateTime<Utc> {
 mod tests {
     use super::*;
 
+    /// Scan dates are read by hand, not by the format parser behind them (every scan of every
+    /// answer passes here): the fast path must take them itself.
+    #[test]
+    fn scan_dates_take_the_fast_path() {
+        assert_eq!(
+            scan_date(b"24-Jan-2026"),
+            NaiveDate::from_ymd_opt(2026, 1, 24)
+        );
+        assert_eq!(
+            scan_date(b"07-jun-2012"),
+            NaiveDate::from_ymd_opt(2012, 6, 7)
+        );
+        assert_eq!(scan_date(b"24-Jan-26"), None);
+        assert_eq!(scan_date(b"24-Jan-20261"), None);
+        assert_eq!(scan_date(b"24-Foo-2026"), None);
+    }
+
     #[test]
     fn scan_date_and_time_become_utc() {
         let at = ist_to_utc(parse_date("24-Jan-2026").unwrap(), parse_time("09:12"));
