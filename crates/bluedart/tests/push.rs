@@ -30,6 +30,11 @@ fn scan(text: &str, group: &str, code: &str, kind: &str, date: &str, time: &str)
            "ScannedLocationStateCode": "KL", "StatusTimeZone": "IST", "SecureCode": "4711"})
 }
 
+/// A scan of arrival at Kochi, 23 January 2026, 22:40 IST.
+fn arrived() -> Value {
+    scan("SHIPMENT ARRIVED", "S", "001", "UD", "23-01-2026", "2240")
+}
+
 fn lite(awb: &str, scan_fields: Value) -> Value {
     let mut shipment = json!({"WaybillNo": awb, "RefNo": "ORD-2291", "Destination": "KOCHI",
                               "DestinationAreaCode": "COK"});
@@ -71,7 +76,7 @@ fn a_plus_push_becomes_utc_events_oldest_first() {
                 "24-01-2026",
                 "0912"
             ),
-            scan("SHIPMENT ARRIVED", "S", "001", "UD", "23-01-2026", "2240"),
+            arrived(),
         ]),
     )]);
     let batch = read_push(&body).unwrap();
@@ -146,7 +151,7 @@ fn lite_entries_of_one_waybill_fold_into_one_update_whatever_their_order() {
 fn one_push_may_mix_plus_and_lite_and_single_objects_for_lists() {
     let body = serde_json::to_vec(&json!({"statustracking": plus(
         "81234567890",
-        json!(scan("SHIPMENT ARRIVED", "S", "001", "UD", "23-01-2026", "2240")),
+        json!(arrived()),
     )}))
     .unwrap();
     let batch = read_push(&body).unwrap();
@@ -154,17 +159,7 @@ fn one_push_may_mix_plus_and_lite_and_single_objects_for_lists() {
     assert_eq!(batch.updates[0].update.events.len(), 1);
 
     let body = push(vec![
-        plus(
-            "81234567890",
-            json!(scan(
-                "SHIPMENT ARRIVED",
-                "S",
-                "001",
-                "UD",
-                "23-01-2026",
-                "2240"
-            )),
-        ),
+        plus("81234567890", json!(arrived())),
         lite(
             "81234567891",
             scan(
@@ -193,10 +188,7 @@ fn malformed_items_are_reported_by_position_and_the_rest_accepted() {
             scan("A", "S", "001", "UD", "2026/01/23", "2240"),
         ),
         json!({"Shipment": {"WaybillNo": "81234567890"}}),
-        lite(
-            "81234567890",
-            scan("SHIPMENT ARRIVED", "S", "001", "UD", "23-01-2026", "2240"),
-        ),
+        lite("81234567890", arrived()),
     ]);
     let batch = read_push(&body).unwrap();
     assert_eq!(batch.items, 6);
@@ -317,17 +309,7 @@ fn a_scan_needs_its_date_but_not_its_text() {
 
 #[test]
 fn the_shipments_own_fields_are_kept_for_admins() {
-    let mut item = plus(
-        "81234567890",
-        json!(scan(
-            "SHIPMENT ARRIVED",
-            "S",
-            "001",
-            "UD",
-            "23-01-2026",
-            "2240"
-        )),
-    );
+    let mut item = plus("81234567890", json!(arrived()));
     item["Shipment"]["Status"] = json!("SHIPMENT ARRIVED");
     item["Shipment"]["StatusType"] = json!("UD");
     item["Shipment"]["NewWaybillNo"] = json!("81234567899");
