@@ -328,6 +328,11 @@ fn server_errors_are_logged_and_client_errors_are_not() {
         404
     );
     assert_eq!(
+        h.customer_get("/track/ORD-404").response.status(),
+        404,
+        "nor a tracking page's"
+    );
+    assert_eq!(
         h.world.log.lines(),
         Vec::<String>::new(),
         "a 404 is not logged"
@@ -351,6 +356,18 @@ fn server_errors_are_logged_and_client_errors_are_not() {
             .lines()
             .iter()
             .any(|l| l.starts_with(&format!("WARN [HTTP] {status} {code}: "))),
+        "{:?}",
+        h.world.log.lines()
+    );
+    // The tracking page's failures are logged too.
+    let page = h.customer_get("/track/ORD-1");
+    assert!(page.response.status().as_u16() >= 500);
+    assert!(
+        h.world
+            .log
+            .lines()
+            .iter()
+            .any(|l| l.starts_with("WARN [HTTP] tracking page for order ORD-1: ")),
         "{:?}",
         h.world.log.lines()
     );
