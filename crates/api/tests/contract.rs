@@ -170,9 +170,12 @@ fn customers_need_credentials_and_see_only_their_orders() {
         c.send(b.body(vec![]).unwrap())
     };
     assert_eq!(error(&track(None)), (401, "UNAUTHORIZED".into()));
+    let malformed = track(Some("Bearer not.a.token".into()));
+    assert_eq!(error(&malformed), (401, "UNAUTHORIZED".into()));
     assert_eq!(
-        error(&track(Some("Bearer not.a.token".into()))),
-        (401, "UNAUTHORIZED".into())
+        json_of(&malformed)["message"],
+        "Malformed credentials",
+        "the message says what is wrong with them"
     );
     assert_eq!(
         error(&track(Some(format!("Basic {}", c.token("cust-1"))))),
