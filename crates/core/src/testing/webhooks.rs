@@ -58,6 +58,37 @@ impl MemoryWebhooks {
 }
 
 impl MemoryStore {
+    /// Whether the webhook messages of a save may be written: not when `refuse_webhooks` is
+    /// set (as a failing statement fails its whole D1 batch). Checked before anything of the
+    /// save is written.
+    pub(super) fn check_messages(&self, messages: &[WebhookEvent]) -> Result<(), StoreError> {
+        if !messages.is_empty() && self.refuse_webhooks.get() {
+            return Err(StoreError("webhook messages refused".into()));
+        }
+        Ok(())
+    }
+
+    /// Records the messages whose ids are new, each with a pending delivery to every enabled
+    /// endpoint that asked for its type (the second half of a save).
+    pub(super) fn record_messages(&self, events: &[WebhookEvent], now: DateTime<Utc>) {
+        let mut state = self.webhooks.borrow_mut();
+        for event in events {
+            if state.events.iter().any(|e| e.id == event.id) {
+                continue;
+            }
+            state.events.push(event.clone());
+            let wanted: Vec<String> = state
+                .endpoints
+                .iter()
+                .filter(|e| e.enabled && e.event_types.contains(&event.kind))
+                .map(|e| e.id.clone())
+                .collect();
+            for endpoint in wanted {
+                state.add(&endpoint, &event.id, now);
+            }
+        }
+    }
+
     fn webhooks_entered(&self) -> Result<std::cell::RefMut<'_, MemoryWebhooks>, StoreError> {
         if self.failing.get() {
             return Err(StoreError("d1 down".into()));
@@ -102,26 +133,6 @@ impl WebhookStore for MemoryStore {
         state.endpoints.retain(|e| e.id != id);
         state.deliveries.retain(|d| d.endpoint_id != id);
         Ok(state.endpoints.len() < before)
-    }
-
-    async fn emit(&self, events: &[WebhookEvent], now: DateTime<Utc>) -> Result<(), StoreError> {
-        let mut state = self.webhooks_entered()?;
-        for event in events {
-            if state.events.iter().any(|e| e.id == event.id) {
-                continue;
-            }
-            state.events.push(event.clone());
-            let wanted: Vec<String> = state
-                .endpoints
-                .iter()
-                .filter(|e| e.enabled && e.event_types.contains(&event.kind))
-                .map(|e| e.id.clone())
-                .collect();
-            for endpoint in wanted {
-                state.add(&endpoint, &event.id, now);
-            }
-        }
-        Ok(())
     }
 
     async fn add_delivery(

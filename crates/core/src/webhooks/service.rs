@@ -12,7 +12,7 @@ use chrono::{DateTime, Duration, Utc};
 use super::delivery::{Outcome, WebhookSettings, after_failure, outcome, retry_delay_ms};
 use super::{
     Attempt, AttemptRecord, Delivery, DeliveryJob, DeliveryMessage, DeliveryState, Endpoint,
-    WebhookEvent, WebhookQueue, ping, sign,
+    WebhookQueue, ping, sign,
 };
 use crate::error::ServiceError;
 use crate::ports::{Clock, HttpClient, HttpRequest, Log, Random, WebhookStore};
@@ -394,24 +394,5 @@ impl<S: WebhookStore, T: Clock, L: Log> Webhooks<'_, S, T, L> {
             failing_since,
             disable,
         }
-    }
-}
-
-/// The messages a status change made, recorded for delivery. Never fails: a failure is logged
-/// (the status change itself is saved).
-pub async fn emit(
-    store: &impl WebhookStore,
-    log: &impl Log,
-    events: &[WebhookEvent],
-    now: DateTime<Utc>,
-) {
-    if events.is_empty() {
-        return;
-    }
-    if let Err(e) = store.emit(events, now).await {
-        log.warn(&format!(
-            "[WEBHOOKS] Could not record {} webhook messages: {e}",
-            events.len()
-        ));
     }
 }
