@@ -335,7 +335,7 @@ impl<S: WebhookStore, T: Clock, L: Log> Webhooks<'_, S, T, L> {
         let latency_ms = (self.clock.now() - now).num_milliseconds().max(0) as u64;
         let number = job.attempts + 1;
         let http_status = result.as_ref().ok().map(|r| r.status);
-        let (state, error, next_retry_at) = match outcome(&result) {
+        let (state, error, next_retry_at) = match outcome(&result, self.clock.now()) {
             Outcome::Delivered => (DeliveryState::Delivered, None, None),
             Outcome::Retry {
                 error,
