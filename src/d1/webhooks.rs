@@ -374,14 +374,16 @@ impl WebhookStore for D1Store {
     async fn claim_unqueued(
         &self,
         now: DateTime<Utc>,
+        retake_before: DateTime<Utc>,
         limit: usize,
     ) -> Result<Vec<(i64, u32)>, StoreError> {
         let mut rows: Vec<ClaimRow> = self
             .rows(
                 "UPDATE webhook_deliveries SET queued_at = ?1 WHERE id IN \
-                 (SELECT id FROM webhook_deliveries WHERE queued_at IS NULL AND state = 'pending' \
+                 (SELECT id FROM webhook_deliveries WHERE state = 'pending' AND (queued_at IS NULL \
+                 OR (queued_at < ?3 AND (next_retry_at IS NULL OR next_retry_at < ?3))) \
                  ORDER BY id LIMIT ?2) RETURNING id, attempts",
-                &[time(now), number(limit)],
+                &[time(now), number(limit), time(retake_before)],
             )
             .await?;
         rows.sort_by(|a, b| a.id.total_cmp(&b.id));

@@ -323,10 +323,13 @@ pub trait WebhookStore {
     /// such delivery.
     async fn replay(&self, endpoint_id: &str, delivery: i64) -> Result<bool, StoreError>;
     /// Marks up to `limit` pending deliveries not on the queue as queued at `now` and returns
-    /// them with their attempt counts; concurrent callers never take the same one.
+    /// them with their attempt counts; concurrent callers never take the same one. Pending
+    /// deliveries queued before `retake_before` whose retry (if any) was due before it too are
+    /// taken again: their message was lost.
     async fn claim_unqueued(
         &self,
         now: DateTime<Utc>,
+        retake_before: DateTime<Utc>,
         limit: usize,
     ) -> Result<Vec<(i64, u32)>, StoreError>;
     /// Clears the queued mark of deliveries whose messages could not be sent.

@@ -1097,20 +1097,31 @@ async fn webhook_messages<S: Store>(store: &S) -> Outcome {
         .collect();
     same("endpoints", listed, ids(&["ep_a", "ep_b", "ep_c", "ep_d"]))?;
     // Claimed once, released, claimed again.
-    let claimed = store.claim_unqueued(at(3), 10).await.map_err(io)?;
+    let claimed = store.claim_unqueued(at(3), at(0), 10).await.map_err(io)?;
     same("claimed", claimed.len(), 4)?;
     same("attempts", claimed.iter().all(|(_, n)| *n == 0), true)?;
     same(
         "claimed again",
-        store.claim_unqueued(at(3), 10).await.map_err(io)?,
+        store.claim_unqueued(at(3), at(0), 10).await.map_err(io)?,
         vec![],
     )?;
     store.unqueue(&[claimed[0].0]).await.map_err(io)?;
     same(
         "released",
-        store.claim_unqueued(at(4), 10).await.map_err(io)?,
+        store.claim_unqueued(at(4), at(0), 10).await.map_err(io)?,
         vec![claimed[0]],
-    )
+    )?;
+    // Queued and never heard of again: taken again once the lease has run out.
+    same(
+        "within the lease",
+        store.claim_unqueued(at(5), at(3), 10).await.map_err(io)?,
+        vec![],
+    )?;
+    let mut retaken = store.claim_unqueued(at(6), at(5), 10).await.map_err(io)?;
+    retaken.sort();
+    let mut all = claimed.clone();
+    all.sort();
+    same("after the lease", retaken, all)
 }
 
 async fn webhook_attempts<S: Store>(store: &S) -> Outcome {
@@ -1147,6 +1158,11 @@ async fn webhook_attempts<S: Store>(store: &S) -> Outcome {
         error: Some("HTTP 503".into()),
         next_retry_at: Some(at(minutes + 1)),
     };
+    same(
+        "the ping queued",
+        store.claim_unqueued(at(6), at(0), 10).await.map_err(io)?,
+        vec![(id, 0)],
+    )?;
     store
         .record_attempt(&AttemptRecord {
             delivery: id,
@@ -1166,6 +1182,17 @@ async fn webhook_attempts<S: Store>(store: &S) -> Outcome {
     )?;
     same("job's message", job.event, ping.clone())?;
     same("failing since", job.endpoint.failing_since, Some(at(7)))?;
+    // Its retry's message is due at 8: not taken again before the lease has run out from then.
+    same(
+        "retry within the lease",
+        store.claim_unqueued(at(9), at(8), 10).await.map_err(io)?,
+        vec![],
+    )?;
+    same(
+        "retry lost",
+        store.claim_unqueued(at(9), at(9), 10).await.map_err(io)?,
+        vec![(id, 1)],
+    )?;
     store
         .record_attempt(&AttemptRecord {
             delivery: id,
@@ -1221,7 +1248,7 @@ async fn webhook_attempts<S: Store>(store: &S) -> Outcome {
     )?;
     same(
         "queued again",
-        store.claim_unqueued(at(9), 10).await.map_err(io)?,
+        store.claim_unqueued(at(9), at(0), 10).await.map_err(io)?,
         vec![(id, 2)],
     )?;
     same(

@@ -448,6 +448,35 @@ fn other_4xx_are_not_retried_and_attempts_run_out() {
 }
 
 #[test]
+fn a_delivery_whose_message_is_lost_is_sent_again_once_its_lease_runs_out() {
+    let (w, _, _, queue) = dispatched();
+    // The first message never comes back.
+    let lost = queue.take().remove(0).0;
+    w.clock.advance(Duration::hours(2));
+    assert_eq!(block_on(w.service().webhooks().dispatch(&queue)), 0);
+    w.clock.advance(Duration::hours(2));
+    assert_eq!(block_on(w.service().webhooks().dispatch(&queue)), 1);
+    let again = queue.take().remove(0).0;
+    assert_eq!(again, lost);
+    // Its first attempt fails; the retry's message is lost too.
+    let http = Endpoint::default();
+    http.then(503, &[("Retry-After", "600")]).then(204, &[]);
+    deliver(&w, &http, &queue, again);
+    let (retry, delay) = queue.take().remove(0);
+    assert!(delay >= 600, "{delay}");
+    // Not sent again while the retry is due within the lease, then sent, with its attempt.
+    w.clock.advance(Duration::hours(3));
+    assert_eq!(block_on(w.service().webhooks().dispatch(&queue)), 0);
+    w.clock.advance(Duration::minutes(15));
+    assert_eq!(block_on(w.service().webhooks().dispatch(&queue)), 1);
+    assert_eq!(queue.take().remove(0).0, retry);
+    deliver(&w, &http, &queue, retry);
+    let store = w.store.webhooks.borrow();
+    assert_eq!(store.deliveries[0].state, DeliveryState::Delivered);
+    assert_eq!(http.received.borrow().len(), 2);
+}
+
+#[test]
 fn a_later_change_waits_for_the_earlier_one_of_its_order() {
     let (w, _, _, queue) = dispatched();
     let booked = queue.take().remove(0).0;

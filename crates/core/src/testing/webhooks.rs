@@ -22,7 +22,8 @@ pub struct DeliveryRow {
     pub state: DeliveryState,
     pub attempts: Vec<Attempt>,
     pub replayed_after: u32,
-    pub queued: bool,
+    /// When it was sent to the queue; `None`: waiting to be sent.
+    pub queued_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
 }
 
@@ -50,7 +51,7 @@ impl MemoryWebhooks {
             state: DeliveryState::Pending,
             attempts: Vec::new(),
             replayed_after: 0,
-            queued: false,
+            queued_at: None,
             created_at: now,
         });
         id
@@ -184,7 +185,7 @@ impl WebhookStore for MemoryStore {
             Some(row) => {
                 row.state = DeliveryState::Pending;
                 row.replayed_after = row.attempts.len() as u32;
-                row.queued = false;
+                row.queued_at = None;
                 Ok(true)
             }
             None => Ok(false),
@@ -193,17 +194,27 @@ impl WebhookStore for MemoryStore {
 
     async fn claim_unqueued(
         &self,
-        _now: DateTime<Utc>,
+        now: DateTime<Utc>,
+        retake_before: DateTime<Utc>,
         limit: usize,
     ) -> Result<Vec<(i64, u32)>, StoreError> {
         let mut state = self.webhooks_entered()?;
         Ok(state
             .deliveries
             .iter_mut()
-            .filter(|d| d.state == DeliveryState::Pending && !d.queued)
+            .filter(|d| d.state == DeliveryState::Pending)
+            .filter(|d| {
+                d.queued_at.is_none_or(|at| {
+                    at < retake_before
+                        && d.attempts
+                            .last()
+                            .and_then(|a| a.next_retry_at)
+                            .is_none_or(|retry| retry < retake_before)
+                })
+            })
             .take(limit)
             .map(|d| {
-                d.queued = true;
+                d.queued_at = Some(now);
                 (d.id, d.attempts.len() as u32)
             })
             .collect())
@@ -216,7 +227,7 @@ impl WebhookStore for MemoryStore {
             .iter_mut()
             .filter(|d| deliveries.contains(&d.id))
         {
-            row.queued = false;
+            row.queued_at = None;
         }
         Ok(())
     }

@@ -25,6 +25,12 @@ pub const ROTATION_OVERLAP: Duration = Duration::hours(24);
 /// A delivery waiting behind an earlier one of its order is looked at again after this long.
 const WAIT_BEHIND_SECS: u32 = 2;
 
+/// A pending delivery sent to the queue this long before (or, when retried, whose retry was
+/// due this long before) is sent again: its message was lost. Longer than any wait behind an
+/// earlier delivery of the order usually lasts; a delivery that waits longer may get a second
+/// message, and the one that comes back after an attempt is dropped as stale.
+pub const DELIVERY_LEASE: Duration = Duration::hours(3);
+
 /// Deliveries sent to the queue per dispatch, at most.
 const DISPATCH_LIMIT: usize = MAX_MESSAGES_PER_SEND;
 
@@ -179,7 +185,11 @@ impl<S: WebhookStore, T: Clock, L: Log> Webhooks<'_, S, T, L> {
         loop {
             let claimed = match self
                 .store
-                .claim_unqueued(self.clock.now(), DISPATCH_LIMIT)
+                .claim_unqueued(
+                    self.clock.now(),
+                    self.clock.now() - DELIVERY_LEASE,
+                    DISPATCH_LIMIT,
+                )
                 .await
             {
                 Ok(claimed) => claimed,
