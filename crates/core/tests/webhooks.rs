@@ -104,6 +104,16 @@ fn messages(w: &World<FakeBlueDart>) -> Vec<(String, String)> {
         .collect()
 }
 
+/// The messages of a journey from booked to delivered, in order.
+const JOURNEY: &[(&str, &str)] = &[
+    (STATUS_CHANGED, "info_received"),
+    (STATUS_CHANGED, "in_transit"),
+    (STATUS_CHANGED, "out_for_delivery"),
+    ("shipment.out_for_delivery", "out_for_delivery"),
+    (STATUS_CHANGED, "delivered"),
+    ("shipment.delivered", "delivered"),
+];
+
 fn pairs(list: &[(&str, &str)]) -> Vec<(String, String)> {
     list.iter()
         .map(|(a, b)| ((*a).to_owned(), (*b).to_owned()))
@@ -192,17 +202,7 @@ fn every_path_records_each_status_change_once() {
             .consume_push(&PushMessage::for_push(batch, w.clock.0.get())),
     );
 
-    assert_eq!(
-        messages(&w),
-        pairs(&[
-            (STATUS_CHANGED, "info_received"),
-            (STATUS_CHANGED, "in_transit"),
-            (STATUS_CHANGED, "out_for_delivery"),
-            ("shipment.out_for_delivery", "out_for_delivery"),
-            (STATUS_CHANGED, "delivered"),
-            ("shipment.delivered", "delivered"),
-        ])
-    );
+    assert_eq!(messages(&w), pairs(JOURNEY));
     let store = w.store.webhooks.borrow();
     let to = |id: &str| {
         store
@@ -249,15 +249,7 @@ fn a_change_whose_messages_cannot_be_written_is_not_saved_and_the_next_sync_emit
     w.store.refuse_webhooks.set(false);
     sync(&w);
     sync(&w);
-    assert_eq!(
-        messages(&w),
-        pairs(&[
-            (STATUS_CHANGED, "info_received"),
-            (STATUS_CHANGED, "in_transit"),
-            (STATUS_CHANGED, "out_for_delivery"),
-            ("shipment.out_for_delivery", "out_for_delivery"),
-        ])
-    );
+    assert_eq!(messages(&w), pairs(&JOURNEY[..4]));
     let deliveries = w.store.webhooks.borrow().deliveries.len();
     assert_eq!(deliveries, 3, "one delivery per message to {id}");
 }
@@ -279,7 +271,7 @@ fn an_attach_whose_messages_cannot_be_written_attaches_nothing() {
     w.store.refuse_webhooks.set(false);
     block_on(w.service().attach_awb("ORD-1", AWB)).unwrap();
     block_on(w.service().attach_awb("ORD-1", AWB)).unwrap();
-    assert_eq!(messages(&w), pairs(&[(STATUS_CHANGED, "info_received")]));
+    assert_eq!(messages(&w), pairs(&JOURNEY[..1]));
 }
 
 #[test]
@@ -293,17 +285,7 @@ fn one_reply_with_several_new_statuses_makes_a_message_per_change_in_order() {
     append(&w, delivered_in_kochi());
     sync(&w);
     sync(&w);
-    assert_eq!(
-        messages(&w),
-        pairs(&[
-            (STATUS_CHANGED, "info_received"),
-            (STATUS_CHANGED, "in_transit"),
-            (STATUS_CHANGED, "out_for_delivery"),
-            ("shipment.out_for_delivery", "out_for_delivery"),
-            (STATUS_CHANGED, "delivered"),
-            ("shipment.delivered", "delivered"),
-        ])
-    );
+    assert_eq!(messages(&w), pairs(JOURNEY));
     let store = w.store.webhooks.borrow();
     let previous: Vec<String> = store
         .events
