@@ -5,6 +5,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use tracking_core::model::{Order, ShippingStatus, Snapshot, TrackingEvent, iso};
 use tracking_core::ports::{AttachOutcome, OrderStore, OrderUpsert, StoreError, StoredResponse};
+use tracking_core::webhooks::WebhookEvent;
 
 use super::events::EventRow;
 use super::rows::{encode, event_row, identity_row};
@@ -227,6 +228,7 @@ impl OrderStore for D1Store {
         order_id: &str,
         booked: &TrackingEvent,
         now: DateTime<Utc>,
+        messages: &dyn Fn(&Order) -> Vec<WebhookEvent>,
     ) -> Result<AttachOutcome, StoreError> {
         let awb = &booked.awb_no;
         let (order, holder) = self.order_and_awb_holder(order_id, Some(awb)).await?;
@@ -236,9 +238,9 @@ impl OrderStore for D1Store {
         let Some(order) = order else {
             return Ok(AttachOutcome::NoSuchOrder);
         };
-        match order.awb_no {
-            Some(existing) if existing == *awb => return Ok(AttachOutcome::AlreadyAttached),
-            Some(existing) => return Ok(AttachOutcome::OrderHasAnother(existing)),
+        match &order.awb_no {
+            Some(existing) if existing == awb => return Ok(AttachOutcome::AlreadyAttached),
+            Some(existing) => return Ok(AttachOutcome::OrderHasAnother(existing.clone())),
             None => {}
         }
         let mut statements = vec![self.statement(
@@ -250,7 +252,8 @@ impl OrderStore for D1Store {
         let events = encode(&[event_row(order_id, booked, now)]);
         let latest = encode(&[identity_row(order_id, booked)]);
         statements.extend(self.event_statements(events.as_deref(), latest.as_deref())?);
-        self.batch(statements).await?;
+        self.batch_with_messages(statements, &messages(&order), now)
+            .await?;
         Ok(AttachOutcome::Attached)
     }
 

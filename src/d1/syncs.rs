@@ -5,6 +5,7 @@ use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use tracking_core::ports::{DueShipment, StoreError, SyncStore};
 use tracking_core::rules::merge::OrderSync;
+use tracking_core::webhooks::WebhookEvent;
 
 use super::rows::sync_params;
 use super::{D1Store, ids_json, number, opt_text, parse_time, text, time};
@@ -71,7 +72,12 @@ impl SyncStore for D1Store {
         Ok(())
     }
 
-    async fn save_syncs(&self, syncs: &[OrderSync]) -> Result<(), StoreError> {
+    async fn save_syncs(
+        &self,
+        syncs: &[OrderSync],
+        messages: &[WebhookEvent],
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
         let params = sync_params(syncs);
         let mut statements =
             self.event_statements(params.events.as_deref(), params.latest.as_deref())?;
@@ -81,8 +87,7 @@ impl SyncStore for D1Store {
         if let Some(responses) = &params.responses {
             statements.push(self.statement(UPSERT_RESPONSES, &[text(responses)])?);
         }
-        self.batch(statements).await?;
-        Ok(())
+        self.batch_with_messages(statements, messages, now).await
     }
 
     async fn record_sync_error(

@@ -10,6 +10,7 @@ use tracking_core::webhooks::{
     Attempt, AttemptRecord, Delivery, DeliveryJob, DeliveryState, Endpoint, WebhookEvent,
 };
 use wasm_bindgen::JsValue;
+use worker::D1PreparedStatement;
 
 use super::{D1Store, changes, number, opt_text, parse_time, text, time};
 
@@ -147,6 +148,49 @@ impl D1Store {
     fn note_waiting(&self) {
         self.webhooks_waiting.set(true);
     }
+
+    /// The statements that record the webhook messages of a save, for the save's own batch:
+    /// the messages whose ids are new, each with a delivery to every enabled endpoint that
+    /// asked for its type. None for no messages.
+    pub(super) fn message_statements(
+        &self,
+        messages: &[WebhookEvent],
+        now: DateTime<Utc>,
+    ) -> Result<Vec<D1PreparedStatement>, StoreError> {
+        if messages.is_empty() {
+            return Ok(Vec::new());
+        }
+        let rows: Vec<_> = messages
+            .iter()
+            .map(|e| {
+                json!({"id": e.id, "t": e.kind, "o": e.order_id, "s": e.sequence, "p": e.payload})
+            })
+            .collect();
+        let rows = text(&serde_json::Value::Array(rows).to_string());
+        Ok(vec![
+            self.statement(ADD_DELIVERIES, &[rows.clone(), time(now)])?,
+            self.statement(RECORD_EVENTS, &[rows, time(now)])?,
+        ])
+    }
+
+    /// Runs a save's batch, `messages` recorded in it; notes that deliveries wait when there
+    /// were some.
+    pub(super) async fn batch_with_messages(
+        &self,
+        mut statements: Vec<D1PreparedStatement>,
+        messages: &[WebhookEvent],
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        statements.extend(self.message_statements(messages, now)?);
+        if statements.is_empty() {
+            return Ok(());
+        }
+        self.batch(statements).await?;
+        if !messages.is_empty() {
+            self.note_waiting();
+        }
+        Ok(())
+    }
 }
 
 impl WebhookStore for D1Store {
@@ -207,26 +251,6 @@ impl WebhookStore for D1Store {
             ])
             .await?;
         Ok(results.last().is_some_and(|r| changes(r) > 0))
-    }
-
-    async fn emit(&self, events: &[WebhookEvent], now: DateTime<Utc>) -> Result<(), StoreError> {
-        if events.is_empty() {
-            return Ok(());
-        }
-        let rows: Vec<_> = events
-            .iter()
-            .map(|e| {
-                json!({"id": e.id, "t": e.kind, "o": e.order_id, "s": e.sequence, "p": e.payload})
-            })
-            .collect();
-        let rows = text(&serde_json::Value::Array(rows).to_string());
-        self.batch(vec![
-            self.statement(ADD_DELIVERIES, &[rows.clone(), time(now)])?,
-            self.statement(RECORD_EVENTS, &[rows, time(now)])?,
-        ])
-        .await?;
-        self.note_waiting();
-        Ok(())
     }
 
     async fn add_delivery(
@@ -350,14 +374,16 @@ impl WebhookStore for D1Store {
     async fn claim_unqueued(
         &self,
         now: DateTime<Utc>,
+        retake_before: DateTime<Utc>,
         limit: usize,
     ) -> Result<Vec<(i64, u32)>, StoreError> {
         let mut rows: Vec<ClaimRow> = self
             .rows(
                 "UPDATE webhook_deliveries SET queued_at = ?1 WHERE id IN \
-                 (SELECT id FROM webhook_deliveries WHERE queued_at IS NULL AND state = 'pending' \
+                 (SELECT id FROM webhook_deliveries WHERE state = 'pending' AND (queued_at IS NULL \
+                 OR (queued_at < ?3 AND (next_retry_at IS NULL OR next_retry_at < ?3))) \
                  ORDER BY id LIMIT ?2) RETURNING id, attempts",
-                &[time(now), number(limit)],
+                &[time(now), number(limit), time(retake_before)],
             )
             .await?;
         rows.sort_by(|a, b| a.id.total_cmp(&b.id));

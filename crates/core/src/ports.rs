@@ -169,12 +169,15 @@ pub trait OrderStore {
         orders: &[OrderUpsert],
         now: DateTime<Utc>,
     ) -> Result<(), StoreError>;
-    /// Attaches a waybill and starts the history with `booked`, all or nothing.
+    /// Attaches a waybill and starts the history with `booked`, and records the webhook
+    /// `messages` of the order (as found before the attach) as [`SyncStore::save_syncs`] does,
+    /// all or nothing.
     async fn attach_awb(
         &self,
         order_id: &str,
         booked: &TrackingEvent,
         now: DateTime<Utc>,
+        messages: &dyn Fn(&Order) -> Vec<WebhookEvent>,
     ) -> Result<AttachOutcome, StoreError>;
     async fn carrier_response(&self, order_id: &str) -> Result<Option<StoredResponse>, StoreError>;
 }
@@ -195,9 +198,17 @@ pub trait SyncStore {
     ) -> Result<Vec<DueShipment>, StoreError>;
     /// Clears the enqueued mark of shipments whose messages could not be sent.
     async fn release(&self, order_ids: &[String]) -> Result<(), StoreError>;
-    /// Carries out the syncs of several orders in one transaction (clearing their enqueued
-    /// marks).
-    async fn save_syncs(&self, syncs: &[OrderSync]) -> Result<(), StoreError>;
+    /// Carries out the syncs of several orders (clearing their enqueued marks) and records the
+    /// webhook `messages` of the status changes they make, in one transaction: the messages
+    /// whose ids are new, each with a pending delivery (created at `now`) to every enabled
+    /// endpoint that asked for its type; a message recorded before (a re-sync, a redelivered
+    /// queue message) changes nothing.
+    async fn save_syncs(
+        &self,
+        syncs: &[OrderSync],
+        messages: &[WebhookEvent],
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError>;
     /// Notes a failed sync on the orders, leaving their tracking alone. With `next_check_at`,
     /// the shipments also wait until then and lose their enqueued mark (their sync gave up).
     async fn record_sync_error(
@@ -295,10 +306,6 @@ pub trait WebhookStore {
     async fn update_endpoint(&self, endpoint: &Endpoint) -> Result<bool, StoreError>;
     /// Removes an endpoint and its deliveries; `false` when it was not there.
     async fn delete_endpoint(&self, id: &str) -> Result<bool, StoreError>;
-    /// Records the messages whose ids are new, each with a pending delivery to every enabled
-    /// endpoint that asked for its type, in one transaction; a message recorded before (a
-    /// re-sync, a redelivered queue message) changes nothing.
-    async fn emit(&self, events: &[WebhookEvent], now: DateTime<Utc>) -> Result<(), StoreError>;
     /// Records `event` with a pending delivery to this one endpoint (a ping); its id.
     async fn add_delivery(
         &self,
@@ -316,10 +323,13 @@ pub trait WebhookStore {
     /// such delivery.
     async fn replay(&self, endpoint_id: &str, delivery: i64) -> Result<bool, StoreError>;
     /// Marks up to `limit` pending deliveries not on the queue as queued at `now` and returns
-    /// them with their attempt counts; concurrent callers never take the same one.
+    /// them with their attempt counts; concurrent callers never take the same one. Pending
+    /// deliveries queued before `retake_before` whose retry (if any) was due before it too are
+    /// taken again: their message was lost.
     async fn claim_unqueued(
         &self,
         now: DateTime<Utc>,
+        retake_before: DateTime<Utc>,
         limit: usize,
     ) -> Result<Vec<(i64, u32)>, StoreError>;
     /// Clears the queued mark of deliveries whose messages could not be sent.

@@ -284,7 +284,7 @@ async fn attaching<S: Store>(store: &S) -> Outcome {
     put(store, "ORD-B", Some("100000001"), at(0)).await?;
     let attach = |id: &'static str, awb: &'static str| async move {
         store
-            .attach_awb(id, &TrackingEvent::booked(awb, at(1)), at(1))
+            .attach_awb(id, &TrackingEvent::booked(awb, at(1)), at(1), &no_messages)
             .await
             .map_err(io)
     };
@@ -371,7 +371,7 @@ async fn due_fixture<S: Store>(store: &S) -> Outcome {
             ..sync("ORD-DONE", at(-200))
         },
     ];
-    store.save_syncs(&syncs).await.map_err(io)
+    store.save_syncs(&syncs, &[], at(0)).await.map_err(io)
 }
 
 fn taken(due: Vec<DueShipment>) -> Vec<String> {
@@ -454,7 +454,7 @@ async fn saved_fields<S: Store>(store: &S) -> Outcome {
         polling_stopped_at: Some(at(5)),
         ..sync("ORD-A", at(5))
     };
-    store.save_syncs(&[saved]).await.map_err(io)?;
+    store.save_syncs(&[saved], &[], at(0)).await.map_err(io)?;
     let a = order(store, "ORD-A").await?;
     same("status", a.shipping_status, ShippingStatus::Delivered)?;
     same("order status", a.order_status.as_str(), "Delivered")?;
@@ -487,7 +487,12 @@ async fn saved_fields<S: Store>(store: &S) -> Outcome {
 async fn saved_events<S: Store>(store: &S) -> Outcome {
     put(store, "ORD-A", None, at(0)).await?;
     store
-        .attach_awb("ORD-A", &TrackingEvent::booked("100000001", at(0)), at(0))
+        .attach_awb(
+            "ORD-A",
+            &TrackingEvent::booked("100000001", at(0)),
+            at(0),
+            &no_messages,
+        )
         .await
         .map_err(io)?;
     let picked = scan("100000001", "S/015", Status::InTransit, at(30));
@@ -498,14 +503,14 @@ async fn saved_events<S: Store>(store: &S) -> Outcome {
         latest: Some(hub.clone()),
         ..sync("ORD-A", at(100))
     };
-    store.save_syncs(&[first]).await.map_err(io)?;
+    store.save_syncs(&[first], &[], at(0)).await.map_err(io)?;
     // A redelivered answer brings `hub` again, with one new scan.
     let second = OrderSync {
         events: vec![hub.clone(), out.clone()],
         latest: Some(out.clone()),
         ..sync("ORD-A", at(160))
     };
-    store.save_syncs(&[second]).await.map_err(io)?;
+    store.save_syncs(&[second], &[], at(0)).await.map_err(io)?;
     let snapshot = store.snapshot("ORD-A").await.map_err(io)?.unwrap();
     let booked = TrackingEvent::booked("100000001", at(0));
     same(
@@ -515,7 +520,7 @@ async fn saved_events<S: Store>(store: &S) -> Outcome {
     )?;
     same("latest", snapshot.latest, Some(out.clone()))?;
     store
-        .save_syncs(&[sync("ORD-A", at(200))])
+        .save_syncs(&[sync("ORD-A", at(200))], &[], at(0))
         .await
         .map_err(io)?;
     let kept = store.snapshot("ORD-A").await.map_err(io)?.unwrap();
@@ -554,7 +559,7 @@ async fn sync_errors<S: Store>(store: &S) -> Outcome {
         0,
     )?;
     store
-        .save_syncs(&[sync("ORD-A", at(130))])
+        .save_syncs(&[sync("ORD-A", at(130))], &[], at(0))
         .await
         .map_err(io)?;
     same(
@@ -976,6 +981,11 @@ fn endpoint(id: &str, types: &[&str], enabled: bool) -> Endpoint {
     }
 }
 
+/// An attach that records no webhook messages.
+fn no_messages(_: &Order) -> Vec<WebhookEvent> {
+    Vec::new()
+}
+
 fn message(id: &str, kind: &str, order: &str, minutes: i64) -> WebhookEvent {
     WebhookEvent {
         id: id.into(),
@@ -1008,17 +1018,34 @@ async fn webhook_messages<S: Store>(store: &S) -> Outcome {
     ] {
         store.create_endpoint(&e).await.map_err(io)?;
     }
+    put(store, "ORD-1", Some("100000001"), at(0)).await?;
     let batch = [
         message("msg_1", changed, "ORD-1", 0),
         message("msg_2", "shipment.delivered", "ORD-1", 0),
     ];
-    store.emit(&batch, at(1)).await.map_err(io)?;
+    // Recorded with the sync that saves the change, in its transaction.
+    store
+        .save_syncs(&[sync("ORD-1", at(1))], &batch, at(1))
+        .await
+        .map_err(io)?;
+    same(
+        "the sync saved with them",
+        store
+            .snapshot("ORD-1")
+            .await
+            .map_err(io)?
+            .map(|s| s.order.last_synced_at),
+        Some(Some(at(1))),
+    )?;
     // Recorded before: nothing again, not even for an endpoint made since.
     store
         .create_endpoint(&endpoint("ep_d", &[changed], true))
         .await
         .map_err(io)?;
-    store.emit(&batch, at(2)).await.map_err(io)?;
+    store
+        .save_syncs(&[sync("ORD-1", at(2))], &batch, at(2))
+        .await
+        .map_err(io)?;
     let names = |list: Vec<(i64, String)>| list.into_iter().map(|(_, m)| m).collect::<Vec<_>>();
     same(
         "to a",
@@ -1040,6 +1067,27 @@ async fn webhook_messages<S: Store>(store: &S) -> Outcome {
         delivered_to(store, "ep_d").await?,
         vec![],
     )?;
+    // Attaching a waybill records its messages, made from the order found, with the attach.
+    put(store, "ORD-2", None, at(0)).await?;
+    let booked = |order: &Order| vec![message("msg_3", changed, &order.id, 2)];
+    same(
+        "attached",
+        store
+            .attach_awb(
+                "ORD-2",
+                &TrackingEvent::booked("100000002", at(2)),
+                at(2),
+                &booked,
+            )
+            .await
+            .map_err(io)?,
+        AttachOutcome::Attached,
+    )?;
+    same(
+        "to d (the attach's)",
+        names(delivered_to(store, "ep_d").await?),
+        ids(&["msg_3"]),
+    )?;
     let listed: Vec<String> = store
         .endpoints()
         .await
@@ -1049,20 +1097,31 @@ async fn webhook_messages<S: Store>(store: &S) -> Outcome {
         .collect();
     same("endpoints", listed, ids(&["ep_a", "ep_b", "ep_c", "ep_d"]))?;
     // Claimed once, released, claimed again.
-    let claimed = store.claim_unqueued(at(3), 10).await.map_err(io)?;
-    same("claimed", claimed.len(), 2)?;
+    let claimed = store.claim_unqueued(at(3), at(0), 10).await.map_err(io)?;
+    same("claimed", claimed.len(), 4)?;
     same("attempts", claimed.iter().all(|(_, n)| *n == 0), true)?;
     same(
         "claimed again",
-        store.claim_unqueued(at(3), 10).await.map_err(io)?,
+        store.claim_unqueued(at(3), at(0), 10).await.map_err(io)?,
         vec![],
     )?;
     store.unqueue(&[claimed[0].0]).await.map_err(io)?;
     same(
         "released",
-        store.claim_unqueued(at(4), 10).await.map_err(io)?,
+        store.claim_unqueued(at(4), at(0), 10).await.map_err(io)?,
         vec![claimed[0]],
-    )
+    )?;
+    // Queued and never heard of again: taken again once the lease has run out.
+    same(
+        "within the lease",
+        store.claim_unqueued(at(5), at(3), 10).await.map_err(io)?,
+        vec![],
+    )?;
+    let mut retaken = store.claim_unqueued(at(6), at(5), 10).await.map_err(io)?;
+    retaken.sort();
+    let mut all = claimed.clone();
+    all.sort();
+    same("after the lease", retaken, all)
 }
 
 async fn webhook_attempts<S: Store>(store: &S) -> Outcome {
@@ -1099,6 +1158,11 @@ async fn webhook_attempts<S: Store>(store: &S) -> Outcome {
         error: Some("HTTP 503".into()),
         next_retry_at: Some(at(minutes + 1)),
     };
+    same(
+        "the ping queued",
+        store.claim_unqueued(at(6), at(0), 10).await.map_err(io)?,
+        vec![(id, 0)],
+    )?;
     store
         .record_attempt(&AttemptRecord {
             delivery: id,
@@ -1118,6 +1182,17 @@ async fn webhook_attempts<S: Store>(store: &S) -> Outcome {
     )?;
     same("job's message", job.event, ping.clone())?;
     same("failing since", job.endpoint.failing_since, Some(at(7)))?;
+    // Its retry's message is due at 8: not taken again before the lease has run out from then.
+    same(
+        "retry within the lease",
+        store.claim_unqueued(at(9), at(8), 10).await.map_err(io)?,
+        vec![],
+    )?;
+    same(
+        "retry lost",
+        store.claim_unqueued(at(9), at(9), 10).await.map_err(io)?,
+        vec![(id, 1)],
+    )?;
     store
         .record_attempt(&AttemptRecord {
             delivery: id,
@@ -1173,7 +1248,7 @@ async fn webhook_attempts<S: Store>(store: &S) -> Outcome {
     )?;
     same(
         "queued again",
-        store.claim_unqueued(at(9), 10).await.map_err(io)?,
+        store.claim_unqueued(at(9), at(0), 10).await.map_err(io)?,
         vec![(id, 2)],
     )?;
     same(
@@ -1201,7 +1276,8 @@ async fn webhook_order<S: Store>(store: &S) -> Outcome {
         .await
         .map_err(io)?;
     store
-        .emit(
+        .save_syncs(
+            &[],
             &[
                 message("msg_2", changed, "ORD-1", 60),
                 message("msg_1", changed, "ORD-1", 0),

@@ -4,7 +4,9 @@
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use tracking_core::model::{Location, Status, TrackingEvent};
-use tracking_core::rules::budget::{Budget, RUN_RECORD_QUERIES, Spent, limit_in_the_way};
+use tracking_core::rules::budget::{
+    Budget, RUN_RECORD_QUERIES, Spent, WEBHOOK_DISPATCH, limit_in_the_way,
+};
 use tracking_core::rules::merge::choose_latest;
 
 fn at(hour: u32) -> DateTime<Utc> {
@@ -63,8 +65,9 @@ fn the_subrequest_limit_stops_a_batch_that_would_pass_it_and_only_such_a_batch()
         subrequests: 4,
         ..Spent::default()
     };
+    // The send of the webhook deliveries after the batches is reserved for.
     let at_limit = Spent {
-        subrequests: 46,
+        subrequests: 50 - 4 - WEBHOOK_DISPATCH.queue_sends,
         ..Spent::default()
     };
     assert_eq!(
@@ -73,7 +76,7 @@ fn the_subrequest_limit_stops_a_batch_that_would_pass_it_and_only_such_a_batch()
         "exactly at the limit is allowed"
     );
     let over = Spent {
-        subrequests: 47,
+        subrequests: 50 - 4 - WEBHOOK_DISPATCH.queue_sends + 1,
         ..Spent::default()
     };
     assert_eq!(
@@ -108,18 +111,18 @@ fn the_kv_limit_stops_a_batch_that_would_pass_it_and_only_such_a_batch() {
 }
 
 #[test]
-fn the_d1_limit_keeps_the_run_record_back() {
+fn the_d1_limit_keeps_the_run_record_and_the_webhook_dispatch_back() {
     let next = Spent {
         d1_queries: 8,
         ..Spent::default()
     };
     let fits = Spent {
-        d1_queries: 50 - 8 - RUN_RECORD_QUERIES,
+        d1_queries: 50 - 8 - RUN_RECORD_QUERIES - WEBHOOK_DISPATCH.d1_queries,
         ..Spent::default()
     };
     assert_eq!(check(fits, next), None);
     let one_more = Spent {
-        d1_queries: 50 - 8 - RUN_RECORD_QUERIES + 1,
+        d1_queries: 50 - 8 - RUN_RECORD_QUERIES - WEBHOOK_DISPATCH.d1_queries + 1,
         ..Spent::default()
     };
     assert_eq!(

@@ -104,6 +104,16 @@ fn messages(w: &World<FakeBlueDart>) -> Vec<(String, String)> {
         .collect()
 }
 
+/// The messages of a journey from booked to delivered, in order.
+const JOURNEY: &[(&str, &str)] = &[
+    (STATUS_CHANGED, "info_received"),
+    (STATUS_CHANGED, "in_transit"),
+    (STATUS_CHANGED, "out_for_delivery"),
+    ("shipment.out_for_delivery", "out_for_delivery"),
+    (STATUS_CHANGED, "delivered"),
+    ("shipment.delivered", "delivered"),
+];
+
 fn pairs(list: &[(&str, &str)]) -> Vec<(String, String)> {
     list.iter()
         .map(|(a, b)| ((*a).to_owned(), (*b).to_owned()))
@@ -192,17 +202,7 @@ fn every_path_records_each_status_change_once() {
             .consume_push(&PushMessage::for_push(batch, w.clock.0.get())),
     );
 
-    assert_eq!(
-        messages(&w),
-        pairs(&[
-            (STATUS_CHANGED, "info_received"),
-            (STATUS_CHANGED, "in_transit"),
-            (STATUS_CHANGED, "out_for_delivery"),
-            ("shipment.out_for_delivery", "out_for_delivery"),
-            (STATUS_CHANGED, "delivered"),
-            ("shipment.delivered", "delivered"),
-        ])
-    );
+    assert_eq!(messages(&w), pairs(JOURNEY));
     let store = w.store.webhooks.borrow();
     let to = |id: &str| {
         store
@@ -220,6 +220,91 @@ fn every_path_records_each_status_change_once() {
             .iter()
             .all(|e| !e.payload.contains("consignee"))
     );
+}
+
+#[test]
+fn a_change_whose_messages_cannot_be_written_is_not_saved_and_the_next_sync_emits_it_once() {
+    let w = world();
+    let (id, _) = endpoint(&w, &[STATUS_CHANGED]);
+    w.shipped("ORD-1", AWB);
+    sync(&w);
+    append(&w, out_for_delivery_in_kochi());
+    // The messages' write fails: the save of the change fails with it.
+    w.store.refuse_webhooks.set(true);
+    block_on(
+        w.service()
+            .sync_order("ORD-1", Trigger::Manual, Spent::default),
+    )
+    .unwrap_err();
+    assert_eq!(
+        w.store.order("ORD-1").unwrap().shipping_status,
+        tracking_core::model::ShippingStatus::InTransit
+    );
+    let stored = block_on(w.service().admin_view("ORD-1")).unwrap();
+    assert_eq!(
+        stored.snapshot.latest.unwrap().status,
+        tracking_core::model::Status::InTransit
+    );
+    // The next sync finds the change again and records its messages, once.
+    w.store.refuse_webhooks.set(false);
+    sync(&w);
+    sync(&w);
+    assert_eq!(messages(&w), pairs(&JOURNEY[..4]));
+    let deliveries = w.store.webhooks.borrow().deliveries.len();
+    assert_eq!(deliveries, 3, "one delivery per message to {id}");
+}
+
+#[test]
+fn an_attach_whose_messages_cannot_be_written_attaches_nothing() {
+    let w = world();
+    endpoint(&w, &[STATUS_CHANGED]);
+    let input = tracking_core::ports::OrderInput {
+        customer_id: "cust-1".into(),
+        order_status: "Processing".into(),
+        created_at: None,
+        awb_no: None,
+    };
+    block_on(w.service().put_order("ORD-1", &input)).unwrap();
+    w.store.refuse_webhooks.set(true);
+    block_on(w.service().attach_awb("ORD-1", AWB)).unwrap_err();
+    assert_eq!(w.store.order("ORD-1").unwrap().awb_no, None);
+    w.store.refuse_webhooks.set(false);
+    block_on(w.service().attach_awb("ORD-1", AWB)).unwrap();
+    block_on(w.service().attach_awb("ORD-1", AWB)).unwrap();
+    assert_eq!(messages(&w), pairs(&JOURNEY[..1]));
+}
+
+#[test]
+fn one_reply_with_several_new_statuses_makes_a_message_per_change_in_order() {
+    let w = world();
+    endpoint(&w, &[STATUS_CHANGED]);
+    w.shipped("ORD-1", AWB);
+    sync(&w);
+    // Out for delivery and then delivered, both new since the last sync.
+    append(&w, out_for_delivery_in_kochi());
+    append(&w, delivered_in_kochi());
+    sync(&w);
+    sync(&w);
+    assert_eq!(messages(&w), pairs(JOURNEY));
+    let store = w.store.webhooks.borrow();
+    let previous: Vec<String> = store
+        .events
+        .iter()
+        .filter(|e| e.kind == STATUS_CHANGED)
+        .map(|e| {
+            let body: serde_json::Value = serde_json::from_str(&e.payload).unwrap();
+            body["data"]["previous"]["statusCode"]
+                .as_str()
+                .unwrap_or("-")
+                .to_owned()
+        })
+        .collect();
+    assert_eq!(
+        previous,
+        ["-", "info_received", "in_transit", "out_for_delivery"]
+    );
+    let sequences: Vec<&str> = store.events.iter().map(|e| e.sequence.as_str()).collect();
+    assert!(sequences.is_sorted(), "{sequences:?}");
 }
 
 #[test]
@@ -342,6 +427,35 @@ fn other_4xx_are_not_retried_and_attempts_run_out() {
             .iter()
             .all(|r| header(r, "webhook-id") == header(&received[0], "webhook-id"))
     );
+}
+
+#[test]
+fn a_delivery_whose_message_is_lost_is_sent_again_once_its_lease_runs_out() {
+    let (w, _, _, queue) = dispatched();
+    // The first message never comes back.
+    let lost = queue.take().remove(0).0;
+    w.clock.advance(Duration::hours(2));
+    assert_eq!(block_on(w.service().webhooks().dispatch(&queue)), 0);
+    w.clock.advance(Duration::hours(2));
+    assert_eq!(block_on(w.service().webhooks().dispatch(&queue)), 1);
+    let again = queue.take().remove(0).0;
+    assert_eq!(again, lost);
+    // Its first attempt fails; the retry's message is lost too.
+    let http = Endpoint::default();
+    http.then(503, &[("Retry-After", "600")]).then(204, &[]);
+    deliver(&w, &http, &queue, again);
+    let (retry, delay) = queue.take().remove(0);
+    assert!(delay >= 600, "{delay}");
+    // Not sent again while the retry is due within the lease, then sent, with its attempt.
+    w.clock.advance(Duration::hours(3));
+    assert_eq!(block_on(w.service().webhooks().dispatch(&queue)), 0);
+    w.clock.advance(Duration::minutes(15));
+    assert_eq!(block_on(w.service().webhooks().dispatch(&queue)), 1);
+    assert_eq!(queue.take().remove(0).0, retry);
+    deliver(&w, &http, &queue, retry);
+    let store = w.store.webhooks.borrow();
+    assert_eq!(store.deliveries[0].state, DeliveryState::Delivered);
+    assert_eq!(http.received.borrow().len(), 2);
 }
 
 #[test]

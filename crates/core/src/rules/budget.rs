@@ -58,11 +58,12 @@ pub fn backoff_ms(attempt: u32, base_ms: u64, random: u64, retry_after_secs: Opt
 
 /// What one batch may cost before anything has been measured: a login, the call, and one
 /// re-login and retry; reading the batch (2 queries), the breaker's state (1) and saving the
-/// batch (at most 5); a KV write per order plus the token's read and write.
+/// batch (at most 5, and 2 more recording the webhook messages of its status changes in the
+/// same transaction); a KV write per order plus the token's read and write.
 pub fn first_batch_estimate(batch_size: usize) -> Spent {
     Spent {
         subrequests: 4,
-        d1_queries: 8,
+        d1_queries: 10,
         kv_operations: batch_size + 2,
         queue_sends: 0,
     }
@@ -71,8 +72,17 @@ pub fn first_batch_estimate(batch_size: usize) -> Spent {
 /// Recording how the run ended: one D1 batch of two statements.
 pub const RUN_RECORD_QUERIES: usize = 2;
 
+/// Handing the webhook deliveries the invocation recorded to their queue once its work is
+/// done: claiming a page of them, and releasing it if the send fails (D1), and the send.
+pub const WEBHOOK_DISPATCH: Spent = Spent {
+    subrequests: 0,
+    d1_queries: 2,
+    kv_operations: 0,
+    queue_sends: 1,
+};
+
 /// The first limit that one more batch costing `next` could break, if any. The run's own final
-/// record is reserved for.
+/// record and the webhook dispatch after it are reserved for.
 pub fn limit_in_the_way(
     budget: &Budget,
     spent: Spent,
@@ -83,12 +93,16 @@ pub fn limit_in_the_way(
     let checks = [
         (
             "subrequest",
-            spent.subrequests + spent.queue_sends + next.subrequests + next.queue_sends,
+            spent.subrequests
+                + spent.queue_sends
+                + next.subrequests
+                + next.queue_sends
+                + WEBHOOK_DISPATCH.queue_sends,
             budget.subrequests,
         ),
         (
             "D1 query",
-            spent.d1_queries + next.d1_queries + RUN_RECORD_QUERIES,
+            spent.d1_queries + next.d1_queries + RUN_RECORD_QUERIES + WEBHOOK_DISPATCH.d1_queries,
             budget.d1_queries,
         ),
         (
@@ -126,13 +140,23 @@ mod tests {
 
     #[test]
     fn the_first_limit_in_the_way_is_named() {
-        let spent = Spent {
+        // 36 + a batch (10, its webhook messages included) + the run's record (2) + the
+        // webhook dispatch (2) = 50 fits; one query more does not.
+        let fits = Spent {
             subrequests: 10,
-            d1_queries: 41,
+            d1_queries: 36,
             kv_operations: 10,
             ..Spent::default()
         };
         let next = first_batch_estimate(10);
+        assert_eq!(
+            limit_in_the_way(&budget(), fits, next, Duration::zero(), Duration::zero()),
+            None
+        );
+        let spent = Spent {
+            d1_queries: 37,
+            ..fits
+        };
         assert_eq!(
             limit_in_the_way(&budget(), spent, next, Duration::zero(), Duration::zero()),
             Some("D1 query budget (50) would be exceeded".into())

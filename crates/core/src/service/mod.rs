@@ -19,15 +19,15 @@ use futures_util::future::join_all;
 use crate::access::Access;
 use crate::carrier::{Carrier, CarrierError, TrackingReply, WaybillRequest};
 pub use crate::error::ServiceError;
-use crate::model::{ShippingStatus, Snapshot, Source, TrackingEvent, iso, valid_awb};
+use crate::model::{Order, ShippingStatus, Snapshot, Source, TrackingEvent, iso, valid_awb};
 use crate::ports::{AttachOutcome, Clock, KeyValue, Log, Store, StoredResponse};
 use crate::rules::budget::Spent;
 use crate::rules::merge::plan_batch;
 use crate::rules::schedule::CheckSchedule;
 use crate::runs::{QueueBacklog, SyncRun, Trigger};
 use crate::webhooks::delivery::WebhookSettings;
-use crate::webhooks::service::{Webhooks, emit};
-use crate::webhooks::status_events;
+use crate::webhooks::service::Webhooks;
+use crate::webhooks::{WebhookEvent, status_events};
 
 /// Knobs from configuration.
 #[derive(Clone, Debug, PartialEq)]
@@ -513,11 +513,26 @@ where
             &self.settings.schedule,
             now,
         );
-        self.store.save_syncs(&plans).await?;
+        let afters: Vec<Snapshot> = snapshots
+            .iter()
+            .zip(&plans)
+            .map(|(before, plan)| before.applied(plan))
+            .collect();
+        // Every status change, whichever path found it, is recorded for the webhooks in the
+        // transaction that saves it: both land or neither (a later sync finds it again).
+        let messages: Vec<WebhookEvent> = snapshots
+            .iter()
+            .zip(&plans)
+            .zip(&afters)
+            .flat_map(|((before, plan), after)| {
+                status_events(before.latest.as_ref(), after, &plan.events, now)
+            })
+            .collect();
+        self.store.save_syncs(&plans, &messages, now).await?;
         let mut summaries = Vec::with_capacity(snapshots.len());
-        let mut messages = Vec::new();
-        for ((before, plan), awb) in snapshots.into_iter().zip(&plans).zip(&awbs) {
-            let after = before.applied(plan);
+        for (((before, plan), after), awb) in
+            snapshots.into_iter().zip(&plans).zip(afters).zip(&awbs)
+        {
             let changed = !after.same_tracking(&before);
             if changed {
                 self.log
@@ -529,7 +544,6 @@ where
                     after.order.id
                 ));
             }
-            messages.extend(status_events(before.latest.as_ref(), &after, now));
             summaries.push(SyncSummary {
                 new_events: plan.events.len(),
                 previous_latest: before.latest,
@@ -537,8 +551,6 @@ where
                 changed,
             });
         }
-        // Every status change, whichever path found it, is recorded for the webhooks here.
-        emit(self.store, self.log, &messages, now).await;
         // KV is rewritten for a customer's own refresh, and otherwise only for changed orders
         // customers hold in KV (the others read D1's new state on their next KV miss), within
         // the day's budget; what the budget cannot cover is repaired by a later sync.
@@ -616,9 +628,24 @@ where
     pub async fn attach_awb(&self, order_id: &str, awb: &str) -> Result<Snapshot, ServiceError> {
         let now = self.clock.now();
         let booked = TrackingEvent::booked(awb, now);
-        let attached = match self.store.attach_awb(order_id, &booked, now).await? {
-            AttachOutcome::Attached => true,
-            AttachOutcome::AlreadyAttached => false,
+        // The shipment's first status, booked, recorded for the webhooks with the attach.
+        let messages = |order: &Order| {
+            let attached = Snapshot {
+                order: Order {
+                    awb_no: Some(awb.to_owned()),
+                    ..order.clone()
+                },
+                latest: Some(booked.clone()),
+                events: vec![booked.clone()],
+            };
+            status_events(None, &attached, &[], now)
+        };
+        match self
+            .store
+            .attach_awb(order_id, &booked, now, &messages)
+            .await?
+        {
+            AttachOutcome::Attached | AttachOutcome::AlreadyAttached => {}
             AttachOutcome::NoSuchOrder => return Err(ServiceError::NotFound),
             AttachOutcome::OrderHasAnother(_) => return Err(intake::AWB_EXISTS.into()),
             AttachOutcome::UsedByOrder(_) => return Err(awb_in_use()),
@@ -626,18 +653,7 @@ where
         self.log.info(&format!(
             "[TRACKING SAVED] AWB {awb} attached to order {order_id}"
         ));
-        let snapshot = self.load_from_store(order_id).await?;
-        if attached {
-            // The shipment's first status: booked.
-            emit(
-                self.store,
-                self.log,
-                &status_events(None, &snapshot, now),
-                now,
-            )
-            .await;
-        }
-        Ok(snapshot)
+        self.load_from_store(order_id).await
     }
 
     /// The webhook services over this service's store, clock and log.

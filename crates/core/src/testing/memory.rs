@@ -17,6 +17,7 @@ use crate::push::{PushCounts, PushStats, UnmatchedPush};
 use crate::rules::merge::OrderSync;
 use crate::runs::{RUNS_KEPT, RunTally, SyncRun};
 use crate::service::{ServiceSettings, TrackingService};
+use crate::webhooks::WebhookEvent;
 use chrono::{DateTime, TimeZone, Utc};
 
 /// Records the pauses asked for and moves the clock on by them, instead of waiting.
@@ -151,6 +152,8 @@ pub struct MemoryStore {
     /// A write of this order fails, and with it its whole batch (as a D1 trigger refusing it
     /// would make it).
     pub refuse_order: RefCell<Option<String>>,
+    /// A write of webhook messages fails, and with it the save it belongs to.
+    pub refuse_webhooks: Cell<bool>,
     /// How many times each operation ran: proves what the hot path does not touch.
     pub calls: RefCell<Vec<&'static str>>,
     pub webhooks: RefCell<super::webhooks::MemoryWebhooks>,
@@ -321,6 +324,7 @@ impl OrderStore for MemoryStore {
         order_id: &str,
         booked: &TrackingEvent,
         now: DateTime<Utc>,
+        messages: &dyn Fn(&Order) -> Vec<WebhookEvent>,
     ) -> Result<AttachOutcome, StoreError> {
         self.enter("attach_awb")?;
         let mut state = self.state.borrow_mut();
@@ -340,6 +344,8 @@ impl OrderStore for MemoryStore {
             Some(existing) => return Ok(AttachOutcome::OrderHasAnother(existing.clone())),
             None => {}
         }
+        let messages = messages(order);
+        self.check_messages(&messages)?;
         order.awb_no = Some(awb.clone());
         order.order_status = "Shipped".into();
         order.shipping_status = ShippingStatus::InTransit;
@@ -353,6 +359,7 @@ impl OrderStore for MemoryStore {
         state
             .events
             .push((order_id.to_owned(), booked.clone(), true));
+        self.record_messages(&messages, now);
         Ok(AttachOutcome::Attached)
     }
 
@@ -408,8 +415,14 @@ impl SyncStore for MemoryStore {
         Ok(())
     }
 
-    async fn save_syncs(&self, syncs: &[OrderSync]) -> Result<(), StoreError> {
+    async fn save_syncs(
+        &self,
+        syncs: &[OrderSync],
+        messages: &[WebhookEvent],
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
         self.enter("save_syncs")?;
+        self.check_messages(messages)?;
         let mut state = self.state.borrow_mut();
         for sync in syncs {
             for event in &sync.events {
@@ -456,6 +469,7 @@ impl SyncStore for MemoryStore {
                 );
             }
         }
+        self.record_messages(messages, now);
         Ok(())
     }
 

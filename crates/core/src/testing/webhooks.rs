@@ -22,7 +22,8 @@ pub struct DeliveryRow {
     pub state: DeliveryState,
     pub attempts: Vec<Attempt>,
     pub replayed_after: u32,
-    pub queued: bool,
+    /// When it was sent to the queue; `None`: waiting to be sent.
+    pub queued_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
 }
 
@@ -50,7 +51,7 @@ impl MemoryWebhooks {
             state: DeliveryState::Pending,
             attempts: Vec::new(),
             replayed_after: 0,
-            queued: false,
+            queued_at: None,
             created_at: now,
         });
         id
@@ -58,6 +59,37 @@ impl MemoryWebhooks {
 }
 
 impl MemoryStore {
+    /// Whether the webhook messages of a save may be written: not when `refuse_webhooks` is
+    /// set (as a failing statement fails its whole D1 batch). Checked before anything of the
+    /// save is written.
+    pub(super) fn check_messages(&self, messages: &[WebhookEvent]) -> Result<(), StoreError> {
+        if !messages.is_empty() && self.refuse_webhooks.get() {
+            return Err(StoreError("webhook messages refused".into()));
+        }
+        Ok(())
+    }
+
+    /// Records the messages whose ids are new, each with a pending delivery to every enabled
+    /// endpoint that asked for its type (the second half of a save).
+    pub(super) fn record_messages(&self, events: &[WebhookEvent], now: DateTime<Utc>) {
+        let mut state = self.webhooks.borrow_mut();
+        for event in events {
+            if state.events.iter().any(|e| e.id == event.id) {
+                continue;
+            }
+            state.events.push(event.clone());
+            let wanted: Vec<String> = state
+                .endpoints
+                .iter()
+                .filter(|e| e.enabled && e.event_types.contains(&event.kind))
+                .map(|e| e.id.clone())
+                .collect();
+            for endpoint in wanted {
+                state.add(&endpoint, &event.id, now);
+            }
+        }
+    }
+
     fn webhooks_entered(&self) -> Result<std::cell::RefMut<'_, MemoryWebhooks>, StoreError> {
         if self.failing.get() {
             return Err(StoreError("d1 down".into()));
@@ -102,26 +134,6 @@ impl WebhookStore for MemoryStore {
         state.endpoints.retain(|e| e.id != id);
         state.deliveries.retain(|d| d.endpoint_id != id);
         Ok(state.endpoints.len() < before)
-    }
-
-    async fn emit(&self, events: &[WebhookEvent], now: DateTime<Utc>) -> Result<(), StoreError> {
-        let mut state = self.webhooks_entered()?;
-        for event in events {
-            if state.events.iter().any(|e| e.id == event.id) {
-                continue;
-            }
-            state.events.push(event.clone());
-            let wanted: Vec<String> = state
-                .endpoints
-                .iter()
-                .filter(|e| e.enabled && e.event_types.contains(&event.kind))
-                .map(|e| e.id.clone())
-                .collect();
-            for endpoint in wanted {
-                state.add(&endpoint, &event.id, now);
-            }
-        }
-        Ok(())
     }
 
     async fn add_delivery(
@@ -173,7 +185,7 @@ impl WebhookStore for MemoryStore {
             Some(row) => {
                 row.state = DeliveryState::Pending;
                 row.replayed_after = row.attempts.len() as u32;
-                row.queued = false;
+                row.queued_at = None;
                 Ok(true)
             }
             None => Ok(false),
@@ -182,17 +194,27 @@ impl WebhookStore for MemoryStore {
 
     async fn claim_unqueued(
         &self,
-        _now: DateTime<Utc>,
+        now: DateTime<Utc>,
+        retake_before: DateTime<Utc>,
         limit: usize,
     ) -> Result<Vec<(i64, u32)>, StoreError> {
         let mut state = self.webhooks_entered()?;
         Ok(state
             .deliveries
             .iter_mut()
-            .filter(|d| d.state == DeliveryState::Pending && !d.queued)
+            .filter(|d| d.state == DeliveryState::Pending)
+            .filter(|d| {
+                d.queued_at.is_none_or(|at| {
+                    at < retake_before
+                        && d.attempts
+                            .last()
+                            .and_then(|a| a.next_retry_at)
+                            .is_none_or(|retry| retry < retake_before)
+                })
+            })
             .take(limit)
             .map(|d| {
-                d.queued = true;
+                d.queued_at = Some(now);
                 (d.id, d.attempts.len() as u32)
             })
             .collect())
@@ -205,7 +227,7 @@ impl WebhookStore for MemoryStore {
             .iter_mut()
             .filter(|d| deliveries.contains(&d.id))
         {
-            row.queued = false;
+            row.queued_at = None;
         }
         Ok(())
     }

@@ -1,7 +1,7 @@
 //! The delivery rules: which endpoint URLs are accepted, what an attempt's outcome means, when
 //! the next attempt goes, and when a failing endpoint is disabled. Pure.
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Duration, NaiveDateTime, Utc};
 
 use crate::ports::{HttpError, HttpResponse};
 use crate::rules::budget::backoff_ms;
@@ -76,16 +76,38 @@ pub enum Outcome {
     Refused(String),
 }
 
-/// The outcome of an attempt: 2xx delivered; timeouts, connection errors, 429 and 5xx retried
-/// (honouring `Retry-After` in seconds); everything else refused.
-pub fn outcome(result: &Result<HttpResponse, HttpError>) -> Outcome {
+/// The seconds a `Retry-After` value asks for at `now` (RFC 9110 §10.2.3): a number of
+/// seconds, or an HTTP date (IMF-fixdate, or the obsolete RFC 850 and asctime forms) — a date
+/// already past asks for none. `None` when it is neither.
+pub fn retry_after_secs(value: &str, now: DateTime<Utc>) -> Option<u64> {
+    let value = value.trim();
+    if let Ok(secs) = value.parse::<u64>() {
+        return Some(secs);
+    }
+    let at = DateTime::parse_from_rfc2822(value)
+        .map(|at| at.with_timezone(&Utc))
+        .or_else(|_| {
+            ["%A, %d-%b-%y %H:%M:%S GMT", "%a %b %e %H:%M:%S %Y"]
+                .iter()
+                .find_map(|format| NaiveDateTime::parse_from_str(value, format).ok())
+                .map(|at| at.and_utc())
+                .ok_or(())
+        })
+        .ok()?;
+    Some((at - now).num_seconds().max(0) as u64)
+}
+
+/// The outcome of an attempt answered (or not) at `now`: 2xx delivered; timeouts, connection
+/// errors, 429 and 5xx retried (honouring `Retry-After`, in seconds or as a date); everything
+/// else refused.
+pub fn outcome(result: &Result<HttpResponse, HttpError>, now: DateTime<Utc>) -> Outcome {
     match result {
         Ok(r) if (200..300).contains(&r.status) => Outcome::Delivered,
         Ok(r) if r.status == 429 || r.status >= 500 => Outcome::Retry {
             error: format!("HTTP {}", r.status),
             retry_after_secs: r
                 .header("retry-after")
-                .and_then(|v| v.trim().parse::<u64>().ok()),
+                .and_then(|v| retry_after_secs(v, now)),
         },
         Ok(r) => Outcome::Refused(format!("HTTP {}", r.status)),
         Err(HttpError::Timeout(ms)) => Outcome::Retry {
@@ -171,37 +193,71 @@ mod tests {
 
     #[test]
     fn success_is_delivered_throttling_and_outages_retried_other_4xx_refused() {
-        assert_eq!(outcome(&response(204, &[])), Outcome::Delivered);
+        assert_eq!(outcome(&response(204, &[]), at()), Outcome::Delivered);
         assert_eq!(
-            outcome(&response(429, &[("Retry-After", "120")])),
+            outcome(&response(429, &[("Retry-After", "120")]), at()),
             Outcome::Retry {
                 error: "HTTP 429".into(),
                 retry_after_secs: Some(120)
             }
         );
         assert!(matches!(
-            outcome(&response(503, &[])),
+            outcome(&response(503, &[]), at()),
             Outcome::Retry {
                 retry_after_secs: None,
                 ..
             }
         ));
         assert_eq!(
-            outcome(&response(410, &[])),
+            outcome(&response(410, &[]), at()),
             Outcome::Refused("HTTP 410".into())
         );
         assert_eq!(
-            outcome(&response(301, &[])),
+            outcome(&response(301, &[]), at()),
             Outcome::Refused("HTTP 301".into())
         );
         assert!(matches!(
-            outcome(&Err(HttpError::Timeout(10))),
+            outcome(&Err(HttpError::Timeout(10)), at()),
             Outcome::Retry { .. }
         ));
         assert!(matches!(
-            outcome(&Err(HttpError::Connection)),
+            outcome(&Err(HttpError::Connection), at()),
             Outcome::Retry { .. }
         ));
+    }
+
+    fn at() -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339("2026-11-24T10:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc)
+    }
+
+    #[test]
+    fn retry_after_is_seconds_or_an_http_date_in_any_of_its_three_forms() {
+        assert_eq!(retry_after_secs(" 120 ", at()), Some(120));
+        for date in [
+            "Tue, 24 Nov 2026 10:02:00 GMT",
+            "Tuesday, 24-Nov-26 10:02:00 GMT",
+            "Tue Nov 24 10:02:00 2026",
+        ] {
+            assert_eq!(retry_after_secs(date, at()), Some(120), "{date}");
+        }
+        assert_eq!(
+            retry_after_secs("Tue, 24 Nov 2026 09:00:00 GMT", at()),
+            Some(0)
+        );
+        assert_eq!(retry_after_secs("soon", at()), None);
+        assert_eq!(retry_after_secs("-5", at()), None);
+        assert_eq!(
+            outcome(
+                &response(503, &[("Retry-After", "Tue, 24 Nov 2026 10:05:00 GMT")]),
+                at()
+            ),
+            Outcome::Retry {
+                error: "HTTP 503".into(),
+                retry_after_secs: Some(300)
+            }
+        );
     }
 
     #[test]

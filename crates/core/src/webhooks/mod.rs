@@ -134,46 +134,73 @@ fn event_json(e: &TrackingEvent) -> serde_json::Value {
     })
 }
 
-/// The messages a change of `after`'s latest status from `previous` makes: none when the
-/// status stayed, else `shipment.status_changed` and the new status's own type, if it has one.
-/// The payload carries no consignee data: only the order, the waybill and the tracking the
-/// customer sees.
+/// The messages the changes of the normalised status from `previous` to `after`'s latest make:
+/// one change per new event (of `new_events`, in event-time order, up to the latest) whose
+/// status differs from the one before it, each with `shipment.status_changed` and the new
+/// status's own type, if it has one. None when the status stayed. The payload carries no
+/// consignee data: only the order, the waybill and the tracking the customer sees.
 pub fn status_events(
     previous: Option<&TrackingEvent>,
     after: &Snapshot,
+    new_events: &[TrackingEvent],
     now: DateTime<Utc>,
 ) -> Vec<WebhookEvent> {
-    let (Some(latest), Some(awb)) = (after.latest.as_ref(), after.order.awb_no.as_deref()) else {
+    let Some(latest) = after.latest.as_ref() else {
         return Vec::new();
     };
-    if previous.map(|p| p.status) == Some(latest.status) {
-        return Vec::new();
+    let mut steps: Vec<&TrackingEvent> = new_events
+        .iter()
+        .filter(|e| previous.is_none_or(|p| e.recency() > p.recency()))
+        .filter(|e| e.recency() < latest.recency())
+        .collect();
+    steps.sort_by_key(|e| e.recency());
+    steps.push(latest);
+    let mut messages = Vec::new();
+    let mut before = previous;
+    for step in steps {
+        if before.map(|p| p.status) != Some(step.status) {
+            messages.extend(change_events(before, step, after, now));
+            before = Some(step);
+        }
     }
+    messages
+}
+
+/// The messages of one change, to `current` from `previous`, of `after`'s order.
+fn change_events(
+    previous: Option<&TrackingEvent>,
+    current: &TrackingEvent,
+    after: &Snapshot,
+    now: DateTime<Utc>,
+) -> Vec<WebhookEvent> {
     let order = &after.order;
+    let Some(awb) = order.awb_no.as_deref() else {
+        return Vec::new();
+    };
     let data = json!({
         "orderId": order.id,
         "awbNo": awb,
         "courier": order.courier,
         "previous": status_json(previous),
-        "current": status_json(Some(latest)),
+        "current": status_json(Some(current)),
         "tracking": {
-            "status": latest.status.customer_text(),
-            "statusCode": latest.status,
-            "description": latest.description,
-            "location": latest.location,
-            "eventDate": iso(latest.event_at),
+            "status": current.status.customer_text(),
+            "statusCode": current.status,
+            "description": current.description,
+            "location": current.location,
+            "eventDate": iso(current.event_at),
             "lastSyncedAt": order.last_synced_at.map(iso),
         },
-        "latestEvent": event_json(latest),
+        "latestEvent": event_json(current),
         "expectedDeliveryDate": order.expected_delivery_date,
     });
     std::iter::once(STATUS_CHANGED)
-        .chain(specific_type(latest.status))
+        .chain(specific_type(current.status))
         .map(|kind| WebhookEvent {
-            id: event_id(&order.id, awb, latest.status, latest.event_at, kind),
+            id: event_id(&order.id, awb, current.status, current.event_at, kind),
             kind: kind.to_owned(),
             order_id: Some(order.id.clone()),
-            sequence: sequence(latest),
+            sequence: sequence(current),
             payload: json!({"type": kind, "timestamp": iso(now), "data": data}).to_string(),
         })
         .collect()
@@ -314,7 +341,7 @@ mod tests {
         let at = Utc.with_ymd_and_hms(2026, 11, 24, 10, 0, 0).unwrap();
         let before = snapshot(Status::OutForDelivery, at);
         let after = snapshot(Status::Delivered, at + chrono::Duration::hours(2));
-        let events = status_events(before.latest.as_ref(), &after, at);
+        let events = status_events(before.latest.as_ref(), &after, &[], at);
         let kinds: Vec<&str> = events.iter().map(|e| e.kind.as_str()).collect();
         assert_eq!(kinds, [STATUS_CHANGED, "shipment.delivered"]);
         assert_ne!(events[0].id, events[1].id);
@@ -322,6 +349,7 @@ mod tests {
         let again = status_events(
             before.latest.as_ref(),
             &after,
+            &[],
             at + chrono::Duration::days(1),
         );
         assert_eq!(again[0].id, events[0].id);
@@ -339,12 +367,75 @@ mod tests {
     }
 
     #[test]
+    fn every_new_status_of_one_reply_makes_its_own_change_in_event_time_order() {
+        let at = Utc.with_ymd_and_hms(2026, 11, 24, 10, 0, 0).unwrap();
+        let event = |status, hours| TrackingEvent {
+            status,
+            scan_code: format!("S{hours}"),
+            ..TrackingEvent::booked("111", at + chrono::Duration::hours(hours))
+        };
+        let carrier = |status, hours| {
+            let mut s = snapshot(status, at);
+            s.latest = Some(event(status, hours));
+            s
+        };
+        let before = carrier(Status::InTransit, 0);
+        let after = carrier(Status::Delivered, 3);
+        // The reply's new events, newest first as carriers list them; a second scan with the
+        // same status is no change; an event from before the stored latest is none either.
+        let new = [
+            after.latest.clone().unwrap(),
+            event(Status::OutForDelivery, 2),
+            event(Status::OutForDelivery, 1),
+            event(Status::Exception, -1),
+        ];
+        let events = status_events(before.latest.as_ref(), &after, &new, at);
+        let kinds: Vec<&str> = events.iter().map(|e| e.kind.as_str()).collect();
+        assert_eq!(
+            kinds,
+            [
+                STATUS_CHANGED,
+                "shipment.out_for_delivery",
+                STATUS_CHANGED,
+                "shipment.delivered"
+            ]
+        );
+        let body =
+            |i: usize| -> serde_json::Value { serde_json::from_str(&events[i].payload).unwrap() };
+        assert_eq!(body(0)["data"]["previous"]["statusCode"], "in_transit");
+        assert_eq!(body(0)["data"]["current"]["statusCode"], "out_for_delivery");
+        assert_eq!(
+            body(0)["data"]["latestEvent"]["eventDate"],
+            "2026-11-24T11:00:00Z"
+        );
+        assert_eq!(
+            body(2)["data"]["previous"]["statusCode"],
+            "out_for_delivery"
+        );
+        assert_eq!(body(2)["data"]["current"]["statusCode"], "delivered");
+        assert!(events[0].sequence < events[2].sequence);
+        // Each change has its own id, the same whenever it is computed again.
+        let again = status_events(
+            before.latest.as_ref(),
+            &after,
+            &new,
+            at + chrono::Duration::days(1),
+        );
+        let ids: Vec<&str> = events.iter().map(|e| e.id.as_str()).collect();
+        assert_eq!(ids, again.iter().map(|e| e.id.as_str()).collect::<Vec<_>>());
+        assert_eq!(
+            ids.iter().collect::<std::collections::BTreeSet<_>>().len(),
+            4
+        );
+    }
+
+    #[test]
     fn no_event_when_the_status_stays_and_only_the_general_one_for_plain_statuses() {
         let at = Utc.with_ymd_and_hms(2026, 11, 24, 10, 0, 0).unwrap();
         let before = snapshot(Status::InTransit, at);
         let later = snapshot(Status::InTransit, at + chrono::Duration::hours(1));
-        assert!(status_events(before.latest.as_ref(), &later, at).is_empty());
-        let booked = status_events(None, &snapshot(Status::InfoReceived, at), at);
+        assert!(status_events(before.latest.as_ref(), &later, &[], at).is_empty());
+        let booked = status_events(None, &snapshot(Status::InfoReceived, at), &[], at);
         assert_eq!(booked.len(), 1);
         let body: serde_json::Value = serde_json::from_str(&booked[0].payload).unwrap();
         assert_eq!(

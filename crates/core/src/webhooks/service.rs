@@ -12,7 +12,7 @@ use chrono::{DateTime, Duration, Utc};
 use super::delivery::{Outcome, WebhookSettings, after_failure, outcome, retry_delay_ms};
 use super::{
     Attempt, AttemptRecord, Delivery, DeliveryJob, DeliveryMessage, DeliveryState, Endpoint,
-    WebhookEvent, WebhookQueue, ping, sign,
+    WebhookQueue, ping, sign,
 };
 use crate::error::ServiceError;
 use crate::ports::{Clock, HttpClient, HttpRequest, Log, Random, WebhookStore};
@@ -24,6 +24,12 @@ pub const ROTATION_OVERLAP: Duration = Duration::hours(24);
 
 /// A delivery waiting behind an earlier one of its order is looked at again after this long.
 const WAIT_BEHIND_SECS: u32 = 2;
+
+/// A pending delivery sent to the queue this long before (or, when retried, whose retry was
+/// due this long before) is sent again: its message was lost. Longer than any wait behind an
+/// earlier delivery of the order usually lasts; a delivery that waits longer may get a second
+/// message, and the one that comes back after an attempt is dropped as stale.
+pub const DELIVERY_LEASE: Duration = Duration::hours(3);
 
 /// Deliveries sent to the queue per dispatch, at most.
 const DISPATCH_LIMIT: usize = MAX_MESSAGES_PER_SEND;
@@ -179,7 +185,11 @@ impl<S: WebhookStore, T: Clock, L: Log> Webhooks<'_, S, T, L> {
         loop {
             let claimed = match self
                 .store
-                .claim_unqueued(self.clock.now(), DISPATCH_LIMIT)
+                .claim_unqueued(
+                    self.clock.now(),
+                    self.clock.now() - DELIVERY_LEASE,
+                    DISPATCH_LIMIT,
+                )
                 .await
             {
                 Ok(claimed) => claimed,
@@ -335,7 +345,7 @@ impl<S: WebhookStore, T: Clock, L: Log> Webhooks<'_, S, T, L> {
         let latency_ms = (self.clock.now() - now).num_milliseconds().max(0) as u64;
         let number = job.attempts + 1;
         let http_status = result.as_ref().ok().map(|r| r.status);
-        let (state, error, next_retry_at) = match outcome(&result) {
+        let (state, error, next_retry_at) = match outcome(&result, self.clock.now()) {
             Outcome::Delivered => (DeliveryState::Delivered, None, None),
             Outcome::Retry {
                 error,
@@ -394,24 +404,5 @@ impl<S: WebhookStore, T: Clock, L: Log> Webhooks<'_, S, T, L> {
             failing_since,
             disable,
         }
-    }
-}
-
-/// The messages a status change made, recorded for delivery. Never fails: a failure is logged
-/// (the status change itself is saved).
-pub async fn emit(
-    store: &impl WebhookStore,
-    log: &impl Log,
-    events: &[WebhookEvent],
-    now: DateTime<Utc>,
-) {
-    if events.is_empty() {
-        return;
-    }
-    if let Err(e) = store.emit(events, now).await {
-        log.warn(&format!(
-            "[WEBHOOKS] Could not record {} webhook messages: {e}",
-            events.len()
-        ));
     }
 }
