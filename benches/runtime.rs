@@ -18,6 +18,8 @@
 
 #[path = "../tests/support/mod.rs"]
 mod support;
+#[path = "workload.rs"]
+mod workload;
 
 use std::fmt::Write as _;
 use std::fs;
@@ -110,19 +112,22 @@ fn wrk(url: &str, headers: &[String]) -> Load {
     }
 }
 
-/// A reference worker (the hello-world or the floors, in `benches/<dir>`) under `wrangler dev`,
-/// on the same workerd as the tracking worker.
+/// A reference worker (the hello-world or the floors, in `benches/<dir>`; the bench build) under
+/// `wrangler dev`, on the same workerd as the tracking worker.
 struct Baseline {
     child: Child,
     base: String,
+    /// From `wrangler dev`'s start to the first answer.
+    first_answer: Duration,
 }
 
 impl Baseline {
     fn start(dir: &str, vars: &[(&str, String)]) -> Baseline {
+        let started = Instant::now();
         let port = free_port();
         let child = {
             let mut cmd = Command::new(root().join("node_modules/.bin/wrangler"));
-            cmd.current_dir(root().join("benches").join(dir))
+            cmd.current_dir(root().join(dir))
                 .env("WRANGLER_SEND_METRICS", "false")
                 .env("CLOUDFLARE_CF_FETCH_ENABLED", "false")
                 .args([
@@ -156,7 +161,11 @@ impl Baseline {
             );
             std::thread::sleep(Duration::from_millis(100));
         }
-        Baseline { child, base }
+        Baseline {
+            child,
+            base,
+            first_answer: started.elapsed(),
+        }
     }
 }
 
@@ -166,6 +175,46 @@ impl Drop for Baseline {
         let _ = Command::new("kill").args(["-TERM", "--", &group]).status();
         let _ = self.child.wait();
     }
+}
+
+/// Batches run per timed request of the CPU measure in wasm.
+const CPU_ITERATIONS: usize = 40;
+
+/// The bench build (`build-worker.sh --bench-cpu`) under `wrangler dev`, with a configuration
+/// of its own: the route needs no binding.
+fn bench_build() -> Baseline {
+    let config = "name = \"cpu-bench\"\nmain = \"index.js\"\ncompatibility_date = \"2026-04-20\"\n";
+    fs::write(root().join("build-bench/wrangler.toml"), config)
+        .expect("write build-bench/wrangler.toml");
+    Baseline::start("build-bench", &[])
+}
+
+/// The sync batch's CPU in wasm, in ns per 50-waybill batch: the bench route timed from
+/// outside, with no batch and with `CPU_ITERATIONS` of them, the fastest of five each (the
+/// workers' clocks stand still while the code computes, so the time is taken here).
+fn wasm_batch_ns(base: &str) -> f64 {
+    let (xml, awbs) = workload::answer();
+    let body = json!({ "xml": xml, "awbs": awbs });
+    let fastest = |iterations: usize| {
+        (0..5)
+            .map(|_| {
+                let started = Instant::now();
+                let answer: Value =
+                    ureq::post(format!("{base}/__bench-cpu?iterations={iterations}"))
+                        .send_json(&body)
+                        .expect("the bench route answers")
+                        .body_mut()
+                        .read_json()
+                        .expect("JSON");
+                assert_eq!(answer["iterations"], iterations);
+                started.elapsed()
+            })
+            .min()
+            .unwrap()
+    };
+    let none = fastest(0);
+    let some = fastest(CPU_ITERATIONS);
+    (some.saturating_sub(none)).as_nanos() as f64 / CPU_ITERATIONS as f64
 }
 
 fn gzip_size(path: &Path) -> usize {
@@ -329,9 +378,9 @@ fn main() {
     // Hot path and forceRefresh, each against its floor measured in this run under the same
     // load, and the hello-world as a reference line.
     eprintln!("bench: hello-world (reference) under load");
-    let hello = {
-        let b = Baseline::start("baseline-worker", &[]);
-        wrk(&b.base, &[])
+    let (hello, hello_start) = {
+        let b = Baseline::start("benches/baseline-worker", &[]);
+        (wrk(&b.base, &[]), b.first_answer)
     };
     let (hot, refresh, kv_floor, refresh_floor, trips) = {
         let w = TestWorker::start_with(Options {
@@ -379,7 +428,7 @@ fn main() {
             sim.licence_key
         );
         let floor = Baseline::start(
-            "floor-worker",
+            "benches/floor-worker",
             &[("FLOOR_CARRIER_URL", url), ("FLOOR_CARRIER_TOKEN", token)],
         );
         ureq::put(format!("{}/kv", floor.base))
@@ -513,7 +562,40 @@ fn main() {
         "≤ 3×",
         Some(cpu <= 3.0),
     ));
-    raw["cpu"] = json!({"batchNs": batch_ns, "tokeniseNs": floor_ns, "shipments": 50});
+    eprintln!("bench: the same batch in wasm, inside workerd (the bench build)");
+    let bench = bench_build();
+    let wasm_ns = wasm_batch_ns(&bench.base);
+    let per_shipment_us = wasm_ns / 50_000.0;
+    rows.push(row(
+        "CPU, 50-waybill answer, wasm in workerd (µs)",
+        format!(
+            "{:.0} ({per_shipment_us:.1} per shipment)",
+            wasm_ns / 1000.0
+        ),
+        format!(
+            "{:.0} ({:.1} per shipment, native)",
+            batch_ns / 1000.0,
+            batch_ns / 50_000.0
+        ),
+        wasm_ns / batch_ns,
+        "≤ 10 µs per shipment",
+        Some(per_shipment_us <= 10.0),
+    ));
+    // Cold start: `wrangler dev`'s start to the first answer, the bench build (the worker's
+    // wasm and its global set-up, plus a route) against the hello-world's; wrangler's own start
+    // is in both.
+    rows.push(row(
+        "cold start: wrangler dev to first answer (ms)",
+        format!("{:.0}", bench.first_answer.as_secs_f64() * 1000.0),
+        format!("{:.0} (hello-world)", hello_start.as_secs_f64() * 1000.0),
+        bench.first_answer.as_secs_f64() / hello_start.as_secs_f64(),
+        "—",
+        None,
+    ));
+    let bench_start = bench.first_answer;
+    drop(bench);
+    raw["cpu"] = json!({"batchNs": batch_ns, "tokeniseNs": floor_ns, "wasmBatchNs": wasm_ns, "shipments": 50});
+    raw["coldStartMs"] = json!({"benchBuild": bench_start.as_secs_f64() * 1000.0, "helloWorld": hello_start.as_secs_f64() * 1000.0});
 
     // Sync scale.
     eprintln!("bench: syncing {shipments} shipments in batches of {SYNC_BATCH}, twice");

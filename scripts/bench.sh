@@ -16,6 +16,7 @@ fi
 command -v gzip >/dev/null || die "gzip is needed to measure the wasm size"
 
 bash scripts/build-worker.sh
+bash scripts/build-worker.sh --bench-cpu
 log "building the hello-world and the floors (benches/baseline-worker, benches/floor-worker) the same way"
 (cd benches/baseline-worker && worker-build --release)
 (cd benches/floor-worker && worker-build --release)
