@@ -6,7 +6,7 @@
 //!   with the token `FLOOR_CARRIER_TOKEN`), one D1 write statement, one KV put, in sequence —
 //!   the least I/O a live refresh does.
 //! - `PUT /kv` (the answer to keep) and `PUT /refresh` (the table): the bench's set-up, not
-//!   measured. Anything else answers a line saying so, which tells the bench it is up.
+//!   measured.
 
 use worker::{
     Context, Date, Env, Fetch, Headers, Method, Request, RequestInit, Response, Result, event,
@@ -61,7 +61,6 @@ async fn fetch(mut req: Request, env: Env, _ctx: Context) -> Result<Response> {
                 .await?;
             Response::empty()
         }
-        // Up: the bench waits for this before it loads the floors.
-        _ => Response::ok("floors: GET /kv, GET /refresh"),
+        _ => Response::error("not found", 404),
     }
 }
