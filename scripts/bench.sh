@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # `npm run bench`: the benchmark harness (not part of `npm test`). Installs what it needs (wrk
-# from Debian's packages), builds the tracking worker and the baseline worker the same way
+# from Debian's packages), builds the tracking worker, the hello-world and the floors the same way
 # (release, wasm-opt on), runs the CPU benchmark, then the runtime benchmarks, which print the
 # report and write it to bench-results/.
 set -euo pipefail
@@ -16,8 +16,10 @@ fi
 command -v gzip >/dev/null || die "gzip is needed to measure the wasm size"
 
 bash scripts/build-worker.sh
-log "building the baseline worker (benches/baseline-worker) the same way"
+bash scripts/build-worker.sh --bench-cpu
+log "building the hello-world and the floors (benches/baseline-worker, benches/floor-worker) the same way"
 (cd benches/baseline-worker && worker-build --release)
+(cd benches/floor-worker && worker-build --release)
 
 log "CPU per synced shipment (criterion)"
 cargo bench --bench sync_cpu

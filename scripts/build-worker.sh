@@ -6,6 +6,8 @@
 #   build-worker.sh                    the worker, into build/
 #   build-worker.sh --store-contract   a test build serving the storage contract suite against
 #                                      D1 (tests/store_contract.rs), into build-contract/
+#   build-worker.sh --bench-cpu        a bench build that also runs the sync batch's CPU workload
+#                                      in wasm (POST /__bench-cpu, benches/runtime.rs), into build-bench/
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$ROOT"
@@ -13,6 +15,8 @@ cd "$ROOT"
 out="build" features=()
 if [ "${1:-}" = "--store-contract" ]; then
   out="build-contract" features=(--features store-contract)
+elif [ "${1:-}" = "--bench-cpu" ]; then
+  out="build-bench" features=(--features bench-cpu)
 fi
 stamp="$out/.built"
 # .dev.vars.example is compiled in: production refuses its values; so is the contract, served at

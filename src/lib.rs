@@ -4,6 +4,9 @@
 //! (`tracking-api`) are plain Rust crates tested natively; this crate wires them to the
 //! platform: D1, KV, Queues, `fetch`, the cron trigger, and the request/response bridge.
 
+// Natively for `benches/sync_cpu.rs`; in wasm only in the bench build.
+#[cfg(any(feature = "bench-cpu", not(target_arch = "wasm32")))]
+pub mod bench_cpu;
 mod bridge;
 pub mod config;
 mod cron;
@@ -26,7 +29,15 @@ fn start() {
 }
 
 #[event(fetch)]
-async fn fetch(req: Request, env: Env, ctx: Context) -> worker::Result<Response> {
+async fn fetch(
+    #[allow(unused_mut)] mut req: Request,
+    env: Env,
+    ctx: Context,
+) -> worker::Result<Response> {
+    #[cfg(feature = "bench-cpu")]
+    if let Some(answer) = bench_cpu::serve(&mut req).await {
+        return answer;
+    }
     #[cfg(feature = "store-contract")]
     if let Some(answer) = store_contract::serve(&req, &env).await {
         return answer;

@@ -1,6 +1,9 @@
 //! Time, sleeping, logging and metering on Workers.
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
+use std::fmt::Write;
+use std::future::Future;
+use std::rc::Rc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -54,10 +57,54 @@ impl Log for ConsoleLog {
     }
 }
 
-/// Counts the operations sent through it: what an invocation spends against its limits.
+/// The round trips of one invocation, in the order they finished, with their wall time:
+/// development answers carry them as a `Server-Timing` header for the benchmarks to read.
+/// Off (and free) in production, whose answers never carry it.
+#[derive(Default)]
+pub struct Trace {
+    on: bool,
+    spans: RefCell<Vec<(&'static str, u64)>>,
+}
+
+impl Trace {
+    pub fn new(on: bool) -> Rc<Trace> {
+        Rc::new(Trace {
+            on,
+            spans: RefCell::default(),
+        })
+    }
+
+    /// Runs `work`, noting its wall time under `name` when tracing.
+    pub async fn time<F: Future>(&self, name: &'static str, work: F) -> F::Output {
+        if !self.on {
+            return work.await;
+        }
+        let start = Date::now().as_millis();
+        let output = work.await;
+        let took = Date::now().as_millis().saturating_sub(start);
+        self.spans.borrow_mut().push((name, took));
+        output
+    }
+
+    /// The `Server-Timing` value (`kv-get;dur=1, d1;dur=4, ...`), or none when not tracing.
+    pub fn header(&self) -> Option<String> {
+        self.on.then(|| {
+            let mut value = String::new();
+            for (name, took) in self.spans.borrow().iter() {
+                let sep = if value.is_empty() { "" } else { ", " };
+                let _ = write!(value, "{sep}{name};dur={took}");
+            }
+            value
+        })
+    }
+}
+
+/// Counts the operations sent through it: what an invocation spends against its limits; and
+/// times them into the invocation's trace.
 pub struct Counted<T> {
     inner: T,
     count: Cell<usize>,
+    trace: Rc<Trace>,
 }
 
 impl<T> Counted<T> {
@@ -65,7 +112,14 @@ impl<T> Counted<T> {
         Counted {
             inner,
             count: Cell::new(0),
+            trace: Rc::default(),
         }
+    }
+
+    /// Times the operations into `trace`.
+    pub fn traced(mut self, trace: &Rc<Trace>) -> Counted<T> {
+        self.trace = trace.clone();
+        self
     }
 
     pub fn count(&self) -> usize {
@@ -85,19 +139,23 @@ impl<T> Counted<T> {
 impl<H: HttpClient> HttpClient for Counted<H> {
     async fn send(&self, request: HttpRequest, timeout_ms: u64) -> Result<HttpResponse, HttpError> {
         self.tick();
-        self.inner.send(request, timeout_ms).await
+        self.trace
+            .time("fetch", self.inner.send(request, timeout_ms))
+            .await
     }
 }
 
 impl<K: KeyValue> KeyValue for Counted<K> {
     async fn get(&self, key: &str) -> Result<Option<String>, StoreError> {
         self.tick();
-        self.inner.get(key).await
+        self.trace.time("kv-get", self.inner.get(key)).await
     }
 
     async fn put(&self, key: &str, value: &str, ttl_secs: Option<u64>) -> Result<(), StoreError> {
         self.tick();
-        self.inner.put(key, value, ttl_secs).await
+        self.trace
+            .time("kv-put", self.inner.put(key, value, ttl_secs))
+            .await
     }
 
     async fn delete(&self, key: &str) -> Result<(), StoreError> {

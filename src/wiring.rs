@@ -5,7 +5,7 @@
 use std::cell::RefCell;
 use std::rc::Rc;
 
-use bluedart::client::{Account, BlueDartClient, Gateway};
+use bluedart::client::{Account, BlueDartClient, Gateway, TokenCache};
 use tracking_api::push::PushSettings;
 use tracking_api::reply::After;
 use tracking_api::{Api, ApiSettings, Secrets};
@@ -17,12 +17,12 @@ use tracking_core::webhooks::service::Webhooks;
 use worker::{Context, Env, Request, Response};
 
 use crate::bridge::{to_http, to_worker};
-use crate::config::{Config, ConfigError, production_problems};
+use crate::config::{Config, ConfigError, Environment, production_problems};
 use crate::d1::D1Store;
 use crate::fetch::WorkerFetch;
 use crate::kv::WorkersKv;
 use crate::queues::WorkerQueues;
-use crate::runtime::{ConsoleLog, Counted, WorkerClock, WorkerRandom};
+use crate::runtime::{ConsoleLog, Counted, Trace, WorkerClock, WorkerRandom};
 
 /// The configuration from the environment's `[vars]`.
 fn config(env: &Env) -> Result<Config, ConfigError> {
@@ -58,6 +58,9 @@ pub struct Settings {
 
 thread_local! {
     static SETTINGS: RefCell<Option<Rc<Settings>>> = const { RefCell::new(None) };
+    /// Blue Dart's login token as this isolate last saw it (KV is its fallback and shares it
+    /// with other isolates): a refresh then reads no KV key for it.
+    static TOKEN: Rc<TokenCache> = Rc::default();
 }
 
 fn settings(env: &Env) -> Result<Rc<Settings>, SetupError> {
@@ -117,6 +120,8 @@ pub struct Invocation {
     account: Rc<Account>,
     settings: Rc<ServiceSettings>,
     pub queues: Counted<WorkerQueues>,
+    /// The round trips, timed in development only.
+    trace: Rc<Trace>,
 }
 
 type Client<'a> = BlueDartClient<'a, Counted<WorkerFetch>, Counted<WorkersKv>, WorkerClock>;
@@ -133,20 +138,25 @@ impl Invocation {
         let kv = env
             .kv("TRACKING_KV")
             .map_err(|_| SetupError("the KV binding TRACKING_KV is missing".into()))?;
+        let trace = Trace::new(loaded.config.environment == Environment::Development);
+        let mut store = D1Store::new(db);
+        store.trace = trace.clone();
         Ok(Invocation {
             config: loaded.config.clone(),
             secrets: loaded.secrets.clone(),
             api: loaded.api.clone(),
             account: loaded.account.clone(),
             settings: loaded.settings.clone(),
-            store: D1Store::new(db),
-            kv: Counted::new(WorkersKv { kv }),
+            store,
+            kv: Counted::new(WorkersKv { kv }).traced(&trace),
             http: Counted::new(WorkerFetch {
                 max_response_bytes: loaded.config.bluedart_max_response_bytes,
-            }),
+            })
+            .traced(&trace),
             clock: WorkerClock,
             log: ConsoleLog,
             queues: Counted::new(WorkerQueues::from_env(env)?),
+            trace,
         })
     }
 
@@ -162,7 +172,8 @@ impl Invocation {
                 shipper: self.config.shipper.clone(),
                 timeout_ms: self.config.bluedart_timeout_ms,
             },
-        );
+        )
+        .with_token_cache(TOKEN.with(Rc::clone));
         GuardedCarrier::new(
             client,
             &self.store,
@@ -293,6 +304,11 @@ pub async fn serve(req: Request, env: Env, ctx: Context) -> Response {
                 ));
             }
         });
+    }
+    if let Some(timing) = invocation.trace.header()
+        && let Ok(value) = http::HeaderValue::from_str(&timing)
+    {
+        reply.response.headers_mut().insert("server-timing", value);
     }
     to_worker(reply.response)
 }

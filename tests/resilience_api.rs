@@ -113,6 +113,11 @@ fn with_the_circuit_open_a_track_makes_no_call_and_answers_from_the_cache() {
     let calls = w.sim.calls(Endpoint::Tracking).len();
     let answer = w.track("ORD-1", "cust-1", true);
     assert_eq!(answer.status, 200);
+    assert_eq!(
+        answer.header("server-timing"),
+        None,
+        "production answers carry no trace"
+    );
     let body = answer.json();
     assert_eq!(
         w.sim.calls(Endpoint::Tracking).len(),

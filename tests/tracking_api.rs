@@ -141,6 +141,54 @@ fn force_refresh_goes_live_saves_and_the_cache_then_serves_the_same() {
     );
 }
 
+/// The names of the round trips a development answer's `Server-Timing` lists, in order.
+fn round_trips(answer: &e2e::Answer) -> Vec<String> {
+    let timing = answer
+        .header("server-timing")
+        .expect("a Server-Timing header");
+    timing
+        .split(", ")
+        .map(|span| {
+            let (name, dur) = span.split_once(";dur=").expect("name;dur=ms");
+            assert!(dur.parse::<u64>().is_ok(), "{timing}");
+            name.to_owned()
+        })
+        .collect()
+}
+
+/// Development answers list their round trips. After the first refresh logged in, the
+/// isolate keeps Blue Dart's token: the next refresh reads only the order's snapshot from KV,
+/// and makes one outbound call, the tracking call.
+#[test]
+fn a_refresh_traces_its_round_trips_and_reuses_the_isolate_token() {
+    let w = demo_worker(vec![]);
+    w.ship("ORD-1", "cust-1", "81234567890");
+    let first = w.track("ORD-1", "cust-1", true);
+    assert_eq!(first.status, 200, "{}", first.body);
+    let first = round_trips(&first);
+    assert_eq!(
+        first.iter().filter(|s| *s == "fetch").count(),
+        2,
+        "login, tracking: {first:?}"
+    );
+    let second = w.track("ORD-1", "cust-1", true);
+    assert_eq!(second.json()["dataSource"]["isLive"], true);
+    let second = round_trips(&second);
+    assert_eq!(
+        second.iter().filter(|s| *s == "fetch").count(),
+        1,
+        "{second:?}"
+    );
+    assert_eq!(
+        second.iter().filter(|s| *s == "kv-get").count(),
+        1,
+        "{second:?}"
+    );
+    assert!(second.iter().any(|s| s.starts_with("d1")), "{second:?}");
+    assert_eq!(w.sim.calls(Endpoint::Login).len(), 1);
+    assert_eq!(round_trips(&w.track("ORD-1", "cust-1", false)), ["kv-get"]);
+}
+
 #[test]
 fn blue_dart_faults_during_refresh_answer_cached_data_and_change_nothing() {
     let w = demo_worker(vec![("BLUEDART_TIMEOUT_MS", "1500".into())]);

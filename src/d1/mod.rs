@@ -25,6 +25,8 @@ pub struct D1Store {
     pub db: D1Database,
     /// Statements sent in this invocation.
     pub sent: Cell<usize>,
+    /// Times the statements sent, for development's `Server-Timing`.
+    pub trace: std::rc::Rc<crate::runtime::Trace>,
     /// Whether this invocation recorded webhook deliveries that wait to be sent to the queue.
     pub webhooks_waiting: Cell<bool>,
     /// Test builds: every statement prepared, with its parameters, so that the store contract
@@ -78,6 +80,7 @@ impl D1Store {
         D1Store {
             db,
             sent: Cell::new(0),
+            trace: Default::default(),
             webhooks_waiting: Cell::new(false),
             #[cfg(feature = "store-contract")]
             prepared: Default::default(),
@@ -98,7 +101,7 @@ impl D1Store {
 
     pub(super) async fn all(&self, statement: D1PreparedStatement) -> Result<D1Result, StoreError> {
         self.sent.set(self.sent.get() + 1);
-        statement.all().await.map_err(err)
+        self.trace.time("d1", statement.all()).await.map_err(err)
     }
 
     /// Runs one query and reads its rows.
@@ -122,7 +125,10 @@ impl D1Store {
             return Ok(Vec::new());
         }
         self.sent.set(self.sent.get() + statements.len());
-        self.db.batch(statements).await.map_err(err)
+        self.trace
+            .time("d1-batch", self.db.batch(statements))
+            .await
+            .map_err(err)
     }
 
     pub fn queries(&self) -> usize {

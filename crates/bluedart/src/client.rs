@@ -3,6 +3,7 @@
 //! drops the cached token, logs in again and retries once.
 
 use std::cell::RefCell;
+use std::rc::Rc;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -48,6 +49,12 @@ struct CachedToken {
     expires_at: DateTime<Utc>,
 }
 
+/// The login token as this isolate last saw it: shared by the clients of all its invocations,
+/// so that a refresh reads KV for the token only once per isolate (and per login elsewhere).
+/// A token within [`TOKEN_MARGIN`] of its expiry is never used from it; KV, then a login, is.
+#[derive(Default)]
+pub struct TokenCache(RefCell<Option<CachedToken>>);
+
 /// Where the gateway is and who we are to it.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Gateway {
@@ -62,8 +69,9 @@ pub struct BlueDartClient<'a, H, K, C> {
     kv: &'a K,
     clock: &'a C,
     gateway: Gateway,
-    /// The token for the rest of this invocation, so that a run reads KV once, not per batch.
-    token: RefCell<Option<CachedToken>>,
+    /// The token for the rest of this invocation (and, shared, of the isolate), so that a run
+    /// reads KV once, not per batch.
+    token: Rc<TokenCache>,
 }
 
 /// The `exp` claim of a JWT, read without checking the signature: it is only used to decide
@@ -107,8 +115,14 @@ impl<'a, H: HttpClient, K: KeyValue, C: Clock> BlueDartClient<'a, H, K, C> {
             kv,
             clock,
             gateway,
-            token: RefCell::new(None),
+            token: Rc::default(),
         }
+    }
+
+    /// Keeps the token in `cache`, shared with other clients (the isolate's invocations).
+    pub fn with_token_cache(mut self, cache: Rc<TokenCache>) -> Self {
+        self.token = cache;
+        self
     }
 
     pub fn gateway_mut(&mut self) -> &mut Gateway {
@@ -150,24 +164,24 @@ impl<'a, H: HttpClient, K: KeyValue, C: Clock> BlueDartClient<'a, H, K, C> {
         };
         let ttl = (expires_at - now - TOKEN_MARGIN).num_seconds().max(60) as u64;
         let value = serde_json::to_string(&cached).expect("token serialises");
-        *self.token.borrow_mut() = Some(cached);
+        *self.token.0.borrow_mut() = Some(cached);
         // A token that cannot be cached is still good for this call.
         let _ = self.kv.put(TOKEN_KEY, &value, Some(ttl)).await;
         Ok(token)
     }
 
+    /// The token to use: from memory while it is outside the margin, else from KV (another
+    /// isolate may have logged in since), else none.
     async fn cached_token(&self) -> Option<String> {
-        let in_memory = self.token.borrow().clone();
-        let cached = match in_memory {
-            Some(cached) => cached,
-            None => {
-                let value = self.kv.get(TOKEN_KEY).await.ok()??;
-                let cached: CachedToken = serde_json::from_str(&value).ok()?;
-                *self.token.borrow_mut() = Some(cached.clone());
-                cached
-            }
-        };
-        (cached.expires_at - self.clock.now() > TOKEN_MARGIN).then_some(cached.token)
+        let usable = |cached: &CachedToken| cached.expires_at - self.clock.now() > TOKEN_MARGIN;
+        let in_memory = self.token.0.borrow().clone();
+        if let Some(cached) = in_memory.filter(usable) {
+            return Some(cached.token);
+        }
+        let value = self.kv.get(TOKEN_KEY).await.ok()??;
+        let cached: CachedToken = serde_json::from_str(&value).ok().filter(usable)?;
+        *self.token.0.borrow_mut() = Some(cached.clone());
+        Some(cached.token)
     }
 
     /// Sends a business call with the login token, logging in again and retrying once when the

@@ -5,8 +5,9 @@
 mod support;
 
 use std::cell::RefCell;
+use std::rc::Rc;
 
-use bluedart::client::{Account, BlueDartClient, Gateway, TOKEN_KEY};
+use bluedart::client::{Account, BlueDartClient, Gateway, TOKEN_KEY, TokenCache};
 use chrono::{DateTime, Duration, Utc};
 use pollster::block_on;
 use serde_json::json;
@@ -101,6 +102,40 @@ fn a_token_without_exp_is_taken_to_live_24_hours() {
     let cached: serde_json::Value = serde_json::from_str(&value).unwrap();
     let expires_at: DateTime<Utc> = serde_json::from_value(cached["expires_at"].clone()).unwrap();
     assert_eq!(expires_at, clock.0.get() + Duration::hours(24));
+}
+
+/// The isolate's invocations share the token: the second one neither logs in nor needs KV,
+/// until the token comes within the one-hour margin of its expiry; then KV (empty here) and a
+/// login give a new one.
+#[test]
+fn a_token_shared_by_the_isolate_is_used_until_the_margin() {
+    let clock = FixedClock::at(2026, 1, 24, 10);
+    let http = Gatekeeper::new("opaque-token-without-claims");
+    let kv = MemoryKv::default();
+    let shared = Rc::new(TokenCache::default());
+    let awbs = ["81234567890".to_owned()];
+    let first = BlueDartClient::new(&http, &kv, &clock, gateway()).with_token_cache(shared.clone());
+    let _ = block_on(first.track(&awbs));
+    kv.entries.borrow_mut().clear();
+    let logins = || {
+        http.urls
+            .borrow()
+            .iter()
+            .filter(|u| u.contains("/token/v1/login"))
+            .count()
+    };
+    assert_eq!(logins(), 1);
+
+    let second =
+        BlueDartClient::new(&http, &kv, &clock, gateway()).with_token_cache(shared.clone());
+    let _ = block_on(second.track(&awbs));
+    assert_eq!(logins(), 1, "the token from memory, with KV empty");
+
+    // 24 h tokens: 23 h on, exactly an hour is left, which is not enough.
+    clock.0.set(clock.0.get() + Duration::hours(23));
+    let third = BlueDartClient::new(&http, &kv, &clock, gateway()).with_token_cache(shared);
+    let _ = block_on(third.track(&awbs));
+    assert_eq!(logins(), 2, "a token at the margin is replaced");
 }
 
 /// Blue Dart's refusals of a waybill come as a 400 with an `error-response` list; any other 400

@@ -1,0 +1,66 @@
+//! The floors the benchmarks hold the tracking worker to: the least I/O its answers can do,
+//! in a workers-rs worker built and served the same way.
+//!
+//! - `GET /kv`: one KV read, its bytes as the answer — the least a cached answer costs.
+//! - `GET /refresh`: one outbound fetch to the carrier (the simulator, at `FLOOR_CARRIER_URL`
+//!   with the token `FLOOR_CARRIER_TOKEN`), one D1 write statement, one KV put, in sequence —
+//!   the least I/O a live refresh does.
+//! - `PUT /kv` (the answer to keep) and `PUT /refresh` (the table): the bench's set-up, not
+//!   measured.
+
+use worker::{
+    Context, Date, Env, Fetch, Headers, Method, Request, RequestInit, Response, Result, event,
+};
+
+const KEY: &str = "floor:answer";
+
+fn json(body: Vec<u8>) -> Result<Response> {
+    let mut response = Response::from_bytes(body)?;
+    response
+        .headers_mut()
+        .set("Content-Type", "application/json; charset=utf-8")?;
+    Ok(response)
+}
+
+#[event(fetch)]
+async fn fetch(mut req: Request, env: Env, _ctx: Context) -> Result<Response> {
+    let kv = env.kv("FLOOR_KV")?;
+    match (req.method(), req.path().as_str()) {
+        (Method::Get, "/kv") => json(kv.get(KEY).bytes().await?.unwrap_or_default()),
+        (Method::Put, "/kv") => {
+            kv.put_bytes(KEY, &req.bytes().await?)?.execute().await?;
+            Response::empty()
+        }
+        (Method::Get, "/refresh") => {
+            let headers = Headers::new();
+            headers.set("JWTToken", &env.var("FLOOR_CARRIER_TOKEN")?.to_string())?;
+            let mut init = RequestInit::new();
+            init.with_headers(headers);
+            let url = env.var("FLOOR_CARRIER_URL")?.to_string();
+            let mut answer = Fetch::Request(Request::new_with_init(&url, &init)?)
+                .send()
+                .await?;
+            let body = answer.text().await?;
+            env.d1("FLOOR_DB")?
+                .prepare(
+                    "INSERT INTO floor (id, body, at) VALUES ('one', ?1, ?2) \
+                     ON CONFLICT (id) DO UPDATE SET body = excluded.body, at = excluded.at",
+                )
+                .bind(&[
+                    body.as_str().into(),
+                    Date::now().as_millis().to_string().into(),
+                ])?
+                .run()
+                .await?;
+            kv.put("floor:refresh", &body)?.execute().await?;
+            json(body.into_bytes())
+        }
+        (Method::Put, "/refresh") => {
+            env.d1("FLOOR_DB")?
+                .exec("CREATE TABLE IF NOT EXISTS floor (id TEXT PRIMARY KEY, body TEXT, at TEXT)")
+                .await?;
+            Response::empty()
+        }
+        _ => Response::error("not found", 404),
+    }
+}
