@@ -4,6 +4,7 @@
 mod events;
 mod health;
 mod orders;
+mod outbox;
 mod pushes;
 mod repairs;
 pub mod rows;

@@ -3,36 +3,17 @@
 
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
-use serde_json::json;
 use tracking_core::model::iso;
 use tracking_core::ports::{StoreError, WebhookStore};
 use tracking_core::webhooks::{
     Attempt, AttemptRecord, Delivery, DeliveryJob, DeliveryState, Endpoint, WebhookEvent,
 };
 use wasm_bindgen::JsValue;
-use worker::D1PreparedStatement;
 
 use super::{D1Store, changes, number, opt_text, parse_time, text, time};
 
 const ENDPOINT_COLUMNS: &str = "id, url, description, event_types, secret, previous_secret, \
     previous_secret_expires_at, enabled, disabled_reason, failing_since, created_at, updated_at";
-
-/// A delivery of each new message (`?1`, a JSON array) to every enabled endpoint that asked for
-/// its type, in the messages' order; messages recorded before get none. Runs before
-/// [`RECORD_EVENTS`], in the same transaction.
-const ADD_DELIVERIES: &str = "INSERT OR IGNORE INTO webhook_deliveries \
-    (endpoint_id, event_id, order_id, sequence, created_at) \
-    SELECT ep.id, json_extract(m.value, '$.id'), json_extract(m.value, '$.o'), \
-    json_extract(m.value, '$.s'), ?2 \
-    FROM json_each(?1) m JOIN webhook_endpoints ep ON ep.enabled = 1 \
-    AND EXISTS (SELECT 1 FROM json_each(ep.event_types) t WHERE t.value = json_extract(m.value, '$.t')) \
-    WHERE NOT EXISTS (SELECT 1 FROM webhook_events w WHERE w.id = json_extract(m.value, '$.id')) \
-    ORDER BY m.key, ep.id";
-
-const RECORD_EVENTS: &str = "INSERT OR IGNORE INTO webhook_events \
-    (id, type, order_id, sequence, payload, created_at) \
-    SELECT json_extract(value, '$.id'), json_extract(value, '$.t'), json_extract(value, '$.o'), \
-    json_extract(value, '$.s'), json_extract(value, '$.p'), ?2 FROM json_each(?1)";
 
 #[derive(Deserialize)]
 struct EndpointRow {
@@ -145,51 +126,8 @@ fn id_value(id: i64) -> JsValue {
 impl D1Store {
     /// Notes that deliveries wait to be sent to the queue, for the platform to dispatch them
     /// once the invocation's work is done.
-    fn note_waiting(&self) {
+    pub(super) fn note_waiting(&self) {
         self.webhooks_waiting.set(true);
-    }
-
-    /// The statements that record the webhook messages of a save, for the save's own batch:
-    /// the messages whose ids are new, each with a delivery to every enabled endpoint that
-    /// asked for its type. None for no messages.
-    pub(super) fn message_statements(
-        &self,
-        messages: &[WebhookEvent],
-        now: DateTime<Utc>,
-    ) -> Result<Vec<D1PreparedStatement>, StoreError> {
-        if messages.is_empty() {
-            return Ok(Vec::new());
-        }
-        let rows: Vec<_> = messages
-            .iter()
-            .map(|e| {
-                json!({"id": e.id, "t": e.kind, "o": e.order_id, "s": e.sequence, "p": e.payload})
-            })
-            .collect();
-        let rows = text(&serde_json::Value::Array(rows).to_string());
-        Ok(vec![
-            self.statement(ADD_DELIVERIES, &[rows.clone(), time(now)])?,
-            self.statement(RECORD_EVENTS, &[rows, time(now)])?,
-        ])
-    }
-
-    /// Runs a save's batch, `messages` recorded in it; notes that deliveries wait when there
-    /// were some.
-    pub(super) async fn batch_with_messages(
-        &self,
-        mut statements: Vec<D1PreparedStatement>,
-        messages: &[WebhookEvent],
-        now: DateTime<Utc>,
-    ) -> Result<(), StoreError> {
-        statements.extend(self.message_statements(messages, now)?);
-        if statements.is_empty() {
-            return Ok(());
-        }
-        self.batch(statements).await?;
-        if !messages.is_empty() {
-            self.note_waiting();
-        }
-        Ok(())
     }
 }
 
