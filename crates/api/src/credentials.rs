@@ -474,6 +474,13 @@ mod tests {
             check(now_plus_days(31)),
             Err(CredentialError::LifetimeTooLong)
         );
+        // The limit itself, clock skew included, still passes; a second more does not.
+        let longest = now() + rules().max_link_lifetime + CLOCK_SKEW;
+        assert_eq!(check(longest), Ok(()));
+        assert_eq!(
+            check(longest + Duration::seconds(1)),
+            Err(CredentialError::LifetimeTooLong)
+        );
         let forever = i64::MAX.to_string();
         let sig = sign("k", link_message("ORD-1", i64::MAX).as_bytes());
         assert_eq!(
@@ -505,6 +512,20 @@ mod tests {
         );
         assert_eq!(
             verify_link("k", &rules(), "ORD-1", "soon", &sig, now()),
+            Err(CredentialError::Malformed)
+        );
+        // Without a secret nothing is verified; a signature longer than any token is not read.
+        assert_eq!(
+            verify_link("", &rules(), "ORD-1", &exp, &sig, now()),
+            Err(CredentialError::Malformed)
+        );
+        let longest = "A".repeat(MAX_TOKEN_LEN);
+        assert_eq!(
+            verify_link("k", &rules(), "ORD-1", &exp, &longest, now()),
+            Err(CredentialError::BadSignature)
+        );
+        assert_eq!(
+            verify_link("k", &rules(), "ORD-1", &exp, &format!("{longest}A"), now()),
             Err(CredentialError::Malformed)
         );
     }

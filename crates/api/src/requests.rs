@@ -344,3 +344,51 @@ impl GenerateBody {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+    use serde_json::{Value, json};
+
+    /// Whether a generate body, the basic one changed by `change`, passes for `order_id`.
+    fn passes(order_id: &str, change: impl FnOnce(&mut Value)) -> bool {
+        let mut body = json!({
+            "consignee": {"name": "A B", "address1": "1 ROAD", "pincode": "682031",
+                          "mobile": "9847012345"},
+            "weightKg": 1.0,
+        });
+        change(&mut body);
+        let body: GenerateBody = serde_json::from_value(body).unwrap();
+        let now = Utc.with_ymd_and_hms(2026, 1, 24, 10, 0, 0).unwrap();
+        body.validate(order_id, now).is_ok()
+    }
+
+    #[test]
+    fn generate_bodies_are_checked_at_their_bounds() {
+        assert!(passes("ORD-1", |_| {}));
+        assert!(passes("ORD-1", |b| b["consignee"]["name"] = json!("N".repeat(30))));
+        assert!(!passes("ORD-1", |b| b["consignee"]["name"] = json!("N".repeat(31))));
+        assert!(!passes("ORD-1", |b| b["weightKg"] = json!(0.0)));
+        assert!(passes("ORD-1", |b| b["weightKg"] = json!(0.01)));
+        assert!(passes("ORD-1", |b| b["weightKg"] = json!(1000.0)));
+        assert!(!passes("ORD-1", |b| b["weightKg"] = json!(1000.01)));
+        assert!(!passes("ORD-1", |b| b["codAmount"] = json!(-1.0)));
+        assert!(!passes("ORD-1", |b| b["declaredValue"] = json!(-1.0)));
+        assert!(passes(&"O".repeat(20), |_| {}));
+        assert!(!passes(&"O".repeat(21), |_| {}));
+    }
+
+    #[test]
+    fn one_piece_unless_said_otherwise() {
+        let body: GenerateBody = serde_json::from_value(json!({
+            "consignee": {"name": "A", "address1": "B", "pincode": "411001",
+                          "mobile": "9000000000"},
+            "weightKg": 1.0,
+        }))
+        .unwrap();
+        let now = Utc.with_ymd_and_hms(2026, 1, 24, 10, 0, 0).unwrap();
+        let request = body.validate("ORD-1", now).unwrap();
+        assert_eq!(request.pieces, 1);
+    }
+}

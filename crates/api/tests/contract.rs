@@ -482,6 +482,32 @@ fn a_second_look_with_the_etag_is_a_304_until_the_order_changes() {
     }));
     let synced = c.send(admin(Method::POST, "/api/admin/shipment/ORD-1/sync", None));
     assert_eq!(synced.response.status(), 200, "{}", synced.response.body());
+    let summary = json_of(&synced);
+    assert_eq!(
+        (
+            &summary["success"],
+            &summary["orderId"],
+            &summary["awbNo"],
+            &summary["changed"],
+            &summary["newEvents"]
+        ),
+        (
+            &json!(true),
+            &json!("ORD-1"),
+            &json!("111111111"),
+            &json!(true),
+            &json!(0)
+        ),
+        "{summary}"
+    );
+    // Admins see what Blue Dart answered, as JSON.
+    let look = json_of(&c.send(admin(Method::GET, "/api/admin/shipment/ORD-1/track", None)));
+    assert_eq!(
+        look["admin"]["carrierResponse"],
+        json!({"fetchedAt": tracking_core::model::iso(c.world.clock.0.get()), "httpStatus": 200,
+               "truncated": false, "body": {}}),
+        "{look}"
+    );
     let after = customer_get(&c, "/api/shipment/ORD-1/track", &[("If-None-Match", &etag)]);
     assert_eq!(after.response.status(), 200, "{}", after.response.body());
     assert_ne!(header(&after, "etag"), Some(etag.as_str()));

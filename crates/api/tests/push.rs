@@ -307,3 +307,9 @@ fn the_push_share_is_pushed_changes_over_all_changes() {
         serde_json::json!({"push": 1, "poll": 3, "pushShare": 0.25})
     );
 }
+
+/// The README and the contract promise 1 MiB unless `BLUEDART_PUSH_MAX_BYTES` says otherwise.
+#[test]
+fn the_default_limit_is_the_documented_mebibyte() {
+    assert_eq!(tracking_api::push::DEFAULT_MAX_BYTES, 1_048_576);
+}

@@ -718,6 +718,12 @@ mod tests {
         for (problem, status, title) in cases {
             let page = render(Lang::En, &PageState::Problem(problem));
             assert_eq!(page.status(), status, "{problem:?}");
+            // Refresh is offered only where trying again may help.
+            assert_eq!(
+                page.body().contains("id=\"refresh\""),
+                status == 503,
+                "{problem:?}"
+            );
             assert!(
                 page.body().contains(&format!("<h1>{title}</h1>")),
                 "{problem:?}"
@@ -753,6 +759,16 @@ mod tests {
             .problem(),
             Some(Problem::NoAwb)
         );
+    }
+
+    #[test]
+    fn a_hash_source_is_the_base64_sha256_of_the_exact_text() {
+        // SHA-256 of nothing, as every CSP tool prints it.
+        assert_eq!(
+            hash_source(""),
+            "'sha256-47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU='"
+        );
+        assert_ne!(hash_source("a"), hash_source("a "));
     }
 
     #[test]
