@@ -187,6 +187,11 @@ mod tests {
                 ("/openapi.json", "GET, HEAD"),
                 ("/api/shipment/ORD-1/track", "GET, OPTIONS"),
                 ("/api/admin/sync/runs", "GET"),
+                ("/api/admin/webhooks", "GET, POST"),
+                ("/api/admin/webhooks/ep_1", "GET, PATCH, DELETE"),
+                ("/api/admin/webhooks/ep_1/deliveries", "GET"),
+                ("/api/admin/webhooks/ep_1/deliveries/7/replay", "POST"),
+                ("/api/admin/webhooks/ep_1/test", "POST"),
             ] {
                 let e = route(&method, path).unwrap_err();
                 assert_eq!(e.status, 405, "{name} {path}");
