@@ -236,6 +236,29 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_description_is_at_most_200_characters() {
+        let at_most = "d".repeat(MAX_DESCRIPTION);
+        assert_eq!(
+            checked_description(at_most.clone()).unwrap(),
+            Some(at_most.clone())
+        );
+        assert!(checked_description(format!("{at_most}d")).is_err());
+        assert_eq!(checked_description("  ".into()).unwrap(), None);
+    }
+
+    #[test]
+    fn a_missing_delivery_and_a_missing_webhook_say_which() {
+        assert_eq!(
+            not_found(ServiceError::NotFound, "delivery").code,
+            "DELIVERY_NOT_FOUND"
+        );
+        assert_eq!(
+            not_found(ServiceError::NotFound, "webhook").code,
+            "WEBHOOK_NOT_FOUND"
+        );
+    }
+
+    #[test]
     fn routes_by_method_and_shape() {
         let get = http::Method::GET;
         let post = http::Method::POST;

@@ -204,6 +204,9 @@ mod tests {
         assert_eq!(Lang::choose(None, Some("hi;q=0, en")), Lang::En);
         assert_eq!(Lang::choose(None, Some("ta, mr")), Lang::En);
         assert_eq!(Lang::choose(None, Some("hi;q=bad")), Lang::En);
+        // Among equals the first listed wins.
+        assert_eq!(Lang::choose(None, Some("hi, en")), Lang::Hi);
+        assert_eq!(Lang::choose(None, Some("hi;q=0.5, en;q=0.5")), Lang::Hi);
         assert_eq!(Lang::choose(None, None), Lang::En);
     }
 
