@@ -9,7 +9,7 @@ use bluedart::client::{Account, BlueDartClient, Gateway, TokenCache};
 use tracking_api::push::PushSettings;
 use tracking_api::reply::After;
 use tracking_api::{Api, ApiSettings, Secrets};
-use tracking_core::breaker::GuardedCarrier;
+use tracking_core::breaker::{BreakerMemory, GuardedCarrier};
 use tracking_core::ports::Log;
 use tracking_core::rules::budget::Spent;
 use tracking_core::service::{ServiceSettings, TrackingService};
@@ -61,6 +61,9 @@ thread_local! {
     /// Blue Dart's login token as this isolate last saw it (KV is its fallback and shares it
     /// with other isolates): a refresh then reads no KV key for it.
     static TOKEN: Rc<TokenCache> = Rc::default();
+    /// The circuit breaker's state as this isolate last saw it (D1 is the shared truth; see
+    /// `tracking_core::breaker::MEMORY_MAX_AGE_SECS` for how stale it may be).
+    static BREAKER: Rc<BreakerMemory> = Rc::default();
 }
 
 fn settings(env: &Env) -> Result<Rc<Settings>, SetupError> {
@@ -181,6 +184,7 @@ impl Invocation {
             &self.log,
             self.config.breaker,
         )
+        .with_memory(BREAKER.with(Rc::clone))
     }
 
     /// What this invocation has spent so far against the platform's limits.
