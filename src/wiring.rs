@@ -12,7 +12,7 @@ use tracking_api::{Api, ApiSettings, Secrets};
 use tracking_core::breaker::{BreakerMemory, GuardedCarrier};
 use tracking_core::ports::Log;
 use tracking_core::rules::budget::Spent;
-use tracking_core::service::{ServiceSettings, TrackingService};
+use tracking_core::service::{Deferred, ServiceSettings, TrackingService};
 use tracking_core::webhooks::service::Webhooks;
 use worker::{Context, Env, Request, Response};
 
@@ -125,6 +125,8 @@ pub struct Invocation {
     pub queues: Counted<WorkerQueues>,
     /// The round trips, timed in development only.
     trace: Rc<Trace>,
+    /// KV writes a customer's refresh left for after the answer.
+    deferred: Deferred,
 }
 
 type Client<'a> = BlueDartClient<'a, Counted<WorkerFetch>, Counted<WorkersKv>, WorkerClock>;
@@ -160,6 +162,7 @@ impl Invocation {
             log: ConsoleLog,
             queues: Counted::new(WorkerQueues::from_env(env)?),
             trace,
+            deferred: Deferred::default(),
         })
     }
 
@@ -220,6 +223,7 @@ impl Invocation {
             clock: &self.clock,
             log: &self.log,
             settings: &self.settings,
+            deferred: Some(&self.deferred),
         }
     }
 }
@@ -283,7 +287,8 @@ pub async fn serve(req: Request, env: Env, ctx: Context) -> Response {
         _ => None,
     };
     let dispatch = invocation.webhooks_waiting();
-    if refresh.is_some() || dispatch {
+    let cache = invocation.deferred.take();
+    if refresh.is_some() || dispatch || !cache.is_empty() {
         // Answer now; hand the refresh to the refresh queue after the response, where it is
         // combined with others into batched carrier calls, and the webhook deliveries this
         // request recorded to their queue.
@@ -291,13 +296,17 @@ pub async fn serve(req: Request, env: Env, ctx: Context) -> Response {
             let Ok(invocation) = Invocation::from_env(&env) else {
                 return;
             };
+            let carrier = invocation.carrier();
+            if !cache.is_empty() {
+                // The refreshed snapshot, saved in D1 before answering, now goes to KV.
+                invocation.service(&carrier).cache_deferred(&cache).await;
+            }
             if dispatch {
                 invocation.webhooks().dispatch(&invocation.queues).await;
             }
             let Some(order_id) = refresh else {
                 return;
             };
-            let carrier = invocation.carrier();
             if let Err(e) = invocation
                 .service(&carrier)
                 .enqueue_refresh(&order_id, &invocation.queues)
