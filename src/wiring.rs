@@ -289,9 +289,9 @@ pub async fn serve(req: Request, env: Env, ctx: Context) -> Response {
     let dispatch = invocation.webhooks_waiting();
     let cache = invocation.deferred.take();
     if refresh.is_some() || dispatch || !cache.is_empty() {
-        // Answer now; hand the refresh to the refresh queue after the response, where it is
-        // combined with others into batched carrier calls, and the webhook deliveries this
-        // request recorded to their queue.
+        // Answer now; after the response write the KV copy a customer's refresh left, hand
+        // the refresh to the refresh queue, where it is combined with others into batched
+        // carrier calls, and the webhook deliveries this request recorded to their queue.
         ctx.wait_until(async move {
             let Ok(invocation) = Invocation::from_env(&env) else {
                 return;
