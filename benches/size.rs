@@ -1,25 +1,17 @@
-//! The product wasm's size, whole (gzip, as deployed) and by crate: twiggy's per-item sizes of
-//! `build/index_bg.wasm` (the shipped file, which keeps its name section) summed by the crate
-//! each item's name starts with. Printed by `npm run bench` and written to
-//! `bench-results/size.md`, so that growth shows where it comes from.
-//!
-//! Needs `twiggy` on PATH (`scripts/bench.sh` installs the pinned version when missing) and the
-//! worker built.
+//! The wasm's size, whole (gzip, as deployed) and by crate: twiggy's per-item sizes of the
+//! shipped `.wasm` (which keeps its name section) summed by the crate each item's name starts
+//! with, so that growth shows where it comes from. Needs `twiggy` on PATH (`scripts/bench.sh`
+//! installs the pinned version when missing).
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
-use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 /// Crates shown by name; the rest are summed in one line.
 const SHOWN: usize = 15;
 
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn gzip_size(path: &Path) -> usize {
+pub fn gzip_size(path: &Path) -> usize {
     let out = Command::new("gzip")
         .args(["-9", "-c"])
         .arg(path)
@@ -56,11 +48,11 @@ fn owner(name: &str) -> String {
     }
 }
 
-fn main() {
-    let wasm = root().join("build/index_bg.wasm");
+/// The gzip size of `wasm` and a table of its raw bytes by crate.
+pub fn by_crate(wasm: &Path) -> String {
     let out = Command::new("twiggy")
         .args(["top", "--format", "json", "-n", "1000000"])
-        .arg(&wasm)
+        .arg(wasm)
         .output()
         .expect("twiggy runs (scripts/bench.sh installs it)");
     assert!(
@@ -79,7 +71,7 @@ fn main() {
     let mut owners: Vec<(String, u64)> = by_owner.into_iter().collect();
     owners.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
 
-    let gzip = gzip_size(&wasm);
+    let gzip = gzip_size(wasm);
     let mut table = format!(
         "wasm: {:.0} KiB gzip ({} bytes), {:.0} KiB raw; by crate (raw bytes before gzip, from twiggy):\n\n\
          | crate or section | KiB | share |\n|---|---|---|\n",
@@ -106,8 +98,5 @@ fn main() {
             share(rest)
         );
     }
-    let dir = root().join("bench-results");
-    fs::create_dir_all(&dir).unwrap();
-    fs::write(dir.join("size.md"), &table).unwrap();
-    println!("\n{table}\nwritten to bench-results/size.md");
+    table
 }
