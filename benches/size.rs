@@ -37,14 +37,14 @@ fn owner(name: &str) -> String {
             other => other.into(),
         };
     }
-    if name.starts_with("data[") {
+    if name.starts_with("data[") || name.starts_with("data segment") {
         "(data segments: strings, tables)".into()
     } else if name.starts_with("code[") {
         "(unnamed functions)".into()
     } else if name.starts_with('"') || name.starts_with("custom section") {
         "(name and custom sections)".into()
     } else {
-        "(types, imports, exports, glue)".into()
+        "(no path: runtime glue, imports, exports, types)".into()
     }
 }
 
