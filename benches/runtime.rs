@@ -8,7 +8,8 @@
 //!    refresh floor (`GET /refresh`: one fetch to the simulator, one D1 write, one KV put), and
 //!    the round trips one refresh makes, from its `Server-Timing` header (development only).
 //! 3. CPU per synced shipment: criterion's estimates from `benches/sync_cpu.rs`.
-//! 4. Size: the gzip size of both workers' `.wasm`, built the same way.
+//! 4. Size: the gzip size of both workers' `.wasm`, built the same way, and the tracking
+//!    worker's by crate (twiggy, `size.rs`).
 //! 5. Sync scale: N in-transit shipments (10,000) in local D1, the simulator adding 150 ms per
 //!    call, one cron firing and the local queues' consumers under the free plan's budgets;
 //!    against the one-call-per-waybill design, run on a sample and scaled to N. The busiest
@@ -16,6 +17,8 @@
 //!
 //! Needs `wrk` on PATH and both workers built: `scripts/bench.sh` sees to it.
 
+#[path = "size.rs"]
+mod size;
 #[path = "../tests/support/mod.rs"]
 mod support;
 #[path = "workload.rs"]
@@ -23,7 +26,7 @@ mod workload;
 
 use std::fmt::Write as _;
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -222,16 +225,6 @@ fn wasm_batch_ns(base: &str) -> f64 {
     (some.saturating_sub(none)).as_nanos() as f64 / CPU_ITERATIONS as f64
 }
 
-fn gzip_size(path: &Path) -> usize {
-    let out = Command::new("gzip")
-        .args(["-9", "-c"])
-        .arg(path)
-        .output()
-        .expect("gzip runs");
-    assert!(out.status.success(), "gzip {}", path.display());
-    out.stdout.len()
-}
-
 fn criterion_median_ns(name: &str) -> f64 {
     let path = root().join(format!(
         "target/criterion/sync_cpu/{name}/new/estimates.json"
@@ -367,8 +360,10 @@ fn main() {
     let mut raw = json!({});
 
     // Size.
-    let ours = gzip_size(&root().join("build/index_bg.wasm"));
-    let base = gzip_size(&root().join("benches/baseline-worker/build/index_bg.wasm"));
+    let wasm = root().join("build/index_bg.wasm");
+    let ours = size::gzip_size(&wasm);
+    let base = size::gzip_size(&root().join("benches/baseline-worker/build/index_bg.wasm"));
+    let by_crate = size::by_crate(&wasm);
     let ratio = ours as f64 / base as f64;
     rows.push(row(
         "wasm size, gzip (KiB)",
@@ -752,6 +747,7 @@ fn main() {
             r.measure, r.ours, r.baseline, r.ratio, r.target
         );
     }
+    let _ = write!(table, "\n{by_crate}");
     let out = root().join("bench-results");
     fs::create_dir_all(&out).unwrap();
     fs::write(out.join("latest.md"), &table).unwrap();

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # `npm run bench`: the benchmark harness (not part of `npm test`). Installs what it needs (wrk
-# from Debian's packages), builds the tracking worker, the hello-world and the floors the same way
-# (release, wasm-opt on), runs the CPU benchmark, then the runtime benchmarks, which print the
-# report and write it to bench-results/.
+# and twiggy when missing), builds the tracking worker, the hello-world and the floors the same way
+# (release, wasm-opt on), runs the CPU benchmark, then the runtime benchmarks, which print the report (with
+# the wasm's size by crate, from twiggy) and write it to bench-results/.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$ROOT"
@@ -14,6 +14,10 @@ if ! command -v wrk >/dev/null; then
   $SUDO apt-get update -qq && $SUDO apt-get install -y -qq wrk >/dev/null
 fi
 command -v gzip >/dev/null || die "gzip is needed to measure the wasm size"
+if ! command -v twiggy >/dev/null; then
+  log "installing twiggy (wasm size by crate) from crates.io"
+  cargo install twiggy --version 0.8.0 --locked
+fi
 
 bash scripts/build-worker.sh
 bash scripts/build-worker.sh --bench-cpu

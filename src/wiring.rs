@@ -9,10 +9,10 @@ use bluedart::client::{Account, BlueDartClient, Gateway, TokenCache};
 use tracking_api::push::PushSettings;
 use tracking_api::reply::After;
 use tracking_api::{Api, ApiSettings, Secrets};
-use tracking_core::breaker::GuardedCarrier;
+use tracking_core::breaker::{BreakerMemory, GuardedCarrier};
 use tracking_core::ports::Log;
 use tracking_core::rules::budget::Spent;
-use tracking_core::service::{ServiceSettings, TrackingService};
+use tracking_core::service::{Deferred, ServiceSettings, TrackingService};
 use tracking_core::webhooks::service::Webhooks;
 use worker::{Context, Env, Request, Response};
 
@@ -61,6 +61,9 @@ thread_local! {
     /// Blue Dart's login token as this isolate last saw it (KV is its fallback and shares it
     /// with other isolates): a refresh then reads no KV key for it.
     static TOKEN: Rc<TokenCache> = Rc::default();
+    /// The circuit breaker's state as this isolate last saw it (D1 is the shared truth; see
+    /// `tracking_core::breaker::MEMORY_MAX_AGE_SECS` for how stale it may be).
+    static BREAKER: Rc<BreakerMemory> = Rc::default();
 }
 
 fn settings(env: &Env) -> Result<Rc<Settings>, SetupError> {
@@ -122,6 +125,8 @@ pub struct Invocation {
     pub queues: Counted<WorkerQueues>,
     /// The round trips, timed in development only.
     trace: Rc<Trace>,
+    /// KV writes a customer's refresh left for after the answer.
+    deferred: Deferred,
 }
 
 type Client<'a> = BlueDartClient<'a, Counted<WorkerFetch>, Counted<WorkersKv>, WorkerClock>;
@@ -157,6 +162,7 @@ impl Invocation {
             log: ConsoleLog,
             queues: Counted::new(WorkerQueues::from_env(env)?),
             trace,
+            deferred: Deferred::default(),
         })
     }
 
@@ -181,6 +187,7 @@ impl Invocation {
             &self.log,
             self.config.breaker,
         )
+        .with_memory(BREAKER.with(Rc::clone))
     }
 
     /// What this invocation has spent so far against the platform's limits.
@@ -216,6 +223,7 @@ impl Invocation {
             clock: &self.clock,
             log: &self.log,
             settings: &self.settings,
+            deferred: Some(&self.deferred),
         }
     }
 }
@@ -279,21 +287,26 @@ pub async fn serve(req: Request, env: Env, ctx: Context) -> Response {
         _ => None,
     };
     let dispatch = invocation.webhooks_waiting();
-    if refresh.is_some() || dispatch {
-        // Answer now; hand the refresh to the refresh queue after the response, where it is
-        // combined with others into batched carrier calls, and the webhook deliveries this
-        // request recorded to their queue.
+    let cache = invocation.deferred.take();
+    if refresh.is_some() || dispatch || !cache.is_empty() {
+        // Answer now; after the response write the KV copy a customer's refresh left, hand
+        // the refresh to the refresh queue, where it is combined with others into batched
+        // carrier calls, and the webhook deliveries this request recorded to their queue.
         ctx.wait_until(async move {
             let Ok(invocation) = Invocation::from_env(&env) else {
                 return;
             };
+            let carrier = invocation.carrier();
+            if !cache.is_empty() {
+                // The refreshed snapshot, saved in D1 before answering, now goes to KV.
+                invocation.service(&carrier).cache_deferred(&cache).await;
+            }
             if dispatch {
                 invocation.webhooks().dispatch(&invocation.queues).await;
             }
             let Some(order_id) = refresh else {
                 return;
             };
-            let carrier = invocation.carrier();
             if let Err(e) = invocation
                 .service(&carrier)
                 .enqueue_refresh(&order_id, &invocation.queues)

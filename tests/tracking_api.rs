@@ -157,36 +157,51 @@ fn round_trips(answer: &e2e::Answer) -> Vec<String> {
 }
 
 /// Development answers list their round trips. After the first refresh logged in, the
-/// isolate keeps Blue Dart's token: the next refresh reads only the order's snapshot from KV,
-/// and makes one outbound call, the tracking call.
+/// isolate keeps Blue Dart's token and the breaker's state: the next refresh waits for four
+/// round trips (the KV snapshot, D1's state, the tracking call, the save) and writes KV after
+/// answering.
 #[test]
 fn a_refresh_traces_its_round_trips_and_reuses_the_isolate_token() {
     let w = demo_worker(vec![]);
     w.ship("ORD-1", "cust-1", "81234567890");
     let first = w.track("ORD-1", "cust-1", true);
     assert_eq!(first.status, 200, "{}", first.body);
+    let first_synced = first.json()["tracking"]["lastSyncedAt"].clone();
     let first = round_trips(&first);
     assert_eq!(
         first.iter().filter(|s| *s == "fetch").count(),
         2,
         "login, tracking: {first:?}"
     );
+    // A second later, so that the refreshed state is told apart by its sync time (and well
+    // within the 5 s the isolate trusts the breaker state it saw).
+    std::thread::sleep(std::time::Duration::from_millis(1100));
     let second = w.track("ORD-1", "cust-1", true);
-    assert_eq!(second.json()["dataSource"]["isLive"], true);
-    let second = round_trips(&second);
+    let live = second.json();
+    assert_eq!(live["dataSource"]["isLive"], true);
+    assert_ne!(live["tracking"]["lastSyncedAt"], first_synced);
+    // The breaker's state comes from isolate memory, and the KV copy of the new state (with
+    // D1's note that KV holds it) is written after the answer: the answer waits for the KV
+    // snapshot, D1's state of the order, Blue Dart and the save.
     assert_eq!(
-        second.iter().filter(|s| *s == "fetch").count(),
-        1,
-        "{second:?}"
+        round_trips(&second),
+        ["kv-get", "d1-batch", "fetch", "d1-batch"]
     );
-    assert_eq!(
-        second.iter().filter(|s| *s == "kv-get").count(),
-        1,
-        "{second:?}"
-    );
-    assert!(second.iter().any(|s| s.starts_with("d1")), "{second:?}");
     assert_eq!(w.sim.calls(Endpoint::Login).len(), 1);
-    assert_eq!(round_trips(&w.track("ORD-1", "cust-1", false)), ["kv-get"]);
+    // The write after the answer lands: a plain read from KV alone shows the refreshed state.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    loop {
+        let cached = w.track("ORD-1", "cust-1", false);
+        assert_eq!(round_trips(&cached), ["kv-get"]);
+        if cached.json()["tracking"]["lastSyncedAt"] == live["tracking"]["lastSyncedAt"] {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "KV never got the refresh"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
 }
 
 #[test]

@@ -4,10 +4,17 @@
 //! and fail at once with `CircuitOpen`, so customers get their cached answer immediately and a
 //! sync stops instead of spending its budget. When the cool-down has passed, exactly one
 //! invocation claims a trial call; its success closes the breaker, its failure opens it again.
+//!
+//! D1 holds the shared truth. An isolate may keep the state it last saw in [`BreakerMemory`]
+//! for [`MEMORY_MAX_AGE_SECS`]: a refresh then reads no D1 row for it. Every failure is still
+//! recorded in D1 (and D1's answer is what this isolate then remembers), a trial is still
+//! claimed in D1, and a healthy success still writes nothing. The cost is bounded staleness:
+//! a circuit another isolate opened is noticed here at most [`MEMORY_MAX_AGE_SECS`] later.
 
 use std::cell::RefCell;
+use std::rc::Rc;
 
-use chrono::Duration;
+use chrono::{DateTime, Duration, Utc};
 
 use crate::carrier::{Carrier, CarrierError, TrackingReply, WaybillRequest};
 use crate::ports::{BreakerState, CarrierHealth, Clock, Log};
@@ -19,6 +26,31 @@ pub struct BreakerSettings {
     pub cooldown: Duration,
 }
 
+/// How long an isolate trusts the breaker state it last saw before reading D1 again: the
+/// longest another isolate's open circuit can go unnoticed here.
+pub const MEMORY_MAX_AGE_SECS: i64 = 5;
+
+/// The breaker state an isolate last saw, and when (kept across invocations in isolate memory).
+#[derive(Debug, Default)]
+pub struct BreakerMemory(RefCell<Option<(BreakerState, DateTime<Utc>)>>);
+
+impl BreakerMemory {
+    /// The remembered state, if it was seen within [`MEMORY_MAX_AGE_SECS`] of `now`.
+    fn recent(&self, now: DateTime<Utc>) -> Option<BreakerState> {
+        self.0
+            .borrow()
+            .as_ref()
+            .filter(|(_, seen)| {
+                now >= *seen && now - *seen < Duration::seconds(MEMORY_MAX_AGE_SECS)
+            })
+            .map(|(state, _)| state.clone())
+    }
+
+    fn remember(&self, state: &BreakerState, now: DateTime<Utc>) {
+        *self.0.borrow_mut() = Some((state.clone(), now));
+    }
+}
+
 pub struct GuardedCarrier<'a, C, H, T, L> {
     inner: C,
     health: &'a H,
@@ -27,6 +59,8 @@ pub struct GuardedCarrier<'a, C, H, T, L> {
     settings: BreakerSettings,
     /// The state as this invocation last saw it: read once, then kept up to date by its own calls.
     state: RefCell<Option<BreakerState>>,
+    /// The isolate's memory of the state, shared by its invocations.
+    memory: Rc<BreakerMemory>,
 }
 
 impl<'a, C: Carrier, H: CarrierHealth, T: Clock, L: Log> GuardedCarrier<'a, C, H, T, L> {
@@ -44,21 +78,45 @@ impl<'a, C: Carrier, H: CarrierHealth, T: Clock, L: Log> GuardedCarrier<'a, C, H
             log,
             settings,
             state: RefCell::new(None),
+            memory: Rc::default(),
         }
+    }
+
+    /// Shares the isolate's memory of the state: within [`MEMORY_MAX_AGE_SECS`] of the last
+    /// look, no D1 read.
+    pub fn with_memory(mut self, memory: Rc<BreakerMemory>) -> Self {
+        self.memory = memory;
+        self
+    }
+
+    /// Keeps `state` as this invocation's view and the isolate's memory.
+    fn keep(&self, state: BreakerState) {
+        self.memory.remember(&state, self.clock.now());
+        *self.state.borrow_mut() = Some(state);
     }
 
     async fn state(&self) -> BreakerState {
         if let Some(state) = self.state.borrow().clone() {
             return state;
         }
-        // If the state cannot be read, fail open: calling Blue Dart beats refusing everyone.
-        let state = self.health.breaker().await.unwrap_or_else(|e| {
-            self.log
-                .warn(&format!("[BREAKER] State unreadable, assuming closed: {e}"));
-            BreakerState::default()
-        });
-        *self.state.borrow_mut() = Some(state.clone());
-        state
+        if let Some(state) = self.memory.recent(self.clock.now()) {
+            *self.state.borrow_mut() = Some(state.clone());
+            return state;
+        }
+        match self.health.breaker().await {
+            Ok(state) => {
+                self.keep(state.clone());
+                state
+            }
+            // Fail open: calling Blue Dart beats refusing everyone. Not remembered for the
+            // isolate: the next invocation reads D1 again.
+            Err(e) => {
+                self.log
+                    .warn(&format!("[BREAKER] State unreadable, assuming closed: {e}"));
+                *self.state.borrow_mut() = Some(BreakerState::default());
+                BreakerState::default()
+            }
+        }
     }
 
     /// Lets a call through, or says for how long the breaker stays open.
@@ -78,7 +136,7 @@ impl<'a, C: Carrier, H: CarrierHealth, T: Clock, L: Log> GuardedCarrier<'a, C, H
         match self.health.claim_trial(now, until).await {
             Ok(true) => {
                 state.open_until = Some(until);
-                *self.state.borrow_mut() = Some(state);
+                self.keep(state);
                 self.log
                     .info("[BREAKER] Trying Blue Dart again after the cool-down");
                 Ok(())
@@ -109,7 +167,7 @@ impl<'a, C: Carrier, H: CarrierHealth, T: Clock, L: Log> GuardedCarrier<'a, C, H
                         self.log
                             .info("[BREAKER] Blue Dart answered; circuit closed");
                     }
-                    *self.state.borrow_mut() = Some(BreakerState::default());
+                    self.keep(BreakerState::default());
                 }
             }
             Err(error) if error.counts_against_carrier() => {
@@ -135,7 +193,7 @@ impl<'a, C: Carrier, H: CarrierHealth, T: Clock, L: Log> GuardedCarrier<'a, C, H
                         after.failures
                     ));
                 }
-                *self.state.borrow_mut() = Some(after);
+                self.keep(after);
             }
             Err(_) => {}
         }

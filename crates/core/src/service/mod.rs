@@ -127,6 +127,23 @@ pub struct TrackingService<'a, S, K, C, T, L> {
     pub clock: &'a T,
     pub log: &'a L,
     pub settings: &'a ServiceSettings,
+    /// Where a customer's refresh leaves its KV write for after the answer, when the platform
+    /// runs work after answering; `None`: written before answering.
+    pub deferred: Option<&'a Deferred>,
+}
+
+/// Snapshots a customer's refresh saved in D1 whose KV copy is written after the answer has
+/// gone (on Workers, in `ctx.wait_until`, through [`TrackingService::cache_deferred`]). The
+/// answer is built from the saved snapshot, not from KV; a KV failure there is noted for
+/// repair as before.
+#[derive(Debug, Default)]
+pub struct Deferred(std::cell::RefCell<Vec<Snapshot>>);
+
+impl Deferred {
+    /// The snapshots waiting, leaving none.
+    pub fn take(&self) -> Vec<Snapshot> {
+        self.0.take()
+    }
 }
 
 /// KV key of an order's snapshot. Versioned so that a change of shape never reads old entries.
@@ -203,6 +220,12 @@ where
             }
         }
         written
+    }
+
+    /// Writes the snapshots a refresh deferred (see [`Deferred`]) and notes them as held.
+    pub async fn cache_deferred(&self, snapshots: &[Snapshot]) {
+        let snapshots: Vec<&Snapshot> = snapshots.iter().collect();
+        self.cache_snapshots(&snapshots).await;
     }
 
     /// Those of `snapshots` whose KV copy customers still hold; on a storage failure all of
@@ -551,7 +574,8 @@ where
                 changed,
             });
         }
-        // KV is rewritten for a customer's own refresh, and otherwise only for changed orders
+        // KV is rewritten for a customer's own refresh (after the answer when the platform
+        // defers it), and otherwise only for changed orders
         // customers hold in KV (the others read D1's new state on their next KV miss), within
         // the day's budget; what the budget cannot cover is repaired by a later sync.
         let changed: Vec<&Snapshot> = summaries
@@ -564,7 +588,9 @@ where
         } else {
             self.held_in_kv(changed, now).await
         };
-        if always_cache || wanted.is_empty() || self.kv_budget_allows(wanted.len()).await {
+        if let (true, Some(deferred)) = (always_cache, self.deferred) {
+            deferred.0.borrow_mut().extend(wanted.into_iter().cloned());
+        } else if always_cache || wanted.is_empty() || self.kv_budget_allows(wanted.len()).await {
             self.cache_snapshots(&wanted).await;
         } else {
             let ids: Vec<String> = wanted.iter().map(|s| s.order.id.clone()).collect();

@@ -844,6 +844,7 @@ impl<C: Carrier> World<C> {
             clock: &self.clock,
             log: &self.log,
             settings: &self.settings,
+            deferred: None,
         }
     }
 

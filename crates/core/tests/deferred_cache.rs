@@ -1,0 +1,95 @@
+//! A customer's refresh on a platform that works after answering: the answer waits for the
+//! carrier call and the D1 save only; the KV copy and D1's note that KV holds it follow the
+//! answer, and a failed KV write is still noted for repair.
+
+mod support;
+
+use bluedart_sim::demo;
+use pollster::block_on;
+use support::FakeBlueDart;
+use tracking_core::access::Access;
+use tracking_core::model::{Snapshot, Source};
+use tracking_core::service::{Deferred, TrackOutcome, TrackingService, snapshot_key};
+use tracking_core::testing::World;
+
+fn world() -> World<FakeBlueDart> {
+    let w = World::new(FakeBlueDart::with(demo::shipments()));
+    w.shipped("ORD-1", "81234567890");
+    w
+}
+
+/// A customer's forceRefresh through a service that defers its KV write to `deferred`.
+fn refresh(w: &World<FakeBlueDart>, deferred: &Deferred) -> Snapshot {
+    let service = TrackingService {
+        deferred: Some(deferred),
+        ..w.service()
+    };
+    let access = Access::Customer("cust-1".into());
+    match block_on(service.track("ORD-1", &access, true)).unwrap() {
+        TrackOutcome::Tracking { snapshot, source } => {
+            assert_eq!(source, Source::Live);
+            *snapshot
+        }
+        other => panic!("expected tracking, got {other:?}"),
+    }
+}
+
+fn kv_snapshot(w: &World<FakeBlueDart>) -> Option<Snapshot> {
+    let entries = w.kv.entries.borrow();
+    let (value, _) = entries.get(&snapshot_key("ORD-1"))?;
+    serde_json::from_str(value).ok()
+}
+
+#[test]
+fn the_answer_waits_for_the_save_only_and_kv_follows_it() {
+    let w = world();
+    let booked = kv_snapshot(&w).expect("attaching the waybill cached the booked state");
+    let (writes, noted) = (w.kv.writes.get(), w.store.count("note_cached"));
+    let deferred = Deferred::default();
+    let live = refresh(&w, &deferred);
+    assert_ne!(live.latest, booked.latest, "the carrier had news");
+    assert_eq!(w.store.count("save_syncs"), 1);
+    // Before the answer: no KV write, no D1 note; the snapshot waits.
+    assert_eq!(w.kv.writes.get(), writes);
+    assert_eq!(w.store.count("note_cached"), noted);
+    assert_eq!(kv_snapshot(&w), Some(booked));
+    let waiting = deferred.take();
+    assert_eq!(waiting, vec![live.clone()]);
+    assert!(deferred.take().is_empty(), "taken once");
+    // After the answer: the same snapshot lands in KV, noted as held.
+    block_on(w.service().cache_deferred(&waiting));
+    assert_eq!(w.kv.writes.get(), writes + 1);
+    assert_eq!(w.store.count("note_cached"), noted + 1);
+    assert_eq!(kv_snapshot(&w), Some(live));
+}
+
+#[test]
+fn a_failed_write_after_the_answer_is_noted_for_repair() {
+    let w = world();
+    let deferred = Deferred::default();
+    refresh(&w, &deferred);
+    w.kv.failing_puts.set(true);
+    block_on(w.service().cache_deferred(&deferred.take()));
+    assert_eq!(w.store.count("mark_kv_stale"), 1);
+    assert!(
+        w.log
+            .lines()
+            .iter()
+            .any(|l| l.starts_with("WARN [CACHE] KV write for order ORD-1 failed"))
+    );
+}
+
+#[test]
+fn without_deferral_the_refresh_writes_kv_before_answering() {
+    let w = world();
+    let live = match block_on(
+        w.service()
+            .track("ORD-1", &Access::Customer("cust-1".into()), true),
+    )
+    .unwrap()
+    {
+        TrackOutcome::Tracking { snapshot, .. } => *snapshot,
+        other => panic!("expected tracking, got {other:?}"),
+    };
+    assert_eq!(kv_snapshot(&w), Some(live));
+}
