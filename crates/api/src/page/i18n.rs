@@ -240,6 +240,8 @@ mod tests {
         assert_eq!(en.ago(ago(59), now), "59 minutes ago");
         assert_eq!(en.ago(ago(60), now), "1 hour ago");
         assert_eq!(en.ago(ago(150), now), "2 hours ago");
+        assert_eq!(en.ago(ago(24 * 60 - 1), now), "23 hours ago");
+        assert_eq!(en.ago(ago(24 * 60), now), "1 day ago");
         assert_eq!(en.ago(ago(3 * 24 * 60 + 5), now), "3 days ago");
         assert_eq!(hi.ago(ago(150), now), "2 घंटे पहले");
         assert_eq!(hi.ago(ago(60), now), "1 घंटा पहले");

@@ -96,6 +96,25 @@ pub fn stages(status: Status) -> Vec<(Status, Step)> {
 mod tests {
     use super::*;
 
+    /// Each tone is a class of its own that the page's stylesheet colours.
+    #[test]
+    fn every_tone_is_styled() {
+        let tones = [Tone::Normal, Tone::Good, Tone::Warn, Tone::Bad];
+        for (i, tone) in tones.iter().enumerate() {
+            assert!(tone.class().starts_with("tone-"), "{tone:?}");
+            assert!(
+                tones[i + 1..].iter().all(|t| t.class() != tone.class()),
+                "{tone:?}"
+            );
+            if *tone != Tone::Normal {
+                assert!(
+                    crate::page::PAGE_CSS.contains(&format!(".{}", tone.class())),
+                    "{tone:?}"
+                );
+            }
+        }
+    }
+
     fn current(status: Status) -> Status {
         let steps = stages(status);
         let current: Vec<_> = steps.iter().filter(|(_, s)| *s == Step::Current).collect();
