@@ -211,3 +211,138 @@ pub struct QueueBacklog {
     /// How long the oldest has waited, in seconds.
     pub oldest_age_seconds: Option<i64>,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn at(minutes: i64) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 1, 24, 10, 0, 0).unwrap() + chrono::Duration::minutes(minutes)
+    }
+
+    fn failure(batch: usize) -> BatchFailure {
+        BatchFailure {
+            batch,
+            order_ids: vec![format!("ORD-{batch}")],
+            reason: "carrier said 503".into(),
+        }
+    }
+
+    /// A run whose counts are `base + 1` … `base + 9`, in field order.
+    fn counted(base: usize, busiest: Spent, failures: Vec<BatchFailure>) -> SyncRun {
+        SyncRun {
+            succeeded: base + 1,
+            failed: base + 2,
+            skipped: base + 3,
+            retried: base + 4,
+            dead_lettered: base + 5,
+            invocations: base + 6,
+            carrier_calls: base + 7,
+            d1_queries: base + 8,
+            kv_operations: base + 9,
+            busiest_invocation: busiest,
+            failures,
+            ..SyncRun::new(Trigger::Cron, at(0))
+        }
+    }
+
+    fn spent(subrequests: usize, d1_queries: usize, kv: usize, sends: usize) -> Spent {
+        Spent {
+            subrequests,
+            d1_queries,
+            kv_operations: kv,
+            queue_sends: sends,
+        }
+    }
+
+    /// The stored run (counted by consumers) and the producer's record, merged: every count
+    /// summed, the busiest invocation kept field by field, failures appended in order.
+    #[test]
+    fn an_invocation_adds_to_what_is_stored() {
+        let stored = SyncRun {
+            id: Some(7),
+            ..counted(10, spent(200, 1, 1, 1), vec![failure(1)])
+        };
+        let producer = SyncRun {
+            enqueued: 1000,
+            finished_at: Some(at(5)),
+            ..counted(100, spent(5, 111, 112, 113), vec![failure(2)])
+        };
+        let merged = producer.merged_into(&stored);
+        assert_eq!(merged.id, Some(7));
+        assert_eq!(
+            [
+                merged.succeeded,
+                merged.failed,
+                merged.skipped,
+                merged.retried,
+                merged.dead_lettered,
+                merged.invocations,
+                merged.carrier_calls,
+                merged.d1_queries,
+                merged.kv_operations,
+            ],
+            [112, 114, 116, 118, 120, 122, 124, 126, 128]
+        );
+        assert_eq!(merged.busiest_invocation, spent(200, 111, 112, 113));
+        assert_eq!(merged.failures, vec![failure(1), failure(2)]);
+        // 342 of 1000 finished: still running, with no end yet.
+        assert_eq!(merged.status, RunStatus::Running);
+        assert_eq!(merged.finished_at, None);
+    }
+
+    #[test]
+    fn a_queued_run_completes_once_every_enqueued_shipment_is_finished() {
+        let stored = counted(10, Spent::default(), vec![]);
+        let with = |enqueued: usize| {
+            SyncRun {
+                enqueued,
+                finished_at: Some(at(5)),
+                ..counted(100, Spent::default(), vec![])
+            }
+            .merged_into(&stored)
+        };
+        // 112 + 114 + 116 = 342 finished.
+        let done = with(342);
+        assert_eq!(done.status, RunStatus::Completed);
+        assert_eq!(done.finished_at, Some(at(5)));
+        assert_eq!(with(343).status, RunStatus::Running);
+        // Nothing recorded as enqueued yet: the producer has not finished, whatever was counted.
+        assert_eq!(with(0).status, RunStatus::Running);
+        // A run that ended otherwise keeps its status and its end.
+        let stopped = SyncRun {
+            status: RunStatus::Stopped,
+            finished_at: Some(at(5)),
+            ..counted(100, Spent::default(), vec![])
+        }
+        .merged_into(&stored);
+        assert_eq!(
+            (stopped.status, stopped.finished_at),
+            (RunStatus::Stopped, Some(at(5)))
+        );
+    }
+
+    #[test]
+    fn a_tally_finishes_what_it_synced_skipped_or_failed() {
+        let tally = RunTally {
+            succeeded: 1,
+            failed: 2,
+            skipped: 3,
+            ..RunTally::default()
+        };
+        assert_eq!(tally.finished(), 6);
+    }
+
+    #[test]
+    fn triggers_are_named_as_stored() {
+        for (trigger, name) in [
+            (Trigger::Cron, "cron"),
+            (Trigger::Manual, "manual"),
+            (Trigger::Background, "background"),
+        ] {
+            assert_eq!(trigger.as_str(), name);
+            assert_eq!(serde_json::to_value(trigger).unwrap(), name);
+        }
+    }
+}
