@@ -257,6 +257,44 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_reply_gives_each_waybill_its_own_update() {
+        let update = |payload: &str| CarrierUpdate {
+            events: vec![],
+            expected_delivery: None,
+            payload: payload.into(),
+        };
+        let reply = TrackingReply {
+            http_status: 200,
+            updates: vec![
+                ("111".into(), Some(update("a"))),
+                ("222".into(), Some(update("b"))),
+                ("333".into(), None),
+            ],
+        };
+        assert_eq!(
+            reply.update_of("222").map(|u| u.payload.as_str()),
+            Some("b")
+        );
+        assert_eq!(
+            reply.update_of("111").map(|u| u.payload.as_str()),
+            Some("a")
+        );
+        assert_eq!(reply.update_of("333"), None);
+        assert_eq!(reply.update_of("444"), None);
+    }
+
+    #[test]
+    fn an_open_circuit_says_when_to_try_again() {
+        assert_eq!(
+            CarrierError::CircuitOpen {
+                retry_after_secs: 30
+            }
+            .retry_after_secs(),
+            Some(30)
+        );
+    }
+
+    #[test]
     fn messages_are_short_and_name_the_cause() {
         assert_eq!(
             CarrierError::Timeout { ms: 5000 }.to_string(),

@@ -288,6 +288,41 @@ pub fn test_order(at: DateTime<Utc>) -> Order {
 mod tests {
     use super::*;
 
+    /// The words customers read, as the README's status list gives them.
+    #[test]
+    fn every_status_has_its_customer_words_and_its_order_status() {
+        let words: Vec<&str> = Status::ALL.iter().map(|s| s.customer_text()).collect();
+        assert_eq!(
+            words,
+            [
+                "Pending",
+                "Booked",
+                "In Transit",
+                "Out for Delivery",
+                "Delivery Attempted",
+                "Delayed",
+                "Delivered",
+                "Returning to Sender",
+                "Returned to Sender",
+                "Lost or Cancelled",
+            ]
+        );
+        assert_eq!(Status::Pending.shipping_status(), ShippingStatus::Pending);
+        assert_eq!(
+            Status::Exception.shipping_status(),
+            ShippingStatus::InTransit
+        );
+        for status in [
+            ShippingStatus::Pending,
+            ShippingStatus::InTransit,
+            ShippingStatus::Delivered,
+            ShippingStatus::Returned,
+            ShippingStatus::Lost,
+        ] {
+            assert_eq!(serde_json::to_value(status).unwrap(), status.as_str());
+        }
+    }
+
     #[test]
     fn statuses_round_trip_through_their_names() {
         for status in Status::ALL {
