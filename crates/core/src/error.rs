@@ -35,3 +35,19 @@ impl From<StoreError> for ServiceError {
         ServiceError::Store(e)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn errors_read_as_text_for_logs() {
+        let store = StoreError("d1 is down".into());
+        assert_eq!(store.to_string(), "d1 is down");
+        assert_eq!(
+            ServiceError::Store(store).to_string(),
+            "storage: d1 is down"
+        );
+        assert_eq!(ServiceError::NotFound.to_string(), "order not found");
+    }
+}

@@ -170,6 +170,7 @@ mod tests {
         assert_eq!(messages[0].counts.accepted, 44);
         assert_eq!(messages[0].counts.rejected, 1);
         assert_eq!(messages[0].counts.pushes, 1);
+        assert_eq!(messages[0].counts.items, 45);
         assert!(messages[1].counts.is_empty() && messages[2].counts.is_empty());
         let json = serde_json::to_string(&messages[2]).unwrap();
         let back: PushMessage = serde_json::from_str(&json).unwrap();
@@ -187,5 +188,32 @@ mod tests {
         );
         assert_eq!(empty.len(), 1);
         assert_eq!(empty[0].counts.rejected, 1);
+    }
+
+    #[test]
+    fn counts_add_up_field_by_field() {
+        let one = PushCounts {
+            pushes: 1,
+            items: 2,
+            accepted: 3,
+            rejected: 4,
+            unmatched: 5,
+            status_changes_push: 6,
+            status_changes_poll: 7,
+        };
+        let mut total = one.clone();
+        total.add(&one);
+        assert_eq!(
+            total,
+            PushCounts {
+                pushes: 2,
+                items: 4,
+                accepted: 6,
+                rejected: 8,
+                unmatched: 10,
+                status_changes_push: 12,
+                status_changes_poll: 14,
+            }
+        );
     }
 }
