@@ -201,7 +201,7 @@ mod tests {
             status_changes_push: 6,
             status_changes_poll: 7,
         };
-        let mut total = one.clone();
+        let mut total = one;
         total.add(&one);
         assert_eq!(
             total,
