@@ -2,12 +2,10 @@
 //! (`hostile/cases.rs`, also run end to end by `tests/hostile_input.rs`), natively through
 //! `Api::handle` over the in-memory ports: each gets a JSON 4xx with the right status and code.
 
-mod hostile;
-
 use std::cell::Cell;
 
+use crate::hostile::cases::{Secrets as CaseSecrets, cases};
 use chrono::Utc;
-use hostile::cases::{Secrets as CaseSecrets, cases};
 use pollster::block_on;
 use tracking_api::credentials::{DEFAULT_AUDIENCE, TokenRules};
 use tracking_api::{Api, ApiSettings, Secrets};

@@ -1,13 +1,11 @@
 //! The Blue Dart client against the simulator over real HTTP, natively: login and token caching,
 //! re-login on a refused token, many waybills per call, and every fault mapped to its error.
 
-mod support;
-
+use crate::support::{NativeHttp, sim_gateway, waybill_request};
 use bluedart::client::{BlueDartClient, TOKEN_KEY};
 use bluedart_sim::{Endpoint, Fault, FaultRule, SimConfig, Simulator};
 use pollster::block_on;
 use serde_json::json;
-use support::{NativeHttp, sim_gateway, waybill_request};
 use tracking_core::carrier::{Carrier, CarrierError};
 use tracking_core::model::Status;
 use tracking_core::testing::{MemoryKv, SystemClock};

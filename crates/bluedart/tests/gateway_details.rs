@@ -1,14 +1,12 @@
 //! Details of the Blue Dart gateway client that a deliberate bug could change unnoticed
 //! (cargo-mutants; issue 18): the pickup time in IST, and the token cache's one-hour margin.
 
-mod support;
-
+use crate::support::{NativeHttp, sim_gateway, waybill_request};
 use bluedart::client::{BlueDartClient, TOKEN_KEY};
 use bluedart_sim::{Endpoint, SimConfig, Simulator};
 use chrono::{Duration, TimeZone, Utc};
 use pollster::block_on;
 use serde_json::Value;
-use support::{NativeHttp, sim_gateway, waybill_request};
 use tracking_core::carrier::{Carrier, WaybillRequest};
 use tracking_core::testing::{MemoryKv, SystemClock};
 

@@ -2,8 +2,6 @@
 //! cache (the one-hour margin at exactly one hour, a token that carries no `exp`), and answers
 //! the simulator does not give.
 
-mod support;
-
 use std::cell::RefCell;
 use std::rc::Rc;
 
@@ -61,7 +59,7 @@ fn gateway() -> Gateway {
             login_id: "LOGIN".into(),
             licence_key: "key".into(),
         },
-        shipper: support::demo_shipper(),
+        shipper: crate::support::demo_shipper(),
         timeout_ms: 1000,
     }
 }
@@ -145,7 +143,7 @@ fn a_token_shared_by_the_isolate_is_used_until_the_margin() {
 fn only_a_400_with_an_error_response_is_a_refusal() {
     let clock = FixedClock::at(2026, 1, 24, 10);
     let kv = MemoryKv::default();
-    let request = support::waybill_request("ORD-77", "682031");
+    let request = crate::support::waybill_request("ORD-77", "682031");
     let refused = Gatekeeper {
         answer: (
             400,

@@ -4,14 +4,12 @@
 //! failures still reach D1 so other isolates open too, a healthy success still writes nothing,
 //! and another isolate's open circuit is noticed within `MEMORY_MAX_AGE_SECS`.
 
-mod support;
-
 use std::rc::Rc;
 
+use crate::support::FakeBlueDart;
 use bluedart_sim::demo;
 use chrono::Duration;
 use pollster::block_on;
-use support::FakeBlueDart;
 use tracking_core::breaker::{BreakerMemory, BreakerSettings, GuardedCarrier, MEMORY_MAX_AGE_SECS};
 use tracking_core::carrier::{Carrier, CarrierError};
 use tracking_core::testing::World;

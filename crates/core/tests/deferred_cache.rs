@@ -2,11 +2,9 @@
 //! carrier call and the D1 save only; the KV copy and D1's note that KV holds it follow the
 //! answer, and a failed KV write is still noted for repair.
 
-mod support;
-
+use crate::support::FakeBlueDart;
 use bluedart_sim::demo;
 use pollster::block_on;
-use support::FakeBlueDart;
 use tracking_core::access::Access;
 use tracking_core::model::{Snapshot, Source};
 use tracking_core::service::{Deferred, TrackOutcome, TrackingService, snapshot_key};

@@ -3,14 +3,12 @@
 //! overlap with a poll add no event twice; unknown waybills are recorded as unmatched; a push
 //! moves the next check out; a storage failure hands the message back.
 
-mod support;
-
+use crate::support::FakeBlueDart;
 use bluedart_sim::Shipment;
 use bluedart_sim::demo::{self, delivered_in_kochi};
 use bluedart_sim::push::{Variant, body, entry, scan_push};
 use chrono::Duration;
 use pollster::block_on;
-use support::FakeBlueDart;
 use tracking_core::model::{ShippingStatus, Status};
 use tracking_core::push::PushMessage;
 use tracking_core::queue::Verdict;

@@ -1,11 +1,9 @@
 //! Resilience, natively: the circuit breaker, the per-order refresh limit and KV repair.
 
-mod support;
-
+use crate::support::FakeBlueDart;
 use bluedart_sim::demo;
 use chrono::Duration;
 use pollster::block_on;
-use support::FakeBlueDart;
 use tracking_core::access::Access;
 use tracking_core::breaker::{BreakerSettings, GuardedCarrier};
 use tracking_core::carrier::{Carrier, CarrierError};

@@ -2,12 +2,10 @@
 //! worker do to D1, what a customer can learn, what an ownership change does to KV, how often
 //! admins' looks call Blue Dart and write KV, and what a generated waybill must look like.
 
-mod support;
-
+use crate::support::FakeBlueDart;
 use bluedart_sim::demo;
 use chrono::Duration;
 use pollster::block_on;
-use support::FakeBlueDart;
 use tracking_core::access::Access;
 use tracking_core::carrier::{CarrierError, Consignee, WaybillRequest};
 use tracking_core::model::Source;

@@ -2,15 +2,13 @@
 //! pauses, retries, splits and the dead-letter queue, end states, the per-run cap and the
 //! budgets, with in-memory ports and queues and Blue Dart answering in its own XML.
 
-mod support;
-
 use std::cell::RefCell;
 
+use crate::support::FakeBlueDart;
 use bluedart_sim::demo;
 use bluedart_sim::demo::{delivered_in_kochi, scan};
 use chrono::Duration;
 use pollster::block_on;
-use support::FakeBlueDart;
 use tracking_core::carrier::CarrierError;
 use tracking_core::model::{ShippingStatus, Status};
 use tracking_core::queue::Lane;

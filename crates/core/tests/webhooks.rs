@@ -5,15 +5,13 @@
 //! order's messages in order, skips disabled endpoints, drops stale messages and disables an
 //! endpoint that failed for a day.
 
-mod support;
-
 use std::cell::RefCell;
 use std::collections::VecDeque;
 
+use crate::support::FakeBlueDart;
 use bluedart_sim::demo::{self, delivered_in_kochi, out_for_delivery_in_kochi};
 use chrono::Duration;
 use pollster::block_on;
-use support::FakeBlueDart;
 use tracking_core::access::Access;
 use tracking_core::ports::{HttpClient, HttpError, HttpRequest, HttpResponse};
 use tracking_core::push::PushMessage;
