@@ -334,6 +334,66 @@ mod tests {
         assert_eq!(tally.finished(), 6);
     }
 
+    /// A consumer's tally on a stored run: each count added to its own field, one more
+    /// invocation, the spending summed and compared, failures appended; the run completes when
+    /// the tally finishes its last enqueued shipment, and not before.
+    #[test]
+    fn a_tally_adds_to_the_stored_run_and_completes_it_when_the_last_shipment_finishes() {
+        let tally = RunTally {
+            succeeded: 20,
+            failed: 30,
+            skipped: 40,
+            retried: 50,
+            dead_lettered: 60,
+            spent: spent(3, 4, 5, 6),
+            failures: vec![failure(2)],
+            status_changes: 0,
+        };
+        let stored = |enqueued: usize| SyncRun {
+            enqueued,
+            ..counted(10, spent(1, 9, 1, 1), vec![failure(1)])
+        };
+        let mut run = stored(1000);
+        tally.apply_to(&mut run, at(5));
+        assert_eq!(
+            [
+                run.succeeded,
+                run.failed,
+                run.skipped,
+                run.retried,
+                run.dead_lettered,
+                run.invocations,
+                run.carrier_calls,
+                run.d1_queries,
+                run.kv_operations,
+            ],
+            [31, 42, 53, 64, 75, 17, 20, 22, 24]
+        );
+        assert_eq!(run.failures, vec![failure(1), failure(2)]);
+        assert_eq!((run.status, run.finished_at), (RunStatus::Running, None));
+
+        // 31 + 42 + 53 = 126 finished: complete at exactly 126 enqueued, running at 127.
+        let mut last = stored(126);
+        tally.apply_to(&mut last, at(5));
+        assert_eq!(
+            (last.status, last.finished_at),
+            (RunStatus::Completed, Some(at(5)))
+        );
+        let mut short = stored(127);
+        tally.apply_to(&mut short, at(5));
+        assert_eq!(short.status, RunStatus::Running);
+        // A run that ended otherwise is not completed by a late tally.
+        let mut stopped = SyncRun {
+            status: RunStatus::Stopped,
+            ..stored(1)
+        };
+        tally.apply_to(&mut stopped, at(5));
+        assert_eq!(
+            (stopped.status, stopped.finished_at),
+            (RunStatus::Stopped, None)
+        );
+    }
+
     #[test]
     fn triggers_are_named_as_stored() {
         for (trigger, name) in [

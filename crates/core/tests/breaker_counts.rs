@@ -12,6 +12,7 @@ use chrono::Duration;
 use pollster::block_on;
 use tracking_core::breaker::{BreakerMemory, BreakerSettings, GuardedCarrier, MEMORY_MAX_AGE_SECS};
 use tracking_core::carrier::{Carrier, CarrierError};
+use tracking_core::ports::Clock;
 use tracking_core::testing::World;
 
 const SETTINGS: BreakerSettings = BreakerSettings {
@@ -110,6 +111,35 @@ fn the_circuit_stays_open_until_the_cool_down_has_fully_passed() {
             .lines()
             .contains(&"[BREAKER] Trying Blue Dart again after the cool-down".to_owned())
     );
+}
+
+/// The trial claims the next cool-down, not a moment in the past: while the trial has not
+/// told whether Blue Dart is back (here it was refused, which says nothing either way), no
+/// other invocation gets a trial of its own.
+#[test]
+fn a_claimed_trial_holds_the_circuit_for_another_cool_down() {
+    let w = world();
+    fail_with(&w, 1..=2, CarrierError::Unavailable { status: 503 });
+    fail_with(&w, 3..=3, refusal());
+    let g = GuardedCarrier::new(&w.carrier, &w.store, &w.clock, &w.log, SETTINGS);
+    let _ = track(&g);
+    let _ = track(&g);
+    w.clock.advance(Duration::seconds(60));
+    let trial_at = w.clock.now();
+    let first = GuardedCarrier::new(&w.carrier, &w.store, &w.clock, &w.log, SETTINGS);
+    assert_eq!(track(&first), Err(refusal()));
+    assert_eq!(
+        w.store.breaker_state().open_until,
+        Some(trial_at + Duration::seconds(60))
+    );
+    let second = GuardedCarrier::new(&w.carrier, &w.store, &w.clock, &w.log, SETTINGS);
+    assert_eq!(
+        track(&second),
+        Err(CarrierError::CircuitOpen {
+            retry_after_secs: 60
+        })
+    );
+    assert_eq!(w.carrier.calls.borrow().len(), 3);
 }
 
 #[test]

@@ -10,6 +10,8 @@ use tracking_core::access::Access;
 use tracking_core::carrier::{CarrierError, Consignee, WaybillRequest};
 use tracking_core::model::Source;
 use tracking_core::ports::{OrderInput, SyncStore};
+use tracking_core::rules::budget::Spent;
+use tracking_core::runs::Trigger;
 use tracking_core::service::{
     ABSENT, ABSENT_TTL_SECS, Background, ServiceError, TrackOutcome, claim_key, snapshot_key,
 };
@@ -110,6 +112,77 @@ fn a_refresh_inside_the_interval_is_refused_from_kv_without_d1() {
     );
     assert_eq!(d1_calls(&w), before, "no D1 read, no claim");
     assert_eq!(w.carrier.calls.borrow().len(), 1);
+}
+
+/// An order synced moments ago by someone else (an admin's sync writes no claim key) is not
+/// refreshed again: the snapshot's sync time alone refuses it.
+#[test]
+fn a_recent_sync_refuses_a_refresh_even_without_a_claim_key() {
+    let w = world();
+    block_on(
+        w.service()
+            .sync_order("ORD-1", Trigger::Manual, Spent::default),
+    )
+    .unwrap();
+    assert!(!w.kv.entries.borrow().contains_key(&claim_key("ORD-1")));
+    w.clock.advance(Duration::seconds(20));
+    assert_eq!(
+        source(track(&w, "ORD-1", "cust-1", true)),
+        Source::RefreshLimited {
+            retry_after_secs: 40
+        }
+    );
+    assert_eq!(w.carrier.calls.borrow().len(), 1);
+}
+
+/// Each order has a claim of its own: refreshing one holds back no other.
+#[test]
+fn a_refresh_claims_its_own_order_only() {
+    let w = world();
+    w.shipped("ORD-2", "81234567891");
+    assert_eq!(source(track(&w, "ORD-1", "cust-1", true)), Source::Live);
+    assert_eq!(source(track(&w, "ORD-2", "cust-1", true)), Source::Live);
+    assert_eq!(w.carrier.calls.borrow().len(), 2);
+    assert_ne!(claim_key("ORD-1"), claim_key("ORD-2"));
+    assert!(claim_key("ORD-1").contains("ORD-1"));
+}
+
+/// A claim exactly one interval old has expired: the next refresh goes live.
+#[test]
+fn a_claim_one_interval_old_no_longer_holds() {
+    let w = world();
+    w.carrier
+        .failures
+        .borrow_mut()
+        .insert(1, CarrierError::Connection);
+    assert!(matches!(
+        source(track(&w, "ORD-1", "cust-1", true)),
+        Source::LiveFailed(_)
+    ));
+    w.clock.advance(Duration::seconds(60));
+    assert_eq!(source(track(&w, "ORD-1", "cust-1", true)), Source::Live);
+    assert_eq!(w.carrier.calls.borrow().len(), 2);
+}
+
+/// A KV entry under one order's key that holds another order is not trusted: the answer comes
+/// from D1 for the order asked about.
+#[test]
+fn a_snapshot_of_another_order_under_this_key_is_not_served() {
+    let w = world();
+    w.shipped("ORD-2", "81234567891");
+    let other = w.kv.entries.borrow()[&snapshot_key("ORD-2")].clone();
+    w.kv.entries
+        .borrow_mut()
+        .insert(snapshot_key("ORD-1"), other);
+    match track(&w, "ORD-1", "cust-1", false) {
+        Ok(TrackOutcome::Tracking { snapshot, .. }) => {
+            assert_eq!(
+                (snapshot.order.id.as_str(), snapshot.order.awb_no.as_deref()),
+                ("ORD-1", Some("81234567890"))
+            )
+        }
+        other => panic!("expected ORD-1's tracking, got {other:?}"),
+    }
 }
 
 #[test]
