@@ -65,6 +65,46 @@ fn fifty_concurrent_refreshes_make_exactly_one_blue_dart_call() {
     assert_eq!(rows[0]["n"], rows[0]["u"], "no duplicate events");
 }
 
+/// Refreshes of different orders do not wait for each other: Blue Dart holds each call for
+/// three seconds, and every order's call arrives before the first one is answered.
+#[test]
+fn refreshes_of_different_orders_run_side_by_side() {
+    let w = demo_worker(&[]);
+    let orders: Vec<(String, String)> = (0..6)
+        .map(|i| (format!("ORD-{i}"), format!("8123456789{i}")))
+        .collect();
+    for (order, awb) in &orders {
+        w.ship(order, "cust-1", awb);
+    }
+    const HOLD_MS: i64 = 3000;
+    w.sim
+        .state()
+        .set_latency(Endpoint::Tracking, HOLD_MS as u64);
+    let live: Vec<serde_json::Value> = std::thread::scope(|scope| {
+        let handles: Vec<_> = orders
+            .iter()
+            .map(|(order, _)| scope.spawn(|| w.track(order, "cust-1", true).json()))
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    for (answer, (order, _)) in live.iter().zip(&orders) {
+        assert_eq!(answer["dataSource"]["isLive"], true, "{order}: {answer}");
+    }
+    let calls = w.sim.calls(Endpoint::Tracking);
+    let mut waybills: Vec<&str> = calls.iter().map(|c| c.waybills[0].as_str()).collect();
+    waybills.sort_unstable();
+    let wanted: Vec<&str> = orders.iter().map(|(_, awb)| awb.as_str()).collect();
+    assert_eq!(waybills, wanted, "one call per order");
+    let first = calls.iter().map(|c| c.at_ms).min().unwrap();
+    let last = calls.iter().map(|c| c.at_ms).max().unwrap();
+    eprintln!("6 refreshes' Blue Dart calls arrived within {} ms", last - first);
+    assert!(
+        last - first < HOLD_MS,
+        "the last call arrived {} ms after the first, which was held {HOLD_MS} ms: they queued",
+        last - first
+    );
+}
+
 #[test]
 fn a_refresh_too_soon_is_answered_from_the_cache_with_when_to_retry() {
     let w = demo_worker(&[("FORCE_REFRESH_MIN_INTERVAL_SECONDS", "60")]);
