@@ -363,7 +363,7 @@ fn main() {
     let wasm = root().join("build/index_bg.wasm");
     let ours = size::gzip_size(&wasm);
     let base = size::gzip_size(&root().join("benches/baseline-worker/build/index_bg.wasm"));
-    let by_crate = size::by_crate(&wasm);
+    let by_crate = size::by_crate(&wasm, &root().join("target/build-named.wasm"));
     let ratio = ours as f64 / base as f64;
     rows.push(row(
         "wasm size, gzip (KiB)",

@@ -1,6 +1,7 @@
 //! The wasm's size, whole (gzip, as deployed) and by crate: twiggy's per-item sizes of the
-//! shipped `.wasm` (which keeps its name section) summed by the crate each item's name starts
-//! with, so that growth shows where it comes from. Needs `twiggy` on PATH (`scripts/bench.sh`
+//! shipped `.wasm`'s copy with its name section (`target/build-named.wasm`; the shipped one has
+//! none) summed by the crate each item's name starts with, the name section itself left out, so
+//! that growth shows where it comes from. Needs `twiggy` on PATH (`scripts/bench.sh`
 //! installs the pinned version when missing).
 
 use std::collections::BTreeMap;
@@ -48,11 +49,12 @@ fn owner(name: &str) -> String {
     }
 }
 
-/// The gzip size of `wasm` and a table of its raw bytes by crate.
-pub fn by_crate(wasm: &Path) -> String {
+/// The gzip size of `wasm` and a table of its raw bytes by crate, from `named`, the same wasm
+/// with function names.
+pub fn by_crate(wasm: &Path, named: &Path) -> String {
     let out = Command::new("twiggy")
         .args(["top", "--format", "json", "-n", "1000000"])
-        .arg(wasm)
+        .arg(named)
         .output()
         .expect("twiggy runs (scripts/bench.sh installs it)");
     assert!(
@@ -65,6 +67,9 @@ pub fn by_crate(wasm: &Path) -> String {
     for item in &items {
         let name = item["name"].as_str().unwrap_or_default();
         let size = item["shallow_size"].as_u64().unwrap_or_default();
+        if name.ends_with("names\" subsection") {
+            continue; // The name section: not shipped.
+        }
         *by_owner.entry(owner(name)).or_default() += size;
     }
     let total: u64 = by_owner.values().sum();

@@ -24,6 +24,8 @@ bash scripts/build-worker.sh --bench-cpu
 log "building the hello-world and the floors (benches/baseline-worker, benches/floor-worker) the same way"
 (cd benches/baseline-worker && worker-build --release)
 (cd benches/floor-worker && worker-build --release)
+strip_wasm_names benches/baseline-worker/build/index_bg.wasm
+strip_wasm_names benches/floor-worker/build/index_bg.wasm
 
 log "CPU per synced shipment (criterion)"
 cargo bench --bench sync_cpu

@@ -28,10 +28,5 @@ fi
 log "building the worker into $out/ (release, wasm-opt on)"
 # -p: the workspace's default members are the native crates; only the worker goes to wasm.
 worker-build --release --out-dir "$out" . -- -p shipment-tracker "${features[@]}"
-# worker-build keeps the wasm's name section (`--debuginfo`): a sixth of the gzipped size, for
-# function names in panic traces. Dropped: a panic still logs its message and location. The
-# features are worker-build's own list, so that no encoding workerd lacks is written.
-"$WASM_OPT_BIN" "$out/index_bg.wasm" --strip-debug -o "$out/index_bg.wasm" \
-  --enable-mutable-globals --enable-sign-ext --enable-nontrapping-float-to-int \
-  --enable-bulk-memory --enable-multivalue --enable-reference-types --enable-exception-handling
+strip_wasm_names "$out/index_bg.wasm" "target/$out-named.wasm"
 touch "$stamp"

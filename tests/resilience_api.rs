@@ -97,7 +97,10 @@ fn refreshes_of_different_orders_run_side_by_side() {
     assert_eq!(waybills, wanted, "one call per order");
     let first = calls.iter().map(|c| c.at_ms).min().unwrap();
     let last = calls.iter().map(|c| c.at_ms).max().unwrap();
-    eprintln!("6 refreshes' Blue Dart calls arrived within {} ms", last - first);
+    eprintln!(
+        "6 refreshes' Blue Dart calls arrived within {} ms",
+        last - first
+    );
     assert!(
         last - first < HOLD_MS,
         "the last call arrived {} ms after the first, which was held {HOLD_MS} ms: they queued",
