@@ -44,6 +44,18 @@ fn source(outcome: Result<TrackOutcome, ServiceError>) -> Source {
     }
 }
 
+/// ORD-1's first refresh claims, then Blue Dart fails: nothing synced, the claim stands.
+fn claim_and_fail(w: &World<FakeBlueDart>) {
+    w.carrier
+        .failures
+        .borrow_mut()
+        .insert(1, CarrierError::Connection);
+    assert!(matches!(
+        source(track(w, "ORD-1", "cust-1", true)),
+        Source::LiveFailed(_)
+    ));
+}
+
 /// D1 operations since the world was set up.
 fn d1_calls(w: &World<FakeBlueDart>) -> Vec<&'static str> {
     w.store.calls.borrow().clone()
@@ -151,14 +163,7 @@ fn a_refresh_claims_its_own_order_only() {
 #[test]
 fn a_claim_one_interval_old_no_longer_holds() {
     let w = world();
-    w.carrier
-        .failures
-        .borrow_mut()
-        .insert(1, CarrierError::Connection);
-    assert!(matches!(
-        source(track(&w, "ORD-1", "cust-1", true)),
-        Source::LiveFailed(_)
-    ));
+    claim_and_fail(&w);
     w.clock.advance(Duration::seconds(60));
     assert_eq!(source(track(&w, "ORD-1", "cust-1", true)), Source::Live);
     assert_eq!(w.carrier.calls.borrow().len(), 2);
@@ -188,15 +193,7 @@ fn a_snapshot_of_another_order_under_this_key_is_not_served() {
 #[test]
 fn a_claim_seen_in_kv_refuses_a_refresh_without_d1() {
     let w = world();
-    // The first refresh claims, then Blue Dart fails: nothing synced, the claim stands.
-    w.carrier
-        .failures
-        .borrow_mut()
-        .insert(1, CarrierError::Connection);
-    assert!(matches!(
-        source(track(&w, "ORD-1", "cust-1", true)),
-        Source::LiveFailed(_)
-    ));
+    claim_and_fail(&w);
     assert!(w.kv.entries.borrow().contains_key(&claim_key("ORD-1")));
     w.clock.advance(Duration::seconds(5));
     let before = d1_calls(&w);
