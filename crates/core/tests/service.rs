@@ -166,6 +166,21 @@ fn force_refresh_saves_live_data_that_the_cache_then_serves() {
     assert_eq!(cached, live);
 }
 
+/// The day's KV budget is the sync's: a customer's own refresh still leaves its answer in KV.
+#[test]
+fn a_refresh_is_cached_even_when_the_syncs_kv_budget_is_spent() {
+    let mut w = world();
+    w.settings.kv_sync_writes_per_day = 0;
+    w.shipped("ORD-1", "81234567890");
+    w.carrier.then(Ok(demo_reply("81234567890")));
+    let (live, source) =
+        tracking(block_on(w.service().track("ORD-1", &customer("cust-1"), true)).unwrap());
+    assert_eq!(source, Source::Live);
+    let cached: tracking_core::model::Snapshot =
+        serde_json::from_str(&w.kv.entries.borrow()[&snapshot_key("ORD-1")].0).unwrap();
+    assert_eq!(cached, live);
+}
+
 #[test]
 fn a_failed_refresh_answers_from_the_cache_and_changes_nothing() {
     for error in [
@@ -264,6 +279,23 @@ fn end_states_from_the_demo_shipments() {
         );
         assert_eq!(order.shipping_status, shipping, "{awb}");
         assert_eq!(order.order_status, order_status, "{awb}");
+        // Customers' KV copy follows the sync.
+        let (cached, source) =
+            tracking(block_on(w.service().track("ORD-1", &customer("cust-1"), false)).unwrap());
+        assert_eq!(source, Source::Cached);
+        assert_eq!(cached, summary.snapshot, "{awb}");
+        assert_eq!(
+            w.log
+                .lines()
+                .contains(&"[TRACKING SYNC] Order ORD-1 marked as delivered".to_owned()),
+            order_status == "Delivered",
+            "{awb}"
+        );
+        let runs = block_on(w.service().recent_runs(5)).unwrap();
+        assert_eq!(
+            runs.iter().map(|r| r.trigger).collect::<Vec<_>>(),
+            [Trigger::Manual]
+        );
     }
 }
 
@@ -363,7 +395,8 @@ fn admin_view_is_stale_until_synced_recently() {
     assert!(raw.body.contains("\"WaybillNo\":\"81234567890\""));
     w.clock.advance(Duration::minutes(44));
     assert!(!block_on(w.service().admin_view("ORD-1")).unwrap().stale);
-    w.clock.advance(Duration::minutes(2));
+    // Stale from exactly `stale_after` (45 minutes) on.
+    w.clock.advance(Duration::minutes(1));
     assert!(block_on(w.service().admin_view("ORD-1")).unwrap().stale);
 }
 

@@ -138,6 +138,14 @@ mod tests {
         }
     }
 
+    /// Before anything is measured a batch is assumed to write KV once per order, besides
+    /// the token's read and write.
+    #[test]
+    fn a_first_batch_is_assumed_to_write_kv_for_every_order() {
+        assert_eq!(first_batch_estimate(50).kv_operations, 52);
+        assert_eq!(first_batch_estimate(1).kv_operations, 3);
+    }
+
     #[test]
     fn the_first_limit_in_the_way_is_named() {
         // 36 + a batch (10, its webhook messages included) + the run's record (2) + the

@@ -445,4 +445,44 @@ mod tests {
         assert!(later.same_tracking(&after));
         assert_eq!(later.order.last_synced_at, Some(at(11)));
     }
+
+    /// The order's shipping status follows the carrier when the latest event moves (to any
+    /// status) and when it is an end state; an unchanged, open latest leaves it as it is.
+    #[test]
+    fn the_shipping_status_follows_a_moved_or_final_latest_only() {
+        let mut before = snapshot(Some(event(Status::InTransit, 3, "S/001")));
+        before.order.shipping_status = ShippingStatus::Pending;
+        let plan_with = |before: &Snapshot, events: Vec<TrackingEvent>| {
+            let update = CarrierUpdate {
+                events,
+                ..CarrierUpdate::default()
+            };
+            plan_sync(before, Some(update), None, &schedule(), at(12)).shipping_status
+        };
+        // Moved, to an open status.
+        assert_eq!(
+            plan_with(&before, vec![event(Status::OutForDelivery, 5, "S/002")]),
+            ShippingStatus::InTransit
+        );
+        // Not moved, open: left as it was.
+        assert_eq!(
+            plan_with(&before, vec![event(Status::InTransit, 3, "S/001")]),
+            ShippingStatus::Pending
+        );
+        // Not moved, final.
+        before.latest = Some(event(Status::Returned, 3, "R/001"));
+        assert_eq!(
+            plan_with(&before, vec![event(Status::Returned, 3, "R/001")]),
+            ShippingStatus::Returned
+        );
+    }
+
+    /// The carrier's answer kept for admins is cut on a character boundary, never past `max`.
+    #[test]
+    fn a_kept_answer_is_cut_within_its_limit_on_a_character_boundary() {
+        // "ï" takes bytes 2 and 3.
+        assert_eq!(clip("naïve".into(), 3), ("na".into(), true));
+        assert_eq!(clip("naïve".into(), 4), ("naï".into(), true));
+        assert_eq!(clip("naïve".into(), 6), ("naïve".into(), false));
+    }
 }

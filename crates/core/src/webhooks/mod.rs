@@ -366,6 +366,76 @@ mod tests {
         );
     }
 
+    /// Each status's own event type, the whole table: a store subscribes by these names.
+    #[test]
+    fn every_status_has_its_own_event_type_or_none() {
+        let table: Vec<(Status, Option<&str>)> = Status::ALL
+            .iter()
+            .map(|s| (*s, specific_type(*s)))
+            .collect();
+        assert_eq!(
+            table,
+            [
+                (Status::Pending, None),
+                (Status::InfoReceived, None),
+                (Status::InTransit, None),
+                (Status::OutForDelivery, Some("shipment.out_for_delivery")),
+                (Status::FailedAttempt, Some("shipment.delivery_failed")),
+                (Status::Exception, Some("shipment.exception")),
+                (Status::Delivered, Some("shipment.delivered")),
+                (Status::Returning, None),
+                (Status::Returned, Some("shipment.returned")),
+                (Status::Lost, Some("shipment.lost")),
+            ]
+        );
+        for (_, kind) in table {
+            assert!(kind.is_none_or(|k| EVENT_TYPES.contains(&k)));
+        }
+    }
+
+    /// The names delivery states are stored under, read back; nothing else reads as one.
+    #[test]
+    fn delivery_states_are_stored_by_name_and_read_back() {
+        for (state, name) in [
+            (DeliveryState::Pending, "pending"),
+            (DeliveryState::Delivered, "delivered"),
+            (DeliveryState::Failed, "failed"),
+            (DeliveryState::Skipped, "skipped"),
+        ] {
+            assert_eq!(state.as_str(), name);
+            assert_eq!(DeliveryState::parse(name), Some(state));
+        }
+        assert_eq!(DeliveryState::parse("sent"), None);
+    }
+
+    /// Events at the same moment as the stored latest, or as the new latest, are no steps of
+    /// their own: only the new latest's status is announced.
+    #[test]
+    fn events_tied_with_the_stored_or_the_new_latest_are_no_changes_of_their_own() {
+        let at = Utc.with_ymd_and_hms(2026, 11, 24, 10, 0, 0).unwrap();
+        let event = |status, hours, code: &str| TrackingEvent {
+            status,
+            scan_code: code.into(),
+            ..TrackingEvent::booked("111", at + chrono::Duration::hours(hours))
+        };
+        let previous = event(Status::InTransit, 0, "A");
+        let latest = event(Status::Delivered, 3, "D");
+        let after = Snapshot {
+            latest: Some(latest.clone()),
+            ..snapshot(Status::Delivered, at)
+        };
+        let new = [
+            latest.clone(),
+            event(Status::Exception, 0, "X"),
+            event(Status::OutForDelivery, 3, "O"),
+        ];
+        let kinds: Vec<String> = status_events(Some(&previous), &after, &new, at)
+            .into_iter()
+            .map(|e| e.kind)
+            .collect();
+        assert_eq!(kinds, [STATUS_CHANGED, "shipment.delivered"]);
+    }
+
     #[test]
     fn every_new_status_of_one_reply_makes_its_own_change_in_event_time_order() {
         let at = Utc.with_ymd_and_hms(2026, 11, 24, 10, 0, 0).unwrap();
