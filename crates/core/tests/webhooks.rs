@@ -5,7 +5,7 @@
 //! order's messages in order, skips disabled endpoints, drops stale messages and disables an
 //! endpoint that failed for a day.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
 
 use crate::support::FakeBlueDart;
@@ -13,15 +13,16 @@ use bluedart_sim::demo::{self, delivered_in_kochi, out_for_delivery_in_kochi};
 use chrono::Duration;
 use pollster::block_on;
 use tracking_core::access::Access;
-use tracking_core::ports::{HttpClient, HttpError, HttpRequest, HttpResponse};
+use tracking_core::ports::{HttpClient, HttpError, HttpRequest, HttpResponse, StoreError};
 use tracking_core::push::PushMessage;
 use tracking_core::queue::{Lane, SyncMessage, Verdict};
 use tracking_core::rules::budget::Spent;
 use tracking_core::runs::Trigger;
+use tracking_core::service::ServiceError;
 use tracking_core::service::sync::SyncSettings;
 use tracking_core::testing::{FakeSleeper, FixedRandom, MemoryQueues, MemoryWebhookQueue, World};
 use tracking_core::webhooks::service::{EndpointInput, EndpointPatch};
-use tracking_core::webhooks::{DeliveryMessage, DeliveryState, STATUS_CHANGED, sign};
+use tracking_core::webhooks::{DeliveryMessage, DeliveryState, STATUS_CHANGED, WebhookQueue, sign};
 
 const AWB: &str = "81234567890";
 
@@ -570,4 +571,126 @@ fn a_retry_that_cannot_be_queued_waits_for_the_next_dispatch() {
     deliver(&w, &http, &queue, again);
     let listed = block_on(w.service().webhooks().deliveries(&id, 10)).unwrap();
     assert_eq!(listed[0].state, DeliveryState::Delivered);
+}
+
+/// Endpoints are listed as created; a deleted one is gone from the list and from `get`, and
+/// deleting it again, or an id never made, is not found.
+#[test]
+fn endpoints_are_listed_as_created_and_a_deleted_one_is_gone_for_good() {
+    let w = world();
+    let (first, _) = endpoint(&w, &[STATUS_CHANGED]);
+    let (second, _) = endpoint(&w, &["shipment.delivered"]);
+    let service = w.service();
+    let webhooks = service.webhooks();
+    let listed = || {
+        let mut ids: Vec<String> = block_on(webhooks.list())
+            .unwrap()
+            .into_iter()
+            .map(|e| e.id)
+            .collect();
+        ids.sort();
+        ids
+    };
+    let mut both = vec![first.clone(), second.clone()];
+    both.sort();
+    assert_eq!(listed(), both);
+    block_on(webhooks.delete(&first)).unwrap();
+    assert_eq!(listed(), [second]);
+    assert!(matches!(
+        block_on(webhooks.get(&first)),
+        Err(ServiceError::NotFound)
+    ));
+    for id in [first.as_str(), "ep_never_made"] {
+        assert!(matches!(
+            block_on(webhooks.delete(id)),
+            Err(ServiceError::NotFound)
+        ));
+    }
+}
+
+/// Enabling an endpoint that is already enabled keeps its failure streak (only re-enabling a
+/// disabled one starts afresh), so that it is still disabled after a day of failures.
+#[test]
+fn enabling_an_endpoint_that_is_enabled_keeps_its_failure_streak() {
+    let (w, id, _, queue) = dispatched();
+    deliver(&w, &Endpoint::default(), &queue, queue.take().remove(0).0);
+    let since = block_on(w.service().webhooks().get(&id))
+        .unwrap()
+        .failing_since;
+    assert!(since.is_some());
+    w.clock.advance(Duration::hours(1));
+    let patch = EndpointPatch {
+        enabled: Some(true),
+        ..EndpointPatch::default()
+    };
+    let (endpoint, _) =
+        block_on(w.service().webhooks().update(&id, patch, &FixedRandom(1))).unwrap();
+    assert_eq!(endpoint.failing_since, since);
+    assert_eq!(
+        block_on(w.service().webhooks().get(&id))
+            .unwrap()
+            .failing_since,
+        since
+    );
+}
+
+/// Records `n` pings to endpoint `id`, each a pending delivery.
+fn pings(w: &World<FakeBlueDart>, id: &str, n: u64) {
+    for seed in 0..n {
+        block_on(w.service().webhooks().test(id, &FixedRandom(100 + seed))).unwrap();
+    }
+}
+
+/// Dispatch sends page after full page (a hundred a send) until nothing waits, each delivery
+/// once.
+#[test]
+fn dispatch_pages_through_more_deliveries_than_one_send_takes() {
+    let w = world();
+    let (id, _) = endpoint(&w, &[STATUS_CHANGED]);
+    pings(&w, &id, 250);
+    let queue = MemoryWebhookQueue::default();
+    assert_eq!(block_on(w.service().webhooks().dispatch(&queue)), 250);
+    let mut sent: Vec<i64> = queue.take().iter().map(|(m, _)| m.delivery).collect();
+    sent.sort();
+    sent.dedup();
+    assert_eq!(sent, (1..=250).collect::<Vec<i64>>());
+    assert_eq!(block_on(w.service().webhooks().dispatch(&queue)), 0);
+}
+
+/// A queue that takes every message and, during its first send, sees a ping to `endpoint`
+/// recorded meanwhile.
+struct PingedMeanwhile<'a> {
+    w: &'a World<FakeBlueDart>,
+    endpoint: String,
+    queue: MemoryWebhookQueue,
+    pinged: Cell<bool>,
+}
+
+impl WebhookQueue for PingedMeanwhile<'_> {
+    async fn send(&self, messages: &[DeliveryMessage], delay_secs: u32) -> Result<(), StoreError> {
+        if !self.pinged.replace(true) {
+            pings(self.w, &self.endpoint, 1);
+        }
+        self.queue.send(messages, delay_secs).await
+    }
+}
+
+/// A page shorter than a send's hundred ends the dispatch (no further query): a delivery
+/// recorded meanwhile waits for the next dispatch.
+#[test]
+fn a_short_page_ends_the_dispatch_and_a_delivery_recorded_meanwhile_waits_for_the_next() {
+    let w = world();
+    let (id, _) = endpoint(&w, &[STATUS_CHANGED]);
+    pings(&w, &id, 1);
+    let queue = PingedMeanwhile {
+        w: &w,
+        endpoint: id,
+        queue: MemoryWebhookQueue::default(),
+        pinged: Cell::new(false),
+    };
+    assert_eq!(block_on(w.service().webhooks().dispatch(&queue)), 1);
+    assert_eq!(w.store.webhooks.borrow().deliveries.len(), 2);
+    assert_eq!(block_on(w.service().webhooks().dispatch(&queue)), 1);
+    let sent: Vec<i64> = queue.queue.take().iter().map(|(m, _)| m.delivery).collect();
+    assert_eq!(sent, [1, 2]);
 }

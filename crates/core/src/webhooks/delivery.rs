@@ -191,6 +191,43 @@ mod tests {
         assert!(url_problem(&format!("https://e.com/{}", "a".repeat(2048)), false).is_some());
     }
 
+    /// A URL of exactly the limit's 2048 characters is accepted; one more is refused.
+    #[test]
+    fn a_url_of_2048_characters_is_accepted_and_one_of_2049_refused() {
+        let url =
+            |len: usize| format!("https://e.com/{}", "a".repeat(len - "https://e.com/".len()));
+        assert_eq!(url_problem(&url(2048), true), None);
+        assert_eq!(
+            url_problem(&url(2049), true),
+            Some("must be an absolute URL of at most 2048 characters without spaces")
+        );
+    }
+
+    /// A URL with credentials, or without a host, is refused as such, even over https.
+    #[test]
+    fn credentials_or_a_missing_host_are_refused_with_that_reason() {
+        for url in ["https://user:pw@example.com/x", "https:///x", "https://?x"] {
+            assert_eq!(
+                url_problem(url, true),
+                Some("must name a host, without user or password"),
+                "{url}"
+            );
+        }
+    }
+
+    /// The reason for refusing a URL says what would do: https in production; elsewhere http
+    /// to 127.0.0.1 or localhost too.
+    #[test]
+    fn a_refused_scheme_is_told_what_would_be_accepted_instead() {
+        const HTTPS: Option<&str> = Some("must be an https URL");
+        const LOCAL: Option<&str> = Some("may use http only to 127.0.0.1 or localhost");
+        assert_eq!(url_problem("http://127.0.0.1:9000/hooks", true), HTTPS);
+        assert_eq!(url_problem("http://shop.example.com/hooks", true), HTTPS);
+        assert_eq!(url_problem("http://shop.example.com/hooks", false), LOCAL);
+        assert_eq!(url_problem("http://127.0.0.1.evil.com/x", false), LOCAL);
+        assert_eq!(url_problem("ftp://127.0.0.1/x", false), HTTPS);
+    }
+
     #[test]
     fn success_is_delivered_throttling_and_outages_retried_other_4xx_refused() {
         assert_eq!(outcome(&response(204, &[]), at()), Outcome::Delivered);
