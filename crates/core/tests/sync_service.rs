@@ -11,7 +11,7 @@ use chrono::Duration;
 use pollster::block_on;
 use tracking_core::carrier::CarrierError;
 use tracking_core::model::{ShippingStatus, Status};
-use tracking_core::queue::Lane;
+use tracking_core::queue::{Lane, Verdict};
 use tracking_core::rules::budget::{Budget, Spent};
 use tracking_core::runs::{RunStatus, SyncRun, Trigger};
 use tracking_core::service::queue::ENQUEUE_LEASE;
@@ -649,7 +649,175 @@ fn a_manual_sync_is_recorded_as_a_run_of_one() {
         "a manual run that ran is completed"
     );
     assert!(runs[0].finished_at.is_some());
+    assert_eq!(runs[0].batches, 1);
     assert_eq!(w.carrier.calls.borrow()[0], vec![awb(2)]);
+}
+
+/// A manual sync Blue Dart fails is a run of one failed batch, numbered from one.
+#[test]
+fn a_failed_manual_sync_is_recorded_as_one_failed_batch() {
+    let w = SyncWorld::with_orders(1);
+    w.carrier
+        .failures
+        .borrow_mut()
+        .insert(1, CarrierError::Unavailable { status: 503 });
+    let result = block_on(
+        w.service()
+            .sync_order("ORD-01", Trigger::Manual, Spent::default),
+    );
+    assert!(result.is_err());
+    let run = &w.store.runs()[0];
+    assert_eq!(
+        (run.batches, run.succeeded, run.failed),
+        (1, 0, 1),
+        "{run:?}"
+    );
+    assert_eq!(run.failures.len(), 1);
+    assert_eq!(
+        (run.failures[0].batch, run.failures[0].order_ids.clone()),
+        (1, vec!["ORD-01".to_owned()])
+    );
+}
+
+/// The producer sends a hundred messages per send and asks D1 for a page of shipments at a
+/// time; a page that comes back short ends the run, and the per-run cap holds across pages.
+#[test]
+fn the_producer_takes_pages_of_a_hundred_messages_until_one_comes_back_short() {
+    // Budgets out of the way: the set-up's own D1 queries count in `measure`.
+    let roomy = |w: &mut SyncWorld| {
+        w.sync.batch_size = 1;
+        w.sync.budget.d1_queries = 100_000;
+        w.sync.budget.kv_operations = 100_000;
+    };
+    let mut w = SyncWorld::with_orders(200);
+    roomy(&mut w);
+    w.sync.max_per_run = 150;
+    let capped = w.produce();
+    assert_eq!((capped.enqueued, capped.batches), (150, 150));
+    assert_eq!(w.queues.sends.get(), 2, "100 + 50 messages");
+    assert_eq!(w.store.count("take_due"), 2, "no third look at the cap");
+
+    w.sync.max_per_run = 1000;
+    let rest = w.produce();
+    assert_eq!(rest.enqueued, 50, "the 50 left, in one short page");
+    assert_eq!(w.store.count("take_due"), 3);
+
+    let mut w = SyncWorld::with_orders(150);
+    roomy(&mut w);
+    let run = w.produce();
+    assert_eq!(run.enqueued, 150);
+    assert_eq!(w.queues.sends.get(), 2, "a page is 100 messages");
+    assert_eq!(
+        w.store.count("take_due"),
+        2,
+        "the short second page ends it"
+    );
+}
+
+/// A page of the producer costs two D1 queries (take, release on failure) and a send, with
+/// the run's record and the webhook dispatch kept back: a budget one short stops it.
+#[test]
+fn the_producer_counts_a_page_as_two_queries_and_a_send() {
+    let produce_with = |d1_queries: usize, subrequests: usize| {
+        let mut w = SyncWorld::with_orders(3);
+        w.sync.budget.d1_queries = d1_queries;
+        w.sync.budget.subrequests = subrequests;
+        block_on(w.service().enqueue_due(&w.sync, &w.queues, Spent::default))
+    };
+    assert_eq!(produce_with(6, 2).enqueued, 3);
+    let d1_short = produce_with(5, 2);
+    assert_eq!(d1_short.enqueued, 0);
+    assert!(
+        d1_short
+            .stop_reason
+            .unwrap()
+            .starts_with("D1 query budget (5) would be exceeded")
+    );
+    let send_short = produce_with(6, 1);
+    assert_eq!(send_short.enqueued, 0);
+    assert!(
+        send_short
+            .stop_reason
+            .unwrap()
+            .starts_with("subrequest budget (1) would be exceeded")
+    );
+}
+
+/// Refreshes packed into one call that fails go back one by one, on their own, not retried
+/// together.
+#[test]
+fn messages_whose_combined_call_failed_are_tried_again_alone() {
+    let mut w = SyncWorld::with_orders(2);
+    for order in ["ORD-01", "ORD-02"] {
+        block_on(w.service().enqueue_refresh(order, &w.queues)).unwrap();
+    }
+    w.carrier
+        .failures
+        .borrow_mut()
+        .insert(1, CarrierError::Timeout { ms: 5000 });
+    w.consumer_batch = 100;
+    w.drain();
+    assert_eq!(w.sizes(), [2, 1, 1]);
+    let run = &w.store.runs()[0];
+    assert_eq!((run.succeeded, run.failed), (2, 0));
+}
+
+/// A shipment dead-lettered while D1 cannot be read for its history is checked again one
+/// "moving" interval later, not at once and not in the past.
+#[test]
+fn a_dead_letter_without_its_history_is_checked_again_after_the_moving_interval() {
+    let w = SyncWorld::with_orders(1);
+    w.produce();
+    w.carrier
+        .failures
+        .borrow_mut()
+        .insert(1, CarrierError::Licence);
+    // The consumer's read of the batch works; the dead-letter's read of the order does not.
+    w.store
+        .fail_call
+        .set(Some(("snapshots", w.store.count("snapshots") + 2)));
+    w.drain();
+    assert_eq!(w.queues.dead.borrow().len(), 1);
+    let order = w.store.order("ORD-01").unwrap();
+    assert_eq!(
+        order.next_check_at,
+        Some(w.clock.0.get() + w.settings.schedule.moving)
+    );
+}
+
+/// A save that fails hands the call's messages back to the platform, counted as retried.
+#[test]
+fn a_save_that_fails_hands_the_messages_back_counted_as_retried() {
+    let w = SyncWorld::with_orders(12);
+    w.produce();
+    // The save's webhook messages (every order changes status) cannot be written.
+    w.store.refuse_webhooks.set(true);
+    let messages: Vec<_> = w
+        .queues
+        .waiting
+        .borrow()
+        .iter()
+        .map(|m| m.message.clone())
+        .collect();
+    let verdicts = block_on(w.service().consume(
+        Lane::Sync,
+        &messages,
+        &w.sync,
+        &tracking_core::testing::FakeSleeper {
+            clock: &w.clock,
+            pauses: Default::default(),
+        },
+        &tracking_core::testing::FixedRandom(0),
+        &w.queues,
+        Spent::default,
+    ));
+    assert!(
+        verdicts.iter().all(|v| matches!(v, Verdict::Retry { .. })),
+        "{verdicts:?}"
+    );
+    assert_eq!(verdicts.len(), 2);
+    let run = &w.store.runs()[0];
+    assert_eq!((run.retried, run.succeeded), (2, 0));
 }
 
 #[test]

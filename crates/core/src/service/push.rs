@@ -94,7 +94,8 @@ where
             }
         }
         counts.unmatched += unmatched.len() as u64;
-        if !counts.is_empty() || !unmatched.is_empty() {
+        // Unmatched waybills are counted too: an empty count means nothing to record.
+        if !counts.is_empty() {
             self.store
                 .record_push(&counts, &unmatched, self.clock.now())
                 .await?;

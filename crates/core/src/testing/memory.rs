@@ -154,6 +154,9 @@ pub struct MemoryStore {
     pub refuse_order: RefCell<Option<String>>,
     /// A write of webhook messages fails, and with it the save it belongs to.
     pub refuse_webhooks: Cell<bool>,
+    /// The nth call (counting from one, all calls so far included) of this operation fails: a
+    /// storage error in the middle of a flow.
+    pub fail_call: Cell<Option<(&'static str, usize)>>,
     /// How many times each operation ran: proves what the hot path does not touch.
     pub calls: RefCell<Vec<&'static str>>,
     pub webhooks: RefCell<super::webhooks::MemoryWebhooks>,
@@ -162,7 +165,7 @@ pub struct MemoryStore {
 impl MemoryStore {
     fn enter(&self, op: &'static str) -> Result<(), StoreError> {
         self.calls.borrow_mut().push(op);
-        if self.failing.get() {
+        if self.failing.get() || self.fail_call.get() == Some((op, self.count(op))) {
             Err(StoreError("d1 down".into()))
         } else {
             Ok(())
