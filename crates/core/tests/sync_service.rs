@@ -110,6 +110,22 @@ impl SyncWorld {
         pauses.into_inner()
     }
 
+    /// One consumer invocation of the sync lane handed `messages`, outside any drain.
+    fn consume_once(&self, messages: &[tracking_core::queue::SyncMessage]) -> Vec<Verdict> {
+        block_on(self.service().consume(
+            Lane::Sync,
+            messages,
+            &self.sync,
+            &tracking_core::testing::FakeSleeper {
+                clock: &self.clock,
+                pauses: Default::default(),
+            },
+            &tracking_core::testing::FixedRandom(0),
+            &self.queues,
+            Spent::default,
+        ))
+    }
+
     fn sizes(&self) -> Vec<usize> {
         self.carrier.calls.borrow().iter().map(Vec::len).collect()
     }
@@ -300,18 +316,7 @@ fn a_redelivered_message_is_skipped_without_a_call() {
     w.drain();
     assert_eq!(w.sizes(), [4]);
     // The platform delivers the same message again.
-    block_on(w.service().consume(
-        Lane::Sync,
-        std::slice::from_ref(&message),
-        &w.sync,
-        &tracking_core::testing::FakeSleeper {
-            clock: &w.clock,
-            pauses: Default::default(),
-        },
-        &tracking_core::testing::FixedRandom(0),
-        &w.queues,
-        Spent::default,
-    ));
+    w.consume_once(std::slice::from_ref(&message));
     assert_eq!(w.sizes(), [4], "no second call");
     let run = &w.store.runs()[0];
     assert_eq!((run.succeeded, run.skipped), (4, 4));
@@ -799,18 +804,7 @@ fn a_save_that_fails_hands_the_messages_back_counted_as_retried() {
         .iter()
         .map(|m| m.message.clone())
         .collect();
-    let verdicts = block_on(w.service().consume(
-        Lane::Sync,
-        &messages,
-        &w.sync,
-        &tracking_core::testing::FakeSleeper {
-            clock: &w.clock,
-            pauses: Default::default(),
-        },
-        &tracking_core::testing::FixedRandom(0),
-        &w.queues,
-        Spent::default,
-    ));
+    let verdicts = w.consume_once(&messages);
     assert!(
         verdicts.iter().all(|v| matches!(v, Verdict::Retry { .. })),
         "{verdicts:?}"
