@@ -730,22 +730,14 @@ fn the_producer_counts_a_page_as_two_queries_and_a_send() {
         block_on(w.service().enqueue_due(&w.sync, &w.queues, Spent::default))
     };
     assert_eq!(produce_with(6, 2).enqueued, 3);
-    let d1_short = produce_with(5, 2);
-    assert_eq!(d1_short.enqueued, 0);
-    assert!(
-        d1_short
-            .stop_reason
-            .unwrap()
-            .starts_with("D1 query budget (5) would be exceeded")
-    );
-    let send_short = produce_with(6, 1);
-    assert_eq!(send_short.enqueued, 0);
-    assert!(
-        send_short
-            .stop_reason
-            .unwrap()
-            .starts_with("subrequest budget (1) would be exceeded")
-    );
+    for (d1_queries, subrequests, reason) in [
+        (5, 2, "D1 query budget (5) would be exceeded"),
+        (6, 1, "subrequest budget (1) would be exceeded"),
+    ] {
+        let short = produce_with(d1_queries, subrequests);
+        assert_eq!(short.enqueued, 0, "{reason}");
+        assert!(short.stop_reason.unwrap().starts_with(reason), "{reason}");
+    }
 }
 
 /// Refreshes packed into one call that fails go back one by one, on their own, not retried
