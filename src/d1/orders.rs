@@ -249,7 +249,7 @@ impl OrderStore for D1Store {
              WHERE id = ?3 AND awb_no IS NULL",
             &[text(awb), time(now), text(order_id)],
         )?];
-        let events = encode(&[event_row(order_id, booked, now)]);
+        let events = encode(&[event_row(order_id, booked, &iso(now))]);
         let latest = encode(&[identity_row(order_id, booked)]);
         statements.extend(self.event_statements(events.as_deref(), latest.as_deref())?);
         self.batch_with_messages(statements, &messages(&order), now)

@@ -2,12 +2,11 @@
 //! `json_each` (see `platform/d1.rs`). Pure, so that what a sync costs can be measured natively.
 //! Rows are serialised straight from borrowed structs: this runs for every synced shipment.
 
-use chrono::{DateTime, Utc};
-use serde::Serialize;
+use serde::{Serialize, Serializer};
 
 use tracking_core::model::TrackingEvent;
 use tracking_core::model::iso;
-use tracking_core::rules::merge::OrderSync;
+use tracking_core::rules::merge::{OrderSync, RawBody};
 
 /// One event as a row.
 #[derive(Serialize)]
@@ -24,14 +23,11 @@ pub struct EventRow<'a> {
     co: &'a str,
     pk: &'a str,
     e: String,
-    y: String,
+    y: &'a str,
 }
 
-pub fn event_row<'a>(
-    order_id: &'a str,
-    e: &'a TrackingEvent,
-    synced_at: DateTime<Utc>,
-) -> EventRow<'a> {
+/// `synced_at` as `iso` writes it, shared by a sync's events.
+pub fn event_row<'a>(order_id: &'a str, e: &'a TrackingEvent, synced_at: &'a str) -> EventRow<'a> {
     EventRow {
         o: order_id,
         a: &e.awb_no,
@@ -45,7 +41,7 @@ pub fn event_row<'a>(
         co: &e.location.country,
         pk: &e.place_key,
         e: iso(e.event_at),
-        y: iso(synced_at),
+        y: synced_at,
     }
 }
 
@@ -75,7 +71,7 @@ struct OrderRow<'a> {
     ss: &'static str,
     os: &'a str,
     ed: Option<String>,
-    t: String,
+    t: &'a str,
     nc: Option<String>,
     lp: Option<String>,
     ps: Option<String>,
@@ -84,10 +80,20 @@ struct OrderRow<'a> {
 #[derive(Serialize)]
 struct ResponseRow<'a> {
     o: &'a str,
-    t: String,
+    t: &'a str,
     h: u16,
-    b: &'a str,
+    #[serde(serialize_with = "body")]
+    b: &'a RawBody,
     tr: u8,
+}
+
+/// A whole answer goes in as the JSON it is (`json_extract` gives its text back), not escaped
+/// into a string once more; a cut one, no longer JSON, as a string.
+fn body<S: Serializer>(body: &&RawBody, serializer: S) -> Result<S::Ok, S::Error> {
+    match body {
+        RawBody::Whole(json) => json.as_raw().serialize(serializer),
+        RawBody::Cut(text) => serializer.serialize_str(text),
+    }
 }
 
 /// Rows as one parameter; `None` when there are none (the statement is then left out).
@@ -109,9 +115,10 @@ pub fn sync_params(syncs: &[OrderSync]) -> SyncParams {
     let mut latest = Vec::new();
     let mut orders = Vec::new();
     let mut responses = Vec::new();
-    for sync in syncs {
+    let synced: Vec<String> = syncs.iter().map(|sync| iso(sync.synced_at)).collect();
+    for (sync, synced_at) in syncs.iter().zip(&synced) {
         let id = sync.order_id.as_str();
-        events.extend(sync.events.iter().map(|e| event_row(id, e, sync.synced_at)));
+        events.extend(sync.events.iter().map(|e| event_row(id, e, synced_at)));
         latest.extend(sync.latest.iter().map(|e| identity_row(id, e)));
         orders.push(OrderRow {
             id,
@@ -120,7 +127,7 @@ pub fn sync_params(syncs: &[OrderSync]) -> SyncParams {
             ed: sync
                 .expected_delivery
                 .map(|d| d.format("%Y-%m-%d").to_string()),
-            t: iso(sync.synced_at),
+            t: synced_at,
             nc: sync.next_check_at.map(iso),
             lp: sync.last_progress_at.map(iso),
             ps: sync.polling_stopped_at.map(iso),
@@ -128,10 +135,10 @@ pub fn sync_params(syncs: &[OrderSync]) -> SyncParams {
         if let Some(raw) = &sync.raw {
             responses.push(ResponseRow {
                 o: id,
-                t: iso(sync.synced_at),
+                t: synced_at,
                 h: raw.http_status,
                 b: &raw.body,
-                tr: u8::from(raw.truncated),
+                tr: u8::from(raw.body.is_truncated()),
             });
         }
     }
@@ -146,16 +153,16 @@ pub fn sync_params(syncs: &[OrderSync]) -> SyncParams {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use chrono::TimeZone;
+    use chrono::{DateTime, TimeZone, Utc};
+    use tracking_core::carrier::RawJson;
     use tracking_core::model::{ShippingStatus, Status};
+    use tracking_core::rules::merge::RawResponse;
 
-    #[test]
-    fn rows_carry_the_columns_the_statements_read() {
-        let at = Utc.with_ymd_and_hms(2026, 1, 24, 3, 42, 0).unwrap();
+    fn sync(order_id: &str, at: DateTime<Utc>) -> OrderSync {
         let mut event = TrackingEvent::booked("111", at);
         event.status = Status::OutForDelivery;
-        let sync = OrderSync {
-            order_id: "ORD-1".into(),
+        OrderSync {
+            order_id: order_id.into(),
             events: vec![event.clone()],
             latest: Some(event),
             shipping_status: ShippingStatus::InTransit,
@@ -166,8 +173,13 @@ mod tests {
             next_check_at: Some(at),
             last_progress_at: Some(at),
             polling_stopped_at: None,
-        };
-        let params = sync_params(&[sync]);
+        }
+    }
+
+    #[test]
+    fn rows_carry_the_columns_the_statements_read() {
+        let at = Utc.with_ymd_and_hms(2026, 1, 24, 3, 42, 0).unwrap();
+        let params = sync_params(&[sync("ORD-1", at)]);
         let events: serde_json::Value =
             serde_json::from_str(params.events.as_deref().unwrap()).unwrap();
         assert_eq!(events[0]["o"], "ORD-1");
@@ -182,5 +194,36 @@ mod tests {
         assert_eq!(orders[0]["ps"], serde_json::Value::Null);
         assert!(params.latest.is_some());
         assert_eq!(params.responses, None);
+    }
+
+    #[test]
+    fn a_whole_answer_is_embedded_as_json_and_a_cut_one_as_text() {
+        let at = Utc.with_ymd_and_hms(2026, 1, 24, 3, 42, 0).unwrap();
+        let kept = |order_id, body| OrderSync {
+            raw: Some(RawResponse {
+                http_status: 200,
+                body,
+            }),
+            ..sync(order_id, at)
+        };
+        let whole = r#"[{"WaybillNo":"111","Scan":"SAID \"HI\""}]"#;
+        let params = sync_params(&[
+            kept(
+                "ORD-1",
+                RawBody::Whole(RawJson::parse(whole.into()).unwrap()),
+            ),
+            kept("ORD-2", RawBody::Cut(r#"[{"WaybillNo":"2"#.into())),
+        ]);
+        let text = params.responses.unwrap();
+        assert!(text.contains(&format!(r#""b":{whole}"#)), "{text}");
+        let rows: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(rows[0]["b"][0]["Scan"], "SAID \"HI\"");
+        assert_eq!(rows[0]["tr"], 0);
+        assert_eq!(rows[0]["t"], "2026-01-24T03:42:00Z");
+        assert_eq!(rows[1]["b"], r#"[{"WaybillNo":"2"#);
+        assert_eq!(rows[1]["tr"], 1);
+        let events: serde_json::Value = serde_json::from_str(&params.events.unwrap()).unwrap();
+        assert_eq!(events[1]["o"], "ORD-2");
+        assert_eq!(events[1]["y"], "2026-01-24T03:42:00Z");
     }
 }

@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 use tracking_api::credentials::{TokenRules, customer_token, link_signature};
 use tracking_api::reply::{After, Reply};
 use tracking_api::{Api, ApiSettings, Secrets};
-use tracking_core::carrier::{CarrierUpdate, TrackingReply};
+use tracking_core::carrier::{CarrierUpdate, RawJson, TrackingReply};
 use tracking_core::ports::OrderInput;
 use tracking_core::rules::budget::Spent;
 use tracking_core::testing::{ScriptedCarrier, World};
@@ -476,7 +476,7 @@ fn a_second_look_with_the_etag_is_a_304_until_the_order_changes() {
             Some(CarrierUpdate {
                 events: vec![],
                 expected_delivery: chrono::NaiveDate::from_ymd_opt(2026, 1, 24),
-                payload: "{}".into(),
+                payload: RawJson::of(&json!({})),
             }),
         )],
     }));

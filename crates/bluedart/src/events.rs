@@ -2,9 +2,9 @@
 
 use crate::codes::{Evidence, on_return_waybill, resolve};
 use crate::location::{location_of, place_key};
-use crate::parse::{CarrierScan, CarrierShipment, tidy};
+use crate::parse::{CarrierScan, CarrierShipment};
 use crate::time::{ist_to_utc, parse_date, parse_time};
-use tracking_core::carrier::{CarrierUpdate, TrackingReply};
+use tracking_core::carrier::{CarrierUpdate, RawJson, TrackingReply};
 use tracking_core::model::{Status, TrackingEvent};
 
 /// Longest scan text kept in an event's identity when the payload has no scan code.
@@ -17,7 +17,8 @@ fn event_from_scan(
     newest: bool,
 ) -> Option<TrackingEvent> {
     let date = parse_date(&scan.date)?;
-    let text = tidy(&scan.scan);
+    // Both readers tidy every value they keep.
+    let text = &scan.scan;
     let scan_code = if scan.code.is_empty() {
         // Older payloads have no code: the type and text identify the scan instead.
         let key: String = text.chars().take(TEXT_KEY_LIMIT).collect();
@@ -29,7 +30,7 @@ fn event_from_scan(
         group: &scan.group,
         code: &scan.code,
         scan_type: &scan.scan_type,
-        text: &text,
+        text,
     };
     let current = Evidence {
         scan_type: &shipment.status_type,
@@ -46,7 +47,7 @@ fn event_from_scan(
         awb_no: shipment.waybill.clone(),
         carrier_status: text.clone(),
         status,
-        description: text,
+        description: text.clone(),
         scan_code,
         location: location_of(&scan.location, &scan.location_code, destination),
         event_at: ist_to_utc(date, parse_time(&scan.time)),
@@ -79,17 +80,17 @@ fn events_of(shipment: &CarrierShipment) -> Vec<TrackingEvent> {
     events
 }
 
-/// Whether `ref_no` has Blue Dart's form for a return waybill's reference, `"<code> - <awb>"`
-/// (`RTO - 81234567893`): a short code of letters, a spaced dash, the forward waybill exactly.
-/// Our order ids, which become the reference of waybills we generate, cannot take this form:
-/// they have no spaces.
+/// Whether `ref_no` (tidied, as both readers keep it) has Blue Dart's form for a return
+/// waybill's reference, `"<code> - <awb>"` (`RTO - 81234567893`): a short code of letters, a
+/// spaced dash, the forward waybill exactly. Our order ids, which become the reference of
+/// waybills we generate, cannot take this form: they have no spaces. Checked for every pair of
+/// waybills in an answer, so it allocates nothing.
 pub(crate) fn is_rto_reference(ref_no: &str, awb: &str) -> bool {
-    tidy(ref_no)
-        .split_once(" - ")
-        .is_some_and(|(code, forward)| {
-            (1..=10).contains(&code.len())
-                && code.chars().all(|c| c.is_ascii_alphabetic())
-                && forward == awb
+    ref_no
+        .strip_suffix(awb)
+        .and_then(|rest| rest.strip_suffix(" - "))
+        .is_some_and(|code| {
+            (1..=10).contains(&code.len()) && code.bytes().all(|c| c.is_ascii_alphabetic())
         })
 }
 
@@ -118,7 +119,7 @@ pub fn update_for(awb: &str, shipments: &[CarrierShipment]) -> Option<CarrierUpd
     let mut events: Vec<TrackingEvent> = forward.map(events_of).unwrap_or_default();
     let involved: Vec<&CarrierShipment> =
         forward.into_iter().chain(returns.iter().copied()).collect();
-    let payload = serde_json::to_string(&involved).expect("strings always serialise");
+    let payload = RawJson::of(&involved);
     for ret in returns {
         events.extend(events_of(ret).into_iter().map(|mut e| {
             e.status = on_return_waybill(e.status);
@@ -238,7 +239,7 @@ mod tests {
             [Status::Returning, Status::Returning, Status::Returned]
         );
         assert_eq!(update.events[2].awb_no, "999");
-        let payload: serde_json::Value = serde_json::from_str(&update.payload).unwrap();
+        let payload: serde_json::Value = serde_json::from_str(update.payload.as_str()).unwrap();
         assert_eq!(payload[0]["WaybillNo"], "111");
         assert_eq!(payload[1]["RefNo"], "RTO - 111");
         assert_eq!(payload[1]["Scans"][0]["ScanCode"], "000");
@@ -293,7 +294,10 @@ mod tests {
             assert_eq!(update.events[0].status, Status::InTransit, "{ref_no}");
         }
         assert!(is_rto_reference("RTO - 111", "111"));
-        assert!(is_rto_reference(" rto  -  111 ", "111"));
+        // The reader tidies the reference before it is compared.
+        let untidy = parse(&[shipment_xml("222", "", &[]).replace("\"R\"", "\" rto  -  111 \"")]);
+        assert_eq!(untidy[0].ref_no, "rto - 111");
+        assert!(is_rto_reference(&untidy[0].ref_no, "111"));
     }
 
     #[test]

@@ -314,7 +314,7 @@ fn the_shipments_own_fields_are_kept_for_admins() {
     item["Shipment"]["StatusType"] = json!("UD");
     item["Shipment"]["NewWaybillNo"] = json!("81234567899");
     let batch = read_push(&push(vec![item])).unwrap();
-    let payload: Value = serde_json::from_str(&batch.updates[0].update.payload).unwrap();
+    let payload: Value = serde_json::from_str(batch.updates[0].update.payload.as_str()).unwrap();
     let kept = &payload[0];
     for (field, value) in [
         ("Status", "SHIPMENT ARRIVED"),

@@ -4,8 +4,62 @@
 use std::fmt;
 
 use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde_json::value::RawValue;
 
 use crate::model::TrackingEvent;
+
+/// A JSON document kept as text: the carrier's answer as received. Written into other JSON
+/// (the D1 batch's rows) as it is, without being escaped into a string a second time.
+#[derive(Clone, Debug)]
+pub struct RawJson(Box<RawValue>);
+
+impl RawJson {
+    /// `value` as JSON text.
+    pub fn of<T: Serialize + ?Sized>(value: &T) -> RawJson {
+        RawJson(serde_json::value::to_raw_value(value).expect("plain data always serialises"))
+    }
+
+    /// `text`, if it is one JSON document.
+    pub fn parse(text: String) -> Result<RawJson, serde_json::Error> {
+        RawValue::from_string(text).map(RawJson)
+    }
+
+    pub fn as_str(&self) -> &str {
+        self.0.get()
+    }
+
+    /// For embedding, unescaped, in JSON that serde_json writes.
+    pub fn as_raw(&self) -> &RawValue {
+        &self.0
+    }
+}
+
+impl Default for RawJson {
+    fn default() -> RawJson {
+        RawJson::of(&())
+    }
+}
+
+impl PartialEq for RawJson {
+    fn eq(&self, other: &RawJson) -> bool {
+        self.as_str() == other.as_str()
+    }
+}
+
+/// Travels as a JSON string: queue messages go through serialisers other than serde_json's,
+/// and messages sent before the payload was kept raw read the same.
+impl Serialize for RawJson {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for RawJson {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<RawJson, D::Error> {
+        RawJson::parse(String::deserialize(deserializer)?).map_err(serde::de::Error::custom)
+    }
+}
 
 /// What the carrier said about one waybill (and its return waybill, if any). Serialisable: a
 /// pushed update travels through a queue to the consumer that merges it.
@@ -15,8 +69,8 @@ pub struct CarrierUpdate {
     /// Oldest first.
     pub events: Vec<TrackingEvent>,
     pub expected_delivery: Option<NaiveDate>,
-    /// The carrier's answer for this waybill as received, personal data left out (JSON).
-    pub payload: String,
+    /// The carrier's answer for this waybill as received, personal data left out.
+    pub payload: RawJson,
 }
 
 /// The answer to one tracking call, which may cover many waybills.
@@ -261,7 +315,7 @@ mod tests {
         let update = |payload: &str| CarrierUpdate {
             events: vec![],
             expected_delivery: None,
-            payload: payload.into(),
+            payload: RawJson::of(payload),
         };
         let reply = TrackingReply {
             http_status: 200,
@@ -273,14 +327,30 @@ mod tests {
         };
         assert_eq!(
             reply.update_of("222").map(|u| u.payload.as_str()),
-            Some("b")
+            Some("\"b\"")
         );
         assert_eq!(
             reply.update_of("111").map(|u| u.payload.as_str()),
-            Some("a")
+            Some("\"a\"")
         );
         assert_eq!(reply.update_of("333"), None);
         assert_eq!(reply.update_of("444"), None);
+    }
+
+    #[test]
+    fn a_payload_travels_as_a_string_and_reads_back_whole() {
+        let payload = RawJson::of(&serde_json::json!([{"WaybillNo": "111", "Scans": []}]));
+        let update = CarrierUpdate {
+            payload: payload.clone(),
+            ..CarrierUpdate::default()
+        };
+        let message = serde_json::to_value(&update).unwrap();
+        assert_eq!(message["payload"], r#"[{"WaybillNo":"111","Scans":[]}]"#);
+        let back: CarrierUpdate = serde_json::from_value(message.clone()).unwrap();
+        assert_eq!(back.payload, payload);
+        let mut broken = message;
+        broken["payload"] = "[{\"WaybillNo\"".into();
+        assert!(serde_json::from_value::<CarrierUpdate>(broken).is_err());
     }
 
     #[test]

@@ -6,13 +6,14 @@
 
 use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
 
+use crate::carrier::RawJson;
 use crate::model::{Location, Order, ShippingStatus, Status, TrackingEvent};
 use crate::ports::{
     AttachOutcome, CarrierHealth, DueShipment, OrderInput, OrderUpsert, Store, StoreError,
 };
 use crate::push::PushCounts;
 use crate::rules::budget::Spent;
-use crate::rules::merge::{OrderSync, RawResponse};
+use crate::rules::merge::{OrderSync, RawBody, RawResponse};
 use crate::runs::{RUNS_KEPT, RunStatus, RunTally, SyncRun, Trigger};
 use crate::webhooks::{Attempt, AttemptRecord, DeliveryState, Endpoint, WebhookEvent};
 
@@ -438,6 +439,7 @@ async fn retake_release<S: Store>(store: &S) -> Outcome {
 
 async fn saved_fields<S: Store>(store: &S) -> Outcome {
     put(store, "ORD-A", Some("100000001"), at(0)).await?;
+    put(store, "ORD-B", Some("100000002"), at(0)).await?;
     store.take_due(at(1), at(-60), 10).await.map_err(io)?;
     let delivery = NaiveDate::from_ymd_opt(2026, 11, 27).unwrap();
     let saved = OrderSync {
@@ -446,15 +448,33 @@ async fn saved_fields<S: Store>(store: &S) -> Outcome {
         expected_delivery: Some(delivery),
         raw: Some(RawResponse {
             http_status: 200,
-            body: "<ShipmentData/>".into(),
-            truncated: true,
+            body: RawBody::Cut("<ShipmentData/>".into()),
         }),
         next_check_at: Some(at(50)),
         last_progress_at: Some(at(4)),
         polling_stopped_at: Some(at(5)),
         ..sync("ORD-A", at(5))
     };
-    store.save_syncs(&[saved], &[], at(0)).await.map_err(io)?;
+    // A whole answer is JSON, stored as the text it is, escapes and all.
+    let whole = r#"[{"WaybillNo":"100000002","Scans":[{"Scan":"SHIPMENT \"ARRIVED\" à KOCHI\n","ScanCode":"001\u0000"}]}]"#;
+    let whole_sync = OrderSync {
+        raw: Some(RawResponse {
+            http_status: 200,
+            body: RawBody::Whole(RawJson::parse(whole.into()).map_err(|e| e.to_string())?),
+        }),
+        ..sync("ORD-B", at(5))
+    };
+    store
+        .save_syncs(&[saved, whole_sync], &[], at(0))
+        .await
+        .map_err(io)?;
+    let b = store
+        .carrier_response("ORD-B")
+        .await
+        .map_err(io)?
+        .ok_or("the whole answer was not kept")?;
+    same("whole body", b.body.as_str(), whole)?;
+    same("whole truncated", b.truncated, false)?;
     let a = order(store, "ORD-A").await?;
     same("status", a.shipping_status, ShippingStatus::Delivered)?;
     same("order status", a.order_status.as_str(), "Delivered")?;

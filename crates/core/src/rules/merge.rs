@@ -4,15 +4,34 @@
 use chrono::{DateTime, NaiveDate, Utc};
 
 use super::schedule::{CheckSchedule, NextCheck};
-use crate::carrier::{CarrierUpdate, TrackingReply};
+use crate::carrier::{CarrierUpdate, RawJson, TrackingReply};
 use crate::model::{ShippingStatus, Snapshot, Status, TrackingEvent};
 
 /// The carrier's answer as received, kept (cut to size, personal data removed) for admins.
 #[derive(Clone, Debug, PartialEq)]
 pub struct RawResponse {
     pub http_status: u16,
-    pub body: String,
-    pub truncated: bool,
+    pub body: RawBody,
+}
+
+/// A kept answer: whole (JSON), or cut to its size limit (then no longer JSON, only text).
+#[derive(Clone, Debug, PartialEq)]
+pub enum RawBody {
+    Whole(RawJson),
+    Cut(String),
+}
+
+impl RawBody {
+    pub fn as_str(&self) -> &str {
+        match self {
+            RawBody::Whole(json) => json.as_str(),
+            RawBody::Cut(text) => text,
+        }
+    }
+
+    pub fn is_truncated(&self) -> bool {
+        matches!(self, RawBody::Cut(_))
+    }
 }
 
 /// Every write one sync makes for one order.
@@ -118,17 +137,18 @@ pub fn plan_sync(
     }
 }
 
-/// `text` cut to at most `max` bytes on a character boundary, and whether it was cut.
-fn clip(mut text: String, max: usize) -> (String, bool) {
+/// `payload` whole if it fits in `max` bytes, else its first `max` bytes cut on a character
+/// boundary.
+fn clip(payload: RawJson, max: usize) -> RawBody {
+    let text = payload.as_str();
     if text.len() <= max {
-        return (text, false);
+        return RawBody::Whole(payload);
     }
     let mut end = max;
     while !text.is_char_boundary(end) {
         end -= 1;
     }
-    text.truncate(end);
-    (text, true)
+    RawBody::Cut(text[..end].to_owned())
 }
 
 /// Plans the writes for a batch of orders from one carrier answer about their waybills,
@@ -148,13 +168,9 @@ pub fn plan_batch(
                 .awb_no
                 .as_deref()
                 .and_then(|awb| reply.take(awb));
-            let raw = update.as_mut().map(|u| {
-                let (body, truncated) = clip(std::mem::take(&mut u.payload), raw_max_bytes);
-                RawResponse {
-                    http_status: reply.http_status,
-                    body,
-                    truncated,
-                }
+            let raw = update.as_mut().map(|u| RawResponse {
+                http_status: reply.http_status,
+                body: clip(std::mem::take(&mut u.payload), raw_max_bytes),
             });
             plan_sync(before, update, raw, schedule, now)
         })
@@ -291,7 +307,7 @@ mod tests {
                 event(Status::Delivered, 9, "T/000"),
             ],
             expected_delivery: NaiveDate::from_ymd_opt(2026, 1, 24),
-            payload: String::new(),
+            payload: RawJson::default(),
         };
         let plan = plan_sync(&snapshot(None), Some(update), None, &schedule(), at(10));
         assert_eq!(plan.shipping_status, ShippingStatus::Delivered);
@@ -309,7 +325,7 @@ mod tests {
             let update = CarrierUpdate {
                 events: vec![event(status, 9, "T/x")],
                 expected_delivery: None,
-                payload: String::new(),
+                payload: RawJson::default(),
             };
             let plan = plan_sync(&snapshot(None), Some(update), None, &schedule(), at(10));
             assert_eq!(plan.shipping_status, shipping);
@@ -323,7 +339,7 @@ mod tests {
         let update = CarrierUpdate {
             events: vec![stored.clone()],
             expected_delivery: None,
-            payload: String::new(),
+            payload: RawJson::default(),
         };
         let plan = plan_sync(
             &snapshot(Some(stored.clone())),
@@ -403,7 +419,7 @@ mod tests {
         let update = CarrierUpdate {
             events: vec![e.clone(), e.clone()],
             expected_delivery: None,
-            payload: String::new(),
+            payload: RawJson::default(),
         };
         assert_eq!(
             plan_sync(&snapshot(None), Some(update), None, &schedule(), at(10)).events,
@@ -421,7 +437,7 @@ mod tests {
                 event(Status::Delivered, 9, "T/000"),
             ],
             expected_delivery: None,
-            payload: String::new(),
+            payload: RawJson::default(),
         };
         let plan = plan_sync(&before, Some(update), None, &schedule(), at(10));
         let after = before.applied(&plan);
@@ -480,9 +496,14 @@ mod tests {
     /// The carrier's answer kept for admins is cut on a character boundary, never past `max`.
     #[test]
     fn a_kept_answer_is_cut_within_its_limit_on_a_character_boundary() {
-        // "ï" takes bytes 2 and 3.
-        assert_eq!(clip("naïve".into(), 3), ("na".into(), true));
-        assert_eq!(clip("naïve".into(), 4), ("naï".into(), true));
-        assert_eq!(clip("naïve".into(), 6), ("naïve".into(), false));
+        // `"naïve"`: "ï" takes bytes 3 and 4 of 8.
+        let payload = RawJson::of("naïve");
+        let cut = |max| clip(payload.clone(), max);
+        assert_eq!(cut(4), RawBody::Cut("\"na".into()));
+        assert_eq!(cut(5), RawBody::Cut("\"naï".into()));
+        assert_eq!(cut(7), RawBody::Cut("\"naïve".into()));
+        assert_eq!(cut(8), RawBody::Whole(payload.clone()));
+        assert!(cut(7).is_truncated() && !cut(8).is_truncated());
+        assert_eq!(cut(8).as_str(), "\"naïve\"");
     }
 }

@@ -466,8 +466,8 @@ impl SyncStore for MemoryStore {
                     StoredResponse {
                         fetched_at: sync.synced_at,
                         http_status: raw.http_status,
-                        body: raw.body.clone(),
-                        truncated: raw.truncated,
+                        body: raw.body.as_str().to_owned(),
+                        truncated: raw.body.is_truncated(),
                     },
                 );
             }
