@@ -57,24 +57,27 @@ impl Log for ConsoleLog {
     }
 }
 
-/// The round trips of one invocation, in the order they finished, with their wall time:
-/// development answers carry them as a `Server-Timing` header for the benchmarks to read.
-/// Off (and free) in production, whose answers never carry it.
+/// The round trips of one invocation, in the order they finished, with when each started
+/// (ms after the invocation began) and its wall time: development answers carry them as a
+/// `Server-Timing` header for the benchmarks to read, which shows what overlapped. Off (and
+/// free) in production, whose answers never carry it.
 #[derive(Default)]
 pub struct Trace {
     on: bool,
-    spans: RefCell<Vec<(&'static str, u64)>>,
+    origin: u64,
+    spans: RefCell<Vec<(&'static str, u64, u64)>>,
 }
 
 impl Trace {
     pub fn new(on: bool) -> Rc<Trace> {
         Rc::new(Trace {
             on,
+            origin: if on { Date::now().as_millis() } else { 0 },
             spans: RefCell::default(),
         })
     }
 
-    /// Runs `work`, noting its wall time under `name` when tracing.
+    /// Runs `work`, noting its start and wall time under `name` when tracing.
     pub async fn time<F: Future>(&self, name: &'static str, work: F) -> F::Output {
         if !self.on {
             return work.await;
@@ -82,17 +85,19 @@ impl Trace {
         let start = Date::now().as_millis();
         let output = work.await;
         let took = Date::now().as_millis().saturating_sub(start);
-        self.spans.borrow_mut().push((name, took));
+        let at = start.saturating_sub(self.origin);
+        self.spans.borrow_mut().push((name, at, took));
         output
     }
 
-    /// The `Server-Timing` value (`kv-get;dur=1, d1;dur=4, ...`), or none when not tracing.
+    /// The `Server-Timing` value (`kv-get;dur=1;desc="+0", d1;dur=4;desc="+1", ...`), or none
+    /// when not tracing.
     pub fn header(&self) -> Option<String> {
         self.on.then(|| {
             let mut value = String::new();
-            for (name, took) in self.spans.borrow().iter() {
+            for (name, at, took) in self.spans.borrow().iter() {
                 let sep = if value.is_empty() { "" } else { ", " };
-                let _ = write!(value, "{sep}{name};dur={took}");
+                let _ = write!(value, "{sep}{name};dur={took};desc=\"+{at}\"");
             }
             value
         })

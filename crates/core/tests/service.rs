@@ -6,8 +6,10 @@ use bluedart::parse::parse_tracking;
 use bluedart_sim::demo;
 use chrono::Duration;
 use pollster::block_on;
+use std::cell::Cell;
 use tracking_core::access::Access;
-use tracking_core::carrier::{CarrierError, TrackingReply};
+
+use tracking_core::carrier::{Carrier, CarrierError, TrackingReply, WaybillRequest};
 use tracking_core::model::Source;
 use tracking_core::model::{ShippingStatus, Status};
 use tracking_core::ports::OrderInput;
@@ -51,6 +53,57 @@ fn tracking(outcome: TrackOutcome) -> (tracking_core::model::Snapshot, Source) {
         TrackOutcome::Tracking { snapshot, source } => (*snapshot, source),
         other => panic!("expected tracking, got {other:?}"),
     }
+}
+
+/// A carrier that notes, at each call, whether the store was in the middle of a round trip.
+struct Watching<'a> {
+    inner: &'a ScriptedCarrier,
+    store_busy: &'a Cell<bool>,
+    busy_at_call: Cell<Option<bool>>,
+}
+
+impl Carrier for Watching<'_> {
+    async fn track(&self, awbs: &[String]) -> Result<TrackingReply, CarrierError> {
+        self.busy_at_call.set(Some(self.store_busy.get()));
+        self.inner.track(awbs).await
+    }
+
+    async fn generate_waybill(&self, request: &WaybillRequest) -> Result<String, CarrierError> {
+        self.inner.generate_waybill(request).await
+    }
+}
+
+/// A refresh that holds the claim asks the carrier while D1's state is still being read: it
+/// costs the slower of the two round trips, not both. The answer is merged into D1's state.
+#[test]
+fn a_refresh_calls_the_carrier_while_it_reads_d1() {
+    let w = world();
+    w.shipped("ORD-1", "81234567890");
+    w.carrier.then(Ok(demo_reply("81234567890")));
+    w.store.hold.set(Some("snapshots"));
+    let watching = Watching {
+        inner: &w.carrier,
+        store_busy: &w.store.holding,
+        busy_at_call: Cell::new(None),
+    };
+    let (snapshot, source) = tracking(
+        block_on(
+            w.service_with(&watching)
+                .track("ORD-1", &customer("cust-1"), true),
+        )
+        .unwrap(),
+    );
+    assert_eq!(watching.busy_at_call.get(), Some(true));
+    assert_eq!(source, Source::Live);
+    assert_eq!(
+        snapshot.latest.map(|e| e.status),
+        Some(Status::OutForDelivery)
+    );
+    assert_eq!(
+        w.carrier.tracked.borrow().as_slice(),
+        [vec!["81234567890".to_owned()]]
+    );
+    assert!(!w.store.holding.get());
 }
 
 #[test]

@@ -14,7 +14,7 @@ pub mod queue;
 pub mod sync;
 
 use chrono::{DateTime, Duration, Utc};
-use futures_util::future::join_all;
+use futures_util::future::{join, join_all};
 
 use crate::access::Access;
 use crate::carrier::{Carrier, CarrierError, TrackingReply, WaybillRequest};
@@ -358,22 +358,32 @@ where
                 source: Source::RefreshLimited { retry_after_secs },
             });
         }
-        // This caller holds the claim, so a live call will happen: merge into D1's state, which
-        // may be newer than KV's copy.
-        let stored = self.store_snapshot(order_id).await?;
+        // This caller holds the claim, so the live call happens: its answer is merged into
+        // D1's state, which may be newer than KV's copy. A waybill never changes once attached,
+        // so the call need not wait for that state: both are asked for at once, and a refresh
+        // costs the slower of the two round trips, not both.
+        let awbs = [cached.order.awb_no.clone().unwrap_or_default()];
+        let (stored, reply) = join(self.store_snapshot(order_id), self.carrier.track(&awbs)).await;
+        let stored = stored?;
         if !access.may_read(&stored.order) {
             return Err(ServiceError::NotFound);
         }
         if stored.order.awb_no.is_none() {
             return Ok(TrackOutcome::NoAwb(stored.order.shipping_status));
         }
-        if let Some(retry_after_secs) = self.synced_within_interval(&stored) {
+        if stored.order.awb_no != cached.order.awb_no {
+            // Not reachable while waybills are attached once; never merge an answer about
+            // another waybill into this order.
             return Ok(TrackOutcome::Tracking {
                 snapshot: Box::new(stored),
-                source: Source::RefreshLimited { retry_after_secs },
+                source: Source::Cached,
             });
         }
-        match self.sync_snapshots(vec![stored.clone()], true).await {
+        let merged = match reply {
+            Ok(reply) => self.merge_reply(vec![stored.clone()], reply, true).await,
+            Err(e) => Err(ServiceError::Carrier(e)),
+        };
+        match merged {
             Ok(mut summaries) => Ok(TrackOutcome::Tracking {
                 snapshot: Box::new(summaries.remove(0).snapshot),
                 source: Source::Live,

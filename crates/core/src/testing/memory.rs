@@ -5,6 +5,8 @@
 
 use std::cell::{Cell, RefCell};
 use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::pin::Pin;
+use std::task::{Context, Poll};
 
 use crate::carrier::{Carrier, CarrierError, TrackingReply, WaybillRequest};
 use crate::model::{Order, ShippingStatus, Snapshot, TrackingEvent};
@@ -19,6 +21,23 @@ use crate::runs::{RUNS_KEPT, RunTally, SyncRun};
 use crate::service::{ServiceSettings, TrackingService};
 use crate::webhooks::WebhookEvent;
 use chrono::{DateTime, TimeZone, Utc};
+
+/// Pending once, then ready: one turn of the executor.
+struct OneTurn(bool);
+
+impl Future for OneTurn {
+    type Output = ();
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        if self.0 {
+            Poll::Ready(())
+        } else {
+            self.0 = true;
+            cx.waker().wake_by_ref();
+            Poll::Pending
+        }
+    }
+}
 
 /// Records the pauses asked for and moves the clock on by them, instead of waiting.
 pub struct FakeSleeper<'a> {
@@ -157,6 +176,11 @@ pub struct MemoryStore {
     /// The nth call (counting from one, all calls so far included) of this operation fails: a
     /// storage error in the middle of a flow.
     pub fail_call: Cell<Option<(&'static str, usize)>>,
+    /// This operation (only `snapshots` so far) waits one turn of the executor before it
+    /// answers, as a D1 round trip does, and `holding` is true meanwhile: a test can see what
+    /// else the caller started while it waited.
+    pub hold: Cell<Option<&'static str>>,
+    pub holding: Cell<bool>,
     /// How many times each operation ran: proves what the hot path does not touch.
     pub calls: RefCell<Vec<&'static str>>,
     pub webhooks: RefCell<super::webhooks::MemoryWebhooks>,
@@ -169,6 +193,14 @@ impl MemoryStore {
             Err(StoreError("d1 down".into()))
         } else {
             Ok(())
+        }
+    }
+
+    async fn round_trip(&self, op: &'static str) {
+        if self.hold.get() == Some(op) {
+            self.holding.set(true);
+            OneTurn(false).await;
+            self.holding.set(false);
         }
     }
 
@@ -249,6 +281,7 @@ impl MemoryStore {
 impl OrderStore for MemoryStore {
     async fn snapshots(&self, order_ids: &[String]) -> Result<Vec<Snapshot>, StoreError> {
         self.enter("snapshots")?;
+        self.round_trip("snapshots").await;
         let state = self.state.borrow();
         Ok(order_ids
             .iter()
