@@ -202,8 +202,8 @@ fn a_refresh_traces_its_round_trips_and_reuses_the_isolate_token() {
     let live = second.json();
     assert_eq!(live["dataSource"]["isLive"], true);
     assert_ne!(live["tracking"]["lastSyncedAt"], first_synced);
-    // The breaker's state comes from isolate memory, and the KV copy of the new state (with
-    // D1's note that KV holds it) is written after the answer.
+    // The breaker's state comes from isolate memory, and the KV copy of the new state is
+    // written after the answer (the save noted that KV will hold it).
     let trips = spans(&second);
     let names: Vec<&str> = trips.iter().map(|s| s.name.as_str()).collect();
     assert_eq!(names.len(), 4, "{trips:?}");

@@ -75,6 +75,7 @@ struct OrderRow<'a> {
     nc: Option<String>,
     lp: Option<String>,
     ps: Option<String>,
+    kh: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -131,6 +132,7 @@ pub fn sync_params(syncs: &[OrderSync]) -> SyncParams {
             nc: sync.next_check_at.map(iso),
             lp: sync.last_progress_at.map(iso),
             ps: sync.polling_stopped_at.map(iso),
+            kh: sync.kv_held_until.map(iso),
         });
         if let Some(raw) = &sync.raw {
             responses.push(ResponseRow {
@@ -173,6 +175,7 @@ mod tests {
             next_check_at: Some(at),
             last_progress_at: Some(at),
             polling_stopped_at: None,
+            kv_held_until: None,
         }
     }
 

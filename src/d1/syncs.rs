@@ -16,7 +16,8 @@ const UPDATE_SYNCED_ORDERS: &str = "UPDATE orders SET \
     expected_delivery_date = json_extract(j.value, '$.ed'), last_synced_at = json_extract(j.value, '$.t'), \
     last_sync_error = NULL, updated_at = json_extract(j.value, '$.t'), \
     next_check_at = json_extract(j.value, '$.nc'), last_progress_at = json_extract(j.value, '$.lp'), \
-    polling_stopped_at = json_extract(j.value, '$.ps'), enqueued_at = NULL \
+    polling_stopped_at = json_extract(j.value, '$.ps'), enqueued_at = NULL, \
+    kv_cached_until = COALESCE(json_extract(j.value, '$.kh'), kv_cached_until) \
     FROM json_each(?1) AS j WHERE orders.id = json_extract(j.value, '$.id')";
 
 const UPSERT_RESPONSES: &str = "INSERT INTO carrier_responses (order_id, fetched_at, http_status, body, truncated) \

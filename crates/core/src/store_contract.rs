@@ -158,6 +158,7 @@ fn sync(id: &str, synced_at: DateTime<Utc>) -> OrderSync {
         next_check_at: None,
         last_progress_at: None,
         polling_stopped_at: None,
+        kv_held_until: None,
     }
 }
 
@@ -848,6 +849,34 @@ async fn kv_held<S: Store>(store: &S) -> Outcome {
         "gone at its time",
         store.held_in_kv(&all, at(60)).await.map_err(io)?,
         Vec::new(),
+    )?;
+    // A save can note it too; one without a note leaves the standing one alone.
+    let noted = OrderSync {
+        kv_held_until: Some(at(90)),
+        ..sync("ORD-C", at(61))
+    };
+    store
+        .save_syncs(&[noted, sync("ORD-A", at(61))], &[], at(61))
+        .await
+        .map_err(io)?;
+    store
+        .note_cached(&ids(&["ORD-B"]), at(80))
+        .await
+        .map_err(io)?;
+    let mut held = store.held_in_kv(&all, at(70)).await.map_err(io)?;
+    held.sort();
+    same("noted by the save", held, ids(&["ORD-B", "ORD-C"]))?;
+    store
+        .save_syncs(&[sync("ORD-C", at(62))], &[], at(62))
+        .await
+        .map_err(io)?;
+    same(
+        "kept by a save without a note",
+        store
+            .held_in_kv(&ids(&["ORD-C"]), at(85))
+            .await
+            .map_err(io)?,
+        ids(&["ORD-C"]),
     )
 }
 

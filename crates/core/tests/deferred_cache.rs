@@ -1,12 +1,14 @@
 //! A customer's refresh on a platform that works after answering: the answer waits for the
-//! carrier call and the D1 save only; the KV copy and D1's note that KV holds it follow the
-//! answer, and a failed KV write is still noted for repair.
+//! carrier call and the D1 save only, and the save notes that KV will hold the new snapshot;
+//! the KV copy follows the answer, and a failed KV write is still noted for repair.
 
 use crate::support::FakeBlueDart;
 use bluedart_sim::demo;
+use chrono::Duration;
 use pollster::block_on;
 use tracking_core::access::Access;
 use tracking_core::model::{Snapshot, Source};
+use tracking_core::ports::{Clock, KvRepairs};
 use tracking_core::service::{Deferred, TrackOutcome, TrackingService, snapshot_key};
 use tracking_core::testing::World;
 
@@ -38,26 +40,34 @@ fn kv_snapshot(w: &World<FakeBlueDart>) -> Option<Snapshot> {
     serde_json::from_str(value).ok()
 }
 
+/// The orders D1 says KV holds now.
+fn held(w: &World<FakeBlueDart>) -> Vec<String> {
+    block_on(w.store.held_in_kv(&["ORD-1".into()], w.clock.now())).unwrap()
+}
+
 #[test]
 fn the_answer_waits_for_the_save_only_and_kv_follows_it() {
     let w = world();
     let booked = kv_snapshot(&w).expect("attaching the waybill cached the booked state");
+    // Past the booked copy's time in KV, as D1 noted it.
+    w.clock
+        .advance(Duration::seconds(w.settings.cache_ttl_secs as i64 + 1));
+    assert!(held(&w).is_empty());
     let (writes, noted) = (w.kv.writes.get(), w.store.count("note_cached"));
     let deferred = Deferred::default();
     let live = refresh(&w, &deferred);
     assert_ne!(live.latest, booked.latest, "the carrier had news");
     assert_eq!(w.store.count("save_syncs"), 1);
-    // Before the answer: no KV write, no D1 note; the snapshot waits.
+    // Before the answer: no KV write; the save itself noted that KV will hold the snapshot.
     assert_eq!(w.kv.writes.get(), writes);
-    assert_eq!(w.store.count("note_cached"), noted);
-    assert_eq!(kv_snapshot(&w), Some(booked));
+    assert_eq!(held(&w), ["ORD-1"]);
     let waiting = deferred.take();
     assert_eq!(waiting, vec![live.clone()]);
     assert!(deferred.take().is_empty(), "taken once");
-    // After the answer: the same snapshot lands in KV, noted as held.
+    // After the answer: the same snapshot lands in KV, with no D1 write of its own.
     block_on(w.service().cache_deferred(&waiting));
     assert_eq!(w.kv.writes.get(), writes + 1);
-    assert_eq!(w.store.count("note_cached"), noted + 1);
+    assert_eq!(w.store.count("note_cached"), noted);
     assert_eq!(kv_snapshot(&w), Some(live));
 }
 

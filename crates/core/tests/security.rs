@@ -242,10 +242,11 @@ fn a_refresh_that_wins_the_claim_reads_d1_and_goes_live() {
     let w = world();
     let before = d1_calls(&w);
     assert_eq!(source(track(&w, "ORD-1", "cust-1", true)), Source::Live);
-    // The claim, D1's state once, the save: no look at what KV holds, no KV budget taken.
+    // The claim, D1's state once, the save (which notes that KV will hold the snapshot): no
+    // look at what KV holds, no KV budget taken, no D1 write after the save.
     assert_eq!(
         d1_calls(&w)[before.len()..],
-        ["claim_refresh", "snapshots", "save_syncs", "note_cached"]
+        ["claim_refresh", "snapshots", "save_syncs"]
     );
 }
 

@@ -51,6 +51,9 @@ pub struct OrderSync {
     pub next_check_at: Option<DateTime<Utc>>,
     pub last_progress_at: Option<DateTime<Utc>>,
     pub polling_stopped_at: Option<DateTime<Utc>>,
+    /// Until when KV will hold the new snapshot, when the caller writes it whatever happens
+    /// (a refresh): noted in the save itself rather than by a write of its own afterwards.
+    pub kv_held_until: Option<DateTime<Utc>>,
 }
 
 /// The latest event after merging `incoming` into what is stored.
@@ -134,6 +137,7 @@ pub fn plan_sync(
         next_check_at,
         last_progress_at,
         polling_stopped_at,
+        kv_held_until: None,
     }
 }
 

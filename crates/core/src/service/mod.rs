@@ -203,15 +203,20 @@ where
         false
     }
 
-    /// Writes snapshots to KV together and notes in D1 until when KV holds them, so that the
-    /// sync knows which orders customers hold there. The ids written.
-    pub(crate) async fn cache_snapshots(&self, snapshots: &[&Snapshot]) -> Vec<String> {
+    /// Writes snapshots to KV together. The ids written.
+    async fn write_snapshots(&self, snapshots: &[&Snapshot]) -> Vec<String> {
         let writes = snapshots.iter().map(|snapshot| async move {
             self.write_snapshot(snapshot)
                 .await
                 .then(|| snapshot.order.id.clone())
         });
-        let written: Vec<String> = join_all(writes).await.into_iter().flatten().collect();
+        join_all(writes).await.into_iter().flatten().collect()
+    }
+
+    /// Writes snapshots to KV together and notes in D1 until when KV holds them, so that the
+    /// sync knows which orders customers hold there. The ids written.
+    pub(crate) async fn cache_snapshots(&self, snapshots: &[&Snapshot]) -> Vec<String> {
+        let written = self.write_snapshots(snapshots).await;
         if !written.is_empty() {
             let until = self.clock.now() + Duration::seconds(self.settings.cache_ttl_secs as i64);
             if let Err(e) = self.store.note_cached(&written, until).await {
@@ -222,10 +227,10 @@ where
         written
     }
 
-    /// Writes the snapshots a refresh deferred (see [`Deferred`]) and notes them as held.
+    /// Writes the snapshots a refresh deferred (see [`Deferred`]); its save noted them as held.
     pub async fn cache_deferred(&self, snapshots: &[Snapshot]) {
         let snapshots: Vec<&Snapshot> = snapshots.iter().collect();
-        self.cache_snapshots(&snapshots).await;
+        self.write_snapshots(&snapshots).await;
     }
 
     /// Those of `snapshots` whose KV copy customers still hold; on a storage failure all of
@@ -482,7 +487,7 @@ where
         // No retries here: an admin is waiting for the answer.
         let mut run = self.start_run(trigger, 1).await;
         let ids = [order_id.to_owned()];
-        let result = self.sync_snapshots(vec![snapshot], false).await;
+        let result = self.sync_snapshots(vec![snapshot]).await;
         self.count_batch(&mut run, 0, &ids, &result);
         self.finish(run, spent()).await;
         match result {
@@ -497,14 +502,13 @@ where
         }
     }
 
-    /// The one sync path: a carrier call for all the snapshots' waybills, the writes of all of
+    /// The sync path: a carrier call for all the snapshots' waybills, the writes of all of
     /// them in one transaction, then KV for those whose tracking changed and that customers
-    /// hold in KV (all of them when `always_cache`: a customer asked). A failure anywhere
-    /// before the save changes nothing.
+    /// hold in KV. A failure anywhere before the save changes nothing. (A customer's refresh
+    /// makes its call beside its D1 read and merges with `merge_reply` itself.)
     pub(crate) async fn sync_snapshots(
         &self,
         snapshots: Vec<Snapshot>,
-        always_cache: bool,
     ) -> Result<Vec<SyncSummary>, ServiceError> {
         let snapshots: Vec<Snapshot> = snapshots
             .into_iter()
@@ -522,7 +526,7 @@ where
             .track(&awbs)
             .await
             .map_err(ServiceError::Carrier)?;
-        self.merge_reply(snapshots, reply, always_cache).await
+        self.merge_reply(snapshots, reply, false).await
     }
 
     /// Merges a carrier reply (polled or pushed) into the snapshots' orders: the plans of all
@@ -539,13 +543,22 @@ where
             .map(|s| s.order.awb_no.clone().unwrap_or_default())
             .collect();
         let now = self.clock.now();
-        let plans = plan_batch(
+        let mut plans = plan_batch(
             &snapshots,
             reply,
             self.settings.raw_max_bytes,
             &self.settings.schedule,
             now,
         );
+        if always_cache {
+            // Every snapshot goes to KV after the save: the save notes it as held, so that no
+            // D1 write of its own follows. A KV write that then fails is marked for repair,
+            // and a note that outlives its snapshot only makes a later sync rewrite it.
+            let until = now + Duration::seconds(self.settings.cache_ttl_secs as i64);
+            for plan in &mut plans {
+                plan.kv_held_until = Some(until);
+            }
+        }
         let afters: Vec<Snapshot> = snapshots
             .iter()
             .zip(&plans)
@@ -600,7 +613,9 @@ where
         };
         if let (true, Some(deferred)) = (always_cache, self.deferred) {
             deferred.0.borrow_mut().extend(wanted.into_iter().cloned());
-        } else if always_cache || wanted.is_empty() || self.kv_budget_allows(wanted.len()).await {
+        } else if always_cache {
+            self.write_snapshots(&wanted).await;
+        } else if wanted.is_empty() || self.kv_budget_allows(wanted.len()).await {
             self.cache_snapshots(&wanted).await;
         } else {
             let ids: Vec<String> = wanted.iter().map(|s| s.order.id.clone()).collect();

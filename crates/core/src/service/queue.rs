@@ -371,7 +371,7 @@ where
         if due.is_empty() {
             return Ok(Vec::new());
         }
-        let summaries: Vec<SyncSummary> = self.sync_snapshots(due, false).await?;
+        let summaries: Vec<SyncSummary> = self.sync_snapshots(due).await?;
         Ok(summaries
             .into_iter()
             .map(|s| {

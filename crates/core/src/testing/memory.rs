@@ -493,6 +493,9 @@ impl SyncStore for MemoryStore {
                 order.last_progress_at = sync.last_progress_at;
                 order.polling_stopped_at = sync.polling_stopped_at;
             }
+            if let Some(until) = sync.kv_held_until {
+                state.cached_until.insert(sync.order_id.clone(), until);
+            }
             if let Some(raw) = &sync.raw {
                 state.responses.insert(
                     sync.order_id.clone(),
