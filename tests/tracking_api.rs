@@ -202,7 +202,8 @@ fn a_refresh_traces_its_round_trips_and_reuses_the_isolate_token() {
     let live = second.json();
     assert_eq!(live["dataSource"]["isLive"], true);
     assert_ne!(live["tracking"]["lastSyncedAt"], first_synced);
-    // The breaker's state comes from isolate memory, and the KV copy of the new state is
+    // D1's state is one statement (the order and its events). The breaker's state comes from
+    // isolate memory, and the KV copy of the new state is
     // written after the answer (the save noted that KV will hold it).
     let trips = spans(&second);
     let names: Vec<&str> = trips.iter().map(|s| s.name.as_str()).collect();
@@ -210,7 +211,7 @@ fn a_refresh_traces_its_round_trips_and_reuses_the_isolate_token() {
     assert_eq!(names[0], "kv-get", "{trips:?}");
     let mut side_by_side = [names[1], names[2]];
     side_by_side.sort_unstable();
-    assert_eq!(side_by_side, ["d1-batch", "fetch"], "{trips:?}");
+    assert_eq!(side_by_side, ["d1", "fetch"], "{trips:?}");
     // The second went out before the first had answered; the save once both had.
     let (first, then) = (&trips[1], &trips[2]);
     assert!(

@@ -9,11 +9,19 @@ use tracking_core::webhooks::WebhookEvent;
 
 use super::events::EventRow;
 use super::rows::{encode, event_row, identity_row};
-use super::{D1Store, err, ids_json, opt_text, parse_time, text, time};
+use super::{D1Store, ids_json, opt_text, parse_time, text, time};
 
 pub(super) const ORDER_COLUMNS: &str = "id, customer_id, order_status, shipping_status, awb_no, courier, \
     shipping_error, expected_delivery_date, created_at, updated_at, last_synced_at, last_sync_error, \
     next_check_at, last_progress_at, polling_stopped_at";
+
+/// An order and its events (`snapshots`).
+#[derive(Deserialize)]
+struct SnapshotRow {
+    #[serde(flatten)]
+    order: OrderRow,
+    events: String,
+}
 
 #[derive(Deserialize)]
 pub(super) struct OrderRow {
@@ -149,42 +157,37 @@ impl D1Store {
 
 impl OrderStore for D1Store {
     async fn snapshots(&self, order_ids: &[String]) -> Result<Vec<Snapshot>, StoreError> {
-        let ids = ids_json(order_ids);
-        let results = self
-            .batch(vec![
-                self.statement(
-                    &format!("SELECT {ORDER_COLUMNS} FROM orders WHERE id IN (SELECT value FROM json_each(?1))"),
-                    std::slice::from_ref(&ids),
-                )?,
-                self.statement(
-                    "SELECT order_id, awb_no, carrier_status, status, description, scan_code, facility, \
-                     city, state, country, place_key, event_at, is_latest FROM tracking_events \
-                     WHERE order_id IN (SELECT value FROM json_each(?1)) ORDER BY order_id, event_at, id",
-                    &[ids],
-                )?,
-            ])
+        // One statement, one round trip: each order with its events, oldest first, as a JSON
+        // array of rows in `EventRow`'s field order.
+        let rows: Vec<SnapshotRow> = self
+            .rows(
+                &format!(
+                    "SELECT {ORDER_COLUMNS}, (SELECT json_group_array(json_array(order_id, awb_no, \
+                     carrier_status, status, description, scan_code, facility, city, state, country, \
+                     place_key, event_at, is_latest) ORDER BY event_at, id) FROM tracking_events \
+                     WHERE order_id = orders.id) AS events \
+                     FROM orders WHERE id IN (SELECT value FROM json_each(?1))"
+                ),
+                &[ids_json(order_ids)],
+            )
             .await?;
-        let [orders, events] = results.as_slice() else {
-            return Err(StoreError(
-                "D1 batch returned the wrong number of results".into(),
-            ));
-        };
-        let mut snapshots: Vec<Snapshot> = Vec::new();
-        for row in orders.results::<OrderRow>().map_err(err)? {
-            snapshots.push(Snapshot {
-                order: row.into_order()?,
+        let mut snapshots: Vec<Snapshot> = Vec::with_capacity(rows.len());
+        for row in rows {
+            let events: Vec<EventRow> = serde_json::from_str(&row.events)
+                .map_err(|e| StoreError(format!("unreadable events in D1: {e}")))?;
+            let mut snapshot = Snapshot {
+                order: row.order.into_order()?,
                 latest: None,
-                events: Vec::new(),
-            });
-        }
-        for row in events.results::<EventRow>().map_err(err)? {
-            let (order_id, event, is_latest) = row.into_event()?;
-            if let Some(snapshot) = snapshots.iter_mut().find(|s| s.order.id == order_id) {
+                events: Vec::with_capacity(events.len()),
+            };
+            for event in events {
+                let (_, event, is_latest) = event.into_event()?;
                 if is_latest {
                     snapshot.latest = Some(event.clone());
                 }
                 snapshot.events.push(event);
             }
+            snapshots.push(snapshot);
         }
         // In the order asked for.
         snapshots.sort_by_key(|s| order_ids.iter().position(|id| *id == s.order.id));
