@@ -15,14 +15,6 @@ pub(super) const ORDER_COLUMNS: &str = "id, customer_id, order_status, shipping_
     shipping_error, expected_delivery_date, created_at, updated_at, last_synced_at, last_sync_error, \
     next_check_at, last_progress_at, polling_stopped_at";
 
-/// An order and its events (`snapshots`).
-#[derive(Deserialize)]
-struct SnapshotRow {
-    #[serde(flatten)]
-    order: OrderRow,
-    events: String,
-}
-
 #[derive(Deserialize)]
 pub(super) struct OrderRow {
     id: String,
@@ -40,6 +32,10 @@ pub(super) struct OrderRow {
     next_check_at: Option<String>,
     last_progress_at: Option<String>,
     polling_stopped_at: Option<String>,
+    /// Only `snapshots` selects it: the order's events as JSON. (A field rather than a row type
+    /// that flattens this one: serde's flatten would add its buffering code to the wasm.)
+    #[serde(default)]
+    events: Option<String>,
 }
 
 impl OrderRow {
@@ -159,7 +155,7 @@ impl OrderStore for D1Store {
     async fn snapshots(&self, order_ids: &[String]) -> Result<Vec<Snapshot>, StoreError> {
         // One statement, one round trip: each order with its events, oldest first, as a JSON
         // array of rows in `EventRow`'s field order.
-        let rows: Vec<SnapshotRow> = self
+        let rows: Vec<OrderRow> = self
             .rows(
                 &format!(
                     "SELECT {ORDER_COLUMNS}, (SELECT json_group_array(json_array(order_id, awb_no, \
@@ -172,11 +168,12 @@ impl OrderStore for D1Store {
             )
             .await?;
         let mut snapshots: Vec<Snapshot> = Vec::with_capacity(rows.len());
-        for row in rows {
-            let events: Vec<EventRow> = serde_json::from_str(&row.events)
+        for mut row in rows {
+            let events = row.events.take().unwrap_or_default();
+            let events: Vec<EventRow> = serde_json::from_str(&events)
                 .map_err(|e| StoreError(format!("unreadable events in D1: {e}")))?;
             let mut snapshot = Snapshot {
-                order: row.order.into_order()?,
+                order: row.into_order()?,
                 latest: None,
                 events: Vec::with_capacity(events.len()),
             };
