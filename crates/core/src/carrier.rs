@@ -348,6 +348,7 @@ mod tests {
         assert_eq!(message["payload"], r#"[{"WaybillNo":"111","Scans":[]}]"#);
         let back: CarrierUpdate = serde_json::from_value(message.clone()).unwrap();
         assert_eq!(back.payload, payload);
+        assert_ne!(back.payload, RawJson::of(&serde_json::json!([])));
         let mut broken = message;
         broken["payload"] = "[{\"WaybillNo\"".into();
         assert!(serde_json::from_value::<CarrierUpdate>(broken).is_err());
