@@ -15,7 +15,7 @@ use tracking_core::model::{ShippingStatus, Status};
 use tracking_core::ports::OrderInput;
 use tracking_core::rules::budget::Spent;
 use tracking_core::runs::Trigger;
-use tracking_core::service::{ServiceError, TrackOutcome, snapshot_key};
+use tracking_core::service::{ServiceError, TrackOutcome, claim_key, snapshot_key};
 use tracking_core::testing::ScriptedCarrier;
 
 type World = tracking_core::testing::World<ScriptedCarrier>;
@@ -55,16 +55,30 @@ fn tracking(outcome: TrackOutcome) -> (tracking_core::model::Snapshot, Source) {
     }
 }
 
-/// A carrier that notes, at each call, whether the store was in the middle of a round trip.
+/// A carrier that notes, at each call, whether the store and KV were in the middle of a round
+/// trip.
 struct Watching<'a> {
     inner: &'a ScriptedCarrier,
     store_busy: &'a Cell<bool>,
-    busy_at_call: Cell<Option<bool>>,
+    kv_busy: &'a Cell<bool>,
+    busy_at_call: Cell<Option<(bool, bool)>>,
+}
+
+impl<'a> Watching<'a> {
+    fn over(w: &'a World) -> Watching<'a> {
+        Watching {
+            inner: &w.carrier,
+            store_busy: &w.store.holding,
+            kv_busy: &w.kv.holding,
+            busy_at_call: Cell::new(None),
+        }
+    }
 }
 
 impl Carrier for Watching<'_> {
     async fn track(&self, awbs: &[String]) -> Result<TrackingReply, CarrierError> {
-        self.busy_at_call.set(Some(self.store_busy.get()));
+        let busy = (self.store_busy.get(), self.kv_busy.get());
+        self.busy_at_call.set(Some(busy));
         self.inner.track(awbs).await
     }
 
@@ -73,19 +87,18 @@ impl Carrier for Watching<'_> {
     }
 }
 
-/// A refresh that holds the claim asks the carrier while D1's state is still being read: it
-/// costs the slower of the two round trips, not both. The answer is merged into D1's state.
+/// A refresh that holds the claim asks the carrier while D1's state is still being read and
+/// its KV claim key is still being written: it costs the slowest of these round trips, not
+/// their sum. The answer is merged into D1's state.
 #[test]
-fn a_refresh_calls_the_carrier_while_it_reads_d1() {
-    let w = world();
+fn a_refresh_calls_the_carrier_while_it_reads_d1_and_writes_its_claim_key() {
+    let mut w = world();
+    w.settings.refresh_interval = Duration::seconds(60);
     w.shipped("ORD-1", "81234567890");
     w.carrier.then(Ok(demo_reply("81234567890")));
     w.store.hold.set(Some("snapshots"));
-    let watching = Watching {
-        inner: &w.carrier,
-        store_busy: &w.store.holding,
-        busy_at_call: Cell::new(None),
-    };
+    w.kv.hold_puts.set(true);
+    let watching = Watching::over(&w);
     let (snapshot, source) = tracking(
         block_on(
             w.service_with(&watching)
@@ -93,7 +106,8 @@ fn a_refresh_calls_the_carrier_while_it_reads_d1() {
         )
         .unwrap(),
     );
-    assert_eq!(watching.busy_at_call.get(), Some(true));
+    assert_eq!(watching.busy_at_call.get(), Some((true, true)));
+    assert!(w.kv.entries.borrow().contains_key(&claim_key("ORD-1")));
     assert_eq!(source, Source::Live);
     assert_eq!(
         snapshot.latest.map(|e| e.status),

@@ -14,7 +14,7 @@ pub mod queue;
 pub mod sync;
 
 use chrono::{DateTime, Duration, Utc};
-use futures_util::future::{join, join_all};
+use futures_util::future::{join_all, join3};
 
 use crate::access::Access;
 use crate::carrier::{Carrier, CarrierError, TrackingReply, WaybillRequest};
@@ -365,10 +365,16 @@ where
         }
         // This caller holds the claim, so the live call happens: its answer is merged into
         // D1's state, which may be newer than KV's copy. A waybill never changes once attached,
-        // so the call need not wait for that state: both are asked for at once, and a refresh
-        // costs the slower of the two round trips, not both.
+        // so the call need not wait for that state: both are asked for at once (and the claim
+        // key written beside them), and a refresh costs the slowest of these round trips, not
+        // their sum.
         let awbs = [cached.order.awb_no.clone().unwrap_or_default()];
-        let (stored, reply) = join(self.store_snapshot(order_id), self.carrier.track(&awbs)).await;
+        let (_, stored, reply) = join3(
+            self.note_claim(order_id),
+            self.store_snapshot(order_id),
+            self.carrier.track(&awbs),
+        )
+        .await;
         let stored = stored?;
         if !access.may_read(&stored.order) {
             return Err(ServiceError::NotFound);
@@ -429,7 +435,8 @@ where
     ///
     /// The cheap checks come first: the snapshot's sync time and the KV claim key, both from
     /// KV. They are only a pre-filter — KV is eventually consistent, and concurrent callers all
-    /// miss the key — so the D1 claim, which D1 grants to exactly one caller, decides.
+    /// miss the key — so the D1 claim, which D1 grants to exactly one caller, decides. The
+    /// winner writes the key with [`Self::note_claim`], beside its call.
     async fn claim_refresh(&self, snapshot: &Snapshot) -> Result<Option<u64>, ServiceError> {
         let interval = self.settings.refresh_interval;
         if interval <= Duration::zero() {
@@ -453,12 +460,20 @@ where
             .store
             .claim_refresh(order_id, now, now - interval)
             .await?;
-        if standing.is_none() {
-            // Only the winner writes the key (KV takes one write per second per key).
-            let ttl = (interval.num_seconds() as u64).max(ABSENT_TTL_SECS);
-            let _ = self.kv.put(&key, &iso(now), Some(ttl)).await;
-        }
         Ok(standing.map(|at| wait_until(at + interval, now)))
+    }
+
+    /// Writes the KV claim key of a claim this caller won (only the winner: KV takes one write
+    /// per second per key). It only spares later callers the D1 claim, so nothing waits for it
+    /// before the carrier call.
+    async fn note_claim(&self, order_id: &str) {
+        let interval = self.settings.refresh_interval;
+        if interval <= Duration::zero() {
+            return;
+        }
+        let ttl = (interval.num_seconds() as u64).max(ABSENT_TTL_SECS);
+        let now = iso(self.clock.now());
+        let _ = self.kv.put(&claim_key(order_id), &now, Some(ttl)).await;
     }
 
     async fn store_snapshot(&self, order_id: &str) -> Result<Snapshot, ServiceError> {
@@ -662,7 +677,10 @@ where
             Background::NotNeeded
         } else {
             match self.claim_refresh(&snapshot).await? {
-                None => Background::Scheduled,
+                None => {
+                    self.note_claim(order_id).await;
+                    Background::Scheduled
+                }
                 Some(retry_after_secs) => Background::Skipped { retry_after_secs },
             }
         };

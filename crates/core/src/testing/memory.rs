@@ -107,6 +107,10 @@ pub struct MemoryKv {
     pub reads: Cell<usize>,
     pub writes: Cell<usize>,
     pub deletes: Cell<usize>,
+    /// Puts wait one turn of the executor before they land, as a KV write does, and `holding`
+    /// is true meanwhile: a test can see what else the caller started while one waited.
+    pub hold_puts: Cell<bool>,
+    pub holding: Cell<bool>,
 }
 
 impl KeyValue for MemoryKv {
@@ -124,6 +128,11 @@ impl KeyValue for MemoryKv {
             return Err(StoreError("kv down".into()));
         }
         assert!(ttl.is_none_or(|t| t >= 60), "KV TTLs are at least 60 s");
+        if self.hold_puts.get() {
+            self.holding.set(true);
+            OneTurn(false).await;
+            self.holding.set(false);
+        }
         self.entries
             .borrow_mut()
             .insert(key.to_owned(), (value.to_owned(), ttl));
