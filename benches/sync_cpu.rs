@@ -12,26 +12,8 @@ use std::hint::black_box;
 mod workload;
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use quick_xml::Reader;
-use quick_xml::events::Event;
-use shipment_tracker::bench_cpu::{stored, sync_batch};
+use shipment_tracker::bench_cpu::{stored, sync_batch, tokenise};
 use workload::answer;
-
-/// The floor: every XML event of the answer, read and dropped.
-fn tokenise(xml: &str) -> usize {
-    let mut reader = Reader::from_str(xml);
-    let mut count = 0;
-    loop {
-        match reader.read_event() {
-            Ok(Event::Eof) => return count,
-            Ok(event) => {
-                black_box(&event);
-                count += 1;
-            }
-            Err(e) => panic!("{e}"),
-        }
-    }
-}
 
 fn benches(c: &mut Criterion) {
     let (xml, awbs) = answer();

@@ -1,13 +1,16 @@
 //! Benchmarks only (natively, and in wasm only in the bench build, feature `bench-cpu`, never
 //! deployed): the CPU of one sync batch — a Blue
 //! Dart answer about 50 waybills read, every order's writes planned, the D1 batch's parameters
-//! encoded — as `benches/sync_cpu.rs` measures it natively, and, inside workerd, behind
-//! `POST /__bench-cpu?iterations=N` (body: `{"xml": …, "awbs": […]}`), which `npm run bench`
-//! times from outside with N = 0 and N > 0 to get the wasm figure.
+//! encoded — and its floor, the same answer's bare tokenising, as `benches/sync_cpu.rs`
+//! measures them natively, and, inside workerd, behind
+//! `POST /__bench-cpu?iterations=N[&work=tokenise]` (body: `{"xml": …, "awbs": […]}`), which
+//! `npm run bench` times from outside with N = 0 and N > 0 to get the wasm figures.
 
 use bluedart::events::{reply_for, update_for};
 use bluedart::parse::parse_tracking;
 use chrono::{TimeZone, Utc};
+use quick_xml::Reader;
+use quick_xml::events::Event;
 use serde_json::{Value, json};
 use tracking_core::model::{Order, ShippingStatus, Snapshot, TrackingEvent};
 use tracking_core::rules::merge::plan_batch;
@@ -62,27 +65,56 @@ pub fn sync_batch(xml: &str, awbs: &[String], before: &[Snapshot]) -> usize {
     params.events.map_or(0, |e| e.len()) + params.orders.map_or(0, |o| o.len())
 }
 
+/// The floor: every XML event of the answer, read and dropped, with the parser's XML crate.
+pub fn tokenise(xml: &str) -> usize {
+    let mut reader = Reader::from_str(xml);
+    let mut count = 0;
+    loop {
+        match reader.read_event() {
+            Ok(Event::Eof) => return count,
+            Ok(event) => {
+                std::hint::black_box(&event);
+                count += 1;
+            }
+            Err(e) => panic!("{e}"),
+        }
+    }
+}
+
 /// The answer for a bench request; `None` for any other request.
 pub async fn serve(req: &mut Request) -> Option<worker::Result<Response>> {
     if req.method() != Method::Post || req.path() != "/__bench-cpu" {
         return None;
     }
-    let iterations: usize = req
-        .url()
-        .ok()?
-        .query_pairs()
-        .find_map(|(k, v)| (k == "iterations").then(|| v.parse().ok())?)
+    let url = req.url().ok()?;
+    let param = |name: &str| {
+        url.query_pairs()
+            .find_map(|(k, v)| (k == name).then(|| v.into_owned()))
+    };
+    let iterations: usize = param("iterations")
+        .and_then(|v| v.parse().ok())
         .unwrap_or(0);
-    Some(run(req, iterations).await)
+    let tokenise_only = param("work").as_deref() == Some("tokenise");
+    Some(run(req, iterations, tokenise_only).await)
 }
 
-async fn run(req: &mut Request, iterations: usize) -> worker::Result<Response> {
+async fn run(
+    req: &mut Request,
+    iterations: usize,
+    tokenise_only: bool,
+) -> worker::Result<Response> {
     let body: Value = req.json().await?;
     let xml = body["xml"].as_str().unwrap_or_default();
     let awbs: Vec<String> = serde_json::from_value(body["awbs"].clone())?;
     let before = stored(&awbs, xml);
     let work: usize = (0..iterations)
-        .map(|_| sync_batch(xml, &awbs, &before))
+        .map(|_| {
+            if tokenise_only {
+                tokenise(xml)
+            } else {
+                sync_batch(xml, &awbs, &before)
+            }
+        })
         .sum();
     Response::from_json(&json!({ "iterations": iterations, "work": work }))
 }
