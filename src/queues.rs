@@ -9,8 +9,6 @@ use tracking_core::push::PushMessage;
 use tracking_core::queue::{Lane, MAX_MESSAGES_PER_SEND, SyncMessage, SyncQueues, Verdict};
 use tracking_core::webhooks::{DeliveryMessage, WebhookQueue};
 
-use crate::wiring::SetupError;
-
 /// The bindings `wrangler.toml` declares, one per lane.
 pub const SYNC_QUEUE: &str = "SYNC_QUEUE";
 pub const REFRESH_QUEUE: &str = "REFRESH_QUEUE";
@@ -30,32 +28,26 @@ pub const WEBHOOK_QUEUE_NAME: &str = "webhook-deliveries";
 /// to it, not to the sync queue.
 pub const REFRESH_QUEUE_NAME: &str = "shipment-refresh";
 
+/// The queues, each binding looked up when a message is sent to it: most requests (a cached
+/// read above all) send none, and every lookup is a call into JavaScript.
 pub struct WorkerQueues {
-    sync: Queue,
-    refresh: Queue,
-    dead_letter: Queue,
-    push: Queue,
-    webhooks: Queue,
+    env: Env,
 }
 
 impl WorkerQueues {
-    pub fn from_env(env: &Env) -> Result<WorkerQueues, SetupError> {
-        let queue = |binding: &str| {
-            env.queue(binding)
-                .map_err(|_| SetupError(format!("the queue binding {binding} is missing")))
-        };
-        Ok(WorkerQueues {
-            sync: queue(SYNC_QUEUE)?,
-            refresh: queue(REFRESH_QUEUE)?,
-            dead_letter: queue(DEAD_LETTER_QUEUE)?,
-            push: queue(PUSH_QUEUE)?,
-            webhooks: queue(WEBHOOK_QUEUE)?,
-        })
+    pub fn new(env: &Env) -> WorkerQueues {
+        WorkerQueues { env: env.clone() }
+    }
+
+    fn queue(&self, binding: &str) -> Result<Queue, StoreError> {
+        self.env
+            .queue(binding)
+            .map_err(|_| StoreError(format!("the queue binding {binding} is missing")))
     }
 
     /// Sends a push's messages to the push queue, all before the push is answered.
     pub async fn send_push(&self, messages: &[PushMessage]) -> Result<(), StoreError> {
-        send_pages(&self.push, messages, 0).await
+        send_pages(&self.queue(PUSH_QUEUE)?, messages, 0).await
     }
 }
 
@@ -93,18 +85,18 @@ impl SyncQueues for WorkerQueues {
         messages: &[SyncMessage],
         delay_secs: u32,
     ) -> Result<(), StoreError> {
-        let queue = match lane {
-            Lane::Sync => &self.sync,
-            Lane::Refresh => &self.refresh,
-            Lane::DeadLetter => &self.dead_letter,
+        let binding = match lane {
+            Lane::Sync => SYNC_QUEUE,
+            Lane::Refresh => REFRESH_QUEUE,
+            Lane::DeadLetter => DEAD_LETTER_QUEUE,
         };
-        send_pages(queue, messages, delay_secs).await
+        send_pages(&self.queue(binding)?, messages, delay_secs).await
     }
 }
 
 impl WebhookQueue for WorkerQueues {
     async fn send(&self, messages: &[DeliveryMessage], delay_secs: u32) -> Result<(), StoreError> {
-        send_pages(&self.webhooks, messages, delay_secs).await
+        send_pages(&self.queue(WEBHOOK_QUEUE)?, messages, delay_secs).await
     }
 }
 

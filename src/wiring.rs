@@ -160,7 +160,7 @@ impl Invocation {
             .traced(&trace),
             clock: WorkerClock,
             log: ConsoleLog,
-            queues: Counted::new(WorkerQueues::from_env(env)?),
+            queues: Counted::new(WorkerQueues::new(env)),
             trace,
             deferred: Deferred::default(),
         })
