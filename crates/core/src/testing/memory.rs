@@ -39,6 +39,13 @@ impl Future for OneTurn {
     }
 }
 
+/// Waits one turn of the executor, with `holding` set meanwhile.
+async fn one_turn_holding(holding: &Cell<bool>) {
+    holding.set(true);
+    OneTurn(false).await;
+    holding.set(false);
+}
+
 /// Records the pauses asked for and moves the clock on by them, instead of waiting.
 pub struct FakeSleeper<'a> {
     pub clock: &'a FixedClock,
@@ -129,9 +136,7 @@ impl KeyValue for MemoryKv {
         }
         assert!(ttl.is_none_or(|t| t >= 60), "KV TTLs are at least 60 s");
         if self.hold_puts.get() {
-            self.holding.set(true);
-            OneTurn(false).await;
-            self.holding.set(false);
+            one_turn_holding(&self.holding).await;
         }
         self.entries
             .borrow_mut()
@@ -207,9 +212,7 @@ impl MemoryStore {
 
     async fn round_trip(&self, op: &'static str) {
         if self.hold.get() == Some(op) {
-            self.holding.set(true);
-            OneTurn(false).await;
-            self.holding.set(false);
+            one_turn_holding(&self.holding).await;
         }
     }
 
