@@ -7,9 +7,9 @@ use worker::D1PreparedStatement;
 
 use super::{D1Store, parse_time, text};
 
+/// One event as a snapshot's read lists it, under its order's row.
 #[derive(Deserialize)]
 pub(super) struct EventRow {
-    order_id: String,
     awb_no: String,
     carrier_status: String,
     status: String,
@@ -25,7 +25,8 @@ pub(super) struct EventRow {
 }
 
 impl EventRow {
-    pub(super) fn into_event(self) -> Result<(String, TrackingEvent, bool), StoreError> {
+    /// The event, and whether it is the order's latest.
+    pub(super) fn into_event(self) -> Result<(TrackingEvent, bool), StoreError> {
         let event = TrackingEvent {
             status: Status::parse(&self.status)
                 .ok_or_else(|| StoreError(format!("unknown status {:?}", self.status)))?,
@@ -42,7 +43,7 @@ impl EventRow {
             },
             place_key: self.place_key,
         };
-        Ok((self.order_id, event, self.is_latest != 0.0))
+        Ok((event, self.is_latest != 0.0))
     }
 }
 

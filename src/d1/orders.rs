@@ -158,7 +158,7 @@ impl OrderStore for D1Store {
         let rows: Vec<OrderRow> = self
             .rows(
                 &format!(
-                    "SELECT {ORDER_COLUMNS}, (SELECT json_group_array(json_array(order_id, awb_no, \
+                    "SELECT {ORDER_COLUMNS}, (SELECT json_group_array(json_array(awb_no, \
                      carrier_status, status, description, scan_code, facility, city, state, country, \
                      place_key, event_at, is_latest) ORDER BY event_at, id) FROM tracking_events \
                      WHERE order_id = orders.id) AS events \
@@ -169,7 +169,10 @@ impl OrderStore for D1Store {
             .await?;
         let mut snapshots: Vec<Snapshot> = Vec::with_capacity(rows.len());
         for mut row in rows {
-            let events = row.events.take().unwrap_or_default();
+            let events = row
+                .events
+                .take()
+                .ok_or_else(|| StoreError("D1 read an order without its events".into()))?;
             let events: Vec<EventRow> = serde_json::from_str(&events)
                 .map_err(|e| StoreError(format!("unreadable events in D1: {e}")))?;
             let mut snapshot = Snapshot {
@@ -178,7 +181,7 @@ impl OrderStore for D1Store {
                 events: Vec::with_capacity(events.len()),
             };
             for event in events {
-                let (_, event, is_latest) = event.into_event()?;
+                let (event, is_latest) = event.into_event()?;
                 if is_latest {
                     snapshot.latest = Some(event.clone());
                 }
