@@ -33,7 +33,7 @@ use std::time::{Duration, Instant};
 
 use bluedart_sim::{Endpoint, SimConfig, demo};
 use serde_json::{Value, json};
-use support::{Options, TestWorker, customer_token, free_port};
+use support::{Options, Span, TestWorker, customer_token, free_port, server_timing};
 
 const LOAD_SECONDS: u64 = 10;
 /// Load: connections open at once. Local D1 runs one statement at a time, so under load a
@@ -359,36 +359,20 @@ struct RoundTrips {
     summary: String,
 }
 
-/// A `Server-Timing` value's spans (`name;dur=ms;desc="+ms"`) as (name, start, duration),
-/// in the order they started.
-fn spans(timing: &str) -> Vec<(String, u64, u64)> {
-    let mut spans: Vec<(String, u64, u64)> = timing
-        .split(", ")
-        .map(|span| {
-            let (name, rest) = span.split_once(";dur=").expect("name;dur=ms");
-            let (dur, at) = rest.split_once(";desc=\"+").expect(";desc=\"+ms\"");
-            let at = at.trim_end_matches('"').parse().expect("a start in ms");
-            (name.to_owned(), at, dur.parse().expect("a duration in ms"))
-        })
-        .collect();
-    spans.sort_by_key(|&(_, at, _)| at);
-    spans
-}
-
 fn round_trips(timings: &[String]) -> RoundTrips {
-    let parsed: Vec<Vec<(String, u64, u64)>> = timings.iter().map(|t| spans(t)).collect();
+    let parsed: Vec<Vec<Span>> = timings.iter().map(|t| server_timing(t)).collect();
     // Steps from the first refresh; every other must make the same trips.
     let mut steps: Vec<Vec<usize>> = Vec::new();
     let mut step_end = 0;
-    for (i, (_, at, dur)) in parsed[0].iter().enumerate() {
+    for (i, span) in parsed[0].iter().enumerate() {
         match steps.last_mut() {
-            Some(step) if *at < step_end => step.push(i),
+            Some(step) if span.at < step_end => step.push(i),
             _ => steps.push(vec![i]),
         }
-        step_end = step_end.max(at + dur);
+        step_end = step_end.max(span.at + span.dur);
     }
-    let names = |spans: &[(String, u64, u64)]| {
-        let mut names: Vec<String> = spans.iter().map(|(n, ..)| n.clone()).collect();
+    let names = |spans: &[Span]| {
+        let mut names: Vec<String> = spans.iter().map(|s| s.name.clone()).collect();
         names.sort();
         names
     };
@@ -396,16 +380,16 @@ fn round_trips(timings: &[String]) -> RoundTrips {
         assert_eq!(names(spans), names(&parsed[0]), "{timings:?}");
     }
     let median = |i: usize| {
-        let name = &parsed[0][i].0;
-        let occurrence = parsed[0][..i].iter().filter(|(n, ..)| n == name).count();
+        let name = &parsed[0][i].name;
+        let occurrence = parsed[0][..i].iter().filter(|s| s.name == *name).count();
         let mut durs: Vec<u64> = parsed
             .iter()
             .map(|spans| {
                 spans
                     .iter()
-                    .filter(|(n, ..)| n == name)
+                    .filter(|s| s.name == *name)
                     .nth(occurrence)
-                    .map(|&(_, _, dur)| dur)
+                    .map(|s| s.dur)
                     .expect("the same trips")
             })
             .collect();
@@ -416,7 +400,7 @@ fn round_trips(timings: &[String]) -> RoundTrips {
         .iter()
         .map(|step| {
             step.iter()
-                .map(|&i| format!("{} {}", parsed[0][i].0, median(i)))
+                .map(|&i| format!("{} {}", parsed[0][i].name, median(i)))
                 .collect::<Vec<_>>()
                 .join(" ∥ ")
         })

@@ -141,41 +141,8 @@ fn force_refresh_goes_live_saves_and_the_cache_then_serves_the_same() {
     );
 }
 
-/// A round trip as a development answer's `Server-Timing` lists it.
-#[derive(Debug)]
-struct Span {
-    name: String,
-    /// Ms after the invocation began.
-    at: u64,
-    dur: u64,
-}
-
-/// The round trips a development answer's `Server-Timing` lists (`name;dur=ms;desc="+ms"`),
-/// in the order they started.
-fn spans(answer: &e2e::Answer) -> Vec<Span> {
-    let timing = answer
-        .header("server-timing")
-        .expect("a Server-Timing header");
-    let mut spans: Vec<Span> = timing
-        .split(", ")
-        .map(|span| {
-            let parsed = span.split_once(";dur=").and_then(|(name, rest)| {
-                let (dur, at) = rest.split_once(";desc=\"+")?;
-                Some(Span {
-                    name: name.to_owned(),
-                    at: at.strip_suffix('"')?.parse().ok()?,
-                    dur: dur.parse().ok()?,
-                })
-            });
-            parsed.unwrap_or_else(|| panic!("name;dur=ms;desc=\"+ms\": {timing}"))
-        })
-        .collect();
-    spans.sort_by_key(|s| s.at);
-    spans
-}
-
 fn round_trips(answer: &e2e::Answer) -> Vec<String> {
-    spans(answer).into_iter().map(|s| s.name).collect()
+    answer.round_trips().into_iter().map(|s| s.name).collect()
 }
 
 /// Development answers list their round trips. After the first refresh logged in, the
@@ -205,7 +172,7 @@ fn a_refresh_traces_its_round_trips_and_reuses_the_isolate_token() {
     // D1's state is one statement (the order and its events). The breaker's state comes from
     // isolate memory, and the KV copy of the new state is
     // written after the answer (the save noted that KV will hold it).
-    let trips = spans(&second);
+    let trips = second.round_trips();
     let names: Vec<&str> = trips.iter().map(|s| s.name.as_str()).collect();
     assert_eq!(names.len(), 4, "{trips:?}");
     assert_eq!(names[0], "kv-get", "{trips:?}");

@@ -256,6 +256,43 @@ impl Answer {
             .find(|(k, _)| k.eq_ignore_ascii_case(name))
             .map(|(_, v)| v.as_str())
     }
+
+    /// The round trips its development `Server-Timing` header lists, in the order they started.
+    pub fn round_trips(&self) -> Vec<Span> {
+        server_timing(
+            self.header("server-timing")
+                .expect("a Server-Timing header"),
+        )
+    }
+}
+
+/// A round trip as a development answer's `Server-Timing` lists it.
+#[derive(Clone, Debug)]
+pub struct Span {
+    pub name: String,
+    /// Ms after the invocation began.
+    pub at: u64,
+    pub dur: u64,
+}
+
+/// A `Server-Timing` value's spans (`name;dur=ms;desc="+ms"`), in the order they started.
+pub fn server_timing(value: &str) -> Vec<Span> {
+    let mut spans: Vec<Span> = value
+        .split(", ")
+        .map(|span| {
+            let parsed = span.split_once(";dur=").and_then(|(name, rest)| {
+                let (dur, at) = rest.split_once(";desc=\"+")?;
+                Some(Span {
+                    name: name.to_owned(),
+                    at: at.strip_suffix('"')?.parse().ok()?,
+                    dur: dur.parse().ok()?,
+                })
+            });
+            parsed.unwrap_or_else(|| panic!("name;dur=ms;desc=\"+ms\": {value}"))
+        })
+        .collect();
+    spans.sort_by_key(|s| s.at);
+    spans
 }
 
 fn run(cmd: &mut Command, what: &str) {
