@@ -191,7 +191,8 @@ fn fits(scan_type: &str, status: Status) -> bool {
 /// What a text says. `Err(())` when it names a state the type cannot be in: text and type
 /// contradict each other, so neither is trusted to mean delivered.
 fn text_says(text: &str, scan_type: &str) -> Result<Option<Status>, ()> {
-    let text = tidy(text).to_ascii_uppercase();
+    let mut text = tidy(text);
+    text.make_ascii_uppercase();
     let has = |phrase: &str| {
         // Short phrases ("RTO", "BAG") are whole words; longer ones may sit inside words.
         if phrase.len() <= 3 {

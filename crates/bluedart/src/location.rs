@@ -72,39 +72,56 @@ impl PlaceTable {
 
     /// The name's city, once the words naming the facility are dropped.
     fn city_in_name(&self, name: &str) -> Option<&Place> {
-        let words: Vec<&str> = name
-            .split(|c: char| c.is_whitespace() || c == ',' || c == '-')
-            .filter(|w| !w.is_empty())
-            .take_while(|w| !self.is_facility_word(w))
-            .collect();
-        self.cities.get(&words.join(" "))
+        self.cities
+            .get(&leading_words(name, |w| self.is_facility_word(w)))
     }
 
     fn code(&self, code: &str) -> Option<&Place> {
-        self.codes.get(&code.trim().to_ascii_uppercase())
+        let code = code.trim();
+        // Area codes come upper case: look them up as they are, without a copy.
+        if code.bytes().any(|b| b.is_ascii_lowercase()) {
+            self.codes.get(&code.to_ascii_uppercase())
+        } else {
+            self.codes.get(code)
+        }
     }
 
     /// `MAHADEVAPURA INDUS. AREA` → `Mahadevapura Indus. Area`, acronyms kept: `ITO Service Centre`.
     fn readable(&self, name: &str) -> String {
-        let words: Vec<String> = name
-            .split(' ')
-            .map(|word| {
-                if self.acronyms.iter().any(|a| a == word)
-                    || word.chars().any(|c| c.is_ascii_digit())
-                {
-                    return word.to_owned();
-                }
-                let mut chars = word.chars();
-                chars.next().map_or_else(String::new, |first| {
-                    first
-                        .to_uppercase()
-                        .chain(chars.flat_map(char::to_lowercase))
-                        .collect()
-                })
-            })
-            .collect();
-        words.join(" ")
+        let mut out = String::with_capacity(name.len());
+        for (i, word) in name.split(' ').enumerate() {
+            if i > 0 {
+                out.push(' ');
+            }
+            if self.acronyms.iter().any(|a| a == word) || word.chars().any(|c| c.is_ascii_digit()) {
+                out.push_str(word);
+                continue;
+            }
+            let mut chars = word.chars();
+            if let Some(first) = chars.next() {
+                out.extend(first.to_uppercase());
+                out.extend(chars.flat_map(char::to_lowercase));
+            }
+        }
+        out
     }
+}
+
+/// The words of `name` up to the first that `ends` (split at whitespace, `,` and `-`), joined
+/// by single spaces: the city part of a facility's name.
+fn leading_words(name: &str, ends: impl Fn(&str) -> bool) -> String {
+    let mut out = String::with_capacity(name.len());
+    let words = name
+        .split(|c: char| c.is_whitespace() || c == ',' || c == '-')
+        .filter(|w| !w.is_empty())
+        .take_while(|w| !ends(w));
+    for word in words {
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.push_str(word);
+    }
+    out
 }
 
 static TABLE: LazyLock<PlaceTable> =
@@ -116,7 +133,8 @@ static TABLE: LazyLock<PlaceTable> =
 /// `DestinationAreaCode` and `Destination`).
 pub fn location_of(scanned: &str, code: &str, destination: Option<(&str, &str)>) -> Location {
     let table = &*TABLE;
-    let name = tidy(scanned).to_ascii_uppercase();
+    let mut name = tidy(scanned);
+    name.make_ascii_uppercase();
     let place = table
         .code(code)
         .or_else(|| table.facilities.get(&name))
@@ -156,13 +174,11 @@ const KEY_FACILITY_WORDS: &[&str] = &[
 /// case (`KOCHI SERVICE CENTRE` → `KOCHI`). It is what the city column held before facilities
 /// were kept apart, so events stored then and the same scans read now have the same identity.
 pub fn place_key(scanned: &str) -> String {
-    let words: Vec<String> = scanned
-        .split(|c: char| c.is_whitespace() || c == ',' || c == '-')
-        .filter(|w| !w.is_empty())
-        .take_while(|w| !KEY_FACILITY_WORDS.iter().any(|f| f.eq_ignore_ascii_case(w)))
-        .map(str::to_ascii_uppercase)
-        .collect();
-    words.join(" ")
+    let mut key = leading_words(scanned, |w| {
+        KEY_FACILITY_WORDS.iter().any(|f| f.eq_ignore_ascii_case(w))
+    });
+    key.make_ascii_uppercase();
+    key
 }
 
 #[cfg(test)]

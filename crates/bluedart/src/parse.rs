@@ -79,6 +79,10 @@ pub enum ParseError {
 
 /// Collapses runs of whitespace and trims: `OUT FOR DELIVERY,  DETAILS` → one space.
 pub fn tidy(text: &str) -> String {
+    // Most values arrive tidy: those are copied as they are, unsplit.
+    if is_tidy(text) {
+        return text.to_owned();
+    }
     let mut out = String::with_capacity(text.len());
     for word in text.split_whitespace() {
         if !out.is_empty() {
@@ -87,6 +91,20 @@ pub fn tidy(text: &str) -> String {
         out.push_str(word);
     }
     out
+}
+
+/// Whether `text` is printable ASCII with single spaces between words and none at either end,
+/// which `tidy` would leave as it is. Anything else (other whitespace, non-ASCII text, which
+/// may hold Unicode spaces) is not, and is tidied word by word.
+fn is_tidy(text: &str) -> bool {
+    let mut previous = b' ';
+    for &c in text.as_bytes() {
+        if c == b' ' && previous == b' ' || !(b' '..=b'~').contains(&c) {
+            return false;
+        }
+        previous = c;
+    }
+    previous != b' ' || text.is_empty()
 }
 
 /// Where the reader is: the elements that matter, and everything else.
@@ -279,6 +297,33 @@ pub fn parse_tracking(xml: &str) -> Result<Vec<CarrierShipment>, ParseError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The copy of values that arrive tidy and the word-by-word path agree on every kind of
+    /// text; only printable ASCII that `tidy` leaves unchanged takes the copy.
+    #[test]
+    fn tidy_trims_and_collapses_every_kind_of_whitespace() {
+        let by_words = |t: &str| t.split_whitespace().collect::<Vec<_>>().join(" ");
+        for (text, copied) in [
+            ("", true),
+            ("A", true),
+            ("OUT FOR DELIVERY", true),
+            ("~!@ #$%", true),
+            (" ", false),
+            ("OUT  FOR DELIVERY", false),
+            (" OUT FOR DELIVERY", false),
+            ("OUT FOR DELIVERY ", false),
+            ("OUT\tFOR\nDELIVERY\r", false),
+            ("OUT\u{0b}FOR", false),
+            ("OUT\u{a0}FOR", false),
+            ("KÖLN  HUB", false),
+            ("KÖLN HUB", false),
+            ("\u{1}A", false),
+            ("A\u{7f}", false),
+        ] {
+            assert_eq!(tidy(text), by_words(text), "{text:?}");
+            assert_eq!(is_tidy(text), copied, "{text:?}");
+        }
+    }
 
     const SAMPLE: &str = r#"<ShipmentData>
   <Shipment WaybillNo="01234567890" RefNo="ORD-2291">
