@@ -6,7 +6,7 @@ use tracking_core::model::{Snapshot, Source, iso};
 use tracking_core::ports::StoredResponse;
 use tracking_core::service::{AdminView, Background, SyncSummary, TrackOutcome};
 
-use crate::reply::{CACHED_ANSWER, NO_STORE, json_response};
+use crate::reply::{CACHED_ANSWER, NO_STORE, json_response, json_text_response};
 use crate::track_body::track_body;
 
 /// The customer track answer: the body, how long a browser may keep it, and when a refused
@@ -29,8 +29,9 @@ pub fn track_response(outcome: TrackOutcome) -> http::Response<String> {
             } else {
                 NO_STORE
             };
-            let body = serde_json::to_value(track_body(&snapshot, &source)).expect("serialises");
-            let mut response = json_response(200, &body, cache);
+            // Written straight to text: no `Value` tree on the hot path.
+            let body = serde_json::to_string(&track_body(&snapshot, &source)).expect("serialises");
+            let mut response = json_text_response(200, body, cache);
             if let Source::RefreshLimited { retry_after_secs } = source {
                 response.headers_mut().insert(
                     http::header::RETRY_AFTER,
