@@ -121,6 +121,32 @@ fn a_refresh_calls_the_carrier_while_it_reads_d1_and_writes_its_claim_key() {
 }
 
 #[test]
+fn a_limited_refresh_reads_its_claim_key_beside_the_cached_snapshot() {
+    let mut w = world();
+    w.settings.refresh_interval = Duration::seconds(60);
+    w.shipped("ORD-1", "81234567890");
+    w.carrier.then(Ok(demo_reply("81234567890")));
+    w.kv.hold_gets.set(true);
+    let (_, source) =
+        tracking(block_on(w.service().track("ORD-1", &customer("cust-1"), true)).unwrap());
+    assert_eq!(source, Source::Live);
+    assert!(w.kv.overlapped.get(), "the two KV reads ran side by side");
+    assert!(!w.kv.holding.get());
+}
+
+#[test]
+fn a_cached_read_reads_one_kv_key_and_no_claim() {
+    let mut w = world();
+    w.settings.refresh_interval = Duration::seconds(60);
+    w.shipped("ORD-1", "81234567890");
+    w.kv.hold_gets.set(true);
+    let reads = w.kv.reads.get();
+    block_on(w.service().track("ORD-1", &customer("cust-1"), false)).unwrap();
+    assert_eq!(w.kv.reads.get(), reads + 1);
+    assert!(!w.kv.overlapped.get());
+}
+
+#[test]
 fn a_fresh_shipment_answers_its_booked_state_from_the_cache() {
     let w = world();
     w.shipped("ORD-1", "81234567890");

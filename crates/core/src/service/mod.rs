@@ -14,7 +14,7 @@ pub mod queue;
 pub mod sync;
 
 use chrono::{DateTime, Duration, Utc};
-use futures_util::future::{join_all, join3};
+use futures_util::future::{join, join_all, join3};
 
 use crate::access::Access;
 use crate::carrier::{Carrier, CarrierError, TrackingReply, WaybillRequest};
@@ -344,7 +344,14 @@ where
         access: &Access,
         refresh: bool,
     ) -> Result<TrackOutcome, ServiceError> {
-        let cached = self.load(order_id).await?;
+        // A refresh under the limit also needs the claim key: read beside the snapshot, so
+        // the pre-filter costs no round trip of its own.
+        let (cached, seen) = if refresh && self.settings.refresh_interval > Duration::zero() {
+            join(self.load(order_id), self.seen_claim(order_id)).await
+        } else {
+            (self.load(order_id).await, None)
+        };
+        let cached = cached?;
         if !access.may_read(&cached.order) {
             return Err(ServiceError::NotFound);
         }
@@ -357,7 +364,7 @@ where
                 source: Source::Cached,
             });
         }
-        if let Some(retry_after_secs) = self.claim_refresh(&cached).await? {
+        if let Some(retry_after_secs) = self.claim_refresh(&cached, seen).await? {
             return Ok(TrackOutcome::Tracking {
                 snapshot: Box::new(cached),
                 source: Source::RefreshLimited { retry_after_secs },
@@ -433,11 +440,16 @@ where
     /// and admins' background refreshes alike). `None` when claimed: this caller makes the one
     /// call. Otherwise the seconds until a refresh is allowed again.
     ///
-    /// The cheap checks come first: the snapshot's sync time and the KV claim key, both from
-    /// KV. They are only a pre-filter — KV is eventually consistent, and concurrent callers all
-    /// miss the key — so the D1 claim, which D1 grants to exactly one caller, decides. The
-    /// winner writes the key with [`Self::note_claim`], beside its call.
-    async fn claim_refresh(&self, snapshot: &Snapshot) -> Result<Option<u64>, ServiceError> {
+    /// The cheap checks come first: the snapshot's sync time and `seen`, the KV claim key's
+    /// time ([`Self::seen_claim`], which callers read beside the snapshot). They are only a
+    /// pre-filter — KV is eventually consistent, and concurrent callers all miss the key — so
+    /// the D1 claim, which D1 grants to exactly one caller, decides. The winner writes the key
+    /// with [`Self::note_claim`], beside its call.
+    async fn claim_refresh(
+        &self,
+        snapshot: &Snapshot,
+        seen: Option<DateTime<Utc>>,
+    ) -> Result<Option<u64>, ServiceError> {
         let interval = self.settings.refresh_interval;
         if interval <= Duration::zero() {
             return Ok(None);
@@ -446,21 +458,23 @@ where
             return Ok(Some(wait));
         }
         let now = self.clock.now();
-        let order_id = &snapshot.order.id;
-        let key = claim_key(order_id);
-        let seen = self.kv.get(&key).await.ok().flatten().and_then(|v| {
-            DateTime::parse_from_rfc3339(&v)
-                .ok()
-                .map(|at| at.with_timezone(&Utc))
-        });
         if let Some(at) = seen.filter(|at| now - *at < interval) {
             return Ok(Some(wait_until(at + interval, now)));
         }
         let standing = self
             .store
-            .claim_refresh(order_id, now, now - interval)
+            .claim_refresh(&snapshot.order.id, now, now - interval)
             .await?;
         Ok(standing.map(|at| wait_until(at + interval, now)))
+    }
+
+    /// When the KV claim key says this order's refresh was last claimed, if it says so (a
+    /// missing, unreadable or garbled key is no claim: the D1 claim still decides).
+    async fn seen_claim(&self, order_id: &str) -> Option<DateTime<Utc>> {
+        let value = self.kv.get(&claim_key(order_id)).await.ok().flatten()?;
+        DateTime::parse_from_rfc3339(&value)
+            .ok()
+            .map(|at| at.with_timezone(&Utc))
     }
 
     /// Writes the KV claim key of a claim this caller won (only the winner: KV takes one write
@@ -676,7 +690,8 @@ where
         } else if !stale {
             Background::NotNeeded
         } else {
-            match self.claim_refresh(&snapshot).await? {
+            let seen = self.seen_claim(order_id).await;
+            match self.claim_refresh(&snapshot, seen).await? {
                 None => {
                     self.note_claim(order_id).await;
                     Background::Scheduled

@@ -117,6 +117,10 @@ pub struct MemoryKv {
     /// Puts wait one turn of the executor before they land, as a KV write does, and `holding`
     /// is true meanwhile: a test can see what else the caller started while one waited.
     pub hold_puts: Cell<bool>,
+    /// Gets wait one turn too, and `overlapped` records a get that began while another
+    /// operation was waiting: the caller read side by side.
+    pub hold_gets: Cell<bool>,
+    pub overlapped: Cell<bool>,
     pub holding: Cell<bool>,
 }
 
@@ -125,6 +129,11 @@ impl KeyValue for MemoryKv {
         self.reads.set(self.reads.get() + 1);
         if self.failing.get() {
             return Err(StoreError("kv down".into()));
+        }
+        if self.hold_gets.get() {
+            self.overlapped
+                .set(self.overlapped.get() || self.holding.get());
+            one_turn_holding(&self.holding).await;
         }
         Ok(self.entries.borrow().get(key).map(|(v, _)| v.clone()))
     }
