@@ -62,9 +62,8 @@ pub(super) fn number(n: usize) -> JsValue {
 }
 
 pub(super) fn parse_time(value: &str) -> Result<DateTime<Utc>, StoreError> {
-    DateTime::parse_from_rfc3339(value)
-        .map(|t| t.with_timezone(&Utc))
-        .map_err(|_| StoreError(format!("unreadable time {value:?} in D1")))
+    tracking_core::utc::parse(value)
+        .ok_or_else(|| StoreError(format!("unreadable time {value:?} in D1")))
 }
 
 pub(super) fn changes(result: &D1Result) -> usize {

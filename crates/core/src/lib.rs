@@ -17,6 +17,7 @@ pub mod runs;
 pub mod service;
 #[cfg(feature = "store-contract")]
 pub mod store_contract;
+pub mod utc;
 pub mod webhooks;
 
 #[cfg(feature = "testing")]

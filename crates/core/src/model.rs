@@ -3,6 +3,8 @@
 use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::utc;
+
 /// The normalised shipment status: a small set every carrier's codes map onto.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -137,18 +139,21 @@ pub struct Order {
     pub courier: String,
     pub shipping_error: Option<String>,
     pub expected_delivery_date: Option<NaiveDate>,
+    #[serde(deserialize_with = "utc::time")]
     pub created_at: DateTime<Utc>,
+    #[serde(deserialize_with = "utc::time")]
     pub updated_at: DateTime<Utc>,
+    #[serde(default, deserialize_with = "utc::optional_time")]
     pub last_synced_at: Option<DateTime<Utc>>,
     pub last_sync_error: Option<String>,
     /// When the sync next asks the carrier about this shipment; `None`: as soon as it can.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "utc::optional_time")]
     pub next_check_at: Option<DateTime<Utc>>,
     /// When a sync last brought a new scan (or the waybill was attached).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "utc::optional_time")]
     pub last_progress_at: Option<DateTime<Utc>>,
     /// Set when the shipment stayed quiet so long that the sync stopped asking about it.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "utc::optional_time")]
     pub polling_stopped_at: Option<DateTime<Utc>>,
 }
 
@@ -186,6 +191,7 @@ pub struct TrackingEvent {
     /// payloads without codes a key made from the scan type and text.
     pub scan_code: String,
     pub location: Location,
+    #[serde(deserialize_with = "utc::time")]
     pub event_at: DateTime<Utc>,
     /// The place part of the event's identity (see `bluedart::location::place_key`).
     #[serde(default)]

@@ -1,0 +1,214 @@
+//! Reading the times the service writes. Every stored time is RFC 3339 in UTC as `model::iso`
+//! (or chrono's `Serialize`) writes it, `2026-01-24T03:42:00Z`, sometimes with a fraction of a
+//! second. A cached snapshot holds one per event and several per order, and a cached track reads
+//! them all: that shape is read by hand, and anything else by chrono's parser (the one behind its
+//! own `Deserialize`), so that what is accepted stays exactly what chrono accepts.
+
+use chrono::{DateTime, FixedOffset, NaiveDate, Utc};
+use serde::de::{Deserializer, Error, Visitor};
+use std::fmt;
+
+/// `text` as a UTC time, if it is RFC 3339.
+pub fn parse(text: &str) -> Option<DateTime<Utc>> {
+    written(text.as_bytes()).or_else(|| {
+        text.parse::<DateTime<FixedOffset>>()
+            .ok()
+            .map(|at| at.with_timezone(&Utc))
+    })
+}
+
+/// `YYYY-MM-DDTHH:MM:SS[.fraction]Z`, the service's own shape; `None` for anything else
+/// (which `parse` hands to chrono).
+fn written(text: &[u8]) -> Option<DateTime<Utc>> {
+    let [
+        y1,
+        y2,
+        y3,
+        y4,
+        b'-',
+        mo1,
+        mo2,
+        b'-',
+        d1,
+        d2,
+        b'T',
+        h1,
+        h2,
+        b':',
+        mi1,
+        mi2,
+        b':',
+        s1,
+        s2,
+        rest @ ..,
+    ] = text
+    else {
+        return None;
+    };
+    let nanos = match rest {
+        [b'Z'] => 0,
+        [b'.', digits @ .., b'Z'] if (1..=9).contains(&digits.len()) => {
+            let value = number(digits)?;
+            value * 10u32.pow(9 - digits.len() as u32)
+        }
+        _ => return None,
+    };
+    let date = NaiveDate::from_ymd_opt(
+        number(&[*y1, *y2, *y3, *y4])? as i32,
+        number(&[*mo1, *mo2])?,
+        number(&[*d1, *d2])?,
+    )?;
+    // Second 60 (a leap second) is left to chrono.
+    let time = date.and_hms_nano_opt(
+        number(&[*h1, *h2])?,
+        number(&[*mi1, *mi2])?,
+        number(&[*s1, *s2]).filter(|s| *s < 60)?,
+        nanos,
+    )?;
+    Some(time.and_utc())
+}
+
+fn number(digits: &[u8]) -> Option<u32> {
+    digits.iter().try_fold(0u32, |n, d| {
+        d.is_ascii_digit().then(|| n * 10 + u32::from(d - b'0'))
+    })
+}
+
+struct Rfc3339;
+
+impl Visitor<'_> for Rfc3339 {
+    type Value = DateTime<Utc>;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("an RFC 3339 time")
+    }
+
+    fn visit_str<E: Error>(self, text: &str) -> Result<DateTime<Utc>, E> {
+        parse(text).ok_or_else(|| E::custom(format!("not an RFC 3339 time: {text:?}")))
+    }
+}
+
+/// For `#[serde(deserialize_with = "crate::utc::time")]`.
+pub fn time<'de, D: Deserializer<'de>>(deserializer: D) -> Result<DateTime<Utc>, D::Error> {
+    deserializer.deserialize_str(Rfc3339)
+}
+
+/// For `Option` fields: `null` (or, with `#[serde(default)]`, absence) is `None`.
+pub fn optional_time<'de, D: Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<DateTime<Utc>>, D::Error> {
+    struct Optional;
+
+    impl<'de> Visitor<'de> for Optional {
+        type Value = Option<DateTime<Utc>>;
+
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("an RFC 3339 time or null")
+        }
+
+        fn visit_none<E: Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+
+        fn visit_unit<E: Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+
+        fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+            time(d).map(Some)
+        }
+    }
+
+    deserializer.deserialize_option(Optional)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::{Duration, SecondsFormat, TimeZone};
+    use serde::Deserialize;
+
+    /// chrono's own reading, as its `Deserialize` for `DateTime<Utc>` does it.
+    fn chrono(text: &str) -> Option<DateTime<Utc>> {
+        serde_json::from_value(serde_json::Value::from(text)).ok()
+    }
+
+    /// The hand-read shape and chrono agree on every time the service writes, across the
+    /// years, months' ends and fractions, and the shape takes the hand-read path.
+    #[test]
+    fn times_the_service_writes_read_as_chrono_reads_them() {
+        let mut at = Utc.with_ymd_and_hms(1999, 12, 31, 23, 59, 59).unwrap();
+        for n in 0..2_000 {
+            let format = [
+                SecondsFormat::Secs,
+                SecondsFormat::Millis,
+                SecondsFormat::Nanos,
+            ][n % 3];
+            let text = at.to_rfc3339_opts(format, true);
+            assert!(chrono(&text).is_some(), "{text}");
+            assert_eq!(written(text.as_bytes()), chrono(&text), "{text}");
+            assert_eq!(parse(&text), chrono(&text), "{text}");
+            at += Duration::seconds(86_400 * 17 + 3_607) + Duration::milliseconds(123);
+        }
+    }
+
+    /// What is not the service's shape goes to chrono, which decides: offsets, lower-case
+    /// letters, a space, a leap second; and garbage is refused by both.
+    #[test]
+    fn other_rfc_3339_forms_are_read_by_chrono_and_garbage_by_neither() {
+        for text in [
+            "2026-01-24T09:12:00+05:30",
+            "2026-01-24t03:42:00z",
+            "2026-01-24 03:42:00Z",
+            "2016-12-31T23:59:60Z",
+            "2026-01-24T03:42:00.Z",
+            "2026-01-24T03:42:00.1234567890Z",
+        ] {
+            assert_eq!(written(text.as_bytes()), None, "{text}");
+            assert_eq!(parse(text), chrono(text), "{text}");
+        }
+        assert!(parse("2026-01-24T09:12:00+05:30").is_some());
+        for text in [
+            "",
+            "2026-02-30T00:00:00Z",
+            "2026-01-24T24:00:00Z",
+            "2026-01-24T03:60:00Z",
+            "2026-13-01T00:00:00Z",
+            "2026-01-24T03:42:0xZ",
+            "2026-01-24T03:42:00",
+            "20260124T034200Z",
+        ] {
+            assert_eq!(parse(text), None, "{text}");
+            assert_eq!(chrono(text), None, "{text}");
+        }
+    }
+
+    #[derive(Deserialize)]
+    struct Times {
+        #[serde(deserialize_with = "time")]
+        at: DateTime<Utc>,
+        #[serde(default, deserialize_with = "optional_time")]
+        maybe: Option<DateTime<Utc>>,
+    }
+
+    #[test]
+    fn fields_read_through_serde_with_null_and_absence_as_none() {
+        let read = |json: &str| serde_json::from_str::<Times>(json);
+        let t =
+            read(r#"{"at": "2026-01-24T03:42:00Z", "maybe": "2026-01-24T03:42:00.5Z"}"#).unwrap();
+        assert_eq!(t.at, Utc.with_ymd_and_hms(2026, 1, 24, 3, 42, 0).unwrap());
+        assert_eq!(t.maybe, Some(t.at + Duration::milliseconds(500)));
+        assert_eq!(
+            read(r#"{"at": "2026-01-24T03:42:00Z", "maybe": null}"#)
+                .unwrap()
+                .maybe,
+            None
+        );
+        assert_eq!(
+            read(r#"{"at": "2026-01-24T03:42:00Z"}"#).unwrap().maybe,
+            None
+        );
+        assert!(read(r#"{"at": "yesterday"}"#).is_err());
+        assert!(read(r#"{"at": 5}"#).is_err());
+    }
+}
