@@ -5,6 +5,7 @@
 //! own `Deserialize`), so that what is accepted stays exactly what chrono accepts.
 
 use chrono::{DateTime, FixedOffset, NaiveDate, Utc};
+use serde::Deserialize;
 use serde::de::{Deserializer, Error, Visitor};
 use std::fmt;
 
@@ -58,11 +59,11 @@ fn written(text: &[u8]) -> Option<DateTime<Utc>> {
         number(&[*mo1, *mo2])?,
         number(&[*d1, *d2])?,
     )?;
-    // Second 60 (a leap second) is left to chrono.
+    // Second 60 (a leap second) is no time here: chrono reads it.
     let time = date.and_hms_nano_opt(
         number(&[*h1, *h2])?,
         number(&[*mi1, *mi2])?,
-        number(&[*s1, *s2]).filter(|s| *s < 60)?,
+        number(&[*s1, *s2])?,
         nanos,
     )?;
     Some(time.and_utc())
@@ -93,33 +94,20 @@ pub fn time<'de, D: Deserializer<'de>>(deserializer: D) -> Result<DateTime<Utc>,
     deserializer.deserialize_str(Rfc3339)
 }
 
+/// A time read with [`time`], for `Option`'s own `Deserialize` to wrap.
+struct Time(DateTime<Utc>);
+
+impl<'de> Deserialize<'de> for Time {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Time, D::Error> {
+        time(deserializer).map(Time)
+    }
+}
+
 /// For `Option` fields: `null` (or, with `#[serde(default)]`, absence) is `None`.
 pub fn optional_time<'de, D: Deserializer<'de>>(
     deserializer: D,
 ) -> Result<Option<DateTime<Utc>>, D::Error> {
-    struct Optional;
-
-    impl<'de> Visitor<'de> for Optional {
-        type Value = Option<DateTime<Utc>>;
-
-        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-            f.write_str("an RFC 3339 time or null")
-        }
-
-        fn visit_none<E: Error>(self) -> Result<Self::Value, E> {
-            Ok(None)
-        }
-
-        fn visit_unit<E: Error>(self) -> Result<Self::Value, E> {
-            Ok(None)
-        }
-
-        fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
-            time(d).map(Some)
-        }
-    }
-
-    deserializer.deserialize_option(Optional)
+    Ok(Option::<Time>::deserialize(deserializer)?.map(|Time(at)| at))
 }
 
 #[cfg(test)]
@@ -208,7 +196,10 @@ mod tests {
             read(r#"{"at": "2026-01-24T03:42:00Z"}"#).unwrap().maybe,
             None
         );
-        assert!(read(r#"{"at": "yesterday"}"#).is_err());
-        assert!(read(r#"{"at": 5}"#).is_err());
+        let refused = |json: &str| read(json).err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(refused(r#"{"at": "yesterday"}"#).contains("not an RFC 3339 time"));
+        assert!(refused(r#"{"at": 5}"#).contains("expected an RFC 3339 time"));
+        let maybe = refused(r#"{"at": "2026-01-24T03:42:00Z", "maybe": 5}"#);
+        assert!(maybe.contains("expected an RFC 3339 time"), "{maybe}");
     }
 }

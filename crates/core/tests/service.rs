@@ -135,7 +135,7 @@ fn a_limited_refresh_reads_its_claim_key_beside_the_cached_snapshot() {
 }
 
 #[test]
-fn a_cached_read_reads_one_kv_key_and_no_claim() {
+fn a_cached_read_or_an_unlimited_refresh_reads_no_claim_key() {
     let mut w = world();
     w.settings.refresh_interval = Duration::seconds(60);
     w.shipped("ORD-1", "81234567890");
@@ -143,6 +143,16 @@ fn a_cached_read_reads_one_kv_key_and_no_claim() {
     let reads = w.kv.reads.get();
     block_on(w.service().track("ORD-1", &customer("cust-1"), false)).unwrap();
     assert_eq!(w.kv.reads.get(), reads + 1);
+    assert!(!w.kv.overlapped.get());
+
+    // Without the refresh limit there is no claim to read.
+    w.settings.refresh_interval = Duration::zero();
+    w.carrier.then(Ok(demo_reply("81234567890")));
+    let reads = w.kv.reads.get();
+    let (_, source) =
+        tracking(block_on(w.service().track("ORD-1", &customer("cust-1"), true)).unwrap());
+    assert_eq!(source, Source::Live);
+    assert_eq!(w.kv.reads.get(), reads + 1, "the snapshot only");
     assert!(!w.kv.overlapped.get());
 }
 
