@@ -481,6 +481,17 @@ fn a_failed_kv_write_is_logged_and_healed_on_the_next_read() {
 }
 
 #[test]
+fn an_admin_look_reads_the_order_and_the_last_answer_side_by_side() {
+    let w = world();
+    w.shipped("ORD-1", "81234567890");
+    w.store.hold.set(Some("snapshots"));
+    let view = block_on(w.service().admin_view("ORD-1")).unwrap();
+    assert_eq!(view.snapshot.order.id, "ORD-1");
+    assert_eq!(w.store.overlapped.borrow().as_slice(), ["carrier_response"]);
+    assert!(!w.store.holding.get());
+}
+
+#[test]
 fn admin_view_is_stale_until_synced_recently() {
     let w = world();
     w.shipped("ORD-1", "81234567890");

@@ -676,9 +676,15 @@ where
     /// refreshed in the background only by the caller that wins its refresh claim, the same
     /// claim customers' refreshes take, so repeated looks make one carrier call.
     pub async fn admin_view(&self, order_id: &str) -> Result<AdminView, ServiceError> {
-        let snapshot = self.store_snapshot(order_id).await?;
+        // Two independent D1 reads, side by side.
+        let (snapshot, carrier_response) = join(
+            self.store_snapshot(order_id),
+            self.store.carrier_response(order_id),
+        )
+        .await;
+        let snapshot = snapshot?;
+        let carrier_response = carrier_response?;
         self.heal(&snapshot).await;
-        let carrier_response = self.store.carrier_response(order_id).await?;
         let now = self.clock.now();
         let fresh = snapshot
             .order

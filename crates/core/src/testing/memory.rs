@@ -204,6 +204,8 @@ pub struct MemoryStore {
     /// else the caller started while it waited.
     pub hold: Cell<Option<&'static str>>,
     pub holding: Cell<bool>,
+    /// Operations that began while the held one waited: the caller ran them side by side.
+    pub overlapped: RefCell<Vec<&'static str>>,
     /// How many times each operation ran: proves what the hot path does not touch.
     pub calls: RefCell<Vec<&'static str>>,
     pub webhooks: RefCell<super::webhooks::MemoryWebhooks>,
@@ -212,6 +214,9 @@ pub struct MemoryStore {
 impl MemoryStore {
     fn enter(&self, op: &'static str) -> Result<(), StoreError> {
         self.calls.borrow_mut().push(op);
+        if self.holding.get() {
+            self.overlapped.borrow_mut().push(op);
+        }
         if self.failing.get() || self.fail_call.get() == Some((op, self.count(op))) {
             Err(StoreError("d1 down".into()))
         } else {
