@@ -472,9 +472,7 @@ where
     /// missing, unreadable or garbled key is no claim: the D1 claim still decides).
     async fn seen_claim(&self, order_id: &str) -> Option<DateTime<Utc>> {
         let value = self.kv.get(&claim_key(order_id)).await.ok().flatten()?;
-        DateTime::parse_from_rfc3339(&value)
-            .ok()
-            .map(|at| at.with_timezone(&Utc))
+        crate::utc::parse(&value)
     }
 
     /// Writes the KV claim key of a claim this caller won (only the winner: KV takes one write
