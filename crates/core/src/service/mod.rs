@@ -50,6 +50,13 @@ pub struct ServiceSettings {
 
 /// The design's defaults, the one source for the worker's configuration (a `[vars]` entry left
 /// out) and for the tests' in-memory world.
+impl ServiceSettings {
+    /// Whether live refreshes of one order are limited (a zero interval lifts the limit).
+    fn limits_refreshes(&self) -> bool {
+        self.refresh_interval > Duration::zero()
+    }
+}
+
 impl Default for ServiceSettings {
     fn default() -> ServiceSettings {
         let schedule = CheckSchedule::default();
@@ -346,7 +353,7 @@ where
     ) -> Result<TrackOutcome, ServiceError> {
         // A refresh under the limit also needs the claim key: read beside the snapshot, so
         // the pre-filter costs no round trip of its own.
-        let (cached, seen) = if refresh && self.settings.refresh_interval > Duration::zero() {
+        let (cached, seen) = if refresh && self.settings.limits_refreshes() {
             join(self.load(order_id), self.seen_claim(order_id)).await
         } else {
             (self.load(order_id).await, None)
@@ -450,10 +457,10 @@ where
         snapshot: &Snapshot,
         seen: Option<DateTime<Utc>>,
     ) -> Result<Option<u64>, ServiceError> {
-        let interval = self.settings.refresh_interval;
-        if interval <= Duration::zero() {
+        if !self.settings.limits_refreshes() {
             return Ok(None);
         }
+        let interval = self.settings.refresh_interval;
         if let Some(wait) = self.synced_within_interval(snapshot) {
             return Ok(Some(wait));
         }
@@ -479,10 +486,10 @@ where
     /// per second per key). It only spares later callers the D1 claim, so nothing waits for it
     /// before the carrier call.
     async fn note_claim(&self, order_id: &str) {
-        let interval = self.settings.refresh_interval;
-        if interval <= Duration::zero() {
+        if !self.settings.limits_refreshes() {
             return;
         }
+        let interval = self.settings.refresh_interval;
         let ttl = (interval.num_seconds() as u64).max(ABSENT_TTL_SECS);
         let now = iso(self.clock.now());
         let _ = self.kv.put(&claim_key(order_id), &now, Some(ttl)).await;
