@@ -593,7 +593,6 @@ fn main() {
         assert!(floor_answer.contains("81234567890"), "{floor_answer}");
 
         let auth = format!("Authorization: Bearer {}", customer_token("cust-1"));
-        eprintln!("bench: KV floor, then the cached track, under load");
         let auth = std::slice::from_ref(&auth);
         eprintln!("bench: KV floor and the cached track, alternating, under load");
         let hot = paired(
