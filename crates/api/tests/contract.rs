@@ -5,70 +5,24 @@ use chrono::Duration;
 use http::{Method, Request};
 use pollster::block_on;
 use serde_json::{Value, json};
-use tracking_api::credentials::{TokenRules, customer_token, link_signature};
+use tracking_api::credentials::link_signature;
 use tracking_api::reply::{After, Reply};
-use tracking_api::{Api, ApiSettings, Secrets};
 use tracking_core::carrier::{CarrierUpdate, RawJson, TrackingReply};
 use tracking_core::ports::OrderInput;
-use tracking_core::rules::budget::Spent;
-use tracking_core::testing::{ScriptedCarrier, World};
 
-const ADMIN: &str = "admin-token-for-the-contract-tests";
-const CUSTOMER_SECRET: &str = "customer-secret-for-the-contract-tests";
-const LINK_SECRET: &str = "link-secret-for-the-contract-tests";
-const SHOP: &str = "https://shop.example";
+use crate::support::{ADMIN, Harness, LINK_SECRET, SHOP, json_of};
 
-struct Contract {
-    world: World<ScriptedCarrier>,
-    settings: ApiSettings,
-    secrets: Secrets,
-}
-
-impl Contract {
-    fn new() -> Contract {
-        let world = World::new(ScriptedCarrier::default());
-        // ORD-1 shipped for cust-1; ORD-2 registered for cust-1 without a waybill.
-        world.shipped("ORD-1", "111111111");
-        let input = OrderInput {
-            customer_id: "cust-1".into(),
-            order_status: "Processing".into(),
-            created_at: None,
-            awb_no: None,
-        };
-        block_on(world.service().put_order("ORD-2", &input)).unwrap();
-        Contract {
-            world,
-            settings: ApiSettings {
-                allowed_origins: vec![SHOP.into()],
-                tokens: TokenRules::default(),
-                can_generate_waybills: false,
-                push: None,
-            },
-            secrets: Secrets {
-                admin_token: ADMIN.into(),
-                customer_token_secret: CUSTOMER_SECRET.into(),
-                tracking_link_secret: LINK_SECRET.into(),
-                push_token: String::new(),
-            },
-        }
-    }
-
-    fn send(&self, request: Request<Vec<u8>>) -> Reply {
-        let spent = Spent::default;
-        let api = Api {
-            service: self.world.service(),
-            settings: &self.settings,
-            secrets: &self.secrets,
-            spent: &spent,
-            random: &tracking_core::testing::FixedRandom(7),
-        };
-        block_on(api.handle(request))
-    }
-
-    fn token(&self, customer: &str) -> String {
-        let exp = self.world.clock.0.get() + Duration::hours(1);
-        customer_token(CUSTOMER_SECRET, "shipment-tracker", customer, exp)
-    }
+/// The shared harness with ORD-2 also registered for cust-1, without a waybill.
+fn contract() -> Harness {
+    let c = Harness::new();
+    let input = OrderInput {
+        customer_id: "cust-1".into(),
+        order_status: "Processing".into(),
+        created_at: None,
+        awb_no: None,
+    };
+    block_on(c.world.service().put_order("ORD-2", &input)).unwrap();
+    c
 }
 
 fn get(path: &str) -> http::request::Builder {
@@ -82,10 +36,6 @@ fn bodiless(method: &Method, path: &str, headers: &[(&str, &str)]) -> Request<Ve
         builder = builder.header(*name, *value);
     }
     builder.body(vec![]).unwrap()
-}
-
-fn json_of(reply: &Reply) -> Value {
-    serde_json::from_str(reply.response.body()).expect("a JSON body")
 }
 
 fn header<'a>(reply: &'a Reply, name: &str) -> Option<&'a str> {
@@ -121,7 +71,7 @@ fn admin(method: Method, path: &str, body: Option<Value>) -> Request<Vec<u8>> {
 
 #[test]
 fn routes_methods_and_ids_are_answered_before_anything_else() {
-    let c = Contract::new();
+    let c = contract();
     let cases: &[(Method, &str, u16, &str)] = &[
         (Method::GET, "/", 404, "NOT_FOUND"),
         (Method::GET, "/api/shipment/ORD-1", 404, "NOT_FOUND"),
@@ -161,7 +111,7 @@ fn routes_methods_and_ids_are_answered_before_anything_else() {
 
 #[test]
 fn customers_need_credentials_and_see_only_their_orders() {
-    let c = Contract::new();
+    let c = contract();
     let track = |auth: Option<String>| {
         let mut b = get("/api/shipment/ORD-1/track");
         if let Some(auth) = auth {
@@ -225,7 +175,7 @@ fn customers_need_credentials_and_see_only_their_orders() {
 
 #[test]
 fn a_waybill_less_order_and_bad_queries() {
-    let c = Contract::new();
+    let c = contract();
     let auth = format!("Bearer {}", c.token("cust-1"));
     let reply = c.send(
         get("/api/shipment/ORD-2/track")
@@ -251,7 +201,7 @@ fn a_waybill_less_order_and_bad_queries() {
 
 #[test]
 fn cors_is_answered_for_configured_origins_only() {
-    let c = Contract::new();
+    let c = contract();
     let auth = format!("Bearer {}", c.token("cust-1"));
     let from = |origin: &str| {
         c.send(
@@ -296,7 +246,7 @@ fn cors_is_answered_for_configured_origins_only() {
 
 #[test]
 fn admin_routes_need_the_admin_token() {
-    let c = Contract::new();
+    let c = contract();
     for auth in [None, Some("Bearer wrong"), Some(ADMIN)] {
         let mut b = get("/api/admin/sync/runs");
         if let Some(auth) = auth {
@@ -322,7 +272,7 @@ fn admin_routes_need_the_admin_token() {
 
 #[test]
 fn admin_bodies_are_json_bounded_and_validated() {
-    let c = Contract::new();
+    let c = contract();
     let put = |body: Request<Vec<u8>>| c.send(body);
     // Not JSON.
     let reply = put(Request::builder()
@@ -379,7 +329,7 @@ fn admin_bodies_are_json_bounded_and_validated() {
 
 #[test]
 fn waybills_are_attached_or_refused_with_a_reason() {
-    let c = Contract::new();
+    let c = contract();
     let awb = |body: Value| {
         c.send(admin(
             Method::POST,
@@ -416,7 +366,7 @@ fn waybills_are_attached_or_refused_with_a_reason() {
 
 #[test]
 fn a_stale_admin_look_asks_the_platform_for_a_background_refresh() {
-    let c = Contract::new();
+    let c = contract();
     let reply = c.send(admin(Method::GET, "/api/admin/shipment/ORD-1/track", None));
     assert_eq!(reply.response.status(), 200);
     assert_eq!(json_of(&reply)["admin"]["backgroundRefresh"], "scheduled");
@@ -427,25 +377,17 @@ fn a_stale_admin_look_asks_the_platform_for_a_background_refresh() {
     assert_eq!(unknown.after, None);
 }
 
-fn customer_get(c: &Contract, path: &str, extra: &[(&str, &str)]) -> Reply {
-    let mut b = get(path).header("Authorization", format!("Bearer {}", c.token("cust-1")));
-    for (name, value) in extra {
-        b = b.header(*name, *value);
-    }
-    c.send(b.body(vec![]).unwrap())
-}
-
 #[test]
 fn a_second_look_with_the_etag_is_a_304_until_the_order_changes() {
-    let c = Contract::new();
-    let first = customer_get(&c, "/api/shipment/ORD-1/track", &[]);
+    let c = contract();
+    let first = c.customer_get("/api/shipment/ORD-1/track", &[]);
     assert_eq!(first.response.status(), 200);
     let etag = header(&first, "etag")
         .expect("a 200 carries an ETag")
         .to_owned();
     assert!(etag.starts_with('"'), "strong: {etag}");
 
-    let again = customer_get(&c, "/api/shipment/ORD-1/track", &[("If-None-Match", &etag)]);
+    let again = c.customer_get("/api/shipment/ORD-1/track", &[("If-None-Match", &etag)]);
     assert_eq!(again.response.status(), 304);
     assert_eq!(again.response.body(), "");
     assert_eq!(header(&again, "etag"), Some(etag.as_str()));
@@ -454,15 +396,11 @@ fn a_second_look_with_the_etag_is_a_304_until_the_order_changes() {
     assert_eq!(header(&again, "content-type"), None);
     // A browser or CDN may weaken the tag, or send several.
     let weak = format!("\"other\", W/{etag}");
-    let listed = customer_get(&c, "/api/shipment/ORD-1/track", &[("If-None-Match", &weak)]);
+    let listed = c.customer_get("/api/shipment/ORD-1/track", &[("If-None-Match", &weak)]);
     assert_eq!(listed.response.status(), 304);
-    let any = customer_get(&c, "/api/shipment/ORD-1/track", &[("If-None-Match", "*")]);
+    let any = c.customer_get("/api/shipment/ORD-1/track", &[("If-None-Match", "*")]);
     assert_eq!(any.response.status(), 304);
-    let stale = customer_get(
-        &c,
-        "/api/shipment/ORD-1/track",
-        &[("If-None-Match", "\"x\"")],
-    );
+    let stale = c.customer_get("/api/shipment/ORD-1/track", &[("If-None-Match", "\"x\"")]);
     assert_eq!(stale.response.status(), 200);
     assert_eq!(stale.response.body(), first.response.body());
 
@@ -508,20 +446,20 @@ fn a_second_look_with_the_etag_is_a_304_until_the_order_changes() {
                "truncated": false, "body": {}}),
         "{look}"
     );
-    let after = customer_get(&c, "/api/shipment/ORD-1/track", &[("If-None-Match", &etag)]);
+    let after = c.customer_get("/api/shipment/ORD-1/track", &[("If-None-Match", &etag)]);
     assert_eq!(after.response.status(), 200, "{}", after.response.body());
     assert_ne!(header(&after, "etag"), Some(etag.as_str()));
     assert_ne!(after.response.body(), first.response.body());
 
     // Errors are not conditional: no tag, never a 304.
-    let unknown = customer_get(&c, "/api/shipment/ORD-404/track", &[("If-None-Match", "*")]);
+    let unknown = c.customer_get("/api/shipment/ORD-404/track", &[("If-None-Match", "*")]);
     assert_eq!(error(&unknown), (404, "ORDER_NOT_FOUND".into()));
     assert_eq!(header(&unknown, "etag"), None);
 }
 
 #[test]
 fn every_customer_path_answer_carries_cors_and_vary_errors_included() {
-    let c = Contract::new();
+    let c = contract();
     let cases: &[(Method, &str, u16, &str)] = &[
         (
             Method::GET,
@@ -584,7 +522,7 @@ fn every_customer_path_answer_carries_cors_and_vary_errors_included() {
         assert_eq!(header(&reply, "access-control-allow-origin"), None);
     }
     // A page may read the tag and the retry delay.
-    let allowed = customer_get(&c, "/api/shipment/ORD-1/track", &[("Origin", SHOP)]);
+    let allowed = c.customer_get("/api/shipment/ORD-1/track", &[("Origin", SHOP)]);
     assert_eq!(
         header(&allowed, "access-control-expose-headers"),
         Some("ETag, Retry-After")
@@ -600,7 +538,7 @@ fn every_customer_path_answer_carries_cors_and_vary_errors_included() {
 
 #[test]
 fn unknown_methods_get_405_and_head_is_get_without_a_body() {
-    let c = Contract::new();
+    let c = contract();
     for name in ["QUERY", "PROPFIND"] {
         let method = Method::from_bytes(name.as_bytes()).unwrap();
         for (path, allow) in [
@@ -641,7 +579,7 @@ fn unknown_methods_get_405_and_head_is_get_without_a_body() {
 
 #[test]
 fn the_contract_is_served_as_the_generated_json_without_credentials() {
-    let c = Contract::new();
+    let c = contract();
     let reply = c.send(get("/openapi.json").body(vec![]).unwrap());
     assert_eq!(reply.response.status(), 200);
     assert_eq!(
@@ -693,7 +631,7 @@ fn bulk(content_type: &str, body: impl Into<Vec<u8>>) -> Request<Vec<u8>> {
 
 #[test]
 fn a_put_giving_an_order_another_waybill_is_awb_exists() {
-    let c = Contract::new();
+    let c = contract();
     let put = |awb: &str| {
         c.send(admin(
             Method::PUT,
@@ -707,7 +645,7 @@ fn a_put_giving_an_order_another_waybill_is_awb_exists() {
 
 #[test]
 fn many_orders_are_created_or_updated_in_one_request() {
-    let c = Contract::new();
+    let c = contract();
     let ndjson = [
         json!({"orderId": "ORD-10", "customerId": "cust-1", "orderStatus": "Shipped", "awbNo": "333333333"}),
         json!({"orderId": "ORD-2", "customerId": "cust-1", "orderStatus": "Shipped"}),
@@ -769,7 +707,7 @@ fn many_orders_are_created_or_updated_in_one_request() {
 
 #[test]
 fn a_full_bulk_request_stays_within_the_free_plans_d1_queries() {
-    let c = Contract::new();
+    let c = contract();
     let lines: String = (0..tracking_api::bulk::MAX_BULK_ORDERS)
         .map(|i| {
             format!("{{\"orderId\":\"B-{i}\",\"customerId\":\"cust-1\",\"awbNo\":\"5{i:09}\"}}\n")
@@ -789,7 +727,7 @@ fn a_full_bulk_request_stays_within_the_free_plans_d1_queries() {
 
 #[test]
 fn bulk_requests_are_refused_whole_for_what_no_line_can_fix() {
-    let c = Contract::new();
+    let c = contract();
     let line = "{\"orderId\":\"B-1\",\"customerId\":\"cust-1\"}\n";
     let cases: Vec<(Request<Vec<u8>>, u16, &str)> = vec![
         (bulk("text/plain", line), 415, "UNSUPPORTED_MEDIA_TYPE"),
@@ -822,13 +760,13 @@ fn bulk_requests_are_refused_whole_for_what_no_line_can_fix() {
     assert_eq!(error(&c.send(put)), (413, "PAYLOAD_TOO_LARGE".into()));
 }
 
-fn page(c: &Contract, path: &str, headers: &[(&str, &str)]) -> Reply {
+fn page(c: &Harness, path: &str, headers: &[(&str, &str)]) -> Reply {
     c.send(bodiless(&Method::GET, path, headers))
 }
 
 #[test]
 fn the_tracking_page_takes_a_signed_link_or_a_token_and_says_why_not() {
-    let c = Contract::new();
+    let c = contract();
     let now = c.world.clock.0.get();
     let exp = now + Duration::hours(1);
     let sig = link_signature(LINK_SECRET, "ORD-1", exp);
@@ -913,7 +851,7 @@ fn the_tracking_page_takes_a_signed_link_or_a_token_and_says_why_not() {
 
 #[test]
 fn the_page_refreshes_live_and_labels_a_blue_dart_failure() {
-    let c = Contract::new();
+    let c = contract();
     let token = c.token("cust-1");
     c.world.carrier.then(Ok(TrackingReply {
         http_status: 200,
@@ -950,7 +888,7 @@ fn the_page_refreshes_live_and_labels_a_blue_dart_failure() {
 
 #[test]
 fn the_widget_script_is_served_to_anyone_without_credentials() {
-    let c = Contract::new();
+    let c = contract();
     let script = page(&c, "/widget.js", &[("Origin", "https://elsewhere.example")]);
     assert_eq!(script.response.status(), 200);
     assert_eq!(

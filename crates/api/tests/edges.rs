@@ -7,73 +7,14 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Duration, Utc};
 use hmac::{Hmac, KeyInit, Mac};
 use http::{Method, Request};
-use pollster::block_on;
 use serde_json::{Value, json};
 use sha2::Sha256;
-use tracking_api::credentials::{
-    CredentialError, TokenRules, customer_token, verify_customer_token,
-};
+use tracking_api::credentials::{CredentialError, TokenRules, verify_customer_token};
 use tracking_api::reply::Reply;
 use tracking_api::requests::MAX_BODY_BYTES;
-use tracking_api::{Api, ApiSettings, Secrets};
 use tracking_core::carrier::{CarrierError, TrackingReply};
-use tracking_core::rules::budget::Spent;
-use tracking_core::testing::{ScriptedCarrier, World};
 
-const ADMIN: &str = "admin-token-for-the-edge-tests";
-const CUSTOMER_SECRET: &str = "customer-secret-for-the-edge-tests";
-
-struct Harness {
-    world: World<ScriptedCarrier>,
-    settings: ApiSettings,
-    secrets: Secrets,
-}
-
-impl Harness {
-    fn new() -> Harness {
-        let world = World::new(ScriptedCarrier::default());
-        world.shipped("ORD-1", "111111111");
-        Harness {
-            world,
-            settings: ApiSettings {
-                allowed_origins: vec!["https://shop.example".into()],
-                tokens: TokenRules::default(),
-                can_generate_waybills: false,
-                push: None,
-            },
-            secrets: Secrets {
-                admin_token: ADMIN.into(),
-                customer_token_secret: CUSTOMER_SECRET.into(),
-                tracking_link_secret: "link-secret-for-the-edge-tests".into(),
-                push_token: String::new(),
-            },
-        }
-    }
-
-    fn send(&self, request: Request<Vec<u8>>) -> Reply {
-        let spent = Spent::default;
-        let api = Api {
-            service: self.world.service(),
-            settings: &self.settings,
-            secrets: &self.secrets,
-            spent: &spent,
-            random: &tracking_core::testing::FixedRandom(7),
-        };
-        block_on(api.handle(request))
-    }
-
-    fn customer_get(&self, path: &str) -> Reply {
-        let exp = self.world.clock.0.get() + Duration::hours(1);
-        let token = customer_token(CUSTOMER_SECRET, "shipment-tracker", "cust-1", exp);
-        self.send(
-            Request::builder()
-                .uri(path)
-                .header("Authorization", format!("Bearer {token}"))
-                .body(Vec::new())
-                .unwrap(),
-        )
-    }
-}
+use crate::support::{ADMIN, CUSTOMER_SECRET, Harness, json_of};
 
 fn cache_control(reply: &Reply) -> &str {
     reply
@@ -85,15 +26,11 @@ fn cache_control(reply: &Reply) -> &str {
         .unwrap()
 }
 
-fn body(reply: &Reply) -> Value {
-    serde_json::from_str(reply.response.body()).unwrap()
-}
-
 #[test]
 fn only_a_plain_cached_answer_may_be_kept_by_the_browser() {
     let h = Harness::new();
-    let cached = h.customer_get("/api/shipment/ORD-1/track");
-    assert_eq!(body(&cached)["dataSource"]["isCached"], true);
+    let cached = h.customer_get("/api/shipment/ORD-1/track", &[]);
+    assert_eq!(json_of(&cached)["dataSource"]["isCached"], true);
     assert_eq!(cache_control(&cached), "private, max-age=30");
 
     // A live answer: Blue Dart answered (with nothing new on the waybill).
@@ -101,8 +38,13 @@ fn only_a_plain_cached_answer_may_be_kept_by_the_browser() {
         http_status: 200,
         updates: vec![("111111111".into(), None)],
     }));
-    let live = h.customer_get("/api/shipment/ORD-1/track?forceRefresh=true");
-    assert_eq!(body(&live)["dataSource"]["isLive"], true, "{}", body(&live));
+    let live = h.customer_get("/api/shipment/ORD-1/track?forceRefresh=true", &[]);
+    assert_eq!(
+        json_of(&live)["dataSource"]["isLive"],
+        true,
+        "{}",
+        json_of(&live)
+    );
     assert_eq!(cache_control(&live), "no-store");
 
     // A live call that failed: the cached data, labelled, not to be kept.
@@ -110,17 +52,17 @@ fn only_a_plain_cached_answer_may_be_kept_by_the_browser() {
     h.world
         .carrier
         .then(Err(CarrierError::Unavailable { status: 503 }));
-    let failed = h.customer_get("/api/shipment/ORD-1/track?forceRefresh=true");
+    let failed = h.customer_get("/api/shipment/ORD-1/track?forceRefresh=true", &[]);
     assert_eq!(
-        body(&failed)["message"],
+        json_of(&failed)["message"],
         "Live tracking unavailable. Showing cached data.",
         "{}",
-        body(&failed)
+        json_of(&failed)
     );
     assert_eq!(cache_control(&failed), "no-store");
 
     // Errors: unknown order, no credentials.
-    let unknown = h.customer_get("/api/shipment/ORD-404/track");
+    let unknown = h.customer_get("/api/shipment/ORD-404/track", &[]);
     assert_eq!(unknown.response.status(), 404);
     assert_eq!(cache_control(&unknown), "no-store");
     let anonymous = h.send(
@@ -163,7 +105,7 @@ fn the_body_limit_is_16_kib_exactly_with_or_without_a_declared_length() {
         );
         let over = h.send(put_of_length(MAX_BODY_BYTES + 1, declare));
         assert_eq!(over.response.status(), 413, "declared: {declare}");
-        assert_eq!(body(&over)["code"], "PAYLOAD_TOO_LARGE");
+        assert_eq!(json_of(&over)["code"], "PAYLOAD_TOO_LARGE");
     }
     // No Content-Length at all, a body far past the limit: refused after reading.
     let chunked = put_of_length(MAX_BODY_BYTES * 4, false);
@@ -285,7 +227,7 @@ fn a_whole_number_of_pieces_may_be_written_as_a_float() {
                 .body(request.to_string().into_bytes())
                 .unwrap(),
         );
-        let answer = body(&reply);
+        let answer = json_of(&reply);
         (
             reply.response.status().as_u16(),
             answer["code"].clone(),
@@ -322,13 +264,13 @@ fn server_errors_are_logged_and_client_errors_are_not() {
     let h = Harness::new();
     h.world.log.0.borrow_mut().clear();
     assert_eq!(
-        h.customer_get("/api/shipment/ORD-404/track")
+        h.customer_get("/api/shipment/ORD-404/track", &[])
             .response
             .status(),
         404
     );
     assert_eq!(
-        h.customer_get("/track/ORD-404").response.status(),
+        h.customer_get("/track/ORD-404", &[]).response.status(),
         404,
         "nor a tracking page's"
     );
@@ -339,7 +281,7 @@ fn server_errors_are_logged_and_client_errors_are_not() {
     );
     h.world.store.failing.set(true);
     h.world.kv.failing.set(true);
-    let reply = h.customer_get("/api/shipment/ORD-1/track");
+    let reply = h.customer_get("/api/shipment/ORD-1/track", &[]);
     let status = reply.response.status().as_u16();
     assert!(
         status >= 500,
@@ -360,7 +302,7 @@ fn server_errors_are_logged_and_client_errors_are_not() {
         h.world.log.lines()
     );
     // The tracking page's failures are logged too.
-    let page = h.customer_get("/track/ORD-1");
+    let page = h.customer_get("/track/ORD-1", &[]);
     assert!(page.response.status().as_u16() >= 500);
     assert!(
         h.world

@@ -5,12 +5,12 @@
 use std::cell::Cell;
 
 use crate::hostile::cases::{Secrets as CaseSecrets, cases};
+use crate::support;
 use chrono::Utc;
 use pollster::block_on;
 use tracking_api::credentials::{DEFAULT_AUDIENCE, TokenRules};
-use tracking_api::{Api, ApiSettings, Secrets};
+use tracking_api::{ApiSettings, Secrets};
 use tracking_core::ports::OrderInput;
-use tracking_core::rules::budget::Spent;
 use tracking_core::testing::{FixedClock, ScriptedCarrier, World};
 
 const SECRETS: CaseSecrets = CaseSecrets {
@@ -57,14 +57,6 @@ fn every_malformed_request_gets_a_json_4xx_that_says_what_was_wrong() {
         tracking_link_secret: SECRETS.link.into(),
         push_token: String::new(),
     };
-    let spent = Spent::default;
-    let api = Api {
-        service: world.service(),
-        settings: &settings,
-        secrets: &secrets,
-        spent: &spent,
-        random: &tracking_core::testing::FixedRandom(7),
-    };
     let cases = cases(&SECRETS);
     assert!(cases.len() >= 40, "{} cases", cases.len());
     let mut failures = Vec::new();
@@ -79,7 +71,7 @@ fn every_malformed_request_gets_a_json_4xx_that_says_what_was_wrong() {
         let request = request
             .body(body)
             .unwrap_or_else(|e| panic!("{}: not an HTTP request: {e}", case.what));
-        let reply = block_on(api.handle(request));
+        let reply = support::send(&world, &settings, &secrets, request);
         let content_type = reply
             .response
             .headers()

@@ -12,9 +12,10 @@ use serde_json::Value;
 use tracking_api::credentials::TokenRules;
 use tracking_api::push::{DEFAULT_PATH, IpRange, PushSettings};
 use tracking_api::reply::{After, Reply};
-use tracking_api::{Api, ApiSettings, Secrets};
-use tracking_core::rules::budget::Spent;
+use tracking_api::{ApiSettings, Secrets};
 use tracking_core::testing::{ScriptedCarrier, World};
+
+use crate::support;
 
 const TOKEN: &str = "push-token-for-the-contract-tests";
 const ADMIN: &str = "admin-token-for-the-push-tests";
@@ -44,16 +45,12 @@ fn secrets(push_token: &str) -> Secrets {
 }
 
 fn send(settings: &ApiSettings, secrets: &Secrets, request: Request<Vec<u8>>) -> Reply {
-    let world = World::new(ScriptedCarrier::default());
-    let spent = Spent::default;
-    let api = Api {
-        service: world.service(),
+    support::send(
+        &World::new(ScriptedCarrier::default()),
         settings,
         secrets,
-        spent: &spent,
-        random: &tracking_core::testing::FixedRandom(7),
-    };
-    block_on(api.handle(request))
+        request,
+    )
 }
 
 fn a_push() -> String {
@@ -286,21 +283,12 @@ fn the_push_share_is_pushed_changes_over_all_changes() {
         ..RunTally::default()
     };
     block_on(world.store.add_to_run(run, &polled, now)).unwrap();
-    let spent = Spent::default;
-    let secrets = secrets(TOKEN);
-    let api = Api {
-        service: world.service(),
-        settings: &s,
-        secrets: &secrets,
-        spent: &spent,
-        random: &tracking_core::testing::FixedRandom(7),
-    };
     let request = Request::builder()
         .uri("/api/admin/push")
         .header("Authorization", format!("Bearer {ADMIN}"))
         .body(vec![])
         .unwrap();
-    let reply = block_on(api.handle(request));
+    let reply = support::send(&world, &s, &secrets(TOKEN), request);
     let body: Value = serde_json::from_str(reply.response.body()).unwrap();
     assert_eq!(
         body["statusChanges"],

@@ -7,3 +7,4 @@ mod edges;
 mod hostile;
 mod hostile_input;
 mod push;
+mod support;
