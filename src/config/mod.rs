@@ -310,6 +310,8 @@ impl Config {
                     )? as u32,
                     ..d.webhooks.clone()
                 },
+                // Customers' cached answers are kept rendered beside the snapshots.
+                cached_view: Some(tracking_api::track_body::CACHED_VIEW),
             },
             breaker: BreakerSettings {
                 threshold: vars.number("BREAKER_FAILURE_THRESHOLD", 5, (1, 1_000))? as u32,

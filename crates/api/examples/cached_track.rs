@@ -15,6 +15,7 @@ use chrono::Duration;
 use http::{Method, Request};
 use pollster::block_on;
 use tracking_api::credentials::{TokenRules, customer_token};
+use tracking_api::track_body::CACHED_VIEW;
 use tracking_api::{Api, ApiSettings, Secrets};
 use tracking_core::access::Access;
 use tracking_core::rules::budget::Spent;
@@ -27,7 +28,12 @@ fn main() {
         .nth(1)
         .and_then(|n| n.parse().ok())
         .unwrap_or(100);
-    let world = World::new(ScriptedCarrier::default());
+    let mut world = World::new(ScriptedCarrier::default());
+    // As the worker runs: the customer's cached answer kept rendered beside the snapshot
+    // (`CACHED_VIEW=0` measures the answer rendered from the snapshot instead).
+    if std::env::var("CACHED_VIEW").as_deref() != Ok("0") {
+        world.settings.cached_view = Some(CACHED_VIEW);
+    }
     world.shipped("ORD-1", AWB);
     // One live refresh puts the parcel's scans into the cached snapshot.
     let mut parcel = bluedart_sim::demo::shipments().remove(0);

@@ -4,10 +4,18 @@
 use serde_json::{Value, json};
 use tracking_core::model::{Snapshot, Source, iso};
 use tracking_core::ports::StoredResponse;
-use tracking_core::service::{AdminView, Background, SyncSummary, TrackOutcome};
+use tracking_core::service::{AdminView, Background, CachedAnswer, SyncSummary, TrackOutcome};
 
 use crate::reply::{CACHED_ANSWER, NO_STORE, json_response, json_text_response};
 use crate::track_body::track_body;
+
+/// The customer's cached track answer: the view KV kept, as it is, or the answer rendered.
+pub fn cached_track_response(answer: CachedAnswer) -> http::Response<String> {
+    match answer {
+        CachedAnswer::View(view) => json_text_response(200, view, CACHED_ANSWER),
+        CachedAnswer::Outcome(outcome) => track_response(outcome),
+    }
+}
 
 /// The customer track answer: the body, how long a browser may keep it, and when a refused
 /// refresh may be tried again.

@@ -8,6 +8,7 @@ use serde::Serialize;
 use tracking_core::model::{
     Location, ShippingStatus, Snapshot, Source, Status, TrackingEvent, iso,
 };
+use tracking_core::service::CachedView;
 
 pub const MESSAGE_SHOWING_CACHED: &str = "Live tracking unavailable. Showing cached data.";
 pub const MESSAGE_NO_CACHED: &str = "Live tracking unavailable. No cached data.";
@@ -92,6 +93,18 @@ fn newest_first(events: &[TrackingEvent]) -> Vec<EventView> {
     let mut ordered: Vec<&TrackingEvent> = events.iter().collect();
     ordered.sort_by_key(|e| e.recency());
     ordered.into_iter().rev().map(event_view).collect()
+}
+
+/// The cached answer as KV keeps it beside each snapshot (see [`CachedView`]). Its version
+/// changes with every change to the body: `the_kept_view_is_pinned_to_its_version` (tests/)
+/// fails until it does.
+pub const CACHED_VIEW: CachedView = CachedView {
+    version: 1,
+    render: cached_view,
+};
+
+fn cached_view(snapshot: &Snapshot) -> String {
+    serde_json::to_string(&track_body(snapshot, &Source::Cached)).expect("serialises")
 }
 
 pub fn track_body(snapshot: &Snapshot, source: &Source) -> TrackBody {

@@ -2,6 +2,7 @@
 //! per file, which keeps `cargo test` and each cargo-mutants mutant quick. Each module is a
 //! file beside this one with a subject of its own.
 
+mod cached_view;
 mod contract;
 mod edges;
 mod hostile;

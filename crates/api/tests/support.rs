@@ -7,8 +7,10 @@ use pollster::block_on;
 use serde_json::Value;
 use tracking_api::credentials::{TokenRules, customer_token};
 use tracking_api::reply::Reply;
+use tracking_api::track_body::CACHED_VIEW;
 use tracking_api::{Api, ApiSettings, Secrets};
 use tracking_core::rules::budget::Spent;
+use tracking_core::service::CachedView;
 use tracking_core::testing::{FixedRandom, ScriptedCarrier, World};
 
 pub const ADMIN: &str = "admin-token-for-the-native-tests";
@@ -34,8 +36,8 @@ pub fn send(
     block_on(api.handle(request))
 }
 
-/// The API with ORD-1 shipped (waybill 111111111) for cust-1, CORS for [`SHOP`] and the
-/// secrets above.
+/// The API with ORD-1 shipped (waybill 111111111) for cust-1, CORS for [`SHOP`], the secrets
+/// above, and customers' cached answers kept rendered in KV, as the worker keeps them.
 pub struct Harness {
     pub world: World<ScriptedCarrier>,
     pub settings: ApiSettings,
@@ -44,7 +46,13 @@ pub struct Harness {
 
 impl Harness {
     pub fn new() -> Harness {
-        let world = World::new(ScriptedCarrier::default());
+        Harness::with_view(Some(CACHED_VIEW))
+    }
+
+    /// As [`Harness::new`], with `view` as the kept view.
+    pub fn with_view(view: Option<CachedView>) -> Harness {
+        let mut world = World::new(ScriptedCarrier::default());
+        world.settings.cached_view = view;
         world.shipped("ORD-1", "111111111");
         Harness {
             world,

@@ -3,6 +3,7 @@
 //! file beside this one with a subject of its own.
 
 mod breaker_counts;
+mod cached_view;
 mod deferred_cache;
 mod intake;
 mod push_service;

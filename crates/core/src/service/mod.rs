@@ -46,6 +46,27 @@ pub struct ServiceSettings {
     /// When each shipment in transit is next asked about.
     pub schedule: CheckSchedule,
     pub webhooks: WebhookSettings,
+    /// Customers' cached answers rendered into KV beside the snapshot (`None`: not kept).
+    pub cached_view: Option<CachedView>,
+}
+
+/// A customer's cached answer, rendered whenever an order's snapshot is written to KV and kept
+/// in the same value, so that a cached read parses the order alone (for its owner and waybill)
+/// and answers with the kept text instead of parsing the history and rendering it again.
+/// The renderer is the HTTP layer's; the service only keeps and checks what it wrote.
+#[derive(Clone, Copy, Debug)]
+pub struct CachedView {
+    /// Changes with every change to what `render` writes: a view of another version is never
+    /// served (the answer is rendered from the snapshot instead).
+    pub version: u32,
+    pub render: fn(&Snapshot) -> String,
+}
+
+/// A version names what its renderer writes (function addresses say nothing reliable).
+impl PartialEq for CachedView {
+    fn eq(&self, other: &CachedView) -> bool {
+        self.version == other.version
+    }
 }
 
 /// The design's defaults, the one source for the worker's configuration (a `[vars]` entry left
@@ -70,6 +91,7 @@ impl Default for ServiceSettings {
             kv_sync_writes_per_day: 500,
             schedule,
             webhooks: WebhookSettings::default(),
+            cached_view: None,
         }
     }
 }
@@ -164,6 +186,24 @@ pub fn claim_key(order_id: &str) -> String {
     format!("refresh:v1:{order_id}")
 }
 
+/// The answer to a customer's cached (not refreshed) track request.
+#[derive(Clone, Debug, PartialEq)]
+pub enum CachedAnswer {
+    /// The answer's text as [`CachedView::render`] wrote it into KV.
+    View(String),
+    Outcome(TrackOutcome),
+}
+
+/// What a cached read parses of a KV value holding a view: the order, not its history.
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ViewHead<'a> {
+    view_version: u32,
+    #[serde(borrow)]
+    view: Option<&'a serde_json::value::RawValue>,
+    order: Order,
+}
+
 /// What the snapshot key holds for an order id that D1 does not know.
 pub const ABSENT: &str = "absent";
 /// How long an unknown order id is remembered as unknown: KV's shortest TTL.
@@ -193,7 +233,7 @@ where
     /// Writes an order's snapshot to KV. A failure is logged and noted in D1 for the next sync
     /// to repair, not returned: D1 has the truth. Returns whether the write went through.
     pub(crate) async fn write_snapshot(&self, snapshot: &Snapshot) -> bool {
-        let value = serde_json::to_string(snapshot).expect("snapshots serialise");
+        let value = self.kv_value(snapshot);
         let id = &snapshot.order.id;
         let ttl = Some(self.settings.cache_ttl_secs);
         let Err(e) = self.kv.put(&snapshot_key(id), &value, ttl).await else {
@@ -293,8 +333,33 @@ where
         Ok(snapshot)
     }
 
-    async fn cached(&self, order_id: &str) -> Cached {
-        let Ok(Some(value)) = self.kv.get(&snapshot_key(order_id)).await else {
+    /// What KV keeps for `snapshot`: its JSON, with the customer's rendered answer and its
+    /// version first when views are kept (`{"viewVersion":1,"view":{…},"order":{…},…}`). A
+    /// snapshot alone still reads from it: unknown fields are skipped.
+    fn kv_value(&self, snapshot: &Snapshot) -> String {
+        let json = serde_json::to_string(snapshot).expect("snapshots serialise");
+        let Some(view) = self.settings.cached_view else {
+            return json;
+        };
+        // An order without a waybill answers NO_AWB, not a tracking body: no view to keep.
+        let rendered = match snapshot.order.awb_no {
+            Some(_) => (view.render)(snapshot),
+            None => "null".to_owned(),
+        };
+        // The snapshot's JSON is an object with fields: the view goes in after its brace.
+        let fields = json.strip_prefix('{').expect("a snapshot is a JSON object");
+        format!(
+            "{{\"viewVersion\":{},\"view\":{rendered},{fields}",
+            view.version
+        )
+    }
+
+    async fn kv_text(&self, order_id: &str) -> Option<String> {
+        self.kv.get(&snapshot_key(order_id)).await.ok().flatten()
+    }
+
+    fn parse_cached(order_id: &str, value: Option<String>) -> Cached {
+        let Some(value) = value else {
             return Cached::Miss;
         };
         if value == ABSENT {
@@ -306,10 +371,19 @@ where
         }
     }
 
+    async fn cached(&self, order_id: &str) -> Cached {
+        Self::parse_cached(order_id, self.kv_text(order_id).await)
+    }
+
     /// The order's snapshot: KV first (the hot path), else D1, healing KV. An id D1 does not
     /// know is remembered as unknown for [`ABSENT_TTL_SECS`], so asking again costs no D1 read.
     pub async fn load(&self, order_id: &str) -> Result<Snapshot, ServiceError> {
-        match self.cached(order_id).await {
+        self.load_from(order_id, self.cached(order_id).await).await
+    }
+
+    /// [`Self::load`] with KV's answer already read.
+    async fn load_from(&self, order_id: &str, cached: Cached) -> Result<Snapshot, ServiceError> {
+        match cached {
             Cached::Snapshot(snapshot) => Ok(*snapshot),
             Cached::Absent => Err(ServiceError::NotFound),
             Cached::Miss => match self.store.snapshot(order_id).await? {
@@ -327,15 +401,71 @@ where
         }
     }
 
-    /// Rewrites KV from D1's snapshot unless KV holds exactly that already: a read is cheap, and
-    /// KV takes one write per second per key.
+    /// Rewrites KV from D1's snapshot unless KV holds exactly what would be written (the
+    /// snapshot, and its view of this version): a read is cheap, and KV takes one write per
+    /// second per key.
     async fn heal(&self, snapshot: &Snapshot) {
-        if let Cached::Snapshot(cached) = self.cached(&snapshot.order.id).await
-            && *cached == *snapshot
-        {
+        if self.kv_text(&snapshot.order.id).await.as_deref() == Some(&self.kv_value(snapshot)) {
             return;
         }
         self.cache_snapshots(&[snapshot]).await;
+    }
+
+    /// The view in a KV value, with the order it is of, if the value keeps a view of this
+    /// version for `order_id`.
+    fn view_head<'v>(&self, order_id: &str, value: &'v str) -> Option<ViewHead<'v>> {
+        let version = self.settings.cached_view?.version;
+        let head: ViewHead<'v> = serde_json::from_str(value).ok()?;
+        (head.view_version == version && head.order.id == order_id).then_some(head)
+    }
+
+    /// A customer's track request without a refresh: the same answer as
+    /// [`Self::track`]`(…, false)`, but when KV keeps the order's rendered view, that text,
+    /// having parsed the order alone.
+    pub async fn track_cached(
+        &self,
+        order_id: &str,
+        access: &Access,
+    ) -> Result<CachedAnswer, ServiceError> {
+        let value = self.kv_text(order_id).await;
+        if let Some(head) = value.as_deref().and_then(|v| self.view_head(order_id, v)) {
+            if !access.may_read(&head.order) {
+                return Err(ServiceError::NotFound);
+            }
+            match (&head.order.awb_no, head.view) {
+                (None, _) => {
+                    return Ok(CachedAnswer::Outcome(TrackOutcome::NoAwb(
+                        head.order.shipping_status,
+                    )));
+                }
+                (Some(_), Some(view)) => return Ok(CachedAnswer::View(view.get().to_owned())),
+                // Not written so; answered from the snapshot below.
+                (Some(_), None) => {}
+            }
+        }
+        let cached = self
+            .load_from(order_id, Self::parse_cached(order_id, value))
+            .await?;
+        self.answer_cached(cached, access)
+            .map(CachedAnswer::Outcome)
+    }
+
+    /// The cached answer for a snapshot read for a customer, or why there is none.
+    fn answer_cached(
+        &self,
+        cached: Snapshot,
+        access: &Access,
+    ) -> Result<TrackOutcome, ServiceError> {
+        if !access.may_read(&cached.order) {
+            return Err(ServiceError::NotFound);
+        }
+        Ok(match cached.order.awb_no {
+            None => TrackOutcome::NoAwb(cached.order.shipping_status),
+            Some(_) => TrackOutcome::Tracking {
+                snapshot: Box::new(cached),
+                source: Source::Cached,
+            },
+        })
     }
 
     /// The customer's track request.
@@ -358,19 +488,10 @@ where
         } else {
             (self.load(order_id).await, None)
         };
-        let cached = cached?;
-        if !access.may_read(&cached.order) {
-            return Err(ServiceError::NotFound);
-        }
-        if cached.order.awb_no.is_none() {
-            return Ok(TrackOutcome::NoAwb(cached.order.shipping_status));
-        }
-        if !refresh {
-            return Ok(TrackOutcome::Tracking {
-                snapshot: Box::new(cached),
-                source: Source::Cached,
-            });
-        }
+        let cached = match self.answer_cached(cached?, access)? {
+            TrackOutcome::Tracking { snapshot, .. } if refresh => *snapshot,
+            outcome => return Ok(outcome),
+        };
         if let Some(retry_after_secs) = self.claim_refresh(&cached, seen).await? {
             return Ok(TrackOutcome::Tracking {
                 snapshot: Box::new(cached),
