@@ -58,14 +58,17 @@ fn a_kept_view_answers_with_one_kv_read_and_no_d1() {
     assert_eq!(answer, expected);
     assert_eq!(w.kv.reads.get(), reads + 1);
     assert_eq!(w.store.queries(), d1);
-    // The value still reads as the snapshot it keeps.
+    // Three lines: the version with the order, the view, the snapshot.
     let value = kv_value(&w, "ORD-1");
+    let lines: Vec<&str> = value.split('\n').collect();
+    assert_eq!(lines.len(), 3, "{value}");
     assert!(
-        value.starts_with("{\"viewVersion\":3,\"view\":{"),
+        lines[0].starts_with("{\"viewVersion\":3,\"order\":{"),
         "{value}"
     );
+    assert_eq!(CachedAnswer::View(lines[1].to_owned()), expected);
     assert_eq!(
-        serde_json::from_str::<Snapshot>(&value).unwrap(),
+        serde_json::from_str::<Snapshot>(lines[2]).unwrap(),
         stored(&w, "ORD-1")
     );
 }
@@ -79,7 +82,7 @@ fn a_kept_view_refuses_as_track_does() {
         Err(ServiceError::NotFound)
     );
     // No view for an order without a waybill: its answer says so.
-    assert!(kv_value(&w, "ORD-2").contains("\"view\":null"));
+    assert_eq!(kv_value(&w, "ORD-2").split('\n').nth(1), Some("null"));
     assert_eq!(
         block_on(s.track_cached("ORD-2", &customer("cust-1"))).unwrap(),
         CachedAnswer::Outcome(TrackOutcome::NoAwb(
@@ -143,4 +146,21 @@ fn a_miss_reads_d1_and_keeps_the_view() {
     ));
     let again = block_on(w.service().track_cached("ORD-1", &customer("cust-1"))).unwrap();
     assert_eq!(again, CachedAnswer::View(render(&stored(&w, "ORD-1"))));
+}
+
+#[test]
+fn a_value_written_without_a_view_is_answered_from_its_snapshot() {
+    let mut w = world(None);
+    assert!(!kv_value(&w, "ORD-1").contains('\n'));
+    w.settings.cached_view = Some(VIEW);
+    let reads = w.kv.reads.get();
+    let answer = block_on(w.service().track_cached("ORD-1", &customer("cust-1"))).unwrap();
+    assert_eq!(
+        answer,
+        CachedAnswer::Outcome(TrackOutcome::Tracking {
+            snapshot: Box::new(stored(&w, "ORD-1")),
+            source: Source::Cached,
+        })
+    );
+    assert_eq!(w.kv.reads.get(), reads + 1, "one KV read, shared by both parses");
 }

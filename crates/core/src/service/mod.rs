@@ -194,14 +194,13 @@ pub enum CachedAnswer {
     Outcome(TrackOutcome),
 }
 
-/// What a cached read parses of a KV value holding a view: the order, not its history.
-#[derive(serde::Deserialize)]
+/// The first line of a KV value that keeps a view: all a cached read parses (see
+/// `TrackingService::kv_value`).
+#[derive(serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct ViewHead<'a> {
+struct ViewHead<O> {
     view_version: u32,
-    #[serde(borrow)]
-    view: Option<&'a serde_json::value::RawValue>,
-    order: Order,
+    order: O,
 }
 
 /// What the snapshot key holds for an order id that D1 does not know.
@@ -333,25 +332,33 @@ where
         Ok(snapshot)
     }
 
-    /// What KV keeps for `snapshot`: its JSON, with the customer's rendered answer and its
-    /// version first when views are kept (`{"viewVersion":1,"view":{…},"order":{…},…}`). A
-    /// snapshot alone still reads from it: unknown fields are skipped.
+    /// What KV keeps for `snapshot`: its JSON; when views are kept, after two lines of their
+    /// own — the view's version and the order, then the customer's rendered answer (`null` for
+    /// an order without a waybill, whose answer is NO_AWB):
+    ///
+    /// ```text
+    /// {"viewVersion":1,"order":{…}}
+    /// {"success":true,…}
+    /// {"order":{…},"latest":{…},"events":[…]}
+    /// ```
+    ///
+    /// so that a cached read parses the first line alone and finds the others by their line
+    /// breaks (compact JSON has none of its own: a newline in a string is written `\n`).
     fn kv_value(&self, snapshot: &Snapshot) -> String {
         let json = serde_json::to_string(snapshot).expect("snapshots serialise");
         let Some(view) = self.settings.cached_view else {
             return json;
         };
-        // An order without a waybill answers NO_AWB, not a tracking body: no view to keep.
+        let head = ViewHead {
+            view_version: view.version,
+            order: &snapshot.order,
+        };
+        let head = serde_json::to_string(&head).expect("orders serialise");
         let rendered = match snapshot.order.awb_no {
             Some(_) => (view.render)(snapshot),
             None => "null".to_owned(),
         };
-        // The snapshot's JSON is an object with fields: the view goes in after its brace.
-        let fields = json.strip_prefix('{').expect("a snapshot is a JSON object");
-        format!(
-            "{{\"viewVersion\":{},\"view\":{rendered},{fields}",
-            view.version
-        )
+        format!("{head}\n{rendered}\n{json}")
     }
 
     async fn kv_text(&self, order_id: &str) -> Option<String> {
@@ -365,7 +372,11 @@ where
         if value == ABSENT {
             return Cached::Absent;
         }
-        match serde_json::from_str::<Snapshot>(&value) {
+        // The snapshot is the last line, or the whole value when no view is kept with it.
+        let json = value
+            .rsplit_once('\n')
+            .map_or(value.as_str(), |(_, last)| last);
+        match serde_json::from_str::<Snapshot>(json) {
             Ok(snapshot) if snapshot.order.id == order_id => Cached::Snapshot(Box::new(snapshot)),
             _ => Cached::Miss,
         }
@@ -411,12 +422,15 @@ where
         self.cache_snapshots(&[snapshot]).await;
     }
 
-    /// The view in a KV value, with the order it is of, if the value keeps a view of this
-    /// version for `order_id`.
-    fn view_head<'v>(&self, order_id: &str, value: &'v str) -> Option<ViewHead<'v>> {
+    /// The order and its view (`None` for `null`) in a KV value, if the value keeps a view of
+    /// this version for `order_id`.
+    fn view_head<'v>(&self, order_id: &str, value: &'v str) -> Option<(Order, Option<&'v str>)> {
         let version = self.settings.cached_view?.version;
-        let head: ViewHead<'v> = serde_json::from_str(value).ok()?;
-        (head.view_version == version && head.order.id == order_id).then_some(head)
+        let (head, rest) = value.split_once('\n')?;
+        let (view, _) = rest.split_once('\n')?;
+        let head: ViewHead<Order> = serde_json::from_str(head).ok()?;
+        (head.view_version == version && head.order.id == order_id)
+            .then(|| (head.order, (view != "null").then_some(view)))
     }
 
     /// A customer's track request without a refresh: the same answer as
@@ -428,17 +442,17 @@ where
         access: &Access,
     ) -> Result<CachedAnswer, ServiceError> {
         let value = self.kv_text(order_id).await;
-        if let Some(head) = value.as_deref().and_then(|v| self.view_head(order_id, v)) {
-            if !access.may_read(&head.order) {
+        if let Some((order, view)) = value.as_deref().and_then(|v| self.view_head(order_id, v)) {
+            if !access.may_read(&order) {
                 return Err(ServiceError::NotFound);
             }
-            match (&head.order.awb_no, head.view) {
+            match (&order.awb_no, view) {
                 (None, _) => {
                     return Ok(CachedAnswer::Outcome(TrackOutcome::NoAwb(
-                        head.order.shipping_status,
+                        order.shipping_status,
                     )));
                 }
-                (Some(_), Some(view)) => return Ok(CachedAnswer::View(view.get().to_owned())),
+                (Some(_), Some(view)) => return Ok(CachedAnswer::View(view.to_owned())),
                 // Not written so; answered from the snapshot below.
                 (Some(_), None) => {}
             }
