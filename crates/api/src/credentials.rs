@@ -7,6 +7,9 @@
 //!   (`?exp=<unix>&sig=<hmac>`), as e-mails carry, whose expiry is also capped. Both are checked
 //!   without a database round trip.
 
+use std::cell::RefCell;
+use std::collections::HashMap;
+
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Duration, Utc};
@@ -129,7 +132,7 @@ struct Header {
     crit: Option<Value>,
 }
 
-#[derive(Deserialize)]
+#[derive(Clone, Deserialize)]
 struct Claims {
     sub: String,
     exp: i64,
@@ -168,6 +171,23 @@ pub fn customer_token(
     format!("{signing_input}.{signature}")
 }
 
+/// The most signed tokens remembered at once; past it the memory starts again.
+const VERIFIED_MAX: usize = 256;
+
+/// Customer tokens whose signature this isolate has checked, by their exact text, with their
+/// claims and the secret they were checked against. A token seen again skips its decoding and
+/// HMAC (a customer's page, widget and refreshes present the same one); its claims are still
+/// checked on every request, as time and the rules move on. Only tokens that passed are kept.
+#[derive(Default)]
+struct Verified {
+    secret: String,
+    claims: HashMap<String, Claims>,
+}
+
+thread_local! {
+    static VERIFIED: RefCell<Verified> = RefCell::default();
+}
+
 /// The customer id of a valid storefront token. Only HS256 is accepted: `none` and every other
 /// algorithm are refused before the signature is looked at, as are critical extensions. The
 /// token must name `rules.audience` and expire no further ahead than `rules.max_token_lifetime`.
@@ -180,6 +200,28 @@ pub fn verify_customer_token(
     if secret.is_empty() || token.len() > MAX_TOKEN_LEN {
         return Err(CredentialError::Malformed);
     }
+    let remembered = VERIFIED.with_borrow(|v| {
+        (v.secret == secret)
+            .then(|| v.claims.get(token).cloned())
+            .flatten()
+    });
+    if let Some(claims) = remembered {
+        return check_claims(claims, rules, now);
+    }
+    let claims = signed_claims(secret, token)?;
+    let sub = check_claims(claims.clone(), rules, now)?;
+    VERIFIED.with_borrow_mut(|v| {
+        if v.secret != secret || v.claims.len() >= VERIFIED_MAX {
+            v.claims.clear();
+            secret.clone_into(&mut v.secret);
+        }
+        v.claims.insert(token.to_owned(), claims);
+    });
+    Ok(sub)
+}
+
+/// The claims of a token whose header and signature hold.
+fn signed_claims(secret: &str, token: &str) -> Result<Claims, CredentialError> {
     let mut parts = token.split('.');
     let (Some(header), Some(payload), Some(signature), None) =
         (parts.next(), parts.next(), parts.next(), parts.next())
@@ -204,8 +246,15 @@ pub fn verify_customer_token(
     }
     let signing_input = &token[..token.len() - signature.len() - 1];
     verify_signature(secret, signing_input.as_bytes(), signature)?;
-    let claims: Claims =
-        serde_json::from_slice(&decode(payload)?).map_err(|_| CredentialError::Malformed)?;
+    serde_json::from_slice(&decode(payload)?).map_err(|_| CredentialError::Malformed)
+}
+
+/// The customer id, if the claims hold now under `rules`.
+fn check_claims(
+    claims: Claims,
+    rules: &TokenRules,
+    now: DateTime<Utc>,
+) -> Result<String, CredentialError> {
     let now = now.timestamp();
     if now >= claims.exp || claims.nbf.is_some_and(|nbf| now < nbf) {
         return Err(CredentialError::Expired);
@@ -287,6 +336,66 @@ mod tests {
     }
 
     const HS256: &str = r#"{"alg":"HS256","typ":"JWT"}"#;
+
+    #[test]
+    fn a_remembered_token_has_its_claims_checked_afresh_every_time() {
+        let token = customer_token("s3cret", AUD, "cust-1", later());
+        assert_eq!(
+            verify_customer_token("s3cret", &rules(), &token, now()),
+            Ok("cust-1".into())
+        );
+        assert!(VERIFIED.with_borrow(|v| v.claims.contains_key(&token)));
+        let after_expiry = later() + chrono::Duration::seconds(1);
+        assert_eq!(
+            verify_customer_token("s3cret", &rules(), &token, after_expiry),
+            Err(CredentialError::Expired)
+        );
+        let other_audience = TokenRules {
+            audience: "another-service".into(),
+            ..rules()
+        };
+        assert_eq!(
+            verify_customer_token("s3cret", &other_audience, &token, now()),
+            Err(CredentialError::WrongAudience)
+        );
+        let shorter = TokenRules {
+            max_token_lifetime: chrono::Duration::minutes(1),
+            ..rules()
+        };
+        assert_eq!(
+            verify_customer_token("s3cret", &shorter, &token, now()),
+            Err(CredentialError::LifetimeTooLong)
+        );
+        // Another secret: the memory does not vouch for it.
+        assert_eq!(
+            verify_customer_token("another-secret", &rules(), &token, now()),
+            Err(CredentialError::BadSignature)
+        );
+        assert_eq!(
+            verify_customer_token("s3cret", &rules(), &token, now()),
+            Ok("cust-1".into())
+        );
+        // One character changed is another token, checked in full.
+        let mut tampered = token.clone();
+        let at = tampered.len() - 10;
+        let other = if &tampered[at..=at] == "A" { "B" } else { "A" };
+        tampered.replace_range(at..=at, other);
+        assert_eq!(
+            verify_customer_token("s3cret", &rules(), &tampered, now()),
+            Err(CredentialError::BadSignature)
+        );
+        assert!(VERIFIED.with_borrow(|v| !v.claims.contains_key(&tampered)));
+    }
+
+    #[test]
+    fn the_memory_of_tokens_is_bounded() {
+        for n in 0..=VERIFIED_MAX {
+            let token = customer_token("s3cret", AUD, &format!("cust-{n}"), later());
+            verify_customer_token("s3cret", &rules(), &token, now()).unwrap();
+            assert!(VERIFIED.with_borrow(|v| v.claims.len()) <= VERIFIED_MAX);
+        }
+        assert_eq!(VERIFIED.with_borrow(|v| v.claims.len()), 1);
+    }
 
     #[test]
     fn a_valid_customer_token_names_its_customer() {

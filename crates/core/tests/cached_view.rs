@@ -162,5 +162,9 @@ fn a_value_written_without_a_view_is_answered_from_its_snapshot() {
             source: Source::Cached,
         })
     );
-    assert_eq!(w.kv.reads.get(), reads + 1, "one KV read, shared by both parses");
+    assert_eq!(
+        w.kv.reads.get(),
+        reads + 1,
+        "one KV read, shared by both parses"
+    );
 }
