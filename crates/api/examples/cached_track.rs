@@ -7,9 +7,10 @@
 //! valgrind --tool=cachegrind --cache-sim=no target/release/examples/cached_track 0
 //! ```
 //!
-//! The difference over N is one answer: routing, the customer token's check, the KV snapshot
-//! read and the answer with its `ETag` — the worker's own share of a cached track, without the
-//! calls between wasm and JavaScript. The order is the simulator's out-for-delivery parcel.
+//! The difference over N is one answer: routing, the customer token's check, the KV read and
+//! the answer with its `ETag` — the worker's own share of a cached track, without the calls
+//! between wasm and JavaScript. The order is the simulator's out-for-delivery parcel; KV keeps
+//! its answer rendered, as the worker does (`CACHED_VIEW=0` renders it from the snapshot).
 
 use chrono::Duration;
 use http::{Method, Request};
