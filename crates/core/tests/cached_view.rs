@@ -168,3 +168,18 @@ fn a_value_written_without_a_view_is_answered_from_its_snapshot() {
         "one KV read, shared by both parses"
     );
 }
+
+#[test]
+fn views_are_the_same_when_their_versions_are() {
+    fn another_renderer(_: &Snapshot) -> String {
+        String::new()
+    }
+    assert_eq!(
+        VIEW,
+        CachedView {
+            render: another_renderer,
+            ..VIEW
+        }
+    );
+    assert_ne!(VIEW, CachedView { version: 4, ..VIEW });
+}
