@@ -3,25 +3,17 @@
 
 use chrono::Duration;
 use http::{Method, Request};
-use pollster::block_on;
 use serde_json::{Value, json};
 use tracking_api::credentials::link_signature;
 use tracking_api::reply::{After, Reply};
 use tracking_core::carrier::{CarrierUpdate, RawJson, TrackingReply};
-use tracking_core::ports::OrderInput;
 
 use crate::support::{ADMIN, Harness, LINK_SECRET, SHOP, json_of};
 
 /// The shared harness with ORD-2 also registered for cust-1, without a waybill.
 fn contract() -> Harness {
     let c = Harness::new();
-    let input = OrderInput {
-        customer_id: "cust-1".into(),
-        order_status: "Processing".into(),
-        created_at: None,
-        awb_no: None,
-    };
-    block_on(c.world.service().put_order("ORD-2", &input)).unwrap();
+    c.world.registered("ORD-2");
     c
 }
 

@@ -6,7 +6,7 @@ use chrono::Duration;
 use pollster::block_on;
 use tracking_core::access::Access;
 use tracking_core::model::{Snapshot, Source};
-use tracking_core::ports::{OrderInput, OrderStore};
+use tracking_core::ports::OrderStore;
 use tracking_core::service::{CachedAnswer, CachedView, ServiceError, TrackOutcome, snapshot_key};
 use tracking_core::testing::{ScriptedCarrier, World};
 
@@ -27,13 +27,7 @@ fn world(view: Option<CachedView>) -> World<ScriptedCarrier> {
     let mut w = World::new(ScriptedCarrier::default());
     w.settings.cached_view = view;
     w.shipped("ORD-1", "111111111");
-    let input = OrderInput {
-        customer_id: "cust-1".into(),
-        order_status: "Processing".into(),
-        created_at: None,
-        awb_no: None,
-    };
-    block_on(w.service().put_order("ORD-2", &input)).unwrap();
+    w.registered("ORD-2");
     w
 }
 

@@ -210,13 +210,7 @@ fn a_garbled_cache_entry_counts_as_a_miss() {
 fn unknown_orders_missing_waybills_and_other_customers() {
     let w = world();
     w.shipped("ORD-1", "81234567890");
-    let input = OrderInput {
-        customer_id: "cust-1".into(),
-        order_status: "Processing".into(),
-        created_at: None,
-        awb_no: None,
-    };
-    block_on(w.service().put_order("ORD-2", &input)).unwrap();
+    w.registered("ORD-2");
     let service = w.service();
     assert_eq!(
         block_on(service.track("ORD-9", &customer("cust-1"), false)),

@@ -915,6 +915,12 @@ impl<C: Carrier> World<C> {
 
     /// An order for `cust-1` with `awb` attached (history: the booked entry).
     pub fn shipped(&self, order_id: &str, awb: &str) {
+        self.registered(order_id);
+        pollster::block_on(self.service().attach_awb(order_id, awb)).unwrap();
+    }
+
+    /// An order for `cust-1`, processing, without a waybill.
+    pub fn registered(&self, order_id: &str) {
         let input = OrderInput {
             customer_id: "cust-1".into(),
             order_status: "Processing".into(),
@@ -922,6 +928,5 @@ impl<C: Carrier> World<C> {
             awb_no: None,
         };
         pollster::block_on(self.service().put_order(order_id, &input)).unwrap();
-        pollster::block_on(self.service().attach_awb(order_id, awb)).unwrap();
     }
 }
