@@ -57,8 +57,8 @@ pub fn to_http(request: Request) -> Result<http::Request<WorkerBody>, http::Erro
 }
 
 // The response is built in one call into JavaScript, its headers handed over as one string
-// ("name\nvalue\n…": neither may hold a line break): a call and two strings decoded per
-// header cost a cached answer, with five headers, about as much as its own work.
+// ("name\nvalue\n…": neither may hold a line break), instead of a call and two decoded
+// strings per header: about 3 % of a cached answer's time, with its five headers.
 #[wasm_bindgen(inline_js = r#"
 export function respond(status, fields, body, nullBody) {
   const headers = new Headers();

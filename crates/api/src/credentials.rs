@@ -132,7 +132,7 @@ struct Header {
     crit: Option<Value>,
 }
 
-#[derive(Clone, Deserialize)]
+#[derive(Deserialize)]
 struct Claims {
     sub: String,
     exp: i64,
@@ -202,14 +202,18 @@ pub fn verify_customer_token(
     }
     let remembered = VERIFIED.with_borrow(|v| {
         (v.secret == secret)
-            .then(|| v.claims.get(token).cloned())
+            .then(|| {
+                v.claims
+                    .get(token)
+                    .map(|claims| check_claims(claims, rules, now))
+            })
             .flatten()
     });
-    if let Some(claims) = remembered {
-        return check_claims(claims, rules, now);
+    if let Some(checked) = remembered {
+        return checked;
     }
     let claims = signed_claims(secret, token)?;
-    let sub = check_claims(claims.clone(), rules, now)?;
+    let sub = check_claims(&claims, rules, now)?;
     VERIFIED.with_borrow_mut(|v| {
         if v.secret != secret || v.claims.len() >= VERIFIED_MAX {
             v.claims.clear();
@@ -251,7 +255,7 @@ fn signed_claims(secret: &str, token: &str) -> Result<Claims, CredentialError> {
 
 /// The customer id, if the claims hold now under `rules`.
 fn check_claims(
-    claims: Claims,
+    claims: &Claims,
     rules: &TokenRules,
     now: DateTime<Utc>,
 ) -> Result<String, CredentialError> {
@@ -270,7 +274,7 @@ fn check_claims(
     if claims.sub.is_empty() {
         return Err(CredentialError::Malformed);
     }
-    Ok(claims.sub)
+    Ok(claims.sub.clone())
 }
 
 fn link_message(order_id: &str, exp: i64) -> String {

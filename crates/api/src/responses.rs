@@ -7,7 +7,7 @@ use tracking_core::ports::StoredResponse;
 use tracking_core::service::{AdminView, Background, CachedAnswer, SyncSummary, TrackOutcome};
 
 use crate::reply::{CACHED_ANSWER, NO_STORE, json_response, json_text_response};
-use crate::track_body::track_body;
+use crate::track_body::{track_body, track_text};
 
 /// The customer's cached track answer: the view KV kept, as it is, or the answer rendered.
 pub fn cached_track_response(answer: CachedAnswer) -> http::Response<String> {
@@ -37,8 +37,7 @@ pub fn track_response(outcome: TrackOutcome) -> http::Response<String> {
             } else {
                 NO_STORE
             };
-            // Written straight to text: no `Value` tree on the hot path.
-            let body = serde_json::to_string(&track_body(&snapshot, &source)).expect("serialises");
+            let body = track_text(&snapshot, &source);
             let mut response = json_text_response(200, body, cache);
             if let Source::RefreshLimited { retry_after_secs } = source {
                 response.headers_mut().insert(
