@@ -52,7 +52,7 @@ pub struct Settings {
     pub config: Rc<Config>,
     secrets: Rc<Secrets>,
     api: Rc<ApiSettings>,
-    account: Rc<Account>,
+    gateway: Rc<Gateway>,
     settings: Rc<ServiceSettings>,
 }
 
@@ -92,19 +92,24 @@ fn settings(env: &Env) -> Result<Rc<Settings>, SetupError> {
             }),
         }),
         settings: Rc::new(config.service.clone()),
-        config: Rc::new(config),
         secrets: Rc::new(Secrets {
             admin_token: secret(env, "ADMIN_TOKEN"),
             customer_token_secret: secret(env, "CUSTOMER_TOKEN_SECRET"),
             tracking_link_secret: secret(env, "TRACKING_LINK_SECRET"),
             push_token: secret(env, "BLUEDART_PUSH_TOKEN"),
         }),
-        account: Rc::new(Account {
-            client_id: secret(env, "BLUEDART_CLIENT_ID"),
-            client_secret: secret(env, "BLUEDART_CLIENT_SECRET"),
-            login_id: secret(env, "BLUEDART_LOGIN_ID"),
-            licence_key: secret(env, "BLUEDART_LICENCE_KEY"),
+        gateway: Rc::new(Gateway {
+            base_url: config.bluedart_base_url.clone(),
+            account: Account {
+                client_id: secret(env, "BLUEDART_CLIENT_ID"),
+                client_secret: secret(env, "BLUEDART_CLIENT_SECRET"),
+                login_id: secret(env, "BLUEDART_LOGIN_ID"),
+                licence_key: secret(env, "BLUEDART_LICENCE_KEY"),
+            },
+            shipper: config.shipper.clone(),
+            timeout_ms: config.bluedart_timeout_ms,
         }),
+        config: Rc::new(config),
     });
     SETTINGS.with(|l| *l.borrow_mut() = Some(loaded.clone()));
     Ok(loaded)
@@ -120,7 +125,7 @@ pub struct Invocation {
     http: Counted<WorkerFetch>,
     clock: WorkerClock,
     log: ConsoleLog,
-    account: Rc<Account>,
+    gateway: Rc<Gateway>,
     settings: Rc<ServiceSettings>,
     pub queues: Counted<WorkerQueues>,
     /// The round trips, timed in development only.
@@ -150,7 +155,7 @@ impl Invocation {
             config: loaded.config.clone(),
             secrets: loaded.secrets.clone(),
             api: loaded.api.clone(),
-            account: loaded.account.clone(),
+            gateway: loaded.gateway.clone(),
             settings: loaded.settings.clone(),
             store,
             kv: Counted::new(WorkersKv { kv }).traced(&trace),
@@ -168,18 +173,8 @@ impl Invocation {
 
     /// Blue Dart behind the circuit breaker.
     pub fn carrier(&self) -> Carrier<'_> {
-        let client = BlueDartClient::new(
-            &self.http,
-            &self.kv,
-            &self.clock,
-            Gateway {
-                base_url: self.config.bluedart_base_url.clone(),
-                account: (*self.account).clone(),
-                shipper: self.config.shipper.clone(),
-                timeout_ms: self.config.bluedart_timeout_ms,
-            },
-        )
-        .with_token_cache(TOKEN.with(Rc::clone));
+        let client = BlueDartClient::new(&self.http, &self.kv, &self.clock, self.gateway.clone())
+            .with_token_cache(TOKEN.with(Rc::clone));
         GuardedCarrier::new(
             client,
             &self.store,

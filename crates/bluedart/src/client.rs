@@ -68,7 +68,8 @@ pub struct BlueDartClient<'a, H, K, C> {
     http: &'a H,
     kv: &'a K,
     clock: &'a C,
-    gateway: Gateway,
+    /// Built once per isolate: an invocation shares it instead of copying its strings.
+    gateway: Rc<Gateway>,
     /// The token for the rest of this invocation (and, shared, of the isolate), so that a run
     /// reads KV once, not per batch.
     token: Rc<TokenCache>,
@@ -109,12 +110,12 @@ fn status_error(response: &HttpResponse) -> CarrierError {
 }
 
 impl<'a, H: HttpClient, K: KeyValue, C: Clock> BlueDartClient<'a, H, K, C> {
-    pub fn new(http: &'a H, kv: &'a K, clock: &'a C, gateway: Gateway) -> Self {
+    pub fn new(http: &'a H, kv: &'a K, clock: &'a C, gateway: impl Into<Rc<Gateway>>) -> Self {
         BlueDartClient {
             http,
             kv,
             clock,
-            gateway,
+            gateway: gateway.into(),
             token: Rc::default(),
         }
     }
@@ -126,7 +127,7 @@ impl<'a, H: HttpClient, K: KeyValue, C: Clock> BlueDartClient<'a, H, K, C> {
     }
 
     pub fn gateway_mut(&mut self) -> &mut Gateway {
-        &mut self.gateway
+        Rc::make_mut(&mut self.gateway)
     }
 
     fn url(&self, path: &str) -> String {
