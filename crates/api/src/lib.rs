@@ -30,7 +30,9 @@ use crate::reply::{After, NO_STORE, Reply, json_response, json_text_response};
 use crate::requests::{
     AwbBody, OrderBody, RequestBody, bearer, json_body, query_pairs, query_value, valid_id,
 };
-use crate::responses::{admin_body, cached_track_response, order_view, sync_body, track_response};
+use crate::responses::{
+    admin_body, cached_track_response, order_view, sync_body, tagged, track_response,
+};
 use crate::routes::{Route, is_customer_path, route};
 
 /// Secrets credentials are checked against (Worker secrets).
@@ -432,13 +434,11 @@ where
             }
         };
         let access = self.customer_access(request.headers(), &pairs, id, false)?;
-        let response = if refresh {
-            track_response(self.service.track(id, &access, true).await?)
+        let (response, etag) = if refresh {
+            tagged(track_response(self.service.track(id, &access, true).await?))
         } else {
             cached_track_response(self.service.track_cached(id, &access).await?)
         };
-        // The tag follows the exact answer, so it changes whenever what the customer sees does.
-        let etag = conditional::etag(response.body());
         Ok(conditional::conditional(request.headers(), response, &etag))
     }
 

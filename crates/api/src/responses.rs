@@ -6,15 +6,30 @@ use tracking_core::model::{Snapshot, Source, iso};
 use tracking_core::ports::StoredResponse;
 use tracking_core::service::{AdminView, Background, CachedAnswer, SyncSummary, TrackOutcome};
 
+use crate::conditional::etag;
 use crate::reply::{CACHED_ANSWER, NO_STORE, json_response, json_text_response};
-use crate::track_body::{track_body, track_text};
+use crate::track_body::{kept_view, track_body, track_text};
 
-/// The customer's cached track answer: the view KV kept, as it is, or the answer rendered.
-pub fn cached_track_response(answer: CachedAnswer) -> http::Response<String> {
+/// The customer's cached track answer and its entity tag: the view KV kept, as it is, with the
+/// tag kept beside it, or the answer rendered and tagged.
+pub fn cached_track_response(answer: CachedAnswer) -> (http::Response<String>, String) {
     match answer {
-        CachedAnswer::View(view) => json_text_response(200, view, CACHED_ANSWER),
-        CachedAnswer::Outcome(outcome) => track_response(outcome),
+        CachedAnswer::View(view) => match kept_view(&view) {
+            Some((tag, body)) => (
+                json_text_response(200, body.to_owned(), CACHED_ANSWER),
+                tag.to_owned(),
+            ),
+            // Not written so: served as text, tagged by it.
+            None => tagged(json_text_response(200, view, CACHED_ANSWER)),
+        },
+        CachedAnswer::Outcome(outcome) => tagged(track_response(outcome)),
     }
+}
+
+/// `response` with the tag of its exact body, which changes whenever what the caller sees does.
+pub fn tagged(response: http::Response<String>) -> (http::Response<String>, String) {
+    let tag = etag(response.body());
+    (response, tag)
 }
 
 /// The customer track answer: the body, how long a browser may keep it, and when a refused

@@ -10,6 +10,8 @@ use tracking_core::model::{
 };
 use tracking_core::service::CachedView;
 
+use crate::conditional::etag;
+
 pub const MESSAGE_SHOWING_CACHED: &str = "Live tracking unavailable. Showing cached data.";
 pub const MESSAGE_NO_CACHED: &str = "Live tracking unavailable. No cached data.";
 pub const MESSAGE_REFRESH_LIMITED: &str =
@@ -95,13 +97,22 @@ fn newest_first(events: &[TrackingEvent]) -> Vec<EventView> {
     ordered.into_iter().rev().map(event_view).collect()
 }
 
-/// The cached answer as KV keeps it beside each snapshot (see [`CachedView`]). Its version
+/// The cached answer as KV keeps it beside each snapshot (see [`CachedView`]): its entity tag,
+/// a space, and the body, so that a cached read neither renders nor hashes it. Its version
 /// changes with every change to the body: `the_kept_view_is_pinned_to_its_version` (tests/)
 /// fails until it does.
 pub const CACHED_VIEW: CachedView = CachedView {
-    version: 1,
-    render: |snapshot| track_text(snapshot, &Source::Cached),
+    version: 2,
+    render: |snapshot| {
+        let body = track_text(snapshot, &Source::Cached);
+        format!("{} {body}", etag(&body))
+    },
 };
+
+/// A kept view's tag and body, as [`CACHED_VIEW`] wrote them (a tag holds no space).
+pub fn kept_view(view: &str) -> Option<(&str, &str)> {
+    view.split_once(' ')
+}
 
 /// The body as the answer's text: written straight to text, no `Value` tree on the hot path.
 /// One function for the answer served and the one kept in KV, so that they cannot differ.

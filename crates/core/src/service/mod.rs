@@ -333,12 +333,13 @@ where
     }
 
     /// What KV keeps for `snapshot`: its JSON; when views are kept, after two lines of their
-    /// own — the view's version and the order, then the customer's rendered answer (`null` for
-    /// an order without a waybill, whose answer is NO_AWB):
+    /// own — the view's version and the order, then the customer's answer as the HTTP layer
+    /// rendered it (its tag and body; `null` for an order without a waybill, whose answer is
+    /// NO_AWB):
     ///
     /// ```text
-    /// {"viewVersion":1,"order":{…}}
-    /// {"success":true,…}
+    /// {"viewVersion":2,"order":{…}}
+    /// "64786f14f16176fc" {"success":true,…}
     /// {"order":{…},"latest":{…},"events":[…]}
     /// ```
     ///
