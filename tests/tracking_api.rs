@@ -809,3 +809,31 @@ fn the_contract_is_served_and_methods_nobody_serves_are_refused() {
         assert_eq!(answer.header("vary"), Some("Authorization, Origin"));
     }
 }
+
+#[test]
+fn text_beyond_ascii_comes_back_from_the_cache_intact() {
+    // KV's values cross into the wasm as bytes: a scan in Hindi with an emoji must come back
+    // from the cached answer exactly as the live answer gave it.
+    let w = demo_worker(vec![]);
+    w.ship("ORD-1", "cust-1", "81234567890");
+    let text = "डिलीवरी के लिए निकला — out for delivery 🚚";
+    w.sim.state().append_scan(
+        "81234567890",
+        bluedart_sim::demo::scan(
+            text,
+            "S",
+            "002",
+            "UD",
+            "2026-01-24 11:12",
+            "KOCHI SERVICE CENTRE/COK",
+        ),
+    );
+    let live = w.track("ORD-1", "cust-1", true).json();
+    assert_eq!(live["tracking"]["description"], text, "{live}");
+    let cached = w.track("ORD-1", "cust-1", false);
+    assert_eq!(cached.status, 200, "{}", cached.body);
+    let cached = cached.json();
+    assert_eq!(cached["dataSource"]["isCached"], true);
+    assert_eq!(cached["tracking"]["description"], text);
+    assert_eq!(cached["events"], live["events"]);
+}
