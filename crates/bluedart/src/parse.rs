@@ -115,7 +115,19 @@ enum Tag {
     Scans,
     ScanDetail,
     Error,
+    /// A shipment's kept field (its index in `SHIPMENT_FIELDS`).
+    ShipmentField(u8),
+    /// A scan's kept field (its index in `SCAN_FIELDS`).
+    ScanField(u8),
     Other,
+}
+
+impl Tag {
+    /// Whether the text directly inside this element is read. Only fields and `<Error>` are:
+    /// the indentation between elements and the values read past are never decoded.
+    fn keeps_text(self) -> bool {
+        matches!(self, Tag::ShipmentField(_) | Tag::ScanField(_) | Tag::Error)
+    }
 }
 
 fn attribute(start: &BytesStart<'_>, name: &str) -> Result<String, ParseError> {
@@ -131,36 +143,40 @@ fn attribute(start: &BytesStart<'_>, name: &str) -> Result<String, ParseError> {
     Ok(String::new())
 }
 
-/// The shipment field an element fills, if it is one that is kept.
-fn shipment_field<'a>(shipment: &'a mut CarrierShipment, element: &str) -> Option<&'a mut String> {
-    Some(match element {
-        "Status" => &mut shipment.status,
-        "StatusType" => &mut shipment.status_type,
-        "StatusDate" => &mut shipment.status_date,
-        "StatusTime" => &mut shipment.status_time,
-        "ExpectedDeliveryDate" => &mut shipment.expected_delivery,
-        "NewWaybillNo" => &mut shipment.new_waybill,
-        "Origin" => &mut shipment.origin,
-        "OriginAreaCode" => &mut shipment.origin_area_code,
-        "Destination" => &mut shipment.destination,
-        "DestinationAreaCode" => &mut shipment.destination_area_code,
-        _ => return None,
-    })
-}
+/// Where a kept field's value goes.
+type ShipmentField = fn(&mut CarrierShipment) -> &mut String;
+type ScanField = fn(&mut CarrierScan) -> &mut String;
 
-/// The scan field an element fills, if it is one that is kept.
-fn scan_field<'a>(scan: &'a mut CarrierScan, element: &str) -> Option<&'a mut String> {
-    Some(match element {
-        "Scan" => &mut scan.scan,
-        "ScanCode" => &mut scan.code,
-        "ScanType" => &mut scan.scan_type,
-        "ScanGroupType" => &mut scan.group,
-        "ScanDate" => &mut scan.date,
-        "ScanTime" => &mut scan.time,
-        "ScannedLocation" => &mut scan.location,
-        "ScannedLocationCode" => &mut scan.location_code,
-        _ => return None,
-    })
+/// The shipment's kept fields, by element name.
+const SHIPMENT_FIELDS: [(&str, ShipmentField); 10] = [
+    ("Status", |s| &mut s.status),
+    ("StatusType", |s| &mut s.status_type),
+    ("StatusDate", |s| &mut s.status_date),
+    ("StatusTime", |s| &mut s.status_time),
+    ("ExpectedDeliveryDate", |s| &mut s.expected_delivery),
+    ("NewWaybillNo", |s| &mut s.new_waybill),
+    ("Origin", |s| &mut s.origin),
+    ("OriginAreaCode", |s| &mut s.origin_area_code),
+    ("Destination", |s| &mut s.destination),
+    ("DestinationAreaCode", |s| &mut s.destination_area_code),
+];
+
+/// A scan's kept fields, by element name.
+const SCAN_FIELDS: [(&str, ScanField); 8] = [
+    ("Scan", |s| &mut s.scan),
+    ("ScanCode", |s| &mut s.code),
+    ("ScanType", |s| &mut s.scan_type),
+    ("ScanGroupType", |s| &mut s.group),
+    ("ScanDate", |s| &mut s.date),
+    ("ScanTime", |s| &mut s.time),
+    ("ScannedLocation", |s| &mut s.location),
+    ("ScannedLocationCode", |s| &mut s.location_code),
+];
+
+/// The position of `name` among `fields`, which a `Tag` carries.
+fn field_index<F>(fields: &[(&str, F)], name: &str) -> Option<u8> {
+    let n = fields.iter().position(|(field, _)| *field == name)?;
+    u8::try_from(n).ok()
 }
 
 /// Whether an `<Error>` text is Blue Dart's "no information about this waybill".
@@ -197,11 +213,17 @@ pub fn parse_tracking(xml: &str) -> Result<Vec<CarrierShipment>, ParseError> {
                     }
                     ([Tag::Root], "Error") => Tag::Error,
                     ([Tag::Root, Tag::Shipment], "Scans") => Tag::Scans,
+                    ([Tag::Root, Tag::Shipment], name) => {
+                        field_index(&SHIPMENT_FIELDS, name).map_or(Tag::Other, Tag::ShipmentField)
+                    }
                     ([Tag::Root, Tag::Shipment, Tag::Scans], "ScanDetail") => {
                         if let Some(shipment) = shipments.last_mut() {
                             shipment.scans.push(CarrierScan::default());
                         }
                         Tag::ScanDetail
+                    }
+                    ([Tag::Root, Tag::Shipment, Tag::Scans, Tag::ScanDetail], name) => {
+                        field_index(&SCAN_FIELDS, name).map_or(Tag::Other, Tag::ScanField)
                     }
                     _ => Tag::Other,
                 };
@@ -226,42 +248,47 @@ pub fn parse_tracking(xml: &str) -> Result<Vec<CarrierShipment>, ParseError> {
                 }
                 text.clear();
             }
-            Event::Text(t) => {
+            Event::Text(t) if path.last().is_some_and(|tag| tag.keeps_text()) => {
                 text.push_str(&t.xml10_content());
             }
-            Event::CData(t) => {
+            Event::CData(t) if path.last().is_some_and(|tag| tag.keeps_text()) => {
                 text.push_str(&t);
             }
+            // Checked wherever it stands, kept only where text is: an unknown entity is
+            // malformed XML in whichever element.
             Event::GeneralRef(r) => {
+                let keep = path.last().is_some_and(|tag| tag.keeps_text());
                 if let Some(c) = r.resolve_char_ref().map_err(|_| ParseError::Malformed)? {
-                    text.push(c);
+                    if keep {
+                        text.push(c);
+                    }
                 } else if let Some(s) = resolve_predefined_entity(&r) {
-                    text.push_str(s);
+                    if keep {
+                        text.push_str(s);
+                    }
                 } else {
                     return Err(ParseError::Malformed);
                 }
             }
-            Event::End(end) => {
+            Event::End(_) => {
                 let tag = path.pop().ok_or(ParseError::Malformed)?;
-                let name = end.local_name();
                 match (path.as_slice(), tag) {
                     ([], _) => {
                         closed = true;
                         break;
                     }
                     ([Tag::Root], Tag::Error) => error = Some(tidy(&text)),
-                    ([Tag::Root, Tag::Shipment], Tag::Other) => {
-                        if let Some(field) = shipments
-                            .last_mut()
-                            .and_then(|s| shipment_field(s, name.as_ref()))
-                        {
-                            *field = tidy(&text);
+                    ([Tag::Root, Tag::Shipment], Tag::ShipmentField(n)) => {
+                        if let Some(shipment) = shipments.last_mut() {
+                            *SHIPMENT_FIELDS[usize::from(n)].1(shipment) = tidy(&text);
                         }
                     }
-                    ([Tag::Root, Tag::Shipment, Tag::Scans, Tag::ScanDetail], Tag::Other) => {
-                        let scan = shipments.last_mut().and_then(|s| s.scans.last_mut());
-                        if let Some(field) = scan.and_then(|s| scan_field(s, name.as_ref())) {
-                            *field = tidy(&text);
+                    (
+                        [Tag::Root, Tag::Shipment, Tag::Scans, Tag::ScanDetail],
+                        Tag::ScanField(n),
+                    ) => {
+                        if let Some(scan) = shipments.last_mut().and_then(|s| s.scans.last_mut()) {
+                            *SCAN_FIELDS[usize::from(n)].1(scan) = tidy(&text);
                         }
                     }
                     _ => {}
@@ -269,7 +296,8 @@ pub fn parse_tracking(xml: &str) -> Result<Vec<CarrierShipment>, ParseError> {
                 text.clear();
             }
             Event::Eof => break,
-            // Declarations, comments, processing instructions, doctypes.
+            // Declarations, comments, processing instructions, doctypes, and the text of
+            // elements read past.
             _ => {}
         }
     }
@@ -442,6 +470,12 @@ mod tests {
         assert_eq!(parse_tracking(broken), Err(ParseError::Malformed));
         let bad_entity = "<ShipmentData><Shipment WaybillNo=\"1\"><Status>A &bogus; B</Status></Shipment></ShipmentData>";
         assert_eq!(parse_tracking(bad_entity), Err(ParseError::Malformed));
+        // In an element read past as well, whose text is never decoded.
+        let bad_entity_unread = "<ShipmentData><Shipment WaybillNo=\"1\"><Consignee>A &bogus; B</Consignee></Shipment></ShipmentData>";
+        assert_eq!(
+            parse_tracking(bad_entity_unread),
+            Err(ParseError::Malformed)
+        );
         // Cut off before its first shipment: a tracking answer, broken.
         assert_eq!(parse_tracking("<ShipmentData>"), Err(ParseError::Malformed));
         // Another document's empty root first: not an answer, whatever follows.
