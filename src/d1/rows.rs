@@ -125,9 +125,7 @@ pub fn sync_params(syncs: &[OrderSync]) -> SyncParams {
             id,
             ss: sync.shipping_status.as_str(),
             os: &sync.order_status,
-            ed: sync
-                .expected_delivery
-                .map(|d| d.format("%Y-%m-%d").to_string()),
+            ed: sync.expected_delivery.map(|d| d.to_string()), // YYYY-MM-DD
             t: synced_at,
             nc: sync.next_check_at.map(iso),
             lp: sync.last_progress_at.map(iso),
@@ -197,6 +195,13 @@ mod tests {
         assert_eq!(orders[0]["ps"], serde_json::Value::Null);
         assert!(params.latest.is_some());
         assert_eq!(params.responses, None);
+        let expected = OrderSync {
+            expected_delivery: chrono::NaiveDate::from_ymd_opt(2026, 1, 27),
+            ..sync("ORD-1", at)
+        };
+        let orders: serde_json::Value =
+            serde_json::from_str(sync_params(&[expected]).orders.as_deref().unwrap()).unwrap();
+        assert_eq!(orders[0]["ed"], "2026-01-27");
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! What the service knows about an order and its shipment, independent of any carrier format.
 
-use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::utc;
@@ -251,7 +251,7 @@ pub struct Snapshot {
 
 /// `2026-01-24T03:42:00Z`: how every time is written (D1, KV, answers).
 pub fn iso(at: DateTime<Utc>) -> String {
-    at.to_rfc3339_opts(SecondsFormat::Secs, true)
+    crate::utc::write(at)
 }
 
 /// Where an answer's data came from.
