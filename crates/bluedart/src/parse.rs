@@ -227,8 +227,12 @@ pub fn parse_tracking(xml: &str) -> Result<Vec<CarrierShipment>, ParseError> {
                     }
                     _ => Tag::Other,
                 };
+                // A field's (or `<Error>`'s) value is its own text: what elements inside it hold
+                // is never added.
+                if tag.keeps_text() {
+                    text.clear();
+                }
                 path.push(tag);
-                text.clear();
             }
             Event::Empty(empty) => {
                 let name = empty.local_name();
@@ -246,7 +250,6 @@ pub fn parse_tracking(xml: &str) -> Result<Vec<CarrierShipment>, ParseError> {
                     }),
                     _ => {}
                 }
-                text.clear();
             }
             Event::Text(t) if path.last().is_some_and(|tag| tag.keeps_text()) => {
                 text.push_str(&t.xml10_content());
@@ -293,7 +296,6 @@ pub fn parse_tracking(xml: &str) -> Result<Vec<CarrierShipment>, ParseError> {
                     }
                     _ => {}
                 }
-                text.clear();
             }
             Event::Eof => break,
             // Declarations, comments, processing instructions, doctypes, and the text of
@@ -493,6 +495,16 @@ mod tests {
         assert_eq!(waybills, ["1", "2"]);
         assert_eq!(shipments[0].new_waybill, "2");
         assert_eq!(shipments[1].ref_no, "RTO - 1");
+    }
+
+    /// A value is the field's own text: text, CDATA and entities inside an element nested in
+    /// it (which Blue Dart never sends) are left out, and so is the text around fields.
+    #[test]
+    fn a_value_is_its_own_text_without_what_nested_elements_hold() {
+        let xml = "<ShipmentData><Shipment WaybillNo=\"1\">around<Status>ON<Note>x<![CDATA[y]]>&amp;&#66;</Note> TIME</Status>after<StatusType>UD</StatusType></Shipment></ShipmentData>";
+        let shipment = &parse_tracking(xml).unwrap()[0];
+        assert_eq!(shipment.status, "ON TIME");
+        assert_eq!(shipment.status_type, "UD");
     }
 
     #[test]
