@@ -8,6 +8,8 @@
 #                                      D1 (tests/store_contract.rs), into build-contract/
 #   build-worker.sh --bench-cpu        a bench build that also runs the sync batch's CPU workload
 #                                      in wasm (POST /__bench-cpu, benches/runtime.rs), into build-bench/
+#   build-worker.sh --front            the customer worker (the customer routes; everything else
+#                                      handed to the full worker), into build-front/
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$ROOT"
@@ -17,6 +19,8 @@ if [ "${1:-}" = "--store-contract" ]; then
   out="build-contract" features=(--features store-contract)
 elif [ "${1:-}" = "--bench-cpu" ]; then
   out="build-bench" features=(--features bench-cpu)
+elif [ "${1:-}" = "--front" ]; then
+  out="build-front" features=(--no-default-features)
 fi
 stamp="$out/.built"
 # .dev.vars.example is compiled in: production refuses its values; so is the contract, served at

@@ -26,6 +26,18 @@ impl RequestBody for WorkerBody {
     }
 }
 
+/// A URL's path and query, read from the raw text: parsing the whole URL would pull the `url`
+/// crate's international-domain tables into the wasm for nothing.
+pub fn path_and_query(url: &str) -> &str {
+    let after_scheme = url.split_once("://").map_or(url, |(_, rest)| rest);
+    let path_and_query = after_scheme
+        .find('/')
+        .map_or("/", |start| &after_scheme[start..]);
+    path_and_query
+        .split_once('#')
+        .map_or(path_and_query, |(pq, _)| pq)
+}
+
 /// The request's method, path and query, and headers, with its body left to be read.
 pub fn to_http(request: Request) -> Result<http::Request<WorkerBody>, http::Error> {
     let head = request_head(request.inner());
@@ -34,16 +46,9 @@ pub fn to_http(request: Request) -> Result<http::Request<WorkerBody>, http::Erro
     // (QUERY, PROPFIND, …) to GET, which would serve them as GETs.
     let method = lines.next().unwrap_or_default();
     let url = lines.next().unwrap_or_default();
-    // The raw URL's path and query: parsing the whole URL would pull the `url` crate's
-    // international-domain tables into the wasm for nothing.
-    let after_scheme = url.split_once("://").map_or(url, |(_, rest)| rest);
-    let path_and_query = after_scheme
-        .find('/')
-        .map_or("/", |start| &after_scheme[start..]);
-    let path_and_query = path_and_query
-        .split_once('#')
-        .map_or(path_and_query, |(pq, _)| pq);
-    let mut builder = http::Request::builder().method(method).uri(path_and_query);
+    let mut builder = http::Request::builder()
+        .method(method)
+        .uri(path_and_query(url));
     // A header http cannot represent (none that a client can send over HTTP) is left out rather
     // than failing the whole request.
     while let (Some(name), Some(value)) = (lines.next(), lines.next()) {

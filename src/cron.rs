@@ -1,18 +1,55 @@
 //! The hourly cron trigger (the sync's producer) and the queues' consumer (sync, refresh, push,
 //! webhook deliveries).
 
+use std::time::Duration;
+
 use serde::de::DeserializeOwned;
 use serde_json::Value;
-use worker::{Env, Message, MessageBatch, MessageExt, ScheduledEvent, console_error, console_log};
+use worker::{
+    Delay, Env, Message, MessageBatch, MessageExt, QueueRetryOptionsBuilder, ScheduledEvent,
+    console_error, console_log,
+};
 
 use crate::config::Environment;
 use crate::fetch::WorkerFetch;
-use crate::queues::{PUSH_QUEUE_NAME, REFRESH_QUEUE_NAME, WEBHOOK_QUEUE_NAME, apply};
-use crate::runtime::{WorkerRandom, WorkerSleeper};
+use crate::runtime::WorkerRandom;
 use crate::wiring::Invocation;
+use tracking_core::ports::Sleeper;
 use tracking_core::push::PushMessage;
-use tracking_core::queue::{Lane, SyncMessage};
+use tracking_core::queue::{Lane, SyncMessage, Verdict};
 use tracking_core::webhooks::DeliveryMessage;
+
+/// The push queue's name (`wrangler.toml`, both environments): how the one queue handler
+/// tells its batches apart.
+const PUSH_QUEUE_NAME: &str = "shipment-push";
+
+/// The webhook queue's name (`wrangler.toml`, both environments).
+const WEBHOOK_QUEUE_NAME: &str = "webhook-deliveries";
+
+/// The refresh queue's name (wrangler.toml, both environments): its messages are handed back
+/// to it, not to the sync queue.
+const REFRESH_QUEUE_NAME: &str = "shipment-refresh";
+
+/// The sync's pause between Blue Dart calls.
+struct WorkerSleeper;
+
+impl Sleeper for WorkerSleeper {
+    async fn sleep(&self, ms: u64) {
+        Delay::from(Duration::from_millis(ms)).await;
+    }
+}
+
+/// Applies the consumer's verdict to a delivered message.
+fn apply(message: &impl MessageExt, verdict: Verdict) {
+    match verdict {
+        Verdict::Ack => message.ack(),
+        Verdict::Retry { delay_secs } => message.retry_with_options(
+            &QueueRetryOptionsBuilder::new()
+                .with_delay_seconds(delay_secs)
+                .build(),
+        ),
+    }
+}
 
 /// The most of an endpoint's answer to a webhook read: only its status matters.
 const WEBHOOK_MAX_RESPONSE_BYTES: usize = 64 * 1024;

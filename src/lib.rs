@@ -9,9 +9,12 @@
 pub mod bench_cpu;
 mod bridge;
 pub mod config;
+#[cfg(feature = "full")]
 mod cron;
 pub mod d1;
 mod fetch;
+#[cfg(not(feature = "full"))]
+mod front;
 mod kv;
 mod queues;
 mod runtime;
@@ -19,9 +22,9 @@ mod runtime;
 mod store_contract;
 mod wiring;
 
-use worker::{
-    Context, Env, MessageBatch, Request, Response, ScheduleContext, ScheduledEvent, event,
-};
+use worker::{Context, Env, Request, Response, event};
+#[cfg(feature = "full")]
+use worker::{MessageBatch, ScheduleContext, ScheduledEvent};
 
 #[event(start)]
 fn start() {
@@ -45,11 +48,13 @@ async fn fetch(
     Ok(wiring::serve(req, env, ctx).await)
 }
 
+#[cfg(feature = "full")]
 #[event(scheduled)]
 async fn scheduled(event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
     cron::run(&event, &env).await;
 }
 
+#[cfg(feature = "full")]
 #[event(queue)]
 async fn queue(
     batch: MessageBatch<serde_json::Value>,

@@ -1,12 +1,11 @@
-//! Cloudflare Queues behind the domain's `SyncQueues` port, and the consumer's verdicts applied
-//! to the platform's messages.
+//! Cloudflare Queues behind the domain's `SyncQueues` port: what the producers send.
 
-use worker::{Env, MessageBuilder, MessageExt, Queue, QueueRetryOptionsBuilder, SendMessage};
+use worker::{Env, MessageBuilder, Queue, SendMessage};
 
 use serde::Serialize;
 use tracking_core::ports::StoreError;
 use tracking_core::push::PushMessage;
-use tracking_core::queue::{Lane, MAX_MESSAGES_PER_SEND, SyncMessage, SyncQueues, Verdict};
+use tracking_core::queue::{Lane, MAX_MESSAGES_PER_SEND, SyncMessage, SyncQueues};
 use tracking_core::webhooks::{DeliveryMessage, WebhookQueue};
 
 /// The bindings `wrangler.toml` declares, one per lane.
@@ -15,18 +14,9 @@ pub const REFRESH_QUEUE: &str = "REFRESH_QUEUE";
 pub const DEAD_LETTER_QUEUE: &str = "DEAD_LETTER_QUEUE";
 /// Blue Dart's pushed updates, from the push endpoint to their consumer.
 pub const PUSH_QUEUE: &str = "PUSH_QUEUE";
-/// The push queue's name (`wrangler.toml`, both environments): how the one queue handler
-/// tells its batches apart.
-pub const PUSH_QUEUE_NAME: &str = "shipment-push";
 
 /// Webhook deliveries: one message per attempt at a delivery (retries are resends with a delay).
 pub const WEBHOOK_QUEUE: &str = "WEBHOOK_QUEUE";
-/// The webhook queue's name (`wrangler.toml`, both environments).
-pub const WEBHOOK_QUEUE_NAME: &str = "webhook-deliveries";
-
-/// The refresh queue's name (wrangler.toml, both environments): its messages are handed back
-/// to it, not to the sync queue.
-pub const REFRESH_QUEUE_NAME: &str = "shipment-refresh";
 
 /// The queues, each binding looked up when a message is sent to it: most requests (a cached
 /// read above all) send none, and every lookup is a call into JavaScript.
@@ -97,17 +87,5 @@ impl SyncQueues for WorkerQueues {
 impl WebhookQueue for WorkerQueues {
     async fn send(&self, messages: &[DeliveryMessage], delay_secs: u32) -> Result<(), StoreError> {
         send_pages(&self.queue(WEBHOOK_QUEUE)?, messages, delay_secs).await
-    }
-}
-
-/// Applies the consumer's verdict to a delivered message.
-pub fn apply(message: &impl MessageExt, verdict: Verdict) {
-    match verdict {
-        Verdict::Ack => message.ack(),
-        Verdict::Retry { delay_secs } => message.retry_with_options(
-            &QueueRetryOptionsBuilder::new()
-                .with_delay_seconds(delay_secs)
-                .build(),
-        ),
     }
 }

@@ -4,14 +4,12 @@ use std::cell::{Cell, RefCell};
 use std::fmt::Write;
 use std::future::Future;
 use std::rc::Rc;
-use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use worker::{Date, Delay, console_log, console_warn};
+use worker::{Date, console_log, console_warn};
 
 use tracking_core::ports::{
-    Clock, HttpClient, HttpError, HttpRequest, HttpResponse, KeyValue, Log, Random, Sleeper,
-    StoreError,
+    Clock, HttpClient, HttpError, HttpRequest, HttpResponse, KeyValue, Log, Random, StoreError,
 };
 use tracking_core::queue::{Lane, MAX_MESSAGES_PER_SEND, SyncMessage, SyncQueues};
 use tracking_core::webhooks::{DeliveryMessage, WebhookQueue};
@@ -33,14 +31,6 @@ impl Random for WorkerRandom {
     fn next_u64(&self) -> u64 {
         // Jitter only: should the source fail, no jitter is a fine answer.
         getrandom::u64().unwrap_or(0)
-    }
-}
-
-pub struct WorkerSleeper;
-
-impl Sleeper for WorkerSleeper {
-    async fn sleep(&self, ms: u64) {
-        Delay::from(Duration::from_millis(ms)).await;
     }
 }
 

@@ -226,6 +226,11 @@ impl Invocation {
 /// Answers one request: the HTTP contract over this invocation's ports, and a background
 /// refresh after the response when the contract asks for one.
 pub async fn serve(req: Request, env: Env, ctx: Context) -> Response {
+    #[cfg(not(feature = "full"))]
+    let req = match crate::front::hand_off(req, &env).await {
+        Ok(answer) => return answer,
+        Err(req) => req,
+    };
     // The request as the contract sees it, with its own method (worker's `Method` would take
     // an unknown one for GET), whether or not the worker is configured.
     let request = match to_http(req) {

@@ -2,6 +2,13 @@
 //! typed request and response bodies, the mapping of domain errors to status and code, CORS and
 //! Cache-Control. The worker only turns its requests into `http::Request`s and back.
 
+// The customer worker's build (without `full`) compiles the back office's handlers without
+// calling them (the linker leaves them out); only the default build's dead code is a warning.
+#![cfg_attr(
+    not(feature = "full"),
+    allow(dead_code, unused_imports, unused_variables)
+)]
+
 pub mod bulk;
 pub mod conditional;
 pub mod credentials;
@@ -76,15 +83,18 @@ pub fn health(configured: bool) -> http::Response<String> {
     }
 }
 
+#[cfg(feature = "full")]
 /// The contract, `openapi/openapi.json` without its whitespace (`scripts/openapi-json.mjs`
 /// writes both and checks they agree), compiled in.
 pub const OPENAPI_JSON: &str = include_str!("../../../openapi/openapi.min.json");
 
 /// How long anyone may keep the contract: it changes only with a deployment, and its `ETag`
 /// makes checking again cheap.
+#[cfg(feature = "full")]
 pub const OPENAPI_CACHE: &str = "public, max-age=300";
 
 /// `GET /openapi.json`, conditional on its `ETag` (computed once per isolate).
+#[cfg(feature = "full")]
 pub fn openapi_document(request: &http::HeaderMap) -> http::Response<String> {
     static ETAG: std::sync::OnceLock<String> = std::sync::OnceLock::new();
     let etag = ETAG.get_or_init(|| conditional::etag(OPENAPI_JSON));
@@ -101,6 +111,7 @@ pub fn unconfigured(
 ) -> http::Response<String> {
     let mut response = match route(method, path) {
         Ok(Route::Health) => health(false),
+        #[cfg(feature = "full")]
         Ok(Route::OpenApi) => openapi_document(headers),
         Ok(_) => ApiError::not_configured().into_response(),
         Err(e) => e.into_response(),
@@ -235,25 +246,32 @@ where
         route: Route,
         request: http::Request<B>,
     ) -> Result<Reply, ApiError> {
-        if !matches!(
-            route,
-            Route::Health
-                | Route::OpenApi
-                | Route::CustomerTrack(_)
-                | Route::CustomerPreflight
-                | Route::CarrierPush
-                | Route::TrackPage(_)
-                | Route::Widget
-        ) {
-            self.admin(request.headers())?;
-        }
         Ok(match route {
             Route::Health => health(true).into(),
-            Route::OpenApi => openapi_document(request.headers()).into(),
             Route::CustomerPreflight => preflight().into(),
             Route::CustomerTrack(id) => self.customer_track(&request, &id).await?.into(),
             Route::TrackPage(id) => self.track_page(&request, &id).await.into(),
             Route::Widget => page::widget_response(request.headers()).into(),
+            #[cfg(feature = "full")]
+            route => self.back_office(route, request).await?,
+            // The customer worker is handed only its own paths.
+            #[cfg(not(feature = "full"))]
+            _ => return Err(ApiError::not_found()),
+        })
+    }
+
+    /// The contract, Blue Dart's push and the admin routes: not a customer's.
+    #[cfg(feature = "full")]
+    async fn back_office<B: RequestBody>(
+        &self,
+        route: Route,
+        request: http::Request<B>,
+    ) -> Result<Reply, ApiError> {
+        if !matches!(route, Route::OpenApi | Route::CarrierPush) {
+            self.admin(request.headers())?;
+        }
+        Ok(match route {
+            Route::OpenApi => openapi_document(request.headers()).into(),
             Route::AdminTrack(id) => self.admin_track(&id).await?,
             Route::AdminSync(id) => {
                 let summary = self
@@ -319,6 +337,12 @@ where
                 )
                 .into()
             }
+            // Answered by `dispatch`.
+            Route::Health
+            | Route::CustomerPreflight
+            | Route::CustomerTrack(_)
+            | Route::TrackPage(_)
+            | Route::Widget => return Err(ApiError::not_found()),
         })
     }
 

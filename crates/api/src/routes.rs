@@ -43,6 +43,16 @@ pub fn is_customer_path(path: &str) -> bool {
     matches!(segments(path).as_slice(), ["api", "shipment", _, "track"])
 }
 
+/// Whether the customer worker (the build without the `full` feature) answers this path itself:
+/// health, the customer track, the tracking page and the widget. Every other path (the admin
+/// routes, Blue Dart's push, the contract) it hands to the full worker unread.
+pub fn is_front_path(path: &str) -> bool {
+    matches!(
+        segments(path).as_slice(),
+        ["health"] | ["widget.js"] | ["track", _] | ["api", "shipment", _, "track"]
+    )
+}
+
 /// Every route as (method, path template), for documentation and the contract's checks.
 pub const TABLE: &[(&str, &str)] = &[
     ("GET", "/health"),
@@ -142,6 +152,40 @@ pub fn route(method: &Method, path: &str) -> Result<Route, ApiError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The customer worker's paths are the customer routes of the table and nothing else.
+    #[test]
+    fn the_customer_worker_answers_the_customer_routes_only() {
+        let front: Vec<&str> = TABLE
+            .iter()
+            .map(|(_, template)| *template)
+            .filter(|template| is_front_path(&template.replace("{orderId}", "ORD-1")))
+            .collect();
+        assert_eq!(
+            front,
+            [
+                "/health",
+                "/health",
+                "/api/shipment/{orderId}/track",
+                "/api/shipment/{orderId}/track",
+                "/track/{orderId}",
+                "/widget.js",
+                "/widget.js",
+            ]
+        );
+        for elsewhere in [
+            "/",
+            "/openapi.json",
+            "/api/carrier/bluedart/push",
+            "/api/shipment/ORD-1",
+            "/api/shipment/ORD-1/track/more",
+            "/track",
+            "/track/ORD-1/x",
+            "/healthz",
+        ] {
+            assert!(!is_front_path(elsewhere), "{elsewhere}");
+        }
+    }
 
     #[test]
     fn every_route_in_the_table_is_routed_and_others_are_not() {
