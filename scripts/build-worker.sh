@@ -23,6 +23,10 @@ elif [ "${1:-}" = "--front" ]; then
   out="build-front" features=(--no-default-features)
 fi
 stamp="$out/.built"
+# The customer worker's configuration comes from wrangler.toml, written anew every time.
+if [ "$out" = "build-front" ]; then
+  node scripts/front-config.mjs
+fi
 # .dev.vars.example is compiled in: production refuses its values; so is the contract, served at
 # GET /openapi.json, and web/ (the tracking page's styles and script, the widget, the catalogues).
 if [ -f "$stamp" ] && [ -z "$(find src crates web Cargo.toml Cargo.lock .dev.vars.example openapi/openapi.min.json -newer "$stamp" -print -quit)" ]; then

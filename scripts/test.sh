@@ -15,6 +15,8 @@ log "cargo clippy (host)"
 cargo clippy --quiet --workspace --all-targets -- -D warnings
 log "cargo clippy (wasm32-unknown-unknown)"
 cargo clippy --quiet -p shipment-tracker --lib --target wasm32-unknown-unknown -- -D warnings
+log "cargo clippy (wasm32-unknown-unknown, the customer worker: no default features)"
+cargo clippy --quiet -p shipment-tracker --lib --target wasm32-unknown-unknown --no-default-features -- -D warnings
 
 log "OpenAPI: redocly lint (recommended rules), openapi.json up to date with openapi.yaml"
 redocly lint
@@ -23,6 +25,8 @@ node scripts/openapi-json.mjs --check
 bash scripts/build-worker.sh
 # The test build that runs the storage contract suite against D1 (tests/store_contract.rs).
 bash scripts/build-worker.sh --store-contract
+# The customer worker, which tests/front.rs runs in front of the full one.
+bash scripts/build-worker.sh --front
 
 log "cargo test (unit, simulator and end-to-end)"
 results="$(mktemp)"

@@ -1,0 +1,125 @@
+//! End to end: the customer worker (`build-worker.sh --front`) in front of the full worker, as
+//! production runs them: the customer routes answered by the smaller build itself, every other
+//! request handed through the service binding FULL, both on the same local D1 and KV.
+
+use bluedart_sim::{Endpoint, SimConfig};
+use e2e::{Front, Options, TestWorker, customer_token};
+use serde_json::{Value, json};
+
+fn front(front: Front) -> TestWorker {
+    TestWorker::start_with(Options {
+        vars: vec![("FORCE_REFRESH_MIN_INTERVAL_SECONDS", "0".into())],
+        sim: SimConfig {
+            demo: true,
+            ..SimConfig::default()
+        },
+        front,
+        ..Options::default()
+    })
+}
+
+#[test]
+fn customers_are_answered_in_front_and_everything_else_by_the_full_worker() {
+    let w = front(Front::WithFull);
+    // Registered and shipped through the admin routes, which the full worker answers.
+    w.ship("ORD-1", "cust-1", "81234567890");
+    let admin = w.admin("GET", "/api/admin/shipment/ORD-1/track", None);
+    assert_eq!(admin.status, 200, "{}", admin.body);
+    assert_eq!(admin.json()["admin"]["customerId"], "cust-1");
+
+    // The customer's answers, from the cache the full worker filled, then live from Blue Dart.
+    let cached = w.track("ORD-1", "cust-1", false);
+    assert_eq!(cached.status, 200, "{}", cached.body);
+    assert_eq!(cached.json()["tracking"]["status"], "Booked");
+    assert!(w.sim.calls(Endpoint::Tracking).is_empty());
+    let live = w.track("ORD-1", "cust-1", true);
+    assert_eq!(live.status, 200, "{}", live.body);
+    let live = live.json();
+    assert_eq!(
+        live["dataSource"],
+        json!({"isLive": true, "isCached": false, "unavailable": false})
+    );
+    assert_eq!(w.sim.calls(Endpoint::Tracking).len(), 1);
+    // What the refresh saved is what both workers now read.
+    let again = w.track("ORD-1", "cust-1", false).json();
+    assert_eq!(again["tracking"], live["tracking"]);
+    let admin = w
+        .admin("GET", "/api/admin/shipment/ORD-1/track", None)
+        .json();
+    assert_eq!(admin["tracking"]["status"], live["tracking"]["status"]);
+
+    // The page and the widget.
+    let token = customer_token("cust-1");
+    let page = w.get(&format!("/track/ORD-1?token={token}"));
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(
+        page.header("content-type")
+            .unwrap()
+            .starts_with("text/html")
+    );
+    assert!(page.body.contains("ORD-1"));
+    let widget = w.get("/widget.js");
+    assert_eq!(widget.status, 200);
+    assert!(
+        widget
+            .header("content-type")
+            .unwrap()
+            .contains("javascript")
+    );
+
+    // Handed over whole: the contract, a body, the full worker's own errors.
+    let contract = w.get("/openapi.json");
+    assert_eq!(contract.status, 200);
+    assert_eq!(
+        contract.json()["openapi"].as_str().map(|v| &v[..2]),
+        Some("3.")
+    );
+    let bulk = w.request(
+        "POST",
+        "/api/admin/orders",
+        &[
+            ("Authorization", &format!("Bearer {}", e2e::ADMIN_TOKEN)),
+            ("Content-Type", "application/x-ndjson"),
+        ],
+        Some("{\"orderId\":\"ORD-2\",\"customerId\":\"cust-2\"}\n{\"orderId\":\"ORD-3\",\"customerId\":\"cust-3\"}\n"),
+    );
+    assert_eq!(bulk.status, 200, "{}", bulk.body);
+    assert_eq!(bulk.json()["created"], 2);
+    let missing = w.get("/api/nothing-here");
+    assert_eq!(missing.status, 404);
+    assert_eq!(missing.json()["code"], "NOT_FOUND");
+    let unauthorised = w.request("GET", "/api/admin/sync/runs", &[], None);
+    assert_eq!(unauthorised.status, 401);
+}
+
+/// With nothing behind its service binding, the customer worker still answers every customer
+/// route itself (reading D1 and KV), and nothing else: it has no admin code to fall back on.
+#[test]
+fn the_customer_worker_alone_answers_only_the_customer_routes() {
+    let w = front(Front::Alone);
+    assert_eq!(w.get("/health").json(), json!({"status": "ok"}));
+    assert_eq!(w.get("/widget.js").status, 200);
+    let unknown = w.track("ORD-404", "cust-1", false);
+    assert_eq!(unknown.status, 404, "{}", unknown.body);
+    assert_eq!(unknown.json()["code"], "ORDER_NOT_FOUND");
+    let page = w.get(&format!(
+        "/track/ORD-404?token={}",
+        customer_token("cust-1")
+    ));
+    assert_eq!(page.status, 404, "{}", page.body);
+    assert!(page.body.contains("<html"));
+    for (method, path) in [
+        ("GET", "/openapi.json"),
+        ("PUT", "/api/admin/orders/ORD-1"),
+        ("POST", "/api/carrier/bluedart/push"),
+        ("GET", "/api/nothing-here"),
+    ] {
+        let answer = w.send(method, path, &[], Some("{}"));
+        assert_eq!(answer.status, 503, "{method} {path}: {}", answer.body);
+        assert!(
+            serde_json::from_str::<Value>(&answer.body).is_err(),
+            "{method} {path} was answered by a worker: {}",
+            answer.body
+        );
+    }
+}
