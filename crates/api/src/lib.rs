@@ -83,9 +83,9 @@ pub fn health(configured: bool) -> http::Response<String> {
     }
 }
 
-#[cfg(feature = "full")]
 /// The contract, `openapi/openapi.json` without its whitespace (`scripts/openapi-json.mjs`
-/// writes both and checks they agree), compiled in.
+/// writes both and checks they agree), compiled in (the full worker's only).
+#[cfg(feature = "full")]
 pub const OPENAPI_JSON: &str = include_str!("../../../openapi/openapi.min.json");
 
 /// How long anyone may keep the contract: it changes only with a deployment, and its `ETag`
