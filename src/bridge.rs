@@ -9,6 +9,14 @@ use worker::{Request, Response, web_sys};
 /// A Workers request body, read chunk by chunk only when a route needs it.
 pub struct WorkerBody(Request);
 
+impl WorkerBody {
+    /// The platform's request this body belongs to, as it came.
+    #[cfg(not(feature = "full"))]
+    pub fn into_request(self) -> Request {
+        self.0
+    }
+}
+
 impl RequestBody for WorkerBody {
     async fn read(mut self, limit: usize) -> Result<Vec<u8>, BodyError> {
         let mut bytes = Vec::new();
@@ -28,7 +36,7 @@ impl RequestBody for WorkerBody {
 
 /// A URL's path and query, read from the raw text: parsing the whole URL would pull the `url`
 /// crate's international-domain tables into the wasm for nothing.
-pub fn path_and_query(url: &str) -> &str {
+fn path_and_query(url: &str) -> &str {
     let after_scheme = url.split_once("://").map_or(url, |(_, rest)| rest);
     let path_and_query = after_scheme
         .find('/')

@@ -8,17 +8,19 @@ use tracking_api::routes::is_front_path;
 use tracking_core::ports::Log;
 use worker::{Env, Request, Response};
 
-use crate::bridge::{path_and_query, to_worker};
+use crate::bridge::{WorkerBody, to_worker};
 use crate::runtime::ConsoleLog;
 
-/// The full worker's answer to `req`, or `req` back when this worker answers it.
-pub async fn hand_off(req: Request, env: &Env) -> Result<Response, Request> {
-    let url = req.inner().url();
-    let path = path_and_query(&url);
-    let path = path.split_once('?').map_or(path, |(path, _)| path);
-    if is_front_path(path) {
-        return Err(req);
+/// The full worker's answer to `request`, or `request` back when this worker answers it.
+pub async fn hand_off(
+    request: http::Request<WorkerBody>,
+    env: &Env,
+) -> Result<Response, http::Request<WorkerBody>> {
+    if is_front_path(request.uri().path()) {
+        return Err(request);
     }
+    // The platform's own request, body unread, as it came.
+    let req: Request = request.into_body().into_request();
     let Ok(full) = env.service("FULL") else {
         worker::console_error!("[HTTP] not configured: the service binding FULL is missing");
         return Ok(to_worker(ApiError::not_configured().into_response()));

@@ -226,11 +226,6 @@ impl Invocation {
 /// Answers one request: the HTTP contract over this invocation's ports, and a background
 /// refresh after the response when the contract asks for one.
 pub async fn serve(req: Request, env: Env, ctx: Context) -> Response {
-    #[cfg(not(feature = "full"))]
-    let req = match crate::front::hand_off(req, &env).await {
-        Ok(answer) => return answer,
-        Err(req) => req,
-    };
     // The request as the contract sees it, with its own method (worker's `Method` would take
     // an unknown one for GET), whether or not the worker is configured.
     let request = match to_http(req) {
@@ -245,6 +240,11 @@ pub async fn serve(req: Request, env: Env, ctx: Context) -> Response {
                 .into_response(),
             );
         }
+    };
+    #[cfg(not(feature = "full"))]
+    let request = match crate::front::hand_off(request, &env).await {
+        Ok(answer) => return answer,
+        Err(request) => request,
     };
     let invocation = match Invocation::from_env(&env) {
         Ok(invocation) => invocation,
