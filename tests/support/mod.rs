@@ -125,8 +125,8 @@ pub struct Options {
     /// Run the test build that serves the storage contract suite against D1
     /// (`build-worker.sh --store-contract`, into `build-contract/`) instead of the worker.
     pub store_contract: bool,
-    /// Run the customer worker (`build-worker.sh --front`, into `build-front/`) in front, as
-    /// production does: it answers the customer routes and hands the rest to the full worker.
+    /// Whether the customer worker (`build-worker.sh --front`, into `build-front/`) answers, as
+    /// in production, with or without the full worker behind it.
     pub front: Front,
 }
 
