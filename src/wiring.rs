@@ -17,7 +17,7 @@ use tracking_core::webhooks::service::Webhooks;
 use worker::{Context, Env, Request, Response};
 
 use crate::bridge::{to_http, to_worker};
-use crate::config::{Config, ConfigError, Environment, production_problems};
+use crate::config::{Config, ConfigError, Environment, Role, production_problems};
 use crate::d1::D1Store;
 use crate::fetch::WorkerFetch;
 use crate::kv::WorkersKv;
@@ -71,7 +71,7 @@ fn settings(env: &Env) -> Result<Rc<Settings>, SetupError> {
         return Ok(loaded);
     }
     let config = config(env).map_err(|e| SetupError(e.to_string()))?;
-    let problems = production_problems(&config, |name| secret(env, name));
+    let problems = production_problems(Role::THIS, &config, |name| secret(env, name));
     if !problems.is_empty() {
         return Err(SetupError(format!(
             "production refuses to serve with unsafe settings: {}",

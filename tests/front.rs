@@ -6,21 +6,23 @@ use bluedart_sim::{Endpoint, SimConfig};
 use e2e::{Front, Options, TestWorker, customer_token};
 use serde_json::{Value, json};
 
-fn front(front: Front) -> TestWorker {
+fn front(front: Front, options: Options) -> TestWorker {
+    let mut vars = vec![("FORCE_REFRESH_MIN_INTERVAL_SECONDS", "0".into())];
+    vars.extend(options.vars);
     TestWorker::start_with(Options {
-        vars: vec![("FORCE_REFRESH_MIN_INTERVAL_SECONDS", "0".into())],
+        vars,
         sim: SimConfig {
             demo: true,
             ..SimConfig::default()
         },
         front,
-        ..Options::default()
+        ..options
     })
 }
 
 #[test]
 fn customers_are_answered_in_front_and_everything_else_by_the_full_worker() {
-    let w = front(Front::WithFull);
+    let w = front(Front::WithFull, Options::default());
     // Registered and shipped through the admin routes, which the full worker answers.
     w.ship("ORD-1", "cust-1", "81234567890");
     let admin = w.admin("GET", "/api/admin/shipment/ORD-1/track", None);
@@ -94,9 +96,20 @@ fn customers_are_answered_in_front_and_everything_else_by_the_full_worker() {
 
 /// With nothing behind its service binding, the customer worker still answers every customer
 /// route itself (reading D1 and KV), and nothing else: it has no admin code to fall back on.
+/// In production it serves without the admin and push tokens, which only the full worker needs.
 #[test]
 fn the_customer_worker_alone_answers_only_the_customer_routes() {
-    let w = front(Front::Alone);
+    let w = front(
+        Front::Alone,
+        Options {
+            vars: vec![("ENVIRONMENT", "production".into())],
+            secrets: vec![
+                ("ADMIN_TOKEN", String::new()),
+                ("BLUEDART_PUSH_TOKEN", String::new()),
+            ],
+            ..Options::default()
+        },
+    );
     assert_eq!(w.get("/health").json(), json!({"status": "ok"}));
     assert_eq!(w.get("/widget.js").status, 200);
     let unknown = w.track("ORD-404", "cust-1", false);

@@ -5,7 +5,7 @@
 
 mod production;
 
-pub use production::production_problems;
+pub use production::{Role, production_problems};
 
 use std::fmt;
 

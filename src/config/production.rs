@@ -24,6 +24,24 @@ pub const BLUEDART_SECRETS: [&str; 4] = [
     "BLUEDART_LICENCE_KEY",
 ];
 
+/// Which worker checks its secrets. The customer worker (`build-worker.sh --front`) answers no
+/// admin route and no push, so it is given, and needs, neither `ADMIN_TOKEN` nor
+/// `BLUEDART_PUSH_TOKEN`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Role {
+    Full,
+    Customer,
+}
+
+impl Role {
+    /// This build's.
+    pub const THIS: Role = if cfg!(feature = "full") {
+        Role::Full
+    } else {
+        Role::Customer
+    };
+}
+
 /// The values `.dev.vars.example` gives each secret: known to everyone, so never fit for
 /// production.
 pub fn example_secrets() -> Vec<(&'static str, &'static str)> {
@@ -61,13 +79,17 @@ fn is_loopback(url: &str) -> bool {
 ///
 /// - Blue Dart's base URL must be `https://` (credentials and the licence key travel with every
 ///   call), unless it is a loopback address, i.e. the simulator in a local rehearsal;
-/// - `ADMIN_TOKEN`, `CUSTOMER_TOKEN_SECRET` and `TRACKING_LINK_SECRET` must have at least
-///   [`MIN_SECRET_BYTES`] bytes and differ from `.dev.vars.example`;
+/// - `ADMIN_TOKEN` (the full worker's only), `CUSTOMER_TOKEN_SECRET` and `TRACKING_LINK_SECRET`
+///   must have at least [`MIN_SECRET_BYTES`] bytes and differ from `.dev.vars.example`;
 /// - Blue Dart's credentials must be set and, unless the base URL is loopback, differ from
 ///   `.dev.vars.example`;
-/// - `BLUEDART_PUSH_TOKEN`, when set, must have at least [`MIN_SECRET_BYTES`] bytes and differ
-///   from `.dev.vars.example`.
-pub fn production_problems(config: &Config, secret: impl Fn(&str) -> String) -> Vec<String> {
+/// - `BLUEDART_PUSH_TOKEN`, when set on the full worker, must have at least
+///   [`MIN_SECRET_BYTES`] bytes and differ from `.dev.vars.example`.
+pub fn production_problems(
+    role: Role,
+    config: &Config,
+    secret: impl Fn(&str) -> String,
+) -> Vec<String> {
     if config.environment != Environment::Production {
         return Vec::new();
     }
@@ -80,6 +102,9 @@ pub fn production_problems(config: &Config, secret: impl Fn(&str) -> String) -> 
     let is_example =
         |name: &str, value: &str| examples.iter().any(|(k, v)| *k == name && *v == value);
     for name in OWN_SECRETS {
+        if name == "ADMIN_TOKEN" && role == Role::Customer {
+            continue;
+        }
         let value = secret(name);
         if value.len() < MIN_SECRET_BYTES {
             problems.push(format!(
@@ -98,7 +123,10 @@ pub fn production_problems(config: &Config, secret: impl Fn(&str) -> String) -> 
             problems.push(format!("{name} is the value from .dev.vars.example"));
         }
     }
-    let push = secret(PUSH_SECRET);
+    let push = match role {
+        Role::Full => secret(PUSH_SECRET),
+        Role::Customer => String::new(),
+    };
     if !push.is_empty() {
         if push.len() < MIN_SECRET_BYTES {
             problems.push(format!(
@@ -141,6 +169,37 @@ mod tests {
         }
     }
 
+    /// The customer worker needs neither the admin token nor the push token, whatever they
+    /// are, and every other secret as the full worker does.
+    #[test]
+    fn the_customer_worker_needs_no_admin_or_push_token() {
+        let config = production("https://apigateway.bluedart.com");
+        let customer = |name: &str| match name {
+            "ADMIN_TOKEN" => String::new(),
+            PUSH_SECRET => "short".into(),
+            other => strong(other),
+        };
+        assert_eq!(
+            production_problems(Role::Customer, &config, customer),
+            Vec::<String>::new()
+        );
+        assert_eq!(
+            production_problems(Role::Full, &config, customer),
+            [
+                "ADMIN_TOKEN must be at least 32 bytes (it has 0)",
+                "BLUEDART_PUSH_TOKEN must be at least 32 bytes (it has 5)"
+            ]
+        );
+        let weak_customer_secret = |name: &str| match name {
+            "CUSTOMER_TOKEN_SECRET" => "short".into(),
+            other => customer(other),
+        };
+        assert_eq!(
+            production_problems(Role::Customer, &config, weak_customer_secret),
+            ["CUSTOMER_TOKEN_SECRET must be at least 32 bytes (it has 5)"]
+        );
+    }
+
     #[test]
     fn a_push_token_is_optional_but_never_weak() {
         let config = production("https://apigateway.bluedart.com");
@@ -151,7 +210,7 @@ mod tests {
                 strong(name)
             }
         };
-        assert!(production_problems(&config, without).is_empty());
+        assert!(production_problems(Role::Full, &config, without).is_empty());
         let short = |name: &str| {
             if name == PUSH_SECRET {
                 "p".repeat(31)
@@ -160,7 +219,7 @@ mod tests {
             }
         };
         assert_eq!(
-            production_problems(&config, short),
+            production_problems(Role::Full, &config, short),
             ["BLUEDART_PUSH_TOKEN must be at least 32 bytes (it has 31)"]
         );
     }
@@ -168,14 +227,17 @@ mod tests {
     #[test]
     fn production_with_strong_secrets_and_https_may_serve() {
         let config = production("https://apigateway.bluedart.com");
-        assert_eq!(production_problems(&config, strong), Vec::<String>::new());
+        assert_eq!(
+            production_problems(Role::Full, &config, strong),
+            Vec::<String>::new()
+        );
     }
 
     #[test]
     fn production_refuses_plain_http_to_blue_dart() {
         let config = production("http://apigateway.bluedart.com");
         assert_eq!(
-            production_problems(&config, strong),
+            production_problems(Role::Full, &config, strong),
             ["BLUEDART_BASE_URL must be an https:// URL"]
         );
         // A loopback simulator is a local rehearsal: nothing leaves the machine.
@@ -185,7 +247,7 @@ mod tests {
             "http://[::1]:8788",
         ] {
             assert!(
-                production_problems(&production(local), strong).is_empty(),
+                production_problems(Role::Full, &production(local), strong).is_empty(),
                 "{local}"
             );
         }
@@ -204,7 +266,7 @@ mod tests {
                 .map(|(_, v)| v.to_string())
                 .unwrap_or_default()
         };
-        let problems = production_problems(&config, example);
+        let problems = production_problems(Role::Full, &config, example);
         assert_eq!(problems.len(), 8, "{problems:?}");
         assert!(problems[7].starts_with("BLUEDART_PUSH_TOKEN must be at least 32 bytes"));
         assert!(problems[0].starts_with("ADMIN_TOKEN must be at least 32 bytes"));
@@ -220,7 +282,7 @@ mod tests {
             }
         };
         assert_eq!(
-            production_problems(&config, short),
+            production_problems(Role::Full, &config, short),
             ["TRACKING_LINK_SECRET must be at least 32 bytes (it has 31)"]
         );
         let missing = |name: &str| {
@@ -231,11 +293,11 @@ mod tests {
             }
         };
         assert_eq!(
-            production_problems(&config, missing),
+            production_problems(Role::Full, &config, missing),
             ["BLUEDART_LICENCE_KEY is not set"]
         );
         // Problems name what is wrong, never the value.
-        for problem in production_problems(&config, example) {
+        for problem in production_problems(Role::Full, &config, example) {
             assert!(!problem.contains("dev-"), "{problem}");
         }
     }
@@ -244,6 +306,6 @@ mod tests {
     fn outside_production_nothing_is_checked() {
         let config =
             Config::from_lookup(lookup(&[("BLUEDART_BASE_URL", "http://example.com")])).unwrap();
-        assert!(production_problems(&config, |_| String::new()).is_empty());
+        assert!(production_problems(Role::Full, &config, |_| String::new()).is_empty());
     }
 }
