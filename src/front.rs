@@ -5,11 +5,9 @@
 
 use tracking_api::error::ApiError;
 use tracking_api::routes::is_front_path;
-use tracking_core::ports::Log;
 use worker::{Env, Request, Response};
 
 use crate::bridge::{WorkerBody, to_worker};
-use crate::runtime::ConsoleLog;
 
 /// The full worker's answer to `request`, or `request` back when this worker answers it.
 pub async fn hand_off(
@@ -21,6 +19,8 @@ pub async fn hand_off(
     }
     // The platform's own request, body unread, as it came.
     let req: Request = request.into_body().into_request();
+    // Either failure is a deployment without its full worker: the contract's configuration
+    // error, with the reason in the log.
     let Ok(full) = env.service("FULL") else {
         worker::console_error!("[HTTP] not configured: the service binding FULL is missing");
         return Ok(to_worker(ApiError::not_configured().into_response()));
@@ -28,15 +28,8 @@ pub async fn hand_off(
     Ok(match full.fetch_request(req).await {
         Ok(response) => response,
         Err(e) => {
-            ConsoleLog.warn(&format!("[HTTP] the full worker did not answer: {e}"));
-            to_worker(
-                ApiError::new(
-                    502,
-                    "BACK_OFFICE_UNAVAILABLE",
-                    "The service could not answer; try again",
-                )
-                .into_response(),
-            )
+            worker::console_error!("[HTTP] not configured: the full worker did not answer: {e}");
+            to_worker(ApiError::not_configured().into_response())
         }
     })
 }

@@ -136,3 +136,15 @@ fn the_customer_worker_alone_answers_only_the_customer_routes() {
         );
     }
 }
+
+/// Deployed without its binding, the customer worker still answers its own routes, and says
+/// it is not configured (the contract's 500) for the rest.
+#[test]
+fn without_its_binding_the_customer_worker_says_it_is_not_configured() {
+    let w = front(Front::Unbound, Options::default());
+    assert_eq!(w.get("/health").json(), json!({"status": "ok"}));
+    let admin = w.admin("GET", "/api/admin/sync/runs", None);
+    assert_eq!(admin.status, 500, "{}", admin.body);
+    assert_eq!(admin.json()["code"], "CONFIGURATION_ERROR");
+    w.wait_for_log("the service binding FULL is missing");
+}

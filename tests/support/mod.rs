@@ -131,13 +131,15 @@ pub struct Options {
 }
 
 /// Which workers answer: the full worker alone (the default), or the customer worker in front
-/// of it, or the customer worker with nothing behind its service binding.
+/// of it, or the customer worker with nothing behind its service binding, or without the
+/// binding at all.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Front {
     #[default]
     None,
     WithFull,
     Alone,
+    Unbound,
 }
 
 /// The customer worker's configuration, `build-worker.sh --front` writes it beside the build.
@@ -147,6 +149,36 @@ fn front_config() -> PathBuf {
         path.exists() && root().join("build-front/index.js").exists(),
         "the customer worker's tests need its build: `bash scripts/build-worker.sh --front` (npm test runs it)"
     );
+    path
+}
+
+/// The customer worker's configuration without its service binding, in `dir/unbound/`.
+fn unbound_front_config(dir: &Path) -> PathBuf {
+    let folder = dir.join("unbound");
+    fs::create_dir_all(&folder).expect("create the unbound worker's folder");
+    let front = fs::read_to_string(front_config()).expect("read the customer worker's config");
+    let main = format!(
+        "main = \"{}\"",
+        root().join("build-front/index.js").display()
+    );
+    let mut config = String::new();
+    let mut in_binding = false;
+    for line in front.lines() {
+        if line.starts_with('[') {
+            in_binding = line.ends_with("services]]");
+        }
+        if !in_binding {
+            config.push_str(if line == "main = \"index.js\"" {
+                &main
+            } else {
+                line
+            });
+            config.push('\n');
+        }
+    }
+    assert!(config.contains(&main) && !config.contains("FULL"));
+    let path = folder.join("wrangler.toml");
+    fs::write(&path, config).expect("write the unbound worker's configuration");
     path
 }
 
@@ -478,6 +510,7 @@ impl TestWorker {
                 .into_iter()
                 .collect(),
             Front::Alone => vec![front_config()],
+            Front::Unbound => vec![unbound_front_config(&dir)],
             Front::WithFull => {
                 // The same secrets and `[vars]` overrides for both.
                 let mut dev_vars = secrets(&options.sim, &options.secrets);
