@@ -44,7 +44,7 @@ function rewrite(lines, changes, seen) {
   });
 }
 
-export function frontConfig(text) {
+function frontConfig(text) {
   const changes = [
     [`name = "${FULL}"`, `name = "${FRONT}"`],
     ['main = "build/index.js"', 'main = "index.js"'],
@@ -71,13 +71,11 @@ export function frontConfig(text) {
   ].join("\n");
 }
 
-if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  const config = frontConfig(readFileSync(join(root, "wrangler.toml"), "utf8"));
-  const path = join(root, "build-front", "wrangler.toml");
-  // Written only when it changes: `wrangler dev` runs the build (and so this) whenever the
-  // configuration it watches changes.
-  if (!existsSync(path) || readFileSync(path, "utf8") !== config) {
-    mkdirSync(dirname(path), { recursive: true });
-    writeFileSync(path, config);
-  }
+const config = frontConfig(readFileSync(join(root, "wrangler.toml"), "utf8"));
+const path = join(root, "build-front", "wrangler.toml");
+// Written only when it changes: `wrangler dev` runs the build (and so this) whenever the
+// configuration it watches changes.
+if (!existsSync(path) || readFileSync(path, "utf8") !== config) {
+  mkdirSync(dirname(path), { recursive: true });
+  writeFileSync(path, config);
 }
