@@ -157,26 +157,28 @@ fn unbound_front_config(dir: &Path) -> PathBuf {
     let folder = dir.join("unbound");
     fs::create_dir_all(&folder).expect("create the unbound worker's folder");
     let front = fs::read_to_string(front_config()).expect("read the customer worker's config");
-    let main = format!(
-        "main = \"{}\"",
-        root().join("build-front/index.js").display()
-    );
-    let mut config = String::new();
+    // Every table but the service bindings.
     let mut in_binding = false;
-    for line in front.lines() {
-        if line.starts_with('[') {
-            in_binding = line.ends_with("services]]");
-        }
-        if !in_binding {
-            config.push_str(if line == "main = \"index.js\"" {
-                &main
-            } else {
-                line
-            });
-            config.push('\n');
-        }
-    }
-    assert!(config.contains(&main) && !config.contains("FULL"));
+    let unbound: Vec<&str> = front
+        .lines()
+        .filter(|line| {
+            if line.starts_with('[') {
+                in_binding = line.ends_with("services]]");
+            }
+            !in_binding
+        })
+        .collect();
+    let config = rewritten(
+        &unbound.join("\n"),
+        &[(
+            "main = \"index.js\"",
+            format!(
+                "main = \"{}\"",
+                root().join("build-front/index.js").display()
+            ),
+        )],
+    );
+    assert!(!config.contains("FULL"));
     let path = folder.join("wrangler.toml");
     fs::write(&path, config).expect("write the unbound worker's configuration");
     path
@@ -192,28 +194,50 @@ fn full_config(dir: &Path, dev_vars: &str) -> PathBuf {
     let root = root();
     let project = fs::read_to_string(root.join("wrangler.toml")).expect("read wrangler.toml");
     let at = |path: &str| root.join(path).display().to_string();
-    let config: String = project
-        .lines()
-        .map(|line| match line.trim() {
-            "main = \"build/index.js\"" => format!("main = \"{}\"", at("build/index.js")),
-            "watch_dir = [\"src\", \"crates\"]" => {
-                format!("watch_dir = [\"{}\", \"{}\"]", at("src"), at("crates"))
-            }
-            "migrations_dir = \"migrations\"" => {
-                format!("migrations_dir = \"{}\"", at("migrations"))
-            }
-            _ => line.to_owned(),
-        })
-        .collect::<Vec<_>>()
-        .join("\n");
-    assert!(
-        config.contains(&at("build/index.js")),
-        "wrangler.toml changed shape: the full worker's configuration lost its main"
+    let config = rewritten(
+        &project,
+        &[
+            (
+                "main = \"build/index.js\"",
+                format!("main = \"{}\"", at("build/index.js")),
+            ),
+            (
+                "watch_dir = [\"src\", \"crates\"]",
+                format!("watch_dir = [\"{}\", \"{}\"]", at("src"), at("crates")),
+            ),
+            (
+                "migrations_dir = \"migrations\"",
+                format!("migrations_dir = \"{}\"", at("migrations")),
+            ),
+        ],
     );
     fs::write(folder.join(".dev.vars"), dev_vars).expect("write the full worker's .dev.vars");
     let path = folder.join("wrangler.toml");
     fs::write(&path, config).expect("write the full worker's configuration");
     path
+}
+
+/// A wrangler configuration with each line that is (trimmed) one of `changes`' left sides
+/// replaced by its right side. Every left side must occur: otherwise wrangler.toml changed shape
+/// and the configuration made from it would silently keep the old line.
+fn rewritten(config: &str, changes: &[(&str, String)]) -> String {
+    let mut seen = vec![false; changes.len()];
+    let lines: Vec<&str> = config
+        .lines()
+        .map(
+            |line| match changes.iter().position(|(from, _)| line.trim() == *from) {
+                Some(n) => {
+                    seen[n] = true;
+                    changes[n].1.as_str()
+                }
+                None => line,
+            },
+        )
+        .collect();
+    for ((from, _), seen) in changes.iter().zip(seen) {
+        assert!(seen, "wrangler.toml changed shape: no line {from}");
+    }
+    lines.join("\n")
 }
 
 /// A wrangler configuration for the store contract build: the project's own, pointed at
@@ -226,32 +250,24 @@ fn store_contract_config() -> PathBuf {
         "the store contract suite needs its test build: `bash scripts/build-worker.sh --store-contract` (npm test runs it)"
     );
     let project = fs::read_to_string(root().join("wrangler.toml")).expect("read wrangler.toml");
-    let config: String = project
-        .lines()
-        .map(|line| match line.trim() {
-            "main = \"build/index.js\"" => "main = \"index.js\"".to_owned(),
-            "command = \"bash scripts/build-worker.sh\"" => {
-                "command = \"bash scripts/build-worker.sh --store-contract\"".to_owned()
-            }
-            "watch_dir = [\"src\", \"crates\"]" => {
-                "watch_dir = [\"../src\", \"../crates\"]".to_owned()
-            }
-            "migrations_dir = \"migrations\"" => "migrations_dir = \"../migrations\"".to_owned(),
-            _ => line.to_owned(),
-        })
-        .collect::<Vec<_>>()
-        .join("\n");
-    for moved in [
-        "\"index.js\"",
-        "--store-contract",
-        "../src",
-        "../migrations",
-    ] {
-        assert!(
-            config.contains(moved),
-            "wrangler.toml changed shape: the store contract configuration lost {moved}"
-        );
-    }
+    let config = rewritten(
+        &project,
+        &[
+            ("main = \"build/index.js\"", "main = \"index.js\"".into()),
+            (
+                "command = \"bash scripts/build-worker.sh\"",
+                "command = \"bash scripts/build-worker.sh --store-contract\"".into(),
+            ),
+            (
+                "watch_dir = [\"src\", \"crates\"]",
+                "watch_dir = [\"../src\", \"../crates\"]".into(),
+            ),
+            (
+                "migrations_dir = \"migrations\"",
+                "migrations_dir = \"../migrations\"".into(),
+            ),
+        ],
+    );
     let path = folder.join("wrangler.toml");
     fs::write(&path, config).expect("write the store contract configuration");
     path
