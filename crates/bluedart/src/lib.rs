@@ -7,3 +7,4 @@ pub mod location;
 pub mod parse;
 pub mod push;
 pub mod time;
+pub mod xml;

@@ -6,10 +6,9 @@
 //! information" is a valid empty answer; anything it cannot read is an error, never an empty
 //! answer, so that the caller falls back to its cache.
 
-use quick_xml::escape::resolve_predefined_entity;
-use quick_xml::events::{BytesStart, Event};
-use quick_xml::{Reader, XmlVersion};
 use serde::Serialize;
+
+use crate::xml::{self, Malformed, Reader, Token};
 
 /// One `<ScanDetail>`, values as sent (serialised under Blue Dart's element names).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
@@ -130,17 +129,27 @@ impl Tag {
     }
 }
 
-fn attribute(start: &BytesStart<'_>, name: &str) -> Result<String, ParseError> {
-    for attr in start.attributes() {
-        let attr = attr.map_err(|_| ParseError::Malformed)?;
-        if attr.key.as_ref() == name {
-            let value = attr
-                .normalized_value(XmlVersion::Implicit1_0)
-                .map_err(|_| ParseError::Malformed)?;
-            return Ok(tidy(&value));
-        }
+impl From<Malformed> for ParseError {
+    fn from(_: Malformed) -> Self {
+        ParseError::Malformed
     }
-    Ok(String::new())
+}
+
+/// A `<Shipment>` from its tag: the waybill and the reference, tidied.
+fn shipment(attributes: &str) -> Result<CarrierShipment, ParseError> {
+    let mut shipment = CarrierShipment::default();
+    for attribute in xml::attributes(attributes) {
+        let (name, value) = attribute?;
+        let field = match name {
+            "WaybillNo" => &mut shipment.waybill,
+            "RefNo" => &mut shipment.ref_no,
+            _ => continue,
+        };
+        let mut decoded = String::new();
+        xml::decode(value, Some(&mut decoded))?;
+        *field = tidy(&decoded);
+    }
+    Ok(shipment)
 }
 
 /// Where a kept field's value goes.
@@ -188,27 +197,25 @@ fn is_no_information(text: &str) -> bool {
 /// The shipments in a tracking answer. An empty list means Blue Dart knows none of the
 /// waybills asked for.
 pub fn parse_tracking(xml: &str) -> Result<Vec<CarrierShipment>, ParseError> {
-    let mut reader = Reader::from_str(xml);
-    reader.config_mut().check_end_names = true;
+    let mut reader = Reader::new(xml);
     let mut path: Vec<Tag> = Vec::with_capacity(6);
     let mut text = String::new();
     let mut shipments: Vec<CarrierShipment> = Vec::new();
     let mut error: Option<String> = None;
     let mut closed = false;
 
-    loop {
-        match reader.read_event().map_err(|_| ParseError::Malformed)? {
-            Event::Start(start) => {
-                let name = start.local_name();
-                let tag = match (path.as_slice(), name.as_ref()) {
+    while let Some(token) = reader.next()? {
+        match token {
+            Token::Start {
+                name,
+                attributes,
+                empty: false,
+            } => {
+                let tag = match (path.as_slice(), xml::local_name(name)) {
                     ([], "ShipmentData") => Tag::Root,
                     ([], _) => return Err(ParseError::NotTrackingXml),
                     ([Tag::Root], "Shipment") => {
-                        shipments.push(CarrierShipment {
-                            waybill: attribute(&start, "WaybillNo")?,
-                            ref_no: attribute(&start, "RefNo")?,
-                            ..CarrierShipment::default()
-                        });
+                        shipments.push(shipment(attributes)?);
                         Tag::Shipment
                     }
                     ([Tag::Root], "Error") => Tag::Error,
@@ -234,46 +241,35 @@ pub fn parse_tracking(xml: &str) -> Result<Vec<CarrierShipment>, ParseError> {
                 }
                 path.push(tag);
             }
-            Event::Empty(empty) => {
-                let name = empty.local_name();
-                match (path.as_slice(), name.as_ref()) {
+            Token::Start {
+                name,
+                attributes,
+                empty: true,
+            } => {
+                match (path.as_slice(), xml::local_name(name)) {
                     // `<ShipmentData/>`: a well-formed answer with nothing in it.
                     ([], "ShipmentData") => {
                         closed = true;
                         break;
                     }
                     ([], _) => return Err(ParseError::NotTrackingXml),
-                    ([Tag::Root], "Shipment") => shipments.push(CarrierShipment {
-                        waybill: attribute(&empty, "WaybillNo")?,
-                        ref_no: attribute(&empty, "RefNo")?,
-                        ..CarrierShipment::default()
-                    }),
+                    ([Tag::Root], "Shipment") => shipments.push(shipment(attributes)?),
                     _ => {}
                 }
             }
-            Event::Text(t) if path.last().is_some_and(|tag| tag.keeps_text()) => {
-                text.push_str(&t.xml10_content());
-            }
-            Event::CData(t) if path.last().is_some_and(|tag| tag.keeps_text()) => {
-                text.push_str(&t);
-            }
-            // Checked wherever it stands, kept only where text is: an unknown entity is
-            // malformed XML in whichever element.
-            Event::GeneralRef(r) => {
+            // Checked wherever it stands in the answer, decoded only where it is kept: an
+            // unknown entity is malformed XML in whichever element.
+            Token::Text(raw) if !path.is_empty() => {
                 let keep = path.last().is_some_and(|tag| tag.keeps_text());
-                if let Some(c) = r.resolve_char_ref().map_err(|_| ParseError::Malformed)? {
-                    if keep {
-                        text.push(c);
-                    }
-                } else if let Some(s) = resolve_predefined_entity(&r) {
-                    if keep {
-                        text.push_str(s);
-                    }
-                } else {
-                    return Err(ParseError::Malformed);
-                }
+                xml::decode(raw, keep.then_some(&mut text))?;
             }
-            Event::End(_) => {
+            // Before the root: a plain-text page is judged by its missing root, not its `&`.
+            Token::Text(_) => {}
+            Token::CData(t) if path.last().is_some_and(|tag| tag.keeps_text()) => {
+                text.push_str(t);
+            }
+            Token::CData(_) => {}
+            Token::End => {
                 let tag = path.pop().ok_or(ParseError::Malformed)?;
                 match (path.as_slice(), tag) {
                     ([], _) => {
@@ -297,10 +293,6 @@ pub fn parse_tracking(xml: &str) -> Result<Vec<CarrierShipment>, ParseError> {
                     _ => {}
                 }
             }
-            Event::Eof => break,
-            // Declarations, comments, processing instructions, doctypes, and the text of
-            // elements read past.
-            _ => {}
         }
     }
     if !closed {
@@ -459,8 +451,16 @@ mod tests {
         let html = "<!DOCTYPE html><html><body><p>Maintenance</p></body></html>";
         assert_eq!(parse_tracking(html), Err(ParseError::NotTrackingXml));
         assert_eq!(parse_tracking(""), Err(ParseError::NotTrackingXml));
+        for text in ["{\"fault\":{}}", "Service Unavailable & retry later"] {
+            assert_eq!(
+                parse_tracking(text),
+                Err(ParseError::NotTrackingXml),
+                "{text}"
+            );
+        }
+        let lower_case_page = "<!doctype html><html><body>Down</body></html>";
         assert_eq!(
-            parse_tracking("{\"fault\":{}}"),
+            parse_tracking(lower_case_page),
             Err(ParseError::NotTrackingXml)
         );
         assert_eq!(

@@ -62,8 +62,8 @@ fn check(name: &str) -> Result<(), String> {
     Ok(())
 }
 
-#[test]
-fn every_answer_in_the_corpus_reads_as_written_down() {
+/// The names of the corpus's answers, sorted.
+fn answers() -> Vec<String> {
     let mut names: Vec<String> = fs::read_dir(corpus())
         .expect("tests/corpus exists")
         .filter_map(|e| {
@@ -72,6 +72,12 @@ fn every_answer_in_the_corpus_reads_as_written_down() {
         })
         .collect();
     names.sort();
+    names
+}
+
+#[test]
+fn every_answer_in_the_corpus_reads_as_written_down() {
+    let names = answers();
     assert!(names.len() >= 14, "the corpus has {} answers", names.len());
     let failures: Vec<String> = names
         .iter()
@@ -99,5 +105,32 @@ fn every_shape_and_case_the_protocol_names_is_in_the_corpus() {
             corpus().join(format!("{name}.xml")).exists(),
             "{name}.xml is missing"
         );
+    }
+}
+
+/// A connection that drops mid-answer or a proxy that mangles one must never pass for an
+/// answer: every cut of every corpus answer reads as the whole answer or as an error, and
+/// markup characters dropped into any place never make the reader panic.
+#[test]
+fn no_cut_or_corrupted_answer_passes_for_another() {
+    for name in answers() {
+        let xml = fs::read_to_string(corpus().join(format!("{name}.xml"))).unwrap();
+        let whole = parse_tracking(&xml);
+        for (cut, _) in xml.char_indices() {
+            let read = parse_tracking(&xml[..cut]);
+            assert!(
+                read.is_err() || read == whole,
+                "{name} cut at byte {cut} reads as {read:?}"
+            );
+        }
+        let mut corrupted = 0;
+        for (at, c) in xml.char_indices() {
+            for markup in ['<', '&', '"'] {
+                let mut xml = xml.clone();
+                xml.replace_range(at..at + c.len_utf8(), markup.encode_utf8(&mut [0; 4]));
+                corrupted += usize::from(parse_tracking(&xml).is_err());
+            }
+        }
+        assert!(corrupted > 0, "{name}: no corruption was noticed");
     }
 }

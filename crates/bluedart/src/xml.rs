@@ -1,0 +1,405 @@
+//! A strict pull reader for tracking XML: elements, text, CDATA and references, checked for
+//! well-formedness, nothing more.
+//!
+//! Why not an XML crate: the sync's CPU budget is per shipment in wasm, and quick-xml's
+//! tokenising alone cost about 10 µs per shipment there, the whole budget (see the README's
+//! benchmarks). Blue Dart's answers need no DTDs, namespaces or encodings other than UTF-8, so a
+//! reader that finds `<` and `>` with `memchr` and slices the input is enough. Text is handed
+//! over raw; only the values the caller keeps are decoded ([`decode`]).
+
+use memchr::{memchr, memchr3, memmem};
+
+/// Not well-formed XML: a tag, comment, CDATA section or reference that is broken off or
+/// broken, or an end tag that does not close the open element.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Malformed;
+
+/// One piece of the document. Declarations, processing instructions, comments and the
+/// doctype are read past.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Token<'a> {
+    /// `<name attributes>`, or `<name attributes/>` when `empty`. The attributes are as
+    /// written: [`attributes`] reads them.
+    Start {
+        name: &'a str,
+        attributes: &'a str,
+        empty: bool,
+    },
+    /// The end tag of the open element (its name is checked).
+    End,
+    /// Character data as written: references not yet decoded.
+    Text(&'a str),
+    /// A CDATA section's content, which needs no decoding.
+    CData(&'a str),
+}
+
+/// Reads a document token by token.
+pub struct Reader<'a> {
+    xml: &'a str,
+    pos: usize,
+    /// The names of the open elements, innermost last.
+    open: Vec<&'a str>,
+}
+
+/// Bytes that end an element's name.
+fn ends_name(b: u8) -> bool {
+    matches!(b, b' ' | b'\t' | b'\n' | b'\r' | b'/' | b'>')
+}
+
+fn is_space(b: u8) -> bool {
+    matches!(b, b' ' | b'\t' | b'\n' | b'\r')
+}
+
+impl<'a> Reader<'a> {
+    pub fn new(xml: &'a str) -> Self {
+        Reader {
+            // A byte order mark is not content.
+            xml: xml.strip_prefix('\u{feff}').unwrap_or(xml),
+            pos: 0,
+            open: Vec::with_capacity(8),
+        }
+    }
+
+    /// The next token, or `None` at the end of the input (whether or not elements are still
+    /// open: the caller knows what it expected).
+    #[allow(clippy::should_implement_trait)] // an iterator of results would hide the end
+    pub fn next(&mut self) -> Result<Option<Token<'a>>, Malformed> {
+        loop {
+            let rest = &self.xml.as_bytes()[self.pos..];
+            let Some(&first) = rest.first() else {
+                return Ok(None);
+            };
+            if first != b'<' {
+                let len = memchr(b'<', rest).unwrap_or(rest.len());
+                let text = &self.xml[self.pos..self.pos + len];
+                self.pos += len;
+                return Ok(Some(Token::Text(text)));
+            }
+            match rest.get(1) {
+                Some(b'/') => return self.end_tag().map(Some),
+                Some(b'?') => self.skip_past(2, b"?>")?,
+                Some(b'!') if rest[2..].starts_with(b"--") => self.skip_past(4, b"-->")?,
+                Some(b'!') if rest[2..].starts_with(b"[CDATA[") => {
+                    let start = self.pos + 9;
+                    self.skip_past(9, b"]]>")?;
+                    return Ok(Some(Token::CData(&self.xml[start..self.pos - 3])));
+                }
+                // HTML pages write it in lower case.
+                Some(b'!') if rest.len() >= 9 && rest[2..9].eq_ignore_ascii_case(b"DOCTYPE") => {
+                    self.skip_doctype()?
+                }
+                Some(b'!') => return Err(Malformed),
+                _ => return self.start_tag().map(Some),
+            }
+        }
+    }
+
+    /// Moves past the first `end` found `from` bytes into the current markup.
+    fn skip_past(&mut self, from: usize, end: &[u8]) -> Result<(), Malformed> {
+        let start = self.pos + from;
+        let at = memmem::find(&self.xml.as_bytes()[start..], end).ok_or(Malformed)?;
+        self.pos = start + at + end.len();
+        Ok(())
+    }
+
+    /// Moves past `<!DOCTYPE …>`, with its internal subset `[…]` if it has one.
+    fn skip_doctype(&mut self) -> Result<(), Malformed> {
+        let bytes = self.xml.as_bytes();
+        let mut i = self.pos + 9;
+        let at = memchr::memchr2(b'[', b'>', &bytes[i..]).ok_or(Malformed)?;
+        i += at;
+        if bytes[i] == b'[' {
+            i += memchr(b']', &bytes[i..]).ok_or(Malformed)?;
+            i += memchr(b'>', &bytes[i..]).ok_or(Malformed)?;
+        }
+        self.pos = i + 1;
+        Ok(())
+    }
+
+    fn start_tag(&mut self) -> Result<Token<'a>, Malformed> {
+        let bytes = self.xml.as_bytes();
+        let name_start = self.pos + 1;
+        let mut i = name_start;
+        while i < bytes.len() && !ends_name(bytes[i]) {
+            i += 1;
+        }
+        if i == name_start || i == bytes.len() {
+            return Err(Malformed);
+        }
+        let name = &self.xml[name_start..i];
+        // The tag ends at the first `>` outside a quoted attribute value.
+        let attributes_start = i;
+        loop {
+            i += memchr3(b'>', b'"', b'\'', &bytes[i..]).ok_or(Malformed)?;
+            let quote = bytes[i];
+            if quote == b'>' {
+                break;
+            }
+            i += 1 + memchr(quote, &bytes[i + 1..]).ok_or(Malformed)? + 1;
+        }
+        let empty = bytes[i - 1] == b'/' && i > attributes_start;
+        let attributes = &self.xml[attributes_start..if empty { i - 1 } else { i }];
+        self.pos = i + 1;
+        if !empty {
+            self.open.push(name);
+        }
+        Ok(Token::Start {
+            name,
+            attributes,
+            empty,
+        })
+    }
+
+    fn end_tag(&mut self) -> Result<Token<'a>, Malformed> {
+        let name = self.open.pop().ok_or(Malformed)?;
+        let bytes = self.xml.as_bytes();
+        let mut i = self.pos + 2;
+        if !bytes[i..].starts_with(name.as_bytes()) {
+            return Err(Malformed);
+        }
+        i += name.len();
+        while bytes.get(i).is_some_and(|&b| is_space(b)) {
+            i += 1;
+        }
+        if bytes.get(i) != Some(&b'>') {
+            return Err(Malformed);
+        }
+        self.pos = i + 1;
+        Ok(Token::End)
+    }
+}
+
+/// The name without its namespace prefix: `bd:Shipment` is `Shipment`.
+pub fn local_name(name: &str) -> &str {
+    match name.bytes().position(|b| b == b':') {
+        Some(colon) => &name[colon + 1..],
+        None => name,
+    }
+}
+
+/// The attributes of a start tag, as `(name, value as written)`, each checked as it is read.
+pub fn attributes(raw: &str) -> impl Iterator<Item = Result<(&str, &str), Malformed>> {
+    let mut rest = raw;
+    std::iter::from_fn(move || {
+        rest = rest.trim_start_matches([' ', '\t', '\n', '\r']);
+        if rest.is_empty() {
+            return None;
+        }
+        let attribute = next_attribute(rest);
+        match attribute {
+            Ok((name, value, after)) => {
+                rest = after;
+                Some(Ok((name, value)))
+            }
+            Err(e) => {
+                rest = "";
+                Some(Err(e))
+            }
+        }
+    })
+}
+
+/// `name = "value"` at the start of `raw`: the name, the value as written, and what follows.
+fn next_attribute(raw: &str) -> Result<(&str, &str, &str), Malformed> {
+    let bytes = raw.as_bytes();
+    let name_end = bytes
+        .iter()
+        .position(|&b| b == b'=' || is_space(b))
+        .ok_or(Malformed)?;
+    let name = &raw[..name_end];
+    let rest = raw[name_end..].trim_start_matches([' ', '\t', '\n', '\r']);
+    let rest = rest.strip_prefix('=').ok_or(Malformed)?;
+    let rest = rest.trim_start_matches([' ', '\t', '\n', '\r']);
+    let quote = *rest.as_bytes().first().ok_or(Malformed)?;
+    if name.is_empty() || !matches!(quote, b'"' | b'\'') {
+        return Err(Malformed);
+    }
+    let len = memchr(quote, &rest.as_bytes()[1..]).ok_or(Malformed)?;
+    let value = &rest[1..1 + len];
+    let after = &rest[len + 2..];
+    // Attributes are separated by whitespace, and `<` is never in a value.
+    if value.contains('<') || after.bytes().next().is_some_and(|b| !is_space(b)) {
+        return Err(Malformed);
+    }
+    Ok((name, value, after))
+}
+
+/// Decodes the references in `raw` (text or an attribute value as written), appending the
+/// result to `out`; with no `out`, only checks them, since an unknown reference is malformed
+/// wherever it stands.
+pub fn decode(raw: &str, mut out: Option<&mut String>) -> Result<(), Malformed> {
+    let mut rest = raw;
+    while let Some(amp) = memchr(b'&', rest.as_bytes()) {
+        let after = &rest[amp + 1..];
+        let semicolon = memchr(b';', after.as_bytes()).ok_or(Malformed)?;
+        let reference = &after[..semicolon];
+        if let Some(out) = out.as_deref_mut() {
+            out.push_str(&rest[..amp]);
+            out.push(resolve(reference)?);
+        } else {
+            resolve(reference)?;
+        }
+        rest = &after[semicolon + 1..];
+    }
+    if let Some(out) = out {
+        out.push_str(rest);
+    }
+    Ok(())
+}
+
+/// The character a reference (between `&` and `;`) stands for.
+fn resolve(reference: &str) -> Result<char, Malformed> {
+    let (digits, radix) = match reference {
+        "lt" => return Ok('<'),
+        "gt" => return Ok('>'),
+        "amp" => return Ok('&'),
+        "quot" => return Ok('"'),
+        "apos" => return Ok('\''),
+        _ => match reference.strip_prefix('#') {
+            Some(hex) if hex.starts_with('x') => (&hex[1..], 16),
+            Some(decimal) => (decimal, 10),
+            None => return Err(Malformed),
+        },
+    };
+    // `from_str_radix` would also take a sign.
+    if digits.is_empty() || !digits.chars().all(|c| c.is_digit(radix)) {
+        return Err(Malformed);
+    }
+    u32::from_str_radix(digits, radix)
+        .ok()
+        .filter(|&n| n != 0)
+        .and_then(char::from_u32)
+        .ok_or(Malformed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every token of `xml`, or the error that stopped the reader.
+    fn tokens(xml: &str) -> Result<Vec<Token<'_>>, Malformed> {
+        let mut reader = Reader::new(xml);
+        let mut out = Vec::new();
+        while let Some(token) = reader.next()? {
+            out.push(token);
+        }
+        Ok(out)
+    }
+
+    fn start<'a>(name: &'a str, attributes: &'a str, empty: bool) -> Token<'a> {
+        Token::Start {
+            name,
+            attributes,
+            empty,
+        }
+    }
+
+    #[test]
+    fn reads_elements_text_and_cdata_and_skips_the_rest() {
+        let xml = "\u{feff}<?xml version=\"1.0\"?>\n<!DOCTYPE a [<!ENTITY x \"y\">]><!-- c -->\
+                   <a k=\"v>\" j='w'><b/>t &amp; u<![CDATA[<x>]]><c >1</c ></a>";
+        assert_eq!(
+            tokens(xml),
+            Ok(vec![
+                Token::Text("\n"),
+                start("a", " k=\"v>\" j='w'", false),
+                start("b", "", true),
+                Token::Text("t &amp; u"),
+                Token::CData("<x>"),
+                start("c", " ", false),
+                Token::Text("1"),
+                Token::End,
+                Token::End,
+            ])
+        );
+        assert_eq!(
+            tokens("<!doctype html><p/>"),
+            Ok(vec![start("p", "", true)])
+        );
+        assert_eq!(tokens(""), Ok(vec![]));
+    }
+
+    #[test]
+    fn broken_markup_is_malformed() {
+        for xml in [
+            "<",
+            "<a",
+            "< a>",
+            "<>",
+            "<a k=\"v>",
+            "<a></b>",
+            "<a></ab>",
+            "<a></a",
+            "<a></a x>",
+            "</a>",
+            "<a><!-- open",
+            "<a><![CDATA[ open",
+            "<?xml ",
+            "<!DOCTYPE a",
+            "<!DOCTYPE a [ x",
+            "<!ELEMENT a>",
+        ] {
+            assert_eq!(tokens(xml), Err(Malformed), "{xml:?}");
+        }
+        // What a reader cannot know is wrong: an element left open, checked by the caller.
+        assert_eq!(
+            tokens("<a>x"),
+            Ok(vec![start("a", "", false), Token::Text("x")])
+        );
+    }
+
+    #[test]
+    fn attributes_are_read_and_checked() {
+        let read = |raw| attributes(raw).collect::<Result<Vec<_>, _>>();
+        assert_eq!(
+            read(" a=\"1\"\tb = '2 &amp; 3'\n"),
+            Ok(vec![("a", "1"), ("b", "2 &amp; 3")])
+        );
+        assert_eq!(read(""), Ok(vec![]));
+        for raw in [
+            " a",
+            " a=1",
+            " =\"1\"",
+            " a=\"1\"b=\"2\"",
+            " a=\"<\"",
+            " a=\"1",
+        ] {
+            assert_eq!(read(raw), Err(Malformed), "{raw:?}");
+        }
+    }
+
+    #[test]
+    fn references_are_decoded_or_refused() {
+        let decoded = |raw| {
+            let mut out = String::from(">");
+            decode(raw, Some(&mut out)).map(|()| out)
+        };
+        assert_eq!(
+            decoded("a&lt;&gt;&amp;&quot;&apos;&#65;&#x42;&#x1F69A;z"),
+            Ok(">a<>&\"'AB\u{1F69A}z".into())
+        );
+        assert_eq!(decoded("plain"), Ok(">plain".into()));
+        for raw in [
+            "&bogus;",
+            "&amp",
+            "&#;",
+            "&#x;",
+            "&#0;",
+            "&#xD800;",
+            "&#+65;",
+            "&#x+41;",
+            "&#65a;",
+            "&#1114112;",
+        ] {
+            assert_eq!(decoded(raw), Err(Malformed), "{raw:?}");
+            assert_eq!(decode(raw, None), Err(Malformed), "{raw:?}");
+        }
+        assert_eq!(decode("&amp; &#65;", None), Ok(()));
+    }
+
+    #[test]
+    fn local_names_drop_the_prefix() {
+        assert_eq!(local_name("bd:Shipment"), "Shipment");
+        assert_eq!(local_name("Shipment"), "Shipment");
+    }
+}
