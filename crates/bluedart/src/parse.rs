@@ -94,16 +94,63 @@ pub fn tidy(text: &str) -> String {
 
 /// Whether `text` is printable ASCII with single spaces between words and none at either end,
 /// which `tidy` would leave as it is. Anything else (other whitespace, non-ASCII text, which
-/// may hold Unicode spaces) is not, and is tidied word by word.
+/// may hold Unicode spaces) is not, and is tidied word by word. Nor is text with a `&`, so that
+/// raw XML text that is tidy needs no decoding either.
 fn is_tidy(text: &str) -> bool {
     let mut previous = b' ';
     for &c in text.as_bytes() {
-        if c == b' ' && previous == b' ' || !(b' '..=b'~').contains(&c) {
+        if c == b' ' && previous == b' ' || c == b'&' || !(b' '..=b'~').contains(&c) {
             return false;
         }
         previous = c;
     }
     previous != b' ' || text.is_empty()
+}
+
+/// The value of the field being read. Most values are one piece of raw text that is already
+/// tidy and has no reference: that piece is kept as a slice of the answer and copied once, at
+/// the field's end. Anything else is decoded piece by piece and tidied at the end.
+#[derive(Default)]
+struct FieldText<'a> {
+    plain: Option<&'a str>,
+    decoded: String,
+}
+
+impl<'a> FieldText<'a> {
+    fn clear(&mut self) {
+        self.plain = None;
+        self.decoded.clear();
+    }
+
+    /// Adds raw XML text (references not yet decoded).
+    fn push_raw(&mut self, raw: &'a str) -> Result<(), Malformed> {
+        if self.plain.is_none() && self.decoded.is_empty() && is_tidy(raw) {
+            self.plain = Some(raw);
+            return Ok(());
+        }
+        self.spill();
+        xml::decode(raw, Some(&mut self.decoded))
+    }
+
+    /// Adds decoded text (a CDATA section's).
+    fn push_decoded(&mut self, text: &str) {
+        self.spill();
+        self.decoded.push_str(text);
+    }
+
+    fn spill(&mut self) {
+        if let Some(plain) = self.plain.take() {
+            self.decoded.push_str(plain);
+        }
+    }
+
+    /// The value, tidied.
+    fn value(&mut self) -> String {
+        match self.plain.take() {
+            Some(plain) => plain.to_owned(),
+            None => tidy(&self.decoded),
+        }
+    }
 }
 
 /// Where the reader is: the elements that matter, and everything else.
@@ -199,7 +246,7 @@ fn is_no_information(text: &str) -> bool {
 pub fn parse_tracking(xml: &str) -> Result<Vec<CarrierShipment>, ParseError> {
     let mut reader = Reader::new(xml);
     let mut path: Vec<Tag> = Vec::with_capacity(6);
-    let mut text = String::new();
+    let mut text = FieldText::default();
     let mut shipments: Vec<CarrierShipment> = Vec::new();
     let mut error: Option<String> = None;
     let mut closed = false;
@@ -260,13 +307,16 @@ pub fn parse_tracking(xml: &str) -> Result<Vec<CarrierShipment>, ParseError> {
             // Checked wherever it stands in the answer, decoded only where it is kept: an
             // unknown entity is malformed XML in whichever element.
             Token::Text(raw) if !path.is_empty() => {
-                let keep = path.last().is_some_and(|tag| tag.keeps_text());
-                xml::decode(raw, keep.then_some(&mut text))?;
+                if path.last().is_some_and(|tag| tag.keeps_text()) {
+                    text.push_raw(raw)?;
+                } else {
+                    xml::decode(raw, None)?;
+                }
             }
             // Before the root: a plain-text page is judged by its missing root, not its `&`.
             Token::Text(_) => {}
             Token::CData(t) if path.last().is_some_and(|tag| tag.keeps_text()) => {
-                text.push_str(t);
+                text.push_decoded(t);
             }
             Token::CData(_) => {}
             Token::End => {
@@ -276,10 +326,10 @@ pub fn parse_tracking(xml: &str) -> Result<Vec<CarrierShipment>, ParseError> {
                         closed = true;
                         break;
                     }
-                    ([Tag::Root], Tag::Error) => error = Some(tidy(&text)),
+                    ([Tag::Root], Tag::Error) => error = Some(text.value()),
                     ([Tag::Root, Tag::Shipment], Tag::ShipmentField(n)) => {
                         if let Some(shipment) = shipments.last_mut() {
-                            *SHIPMENT_FIELDS[usize::from(n)].1(shipment) = tidy(&text);
+                            *SHIPMENT_FIELDS[usize::from(n)].1(shipment) = text.value();
                         }
                     }
                     (
@@ -287,7 +337,7 @@ pub fn parse_tracking(xml: &str) -> Result<Vec<CarrierShipment>, ParseError> {
                         Tag::ScanField(n),
                     ) => {
                         if let Some(scan) = shipments.last_mut().and_then(|s| s.scans.last_mut()) {
-                            *SCAN_FIELDS[usize::from(n)].1(scan) = tidy(&text);
+                            *SCAN_FIELDS[usize::from(n)].1(scan) = text.value();
                         }
                     }
                     _ => {}
@@ -330,6 +380,7 @@ mod tests {
             ("A", true),
             ("OUT FOR DELIVERY", true),
             ("~!@ #$%", true),
+            ("A & B", false),
             (" ", false),
             ("OUT  FOR DELIVERY", false),
             (" OUT FOR DELIVERY", false),
