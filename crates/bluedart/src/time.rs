@@ -6,8 +6,19 @@ fn ist() -> FixedOffset {
     FixedOffset::east_opt(5 * 3600 + 30 * 60).expect("IST is a valid offset")
 }
 
-const MONTHS: [&[u8; 3]; 12] = [
-    b"jan", b"feb", b"mar", b"apr", b"may", b"jun", b"jul", b"aug", b"sep", b"oct", b"nov", b"dec",
+const MONTHS: [&str; 12] = [
+    "january",
+    "february",
+    "march",
+    "april",
+    "may",
+    "june",
+    "july",
+    "august",
+    "september",
+    "october",
+    "november",
+    "december",
 ];
 
 fn number(digits: &[u8]) -> Option<u32> {
@@ -16,21 +27,33 @@ fn number(digits: &[u8]) -> Option<u32> {
     })
 }
 
-/// `24-Jan-2026`, the scan date every scan carries, read without a format parser.
-fn scan_date(text: &[u8]) -> Option<NaiveDate> {
-    let [d1, d2, b'-', m1, m2, m3, b'-', y @ ..] = text else {
+/// A month's number from its name in full or its first three letters, in any case.
+fn month(name: &[u8]) -> Option<u32> {
+    let n = MONTHS.iter().position(|m| {
+        let m = m.as_bytes();
+        (name.len() == 3 || name.len() == m.len()) && m[..name.len()].eq_ignore_ascii_case(name)
+    })?;
+    Some(n as u32 + 1)
+}
+
+/// `24-Jan-2026` (every scan) and `24 January 2026` (the status, the expected delivery): the
+/// day in two digits, the month's name, the year in four, separated alike by dashes or spaces,
+/// read without a format parser. Other shapes are left to chrono's.
+fn named_month_date(text: &[u8]) -> Option<NaiveDate> {
+    let [d1, d2, separator @ (b'-' | b' '), rest @ ..] = text else {
         return None;
     };
-    let month = [
-        m1.to_ascii_lowercase(),
-        m2.to_ascii_lowercase(),
-        m3.to_ascii_lowercase(),
-    ];
-    let month = MONTHS.iter().position(|m| **m == month)? as u32 + 1;
-    if y.len() != 4 {
+    let [name @ .., second, y1, y2, y3, y4] = rest else {
+        return None;
+    };
+    if second != separator {
         return None;
     }
-    NaiveDate::from_ymd_opt(number(y)? as i32, month, number(&[*d1, *d2])?)
+    NaiveDate::from_ymd_opt(
+        number(&[*y1, *y2, *y3, *y4])? as i32,
+        month(name)?,
+        number(&[*d1, *d2])?,
+    )
 }
 
 /// `24-Jan-2026` (scans), `24 January 2026` (status, expected delivery, pickup) or
@@ -40,7 +63,7 @@ const SENSIBLE_YEARS: std::ops::RangeInclusive<i32> = 2000..=2100;
 
 pub fn parse_date(text: &str) -> Option<NaiveDate> {
     let text = text.trim();
-    scan_date(text.as_bytes())
+    named_month_date(text.as_bytes())
         .or_else(|| {
             // `24-01-2026`: the push API's dates.
             ["%d %B %Y", "%d %b %Y", "%d-%B-%Y", "%d-%m-%Y"]
@@ -73,21 +96,42 @@ pub fn ist_to_utc(date: NaiveDate, time: Option<NaiveTime>) -> DateTime<Utc> {
 mod tests {
     use super::*;
 
-    /// Scan dates are read by hand, not by the format parser behind them (every scan of every
-    /// answer passes here): the fast path must take them itself.
+    /// Scan and status dates are read by hand, not by the format parser behind them (every
+    /// scan of every answer passes here): the fast path must take them itself, and read them as
+    /// chrono does.
     #[test]
-    fn scan_dates_take_the_fast_path() {
-        assert_eq!(
-            scan_date(b"24-Jan-2026"),
-            NaiveDate::from_ymd_opt(2026, 1, 24)
-        );
-        assert_eq!(
-            scan_date(b"07-jun-2012"),
-            NaiveDate::from_ymd_opt(2012, 6, 7)
-        );
-        assert_eq!(scan_date(b"24-Jan-26"), None);
-        assert_eq!(scan_date(b"24-Jan-20261"), None);
-        assert_eq!(scan_date(b"24-Foo-2026"), None);
+    fn named_month_dates_take_the_fast_path_and_read_as_chrono_reads_them() {
+        let mut day = NaiveDate::from_ymd_opt(2025, 12, 25).unwrap();
+        for _ in 0..400 {
+            for (format, separator) in [("%d-%b-%Y", '-'), ("%d %B %Y", ' '), ("%d %b %Y", ' ')] {
+                let text = day.format(format).to_string();
+                for text in [text.clone(), text.to_ascii_uppercase(), text.to_lowercase()] {
+                    assert_eq!(named_month_date(text.as_bytes()), Some(day), "{text}");
+                    let chrono_format = format.replace('-', &separator.to_string());
+                    assert_eq!(
+                        NaiveDate::parse_from_str(&text, &chrono_format).ok(),
+                        Some(day),
+                        "{text}"
+                    );
+                }
+            }
+            day = day.succ_opt().unwrap();
+        }
+        for text in [
+            "24-Jan-26",
+            "24-Jan-20261",
+            "24-Foo-2026",
+            "24-Janu-2026",
+            "24 Jan-2026",
+            "24-January 2026",
+            "4 January 2026",
+            "24 Ja 2026",
+            "24 Januaryy 2026",
+            "31-Feb-2026",
+            "2a-Jan-2026",
+        ] {
+            assert_eq!(named_month_date(text.as_bytes()), None, "{text}");
+        }
     }
 
     #[test]
@@ -123,6 +167,19 @@ mod tests {
         assert_eq!(parse_date("31-Feb-2026"), None);
         assert_eq!(parse_date("24-Foo-2026"), None);
         assert_eq!(parse_date("24-Jan-26"), None);
+        // Shapes the fast path leaves to chrono.
+        assert_eq!(
+            parse_date("4 January 2026"),
+            NaiveDate::from_ymd_opt(2026, 1, 4)
+        );
+        assert_eq!(
+            parse_date("24-01-2026"),
+            NaiveDate::from_ymd_opt(2026, 1, 24)
+        );
+        assert_eq!(
+            parse_date("24-January-2026"),
+            NaiveDate::from_ymd_opt(2026, 1, 24)
+        );
     }
 
     #[test]
