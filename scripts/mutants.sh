@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
-# `npm run mutants`: mutation testing of the pure crates (tracking-core, bluedart, tracking-api)
+# `npm run mutants`: mutation testing of the pure crates (tracking-core, bluedart, tracking-api,
+# d1-rows)
 # with cargo-mutants, natively. Each mutant is a small deliberate bug; a test must fail for it to
 # count as caught. Installs cargo-mutants at the pinned version when it is missing or different,
 # runs two mutants at a time with a per-mutant timeout, and prints caught / missed / unviable per
 # crate and every missed mutant. Not part of `npm test`: a full run takes a long while.
 #
-#   npm run mutants                         the three crates
-#   npm run mutants -- -p bluedart          one crate (any -p replaces the default three)
+#   npm run mutants                         the four crates
+#   npm run mutants -- -p bluedart          one crate (any -p replaces the default four)
 #   npm run mutants -- -p tracking-core --file crates/core/src/breaker.rs
 #
 # Settings (environment): MUTANTS_JOBS (2), MUTANTS_TIMEOUT (per-mutant test timeout, s; 120),
@@ -29,7 +30,7 @@ export CARGO_PROFILE_DEV_DEBUG="${CARGO_PROFILE_DEV_DEBUG:-0}"
 packages=()
 case " $* " in
   *" -p "* | *" --package "* | *" --package="*) ;;
-  *) packages=(-p tracking-core -p bluedart -p tracking-api) ;;
+  *) packages=(-p tracking-core -p bluedart -p tracking-api -p d1-rows) ;;
 esac
 
 log "cargo mutants ${packages[*]} $* (jobs ${MUTANTS_JOBS:-2}, timeout ${MUTANTS_TIMEOUT:-120} s a mutant)"
@@ -63,7 +64,7 @@ count() { # count FILE PREFIX: lines of FILE naming a mutant under PREFIX
 }
 printf '\n%-15s %7s %7s %9s %9s %9s\n' crate caught missed unviable timeout "caught %"
 total_caught=0 total_viable=0
-for crate in crates/core crates/bluedart crates/api; do
+for crate in crates/core crates/bluedart crates/api crates/d1-rows; do
   c=$(count caught.txt "$crate/") m=$(count missed.txt "$crate/")
   u=$(count unviable.txt "$crate/") t=$(count timeout.txt "$crate/")
   viable=$((c + m + t))

@@ -16,7 +16,7 @@ use tracking_core::rules::merge::plan_batch;
 use tracking_core::rules::schedule::CheckSchedule;
 use worker::{Method, Request, Response};
 
-use crate::d1::rows::sync_params;
+use d1_rows::sync_params;
 
 /// What the store holds before the sync: each order booked, with its first two scans.
 pub fn stored(awbs: &[String], xml: &str) -> Vec<Snapshot> {

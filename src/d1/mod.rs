@@ -7,7 +7,6 @@ mod orders;
 mod outbox;
 mod pushes;
 mod repairs;
-pub mod rows;
 mod runs;
 mod syncs;
 mod webhooks;

@@ -8,8 +8,8 @@ use tracking_core::ports::{AttachOutcome, OrderStore, OrderUpsert, StoreError, S
 use tracking_core::webhooks::WebhookEvent;
 
 use super::events::EventRow;
-use super::rows::{encode, event_row, identity_row};
 use super::{D1Store, ids_json, opt_text, parse_time, text, time};
+use d1_rows::{encode, event_row, identity_row};
 
 pub(super) const ORDER_COLUMNS: &str = "id, customer_id, order_status, shipping_status, awb_no, courier, \
     shipping_error, expected_delivery_date, created_at, updated_at, last_synced_at, last_sync_error, \

@@ -7,8 +7,8 @@ use tracking_core::ports::{DueShipment, StoreError, SyncStore};
 use tracking_core::rules::merge::OrderSync;
 use tracking_core::webhooks::WebhookEvent;
 
-use super::rows::sync_params;
 use super::{D1Store, ids_json, number, opt_text, parse_time, text, time};
+use d1_rows::sync_params;
 use tracking_core::model::iso;
 
 const UPDATE_SYNCED_ORDERS: &str = "UPDATE orders SET \

@@ -1,5 +1,7 @@
 //! The rows a sync writes, encoded as the JSON parameters that D1's batch statements read with
-//! `json_each` (see `platform/d1.rs`). Pure, so that what a sync costs can be measured natively.
+//! `json_each` (the worker's `src/d1/`). Pure, so that what a sync costs can be measured natively,
+//! and a crate of its own so that it compiles for speed while the worker compiles for size (see
+//! the release profile in the workspace's `Cargo.toml`).
 //! Rows are serialised straight from borrowed structs: this runs for every synced shipment.
 
 use serde::{Serialize, Serializer};
