@@ -39,15 +39,13 @@ fn event_from_scan(
     };
     let status = resolve(evidence, newest.then_some(current));
     // A delivery happens at the destination, whatever the scanning facility is called.
-    let destination = (status == Status::Delivered).then_some((
-        shipment.destination_area_code.as_str(),
-        shipment.destination.as_str(),
-    ));
+    let destination = (status == Status::Delivered)
+        .then_some((&*shipment.destination_area_code, &*shipment.destination));
     Some(TrackingEvent {
-        awb_no: shipment.waybill.clone(),
-        carrier_status: text.clone(),
+        awb_no: shipment.waybill.to_string(),
+        carrier_status: text.to_string(),
         status,
-        description: text.clone(),
+        description: text.to_string(),
         scan_code,
         location: location_of(&scan.location, &scan.location_code, destination),
         event_at: ist_to_utc(date, parse_time(&scan.time)),
@@ -169,12 +167,10 @@ mod tests {
         )
     }
 
-    fn parse(shipments: &[String]) -> Vec<CarrierShipment> {
-        parse_tracking(&format!(
-            "<ShipmentData>{}</ShipmentData>",
-            shipments.concat()
-        ))
-        .unwrap()
+    fn parse(shipments: &[String]) -> Vec<CarrierShipment<'static>> {
+        // Shipments borrow from the answer: a test's answer lives as long as the test binary.
+        let xml = format!("<ShipmentData>{}</ShipmentData>", shipments.concat());
+        parse_tracking(Box::leak(xml.into_boxed_str())).unwrap()
     }
 
     #[test]
@@ -245,7 +241,7 @@ mod tests {
         assert_eq!(payload[1]["Scans"][0]["ScanCode"], "000");
         // The return is recognised by its reference even without NewWaybillNo.
         let mut without_pointer = shipments.clone();
-        without_pointer[0].new_waybill.clear();
+        without_pointer[0].new_waybill = "".into();
         assert_eq!(update_for("111", &without_pointer).unwrap().events.len(), 3);
         // And by the forward shipment's NewWaybillNo whatever its own reference says.
         let mut other_reference = shipments.clone();

@@ -6,61 +6,67 @@
 //! information" is a valid empty answer; anything it cannot read is an error, never an empty
 //! answer, so that the caller falls back to its cache.
 
+use std::borrow::Cow;
+
 use serde::Serialize;
 
 use crate::xml::{self, Malformed, Reader, Token};
 
+/// A value as sent, tidied: a slice of the answer when it needed no decoding or tidying (most
+/// do), so that reading an answer copies none of them.
+pub type Value<'a> = Cow<'a, str>;
+
 /// One `<ScanDetail>`, values as sent (serialised under Blue Dart's element names).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
-pub struct CarrierScan {
+pub struct CarrierScan<'a> {
     #[serde(rename = "Scan")]
-    pub scan: String,
+    pub scan: Value<'a>,
     #[serde(rename = "ScanCode")]
-    pub code: String,
+    pub code: Value<'a>,
     #[serde(rename = "ScanType")]
-    pub scan_type: String,
+    pub scan_type: Value<'a>,
     #[serde(rename = "ScanGroupType")]
-    pub group: String,
+    pub group: Value<'a>,
     #[serde(rename = "ScanDate")]
-    pub date: String,
+    pub date: Value<'a>,
     #[serde(rename = "ScanTime")]
-    pub time: String,
+    pub time: Value<'a>,
     #[serde(rename = "ScannedLocation")]
-    pub location: String,
+    pub location: Value<'a>,
     #[serde(rename = "ScannedLocationCode")]
-    pub location_code: String,
+    pub location_code: Value<'a>,
 }
 
 /// One `<Shipment>`, values as sent. Consignee fields are read past, never kept.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
-pub struct CarrierShipment {
+pub struct CarrierShipment<'a> {
     #[serde(rename = "WaybillNo")]
-    pub waybill: String,
+    pub waybill: Value<'a>,
     #[serde(rename = "RefNo")]
-    pub ref_no: String,
+    pub ref_no: Value<'a>,
     #[serde(rename = "Status")]
-    pub status: String,
+    pub status: Value<'a>,
     #[serde(rename = "StatusType")]
-    pub status_type: String,
+    pub status_type: Value<'a>,
     #[serde(rename = "StatusDate")]
-    pub status_date: String,
+    pub status_date: Value<'a>,
     #[serde(rename = "StatusTime")]
-    pub status_time: String,
+    pub status_time: Value<'a>,
     #[serde(rename = "ExpectedDeliveryDate")]
-    pub expected_delivery: String,
+    pub expected_delivery: Value<'a>,
     #[serde(rename = "NewWaybillNo")]
-    pub new_waybill: String,
+    pub new_waybill: Value<'a>,
     #[serde(rename = "Origin")]
-    pub origin: String,
+    pub origin: Value<'a>,
     #[serde(rename = "OriginAreaCode")]
-    pub origin_area_code: String,
+    pub origin_area_code: Value<'a>,
     #[serde(rename = "Destination")]
-    pub destination: String,
+    pub destination: Value<'a>,
     #[serde(rename = "DestinationAreaCode")]
-    pub destination_area_code: String,
+    pub destination_area_code: Value<'a>,
     /// Newest first, as sent.
     #[serde(rename = "Scans")]
-    pub scans: Vec<CarrierScan>,
+    pub scans: Vec<CarrierScan<'a>>,
 }
 
 /// Why an answer could not be used.
@@ -145,10 +151,10 @@ impl<'a> FieldText<'a> {
     }
 
     /// The value, tidied.
-    fn value(&mut self) -> String {
+    fn value(&mut self) -> Value<'a> {
         match self.plain.take() {
-            Some(plain) => plain.to_owned(),
-            None => tidy(&self.decoded),
+            Some(plain) => Cow::Borrowed(plain),
+            None => Cow::Owned(tidy(&self.decoded)),
         }
     }
 }
@@ -183,7 +189,7 @@ impl From<Malformed> for ParseError {
 }
 
 /// A `<Shipment>` from its tag: the waybill and the reference, tidied.
-fn shipment(attributes: &str) -> Result<CarrierShipment, ParseError> {
+fn shipment(attributes: &str) -> Result<CarrierShipment<'_>, ParseError> {
     let mut shipment = CarrierShipment::default();
     for attribute in xml::attributes(attributes) {
         let (name, value) = attribute?;
@@ -192,16 +198,16 @@ fn shipment(attributes: &str) -> Result<CarrierShipment, ParseError> {
             "RefNo" => &mut shipment.ref_no,
             _ => continue,
         };
-        let mut decoded = String::new();
-        xml::decode(value, Some(&mut decoded))?;
-        *field = tidy(&decoded);
+        let mut text = FieldText::default();
+        text.push_raw(value)?;
+        *field = text.value();
     }
     Ok(shipment)
 }
 
 /// Where a kept field's value goes.
-type ShipmentField = fn(&mut CarrierShipment) -> &mut String;
-type ScanField = fn(&mut CarrierScan) -> &mut String;
+type ShipmentField = for<'s, 'a> fn(&'s mut CarrierShipment<'a>) -> &'s mut Value<'a>;
+type ScanField = for<'s, 'a> fn(&'s mut CarrierScan<'a>) -> &'s mut Value<'a>;
 
 /// The shipment's kept fields, by element name.
 const SHIPMENT_FIELDS: [(&str, ShipmentField); 10] = [
@@ -243,7 +249,7 @@ fn is_no_information(text: &str) -> bool {
 
 /// The shipments in a tracking answer. An empty list means Blue Dart knows none of the
 /// waybills asked for.
-pub fn parse_tracking(xml: &str) -> Result<Vec<CarrierShipment>, ParseError> {
+pub fn parse_tracking(xml: &str) -> Result<Vec<CarrierShipment<'_>>, ParseError> {
     let mut reader = Reader::new(xml);
     let mut path: Vec<Tag> = Vec::with_capacity(6);
     let mut text = FieldText::default();
@@ -326,7 +332,7 @@ pub fn parse_tracking(xml: &str) -> Result<Vec<CarrierShipment>, ParseError> {
                         closed = true;
                         break;
                     }
-                    ([Tag::Root], Tag::Error) => error = Some(text.value()),
+                    ([Tag::Root], Tag::Error) => error = Some(text.value().into_owned()),
                     ([Tag::Root, Tag::Shipment], Tag::ShipmentField(n)) => {
                         if let Some(shipment) = shipments.last_mut() {
                             *SHIPMENT_FIELDS[usize::from(n)].1(shipment) = text.value();
@@ -542,7 +548,7 @@ mod tests {
     fn several_shipments_keep_their_order() {
         let xml = "<ShipmentData><Shipment WaybillNo=\"1\" RefNo=\"A\"><StatusType>RT</StatusType><NewWaybillNo>2</NewWaybillNo></Shipment><Shipment WaybillNo=\"2\" RefNo=\"RTO - 1\"><StatusType>DL</StatusType></Shipment></ShipmentData>";
         let shipments = parse_tracking(xml).unwrap();
-        let waybills: Vec<&str> = shipments.iter().map(|s| s.waybill.as_str()).collect();
+        let waybills: Vec<&str> = shipments.iter().map(|s| &*s.waybill).collect();
         assert_eq!(waybills, ["1", "2"]);
         assert_eq!(shipments[0].new_waybill, "2");
         assert_eq!(shipments[1].ref_no, "RTO - 1");

@@ -104,16 +104,16 @@ impl PushScan {
         self.scan.is_empty() && self.scan_type.is_empty() && self.date.is_empty()
     }
 
-    fn into_carrier(self) -> CarrierScan {
+    fn into_carrier(self) -> CarrierScan<'static> {
         CarrierScan {
-            scan: self.scan,
-            code: self.code,
-            scan_type: self.scan_type,
-            group: self.group,
-            date: self.date,
-            time: self.time,
-            location: self.location,
-            location_code: self.location_code,
+            scan: self.scan.into(),
+            code: self.code.into(),
+            scan_type: self.scan_type.into(),
+            group: self.group.into(),
+            date: self.date.into(),
+            time: self.time.into(),
+            location: self.location.into(),
+            location_code: self.location_code.into(),
         }
     }
 }
@@ -197,7 +197,7 @@ fn scan_at(scan: &CarrierScan) -> Option<chrono::DateTime<chrono::Utc>> {
 }
 
 /// One item read, or why not.
-fn read_item(value: serde_json::Value) -> Result<CarrierShipment, &'static str> {
+fn read_item(value: serde_json::Value) -> Result<CarrierShipment<'static>, &'static str> {
     let mut value = value;
     strip_personal(&mut value);
     let PushItem { shipment } =
@@ -205,7 +205,7 @@ fn read_item(value: serde_json::Value) -> Result<CarrierShipment, &'static str> 
     if !valid_awb(&shipment.waybill) {
         return Err("WaybillNo missing or not 9-12 digits");
     }
-    let mut scans: Vec<CarrierScan> = shipment
+    let mut scans: Vec<CarrierScan<'static>> = shipment
         .scans
         .map(|s| s.details)
         .unwrap_or_default()
@@ -228,16 +228,16 @@ fn read_item(value: serde_json::Value) -> Result<CarrierShipment, &'static str> 
         shipment.dynamic_expected_delivery
     };
     Ok(CarrierShipment {
-        waybill: shipment.waybill,
-        ref_no: shipment.ref_no,
-        status: shipment.status,
-        status_type: shipment.status_type,
-        expected_delivery: expected,
-        new_waybill: shipment.new_waybill,
-        origin: shipment.origin,
-        origin_area_code: shipment.origin_area_code,
-        destination: shipment.destination,
-        destination_area_code: shipment.destination_area_code,
+        waybill: shipment.waybill.into(),
+        ref_no: shipment.ref_no.into(),
+        status: shipment.status.into(),
+        status_type: shipment.status_type.into(),
+        expected_delivery: expected.into(),
+        new_waybill: shipment.new_waybill.into(),
+        origin: shipment.origin.into(),
+        origin_area_code: shipment.origin_area_code.into(),
+        destination: shipment.destination.into(),
+        destination_area_code: shipment.destination_area_code.into(),
         scans,
         ..CarrierShipment::default()
     })
@@ -255,8 +255,8 @@ fn forward_of(shipment: &CarrierShipment) -> Option<String> {
 
 /// Folds the entries of one waybill (Lite: one per scan) into one shipment, scans newest first
 /// as in a tracking answer, each scan once.
-fn combine(shipments: Vec<CarrierShipment>) -> Vec<CarrierShipment> {
-    let mut combined: Vec<CarrierShipment> = Vec::new();
+fn combine(shipments: Vec<CarrierShipment<'static>>) -> Vec<CarrierShipment<'static>> {
+    let mut combined: Vec<CarrierShipment<'static>> = Vec::new();
     for shipment in shipments {
         match combined.iter_mut().find(|c| c.waybill == shipment.waybill) {
             Some(into) => {
@@ -318,7 +318,7 @@ pub fn read_push(body: &[u8]) -> Result<PushBatch, PushBodyError> {
     let shipments = combine(shipments);
     let mut awbs: Vec<String> = Vec::new();
     for shipment in &shipments {
-        let awb = forward_of(shipment).unwrap_or_else(|| shipment.waybill.clone());
+        let awb = forward_of(shipment).unwrap_or_else(|| shipment.waybill.to_string());
         if !awbs.contains(&awb) {
             awbs.push(awb);
         }

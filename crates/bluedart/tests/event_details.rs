@@ -18,7 +18,8 @@ fn corpus(name: &str) -> String {
 
 #[test]
 fn a_shipment_without_scans_is_one_event_described_and_keyed_by_its_status() {
-    let shipments = parse_tracking(&corpus("no_scans.xml")).unwrap();
+    let xml = corpus("no_scans.xml");
+    let shipments = parse_tracking(&xml).unwrap();
     let update = update_for("70000000002", &shipments).unwrap();
     let [event] = update.events.as_slice() else {
         panic!("one event: {:?}", update.events)
