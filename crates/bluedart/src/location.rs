@@ -97,6 +97,15 @@ impl PlaceTable {
                 out.push_str(word);
                 continue;
             }
+            if word.is_ascii() {
+                // Names are ASCII: cased a byte at a time, which the loop below does per char.
+                let start = out.len();
+                out.push_str(word);
+                let (first, rest) = out[start..].split_at_mut(word.len().min(1));
+                first.make_ascii_uppercase();
+                rest.make_ascii_lowercase();
+                continue;
+            }
             let mut chars = word.chars();
             if let Some(first) = chars.next() {
                 out.extend(first.to_uppercase());
@@ -301,5 +310,47 @@ mod tests {
         assert_eq!(place_key("ITO SERVICE CENTRE"), "ITO");
         assert_eq!(place_key("pune-hub"), "PUNE");
         assert_eq!(place_key(""), "");
+    }
+
+    /// ASCII words are cased a byte at a time; the result is what casing each char gives, which
+    /// non-ASCII words still get.
+    #[test]
+    fn names_read_as_casing_each_char_reads_them() {
+        let table = PlaceTable::parse(PLACES).unwrap();
+        let by_chars = |name: &str| {
+            name.split(' ')
+                .map(|word| {
+                    if table.acronyms.iter().any(|a| a == word)
+                        || word.chars().any(|c| c.is_ascii_digit())
+                    {
+                        return word.to_owned();
+                    }
+                    let mut chars = word.chars();
+                    chars.next().map_or(String::new(), |first| {
+                        first
+                            .to_uppercase()
+                            .chain(chars.flat_map(char::to_lowercase))
+                            .collect()
+                    })
+                })
+                .collect::<Vec<_>>()
+                .join(" ")
+        };
+        for name in [
+            "KOCHI SERVICE CENTRE",
+            "ITO SERVICE CENTRE",
+            "MAHADEVAPURA INDUS. AREA",
+            "A",
+            "",
+            "  DOUBLE  SPACE ",
+            "ÉTOILE HUB",
+            "KÖLN GATEWAY",
+            "ÆRØ",
+            "12TH CROSS",
+        ] {
+            assert_eq!(table.readable(name), by_chars(name), "{name:?}");
+        }
+        assert_eq!(table.readable("ÉTOILE HUB"), "Étoile Hub");
+        assert_eq!(table.readable("PUNE-HUB"), "Pune-hub");
     }
 }

@@ -127,6 +127,16 @@ impl<'a> Reader<'a> {
             return Err(Malformed);
         }
         let name = &self.xml[name_start..i];
+        // Most tags have no attributes: `<Name>` ends where its name does.
+        if bytes[i] == b'>' {
+            self.pos = i + 1;
+            self.open.push(name);
+            return Ok(Token::Start {
+                name,
+                attributes: "",
+                empty: false,
+            });
+        }
         // The tag ends at the first `>` outside a quoted attribute value.
         let attributes_start = i;
         loop {
