@@ -16,6 +16,8 @@
 //! means delivered by itself, and a `DL` whose text says lost, destroyed, cancelled, confiscated
 //! or returned is not a delivery.
 
+use std::sync::LazyLock;
+
 use crate::parse::tidy;
 use tracking_core::model::Status;
 
@@ -164,11 +166,28 @@ pub struct Evidence<'a> {
     pub text: &'a str,
 }
 
-fn in_table(group: &str, code: &str) -> Option<Status> {
-    CODES
+/// A (group, code) pair as one number: every pair in the table is one letter and three digits.
+fn pair_key(group: &str, code: &str) -> Option<u32> {
+    match (group.as_bytes(), code.as_bytes()) {
+        ([g], [c1, c2, c3]) => Some(u32::from_be_bytes([*g, *c1, *c2, *c3])),
+        _ => None,
+    }
+}
+
+/// The table by pair, sorted: every scan of every answer is looked up here.
+static BY_PAIR: LazyLock<Vec<(u32, Status)>> = LazyLock::new(|| {
+    let mut index: Vec<(u32, Status)> = CODES
         .iter()
-        .find(|(g, c, _)| *g == group && *c == code)
-        .map(|(_, _, status)| *status)
+        .map(|(g, c, status)| (pair_key(g, c).expect("a letter and three digits"), *status))
+        .collect();
+    index.sort_by_key(|(key, _)| *key);
+    index
+});
+
+fn in_table(group: &str, code: &str) -> Option<Status> {
+    let key = pair_key(group, code)?;
+    let at = BY_PAIR.binary_search_by_key(&key, |(k, _)| *k).ok()?;
+    Some(BY_PAIR[at].1)
 }
 
 /// Whether a status can stand under a two-letter type: `UD` is never delivered, `DL` always
@@ -413,6 +432,12 @@ mod tests {
         }
         // And the table holds nothing the notes do not document.
         assert_eq!(CODES.len(), DOCUMENTED.len());
+        // Each pair once, so the sorted index finds the one meaning there is.
+        let mut keys: Vec<u32> = BY_PAIR.iter().map(|(key, _)| *key).collect();
+        keys.dedup();
+        assert_eq!(keys.len(), CODES.len());
+        assert_eq!(in_table("S", "0010"), None);
+        assert_eq!(in_table("ST", "001"), None);
     }
 
     #[test]

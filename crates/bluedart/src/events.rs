@@ -24,7 +24,7 @@ fn event_from_scan(
         let key: String = text.chars().take(TEXT_KEY_LIMIT).collect();
         format!("{}:{key}", scan.scan_type)
     } else {
-        format!("{}/{}", scan.group, scan.code)
+        [&*scan.group, "/", &*scan.code].concat()
     };
     let evidence = Evidence {
         group: &scan.group,
