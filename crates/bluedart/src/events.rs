@@ -92,6 +92,13 @@ pub(crate) fn is_rto_reference(ref_no: &str, awb: &str) -> bool {
         })
 }
 
+/// Whether `ref_no` has the form of a return waybill's reference for some waybill.
+fn has_rto_form(ref_no: &str) -> bool {
+    ref_no
+        .split_once(" - ")
+        .is_some_and(|(_, forward)| is_rto_reference(ref_no, forward))
+}
+
 /// Whether `candidate` is the return leg of the forward waybill `awb`: named by the forward
 /// shipment's `NewWaybillNo`, or referring back to it in Blue Dart's exact return form.
 fn is_return_of(candidate: &CarrierShipment, awb: &str, forward: Option<&CarrierShipment>) -> bool {
@@ -107,8 +114,20 @@ fn is_return_of(candidate: &CarrierShipment, awb: &str, forward: Option<&Carrier
 /// waybills. `None` when the answer says nothing about it.
 pub fn update_for(awb: &str, shipments: &[CarrierShipment]) -> Option<CarrierUpdate> {
     let forward = shipments.iter().find(|s| s.waybill == awb);
-    let returns: Vec<&CarrierShipment> = shipments
+    let candidates: Vec<&CarrierShipment> = shipments.iter().collect();
+    update_from(awb, forward, &candidates)
+}
+
+/// The update for `awb`, whose shipment in the answer is `forward`; its return legs are among
+/// `candidates` (in the answer's order).
+fn update_from(
+    awb: &str,
+    forward: Option<&CarrierShipment>,
+    candidates: &[&CarrierShipment],
+) -> Option<CarrierUpdate> {
+    let returns: Vec<&CarrierShipment> = candidates
         .iter()
+        .copied()
         .filter(|s| is_return_of(s, awb, forward))
         .collect();
     if forward.is_none() && returns.is_empty() {
@@ -132,17 +151,43 @@ pub fn update_for(awb: &str, shipments: &[CarrierShipment]) -> Option<CarrierUpd
     })
 }
 
-/// A tracking reply for `awbs` from the shipments of one answer.
+/// A tracking reply for `awbs` from the shipments of one answer. An answer is about as many
+/// waybills as it was asked for (a sync asks about 50): each waybill's shipment is found by
+/// binary search, and only the shipments that can be a return leg (named by another's
+/// `NewWaybillNo`, or with a return's reference) are tried as one, not the whole answer.
 pub fn reply_for(
     http_status: u16,
     awbs: &[String],
     shipments: &[CarrierShipment],
 ) -> TrackingReply {
+    let mut by_waybill: Vec<(&str, usize)> = shipments
+        .iter()
+        .enumerate()
+        .map(|(i, s)| (&*s.waybill, i))
+        .collect();
+    // By waybill, then by position: the first of equal waybills, as `update_for` finds.
+    by_waybill.sort_unstable();
+    let named: Vec<&str> = shipments
+        .iter()
+        .map(|s| &*s.new_waybill)
+        .filter(|w| !w.is_empty())
+        .collect();
+    let candidates: Vec<&CarrierShipment> = shipments
+        .iter()
+        .filter(|s| named.contains(&&*s.waybill) || has_rto_form(&s.ref_no))
+        .collect();
     TrackingReply {
         http_status,
         updates: awbs
             .iter()
-            .map(|awb| (awb.clone(), update_for(awb, shipments)))
+            .map(|awb| {
+                let at = by_waybill.partition_point(|(w, _)| *w < awb.as_str());
+                let forward = by_waybill
+                    .get(at)
+                    .filter(|(w, _)| w == awb)
+                    .map(|(_, i)| &shipments[*i]);
+                (awb.clone(), update_from(awb, forward, &candidates))
+            })
             .collect(),
     }
 }
@@ -247,6 +292,59 @@ mod tests {
         let mut other_reference = shipments.clone();
         other_reference[1].ref_no = "SHOP-42".into();
         assert_eq!(update_for("111", &other_reference).unwrap().events.len(), 3);
+    }
+
+    /// `reply_for` looks waybills up through its index, `update_for` along the answer: for
+    /// forward legs, both kinds of return leg, look-alike references, repeated and unknown
+    /// waybills, they must find the same.
+    #[test]
+    fn a_reply_finds_for_each_waybill_what_update_for_finds() {
+        let scan = |date| scan_xml("ARRIVED", "S", "001", "UD", date, "10:00");
+        let shipment = |awb: &str, ref_no: &str, extra: &str, date| {
+            format!(
+                "<Shipment WaybillNo=\"{awb}\" RefNo=\"{ref_no}\">{extra}<Scans>{}</Scans></Shipment>",
+                scan(date)
+            )
+        };
+        let answers = [
+            vec![
+                shipment(
+                    "111",
+                    "A",
+                    "<NewWaybillNo>999</NewWaybillNo>",
+                    "25-Jan-2026",
+                ),
+                shipment("999", "SHOP-42", "", "26-Jan-2026"),
+                shipment("333", "B", "", "25-Jan-2026"),
+                shipment("444", "RTO - 333", "", "27-Jan-2026"),
+                shipment("555", "SHOP - 1111", "", "27-Jan-2026"),
+                shipment("666", "RTO - ", "", "27-Jan-2026"),
+            ],
+            vec![
+                shipment("111", "RTO - 111", "", "25-Jan-2026"),
+                shipment("222", "RTO - 111", "", "26-Jan-2026"),
+                shipment("111", "SECOND", "", "28-Jan-2026"),
+                shipment(
+                    "777",
+                    "rto - 222",
+                    "<NewWaybillNo>111</NewWaybillNo>",
+                    "29-Jan-2026",
+                ),
+            ],
+        ];
+        for answer in answers {
+            let shipments = parse(&answer);
+            let awbs: Vec<String> = [
+                "111", "222", "333", "444", "555", "666", "777", "999", "000",
+            ]
+            .map(String::from)
+            .to_vec();
+            let reply = reply_for(200, &awbs, &shipments);
+            for (awb, (replied_awb, update)) in awbs.iter().zip(&reply.updates) {
+                assert_eq!(replied_awb, awb);
+                assert_eq!(*update, update_for(awb, &shipments), "{awb} in {answer:?}");
+            }
+        }
     }
 
     #[test]
