@@ -100,12 +100,11 @@ pub fn tidy(text: &str) -> String {
 
 /// Whether `text` is printable ASCII with single spaces between words and none at either end,
 /// which `tidy` would leave as it is. Anything else (other whitespace, non-ASCII text, which
-/// may hold Unicode spaces) is not, and is tidied word by word. Nor is text with a `&`, so that
-/// raw XML text that is tidy needs no decoding either.
+/// may hold Unicode spaces) is not, and is tidied word by word.
 fn is_tidy(text: &str) -> bool {
     let mut previous = b' ';
     for &c in text.as_bytes() {
-        if c == b' ' && previous == b' ' || c == b'&' || !(b' '..=b'~').contains(&c) {
+        if c == b' ' && previous == b' ' || !(b' '..=b'~').contains(&c) {
             return false;
         }
         previous = c;
@@ -128,9 +127,9 @@ impl<'a> FieldText<'a> {
         self.decoded.clear();
     }
 
-    /// Adds raw XML text (references not yet decoded).
-    fn push_raw(&mut self, raw: &'a str) -> Result<(), Malformed> {
-        if self.plain.is_none() && self.decoded.is_empty() && is_tidy(raw) {
+    /// Adds raw XML text (references not yet decoded; `plain` if it has none).
+    fn push_raw(&mut self, raw: &'a str, plain: bool) -> Result<(), Malformed> {
+        if plain && self.plain.is_none() && self.decoded.is_empty() && is_tidy(raw) {
             self.plain = Some(raw);
             return Ok(());
         }
@@ -199,7 +198,7 @@ fn shipment(attributes: &str) -> Result<CarrierShipment<'_>, ParseError> {
             _ => continue,
         };
         let mut text = FieldText::default();
-        text.push_raw(value)?;
+        text.push_raw(value, !value.contains('&'))?;
         *field = text.value();
     }
     Ok(shipment)
@@ -312,15 +311,15 @@ pub fn parse_tracking(xml: &str) -> Result<Vec<CarrierShipment<'_>>, ParseError>
             }
             // Checked wherever it stands in the answer, decoded only where it is kept: an
             // unknown entity is malformed XML in whichever element.
-            Token::Text(raw) if !path.is_empty() => {
+            Token::Text { raw, plain } if !path.is_empty() => {
                 if path.last().is_some_and(|tag| tag.keeps_text()) {
-                    text.push_raw(raw)?;
-                } else {
+                    text.push_raw(raw, plain)?;
+                } else if !plain {
                     xml::decode(raw, None)?;
                 }
             }
             // Before the root: a plain-text page is judged by its missing root, not its `&`.
-            Token::Text(_) => {}
+            Token::Text { .. } => {}
             Token::CData(t) if path.last().is_some_and(|tag| tag.keeps_text()) => {
                 text.push_decoded(t);
             }
@@ -386,7 +385,7 @@ mod tests {
             ("A", true),
             ("OUT FOR DELIVERY", true),
             ("~!@ #$%", true),
-            ("A & B", false),
+            ("A & B", true),
             (" ", false),
             ("OUT  FOR DELIVERY", false),
             (" OUT FOR DELIVERY", false),

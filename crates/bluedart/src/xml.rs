@@ -7,7 +7,7 @@
 //! reader that finds `<` and `>` with `memchr` and slices the input is enough. Text is handed
 //! over raw; only the values the caller keeps are decoded ([`decode`]).
 
-use memchr::{memchr, memchr3, memmem};
+use memchr::{memchr, memchr2, memchr3, memmem};
 
 /// Not well-formed XML: a tag, comment, CDATA section or reference that is broken off or
 /// broken, or an end tag that does not close the open element.
@@ -27,8 +27,9 @@ pub enum Token<'a> {
     },
     /// The end tag of the open element (its name is checked).
     End,
-    /// Character data as written: references not yet decoded.
-    Text(&'a str),
+    /// Character data as written: references not yet decoded. `plain` when it has none (no
+    /// `&`), found on the way to its end, so that the caller need not look again.
+    Text { raw: &'a str, plain: bool },
     /// A CDATA section's content, which needs no decoding.
     CData(&'a str),
 }
@@ -70,10 +71,16 @@ impl<'a> Reader<'a> {
                 return Ok(None);
             };
             if first != b'<' {
-                let len = memchr(b'<', rest).unwrap_or(rest.len());
-                let text = &self.xml[self.pos..self.pos + len];
+                let (len, plain) = match memchr2(b'<', b'&', rest) {
+                    Some(at) if rest[at] == b'&' => (
+                        at + memchr(b'<', &rest[at..]).unwrap_or(rest.len() - at),
+                        false,
+                    ),
+                    found => (found.unwrap_or(rest.len()), true),
+                };
+                let raw = &self.xml[self.pos..self.pos + len];
                 self.pos += len;
-                return Ok(Some(Token::Text(text)));
+                return Ok(Some(Token::Text { raw, plain }));
             }
             match rest.get(1) {
                 Some(b'/') => return self.end_tag().map(Some),
@@ -106,7 +113,7 @@ impl<'a> Reader<'a> {
     fn skip_doctype(&mut self) -> Result<(), Malformed> {
         let bytes = self.xml.as_bytes();
         let mut i = self.pos + 9;
-        let at = memchr::memchr2(b'[', b'>', &bytes[i..]).ok_or(Malformed)?;
+        let at = memchr2(b'[', b'>', &bytes[i..]).ok_or(Malformed)?;
         i += at;
         if bytes[i] == b'[' {
             i += memchr(b']', &bytes[i..]).ok_or(Malformed)?;
@@ -296,6 +303,10 @@ mod tests {
         Ok(out)
     }
 
+    fn text(raw: &str) -> Token<'_> {
+        Token::Text { raw, plain: true }
+    }
+
     fn start<'a>(name: &'a str, attributes: &'a str, empty: bool) -> Token<'a> {
         Token::Start {
             name,
@@ -311,13 +322,16 @@ mod tests {
         assert_eq!(
             tokens(xml),
             Ok(vec![
-                Token::Text("\n"),
+                text("\n"),
                 start("a", " k=\"v>\" j='w'", false),
                 start("b", "", true),
-                Token::Text("t &amp; u"),
+                Token::Text {
+                    raw: "t &amp; u",
+                    plain: false
+                },
                 Token::CData("<x>"),
                 start("c", " ", false),
-                Token::Text("1"),
+                text("1"),
                 Token::End,
                 Token::End,
             ])
@@ -352,10 +366,7 @@ mod tests {
             assert_eq!(tokens(xml), Err(Malformed), "{xml:?}");
         }
         // What a reader cannot know is wrong: an element left open, checked by the caller.
-        assert_eq!(
-            tokens("<a>x"),
-            Ok(vec![start("a", "", false), Token::Text("x")])
-        );
+        assert_eq!(tokens("<a>x"), Ok(vec![start("a", "", false), text("x")]));
     }
 
     #[test]
