@@ -50,11 +50,11 @@ impl EventRow {
 const INSERT_EVENTS: &str = "INSERT OR IGNORE INTO tracking_events (order_id, awb_no, carrier_status, \
     status, description, scan_code, facility, city, state, country, place_key, event_at, synced_at, \
     is_latest) \
-    SELECT json_extract(value, '$.o'), json_extract(value, '$.a'), json_extract(value, '$.cs'), \
-           json_extract(value, '$.s'), json_extract(value, '$.d'), json_extract(value, '$.k'), \
-           json_extract(value, '$.fa'), json_extract(value, '$.ci'), json_extract(value, '$.st'), \
-           json_extract(value, '$.co'), json_extract(value, '$.pk'), json_extract(value, '$.e'), \
-           json_extract(value, '$.y'), 0 \
+    SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'), json_extract(value, '$[2]'), \
+           json_extract(value, '$[3]'), json_extract(value, '$[4]'), json_extract(value, '$[5]'), \
+           json_extract(value, '$[6]'), json_extract(value, '$[7]'), json_extract(value, '$[8]'), \
+           json_extract(value, '$[9]'), json_extract(value, '$[10]'), json_extract(value, '$[11]'), \
+           json_extract(value, '$[12]'), 0 \
     FROM json_each(?1)";
 
 const CLEAR_LATEST: &str = "UPDATE tracking_events SET is_latest = 0 WHERE is_latest = 1 \

@@ -10,41 +10,45 @@ use tracking_core::model::TrackingEvent;
 use tracking_core::model::iso;
 use tracking_core::rules::merge::{OrderSync, RawBody};
 
-/// One event as a row.
+/// One event as a row: a JSON array, not an object, because a sync writes two or three for
+/// every shipment and their keys were a third of the strings it encoded. The worker's
+/// `INSERT_EVENTS` (`src/d1/events.rs`) reads it by position: order id, waybill, carrier
+/// status, status, description, scan code, facility, city, state, country, place key, event
+/// time, synced time.
 #[derive(Serialize)]
-pub struct EventRow<'a> {
-    o: &'a str,
-    a: &'a str,
-    cs: &'a str,
-    s: &'static str,
-    d: &'a str,
-    k: &'a str,
-    fa: &'a str,
-    ci: &'a str,
-    st: &'a str,
-    co: &'a str,
-    pk: &'a str,
-    e: String,
-    y: &'a str,
-}
+pub struct EventRow<'a>(
+    &'a str,
+    &'a str,
+    &'a str,
+    &'static str,
+    &'a str,
+    &'a str,
+    &'a str,
+    &'a str,
+    &'a str,
+    &'a str,
+    &'a str,
+    String,
+    &'a str,
+);
 
 /// `synced_at` as `iso` writes it, shared by a sync's events.
 pub fn event_row<'a>(order_id: &'a str, e: &'a TrackingEvent, synced_at: &'a str) -> EventRow<'a> {
-    EventRow {
-        o: order_id,
-        a: &e.awb_no,
-        cs: &e.carrier_status,
-        s: e.status.as_str(),
-        d: &e.description,
-        k: &e.scan_code,
-        fa: &e.location.facility,
-        ci: &e.location.city,
-        st: &e.location.state,
-        co: &e.location.country,
-        pk: &e.place_key,
-        e: iso(e.event_at),
-        y: synced_at,
-    }
+    EventRow(
+        order_id,
+        &e.awb_no,
+        &e.carrier_status,
+        e.status.as_str(),
+        &e.description,
+        &e.scan_code,
+        &e.location.facility,
+        &e.location.city,
+        &e.location.state,
+        &e.location.country,
+        &e.place_key,
+        iso(e.event_at),
+        synced_at,
+    )
 }
 
 /// An event's identity as a row (to move the latest flag to it).
@@ -185,10 +189,25 @@ mod tests {
         let params = sync_params(&[sync("ORD-1", at)]);
         let events: serde_json::Value =
             serde_json::from_str(params.events.as_deref().unwrap()).unwrap();
-        assert_eq!(events[0]["o"], "ORD-1");
-        assert_eq!(events[0]["s"], "out_for_delivery");
-        assert_eq!(events[0]["e"], "2026-01-24T03:42:00Z");
-        assert_eq!(events[0]["k"], "BOOKED");
+        let booked = TrackingEvent::booked("111", at);
+        assert_eq!(
+            events[0],
+            serde_json::json!([
+                "ORD-1",
+                "111",
+                booked.carrier_status,
+                "out_for_delivery",
+                booked.description,
+                "BOOKED",
+                booked.location.facility,
+                booked.location.city,
+                booked.location.state,
+                booked.location.country,
+                booked.place_key,
+                "2026-01-24T03:42:00Z",
+                "2026-01-24T03:42:00Z"
+            ])
+        );
         let orders: serde_json::Value =
             serde_json::from_str(params.orders.as_deref().unwrap()).unwrap();
         assert_eq!(orders[0]["ss"], "In-Transit");
@@ -233,7 +252,7 @@ mod tests {
         assert_eq!(rows[1]["b"], r#"[{"WaybillNo":"2"#);
         assert_eq!(rows[1]["tr"], 1);
         let events: serde_json::Value = serde_json::from_str(&params.events.unwrap()).unwrap();
-        assert_eq!(events[1]["o"], "ORD-2");
-        assert_eq!(events[1]["y"], "2026-01-24T03:42:00Z");
+        assert_eq!(events[1][0], "ORD-2");
+        assert_eq!(events[1][12], "2026-01-24T03:42:00Z");
     }
 }
