@@ -3,10 +3,11 @@
 //! Every location keeps the facility's name, tidied for reading; its city and state are filled
 //! only where they are known, from the place table in `places.tsv`. Never a guess.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::LazyLock;
 
-use crate::parse::tidy;
+use crate::parse::{is_tidy, tidy};
 use tracking_core::model::Location;
 
 /// The checked-in place table (see the file's header for its rows).
@@ -142,11 +143,17 @@ static TABLE: LazyLock<PlaceTable> =
 /// `DestinationAreaCode` and `Destination`).
 pub fn location_of(scanned: &str, code: &str, destination: Option<(&str, &str)>) -> Location {
     let table = &*TABLE;
-    let mut name = tidy(scanned);
-    name.make_ascii_uppercase();
+    // Names arrive tidy and in capitals: those are read where they stand, without a copy.
+    let name: Cow<str> = if is_tidy(scanned) && !scanned.bytes().any(|b| b.is_ascii_lowercase()) {
+        Cow::Borrowed(scanned)
+    } else {
+        let mut name = tidy(scanned);
+        name.make_ascii_uppercase();
+        Cow::Owned(name)
+    };
     let place = table
         .code(code)
-        .or_else(|| table.facilities.get(&name))
+        .or_else(|| table.facilities.get(&*name))
         .or_else(|| table.city_in_name(&name))
         .or_else(|| {
             let (area_code, city) = destination?;

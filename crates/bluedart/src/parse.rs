@@ -101,7 +101,7 @@ pub fn tidy(text: &str) -> String {
 /// Whether `text` is printable ASCII with single spaces between words and none at either end,
 /// which `tidy` would leave as it is. Anything else (other whitespace, non-ASCII text, which
 /// may hold Unicode spaces) is not, and is tidied word by word.
-fn is_tidy(text: &str) -> bool {
+pub(crate) fn is_tidy(text: &str) -> bool {
     let mut previous = b' ';
     for &c in text.as_bytes() {
         if c == b' ' && previous == b' ' || !(b' '..=b'~').contains(&c) {
@@ -567,5 +567,9 @@ mod tests {
     fn character_references_and_cdata_are_decoded() {
         let xml = "<ShipmentData><Shipment WaybillNo=\"1\"><Status><![CDATA[A < B]]> &#65;</Status></Shipment></ShipmentData>";
         assert_eq!(parse_tracking(xml).unwrap()[0].status, "A < B A");
+        // In attributes too, and their whitespace tidied.
+        let xml =
+            "<ShipmentData><Shipment WaybillNo='1' RefNo=\"SHOP&amp;CO &#9; 7\"/></ShipmentData>";
+        assert_eq!(parse_tracking(xml).unwrap()[0].ref_no, "SHOP&CO 7");
     }
 }
