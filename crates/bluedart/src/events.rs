@@ -92,29 +92,41 @@ pub(crate) fn is_rto_reference(ref_no: &str, awb: &str) -> bool {
         })
 }
 
-/// Whether `ref_no` has the form of a return waybill's reference for some waybill.
-fn has_rto_form(ref_no: &str) -> bool {
-    ref_no
-        .split_once(" - ")
-        .is_some_and(|(_, forward)| is_rto_reference(ref_no, forward))
+/// The forward waybill `ref_no` names, if it has Blue Dart's form for a return waybill's
+/// reference (`RTO - 81234567893` names 81234567893). The code has no spaces, so the form's
+/// dash is the first spaced dash.
+fn rto_target(ref_no: &str) -> Option<&str> {
+    let (_, forward) = ref_no.split_once(" - ")?;
+    is_rto_reference(ref_no, forward).then_some(forward)
+}
+
+/// A shipment that may be a return leg, with the forward waybill its reference names.
+type Candidate<'s, 'a> = (&'s CarrierShipment<'a>, Option<&'s str>);
+
+fn candidate<'s, 'a>(shipment: &'s CarrierShipment<'a>) -> Candidate<'s, 'a> {
+    (shipment, rto_target(&shipment.ref_no))
 }
 
 /// Whether `candidate` is the return leg of the forward waybill `awb`: named by the forward
 /// shipment's `NewWaybillNo`, or referring back to it in Blue Dart's exact return form.
-fn is_return_of(candidate: &CarrierShipment, awb: &str, forward: Option<&CarrierShipment>) -> bool {
+fn is_return_of(
+    (candidate, names): Candidate,
+    awb: &str,
+    forward: Option<&CarrierShipment>,
+) -> bool {
     if candidate.waybill == awb {
         return false;
     }
     let named_by_forward =
         forward.is_some_and(|f| !f.new_waybill.is_empty() && f.new_waybill == candidate.waybill);
-    named_by_forward || is_rto_reference(&candidate.ref_no, awb)
+    named_by_forward || names == Some(awb)
 }
 
 /// The update for the order whose waybill is `awb`, from an answer that may carry many
 /// waybills. `None` when the answer says nothing about it.
 pub fn update_for(awb: &str, shipments: &[CarrierShipment]) -> Option<CarrierUpdate> {
     let forward = shipments.iter().find(|s| s.waybill == awb);
-    let candidates: Vec<&CarrierShipment> = shipments.iter().collect();
+    let candidates: Vec<Candidate> = shipments.iter().map(candidate).collect();
     update_from(awb, forward, &candidates)
 }
 
@@ -123,12 +135,12 @@ pub fn update_for(awb: &str, shipments: &[CarrierShipment]) -> Option<CarrierUpd
 fn update_from(
     awb: &str,
     forward: Option<&CarrierShipment>,
-    candidates: &[&CarrierShipment],
+    candidates: &[Candidate],
 ) -> Option<CarrierUpdate> {
     let returns: Vec<&CarrierShipment> = candidates
         .iter()
-        .copied()
-        .filter(|s| is_return_of(s, awb, forward))
+        .filter(|c| is_return_of(**c, awb, forward))
+        .map(|(shipment, _)| *shipment)
         .collect();
     if forward.is_none() && returns.is_empty() {
         return None;
@@ -172,9 +184,10 @@ pub fn reply_for(
         .map(|s| &*s.new_waybill)
         .filter(|w| !w.is_empty())
         .collect();
-    let candidates: Vec<&CarrierShipment> = shipments
+    let candidates: Vec<Candidate> = shipments
         .iter()
-        .filter(|s| named.contains(&&*s.waybill) || has_rto_form(&s.ref_no))
+        .map(candidate)
+        .filter(|(s, names)| names.is_some() || named.contains(&&*s.waybill))
         .collect();
     TrackingReply {
         http_status,
