@@ -786,7 +786,7 @@ fn main() {
         "≤ 10 µs per shipment",
         Some(per_shipment_us <= 10.0),
     ));
-    // What the 10 µs target leaves for everything after the XML crate's own reading.
+    // What the 10 µs target leaves for everything after the XML reader's own reading.
     rows.push(row(
         "CPU, tokenising the same answer only, wasm in workerd (µs)",
         format!(

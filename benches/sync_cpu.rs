@@ -1,6 +1,6 @@
 //! CPU per synced shipment, natively: the domain path for one Blue Dart answer about 50 waybills
 //! (parse, normalise, merge against stored history, encode the D1 batch's parameters) against
-//! the floor, bare tokenising of the same bytes with the same XML crate. The workload is
+//! the floor, bare tokenising of the same bytes with the same XML reader. The workload is
 //! `shipment_tracker::bench_cpu`'s (feature `bench-cpu`), which the runtime bench also runs in wasm.
 //!
 //! `cargo bench --bench sync_cpu`; `npm run bench` reads criterion's estimates from
