@@ -154,7 +154,8 @@ impl<'a> Reader<'a> {
             }
             i += 1 + memchr(quote, &bytes[i + 1..]).ok_or(Malformed)? + 1;
         }
-        let empty = bytes[i - 1] == b'/' && i > attributes_start;
+        // Past the fast path, the tag's last byte before `>` is inside it: `/` makes it empty.
+        let empty = bytes[i - 1] == b'/';
         let attributes = &self.xml[attributes_start..if empty { i - 1 } else { i }];
         self.pos = i + 1;
         if !empty {
