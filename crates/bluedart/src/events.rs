@@ -83,7 +83,7 @@ fn events_of(shipment: &CarrierShipment) -> Vec<TrackingEvent> {
 /// spaced dash, the forward waybill exactly. Our order ids, which become the reference of
 /// waybills we generate, cannot take this form: they have no spaces. Checked for every pair of
 /// waybills in an answer, so it allocates nothing.
-pub(crate) fn is_rto_reference(ref_no: &str, awb: &str) -> bool {
+fn is_rto_reference(ref_no: &str, awb: &str) -> bool {
     ref_no
         .strip_suffix(awb)
         .and_then(|rest| rest.strip_suffix(" - "))
@@ -95,7 +95,7 @@ pub(crate) fn is_rto_reference(ref_no: &str, awb: &str) -> bool {
 /// The forward waybill `ref_no` names, if it has Blue Dart's form for a return waybill's
 /// reference (`RTO - 81234567893` names 81234567893). The code has no spaces, so the form's
 /// dash is the first spaced dash.
-fn rto_target(ref_no: &str) -> Option<&str> {
+pub(crate) fn rto_target(ref_no: &str) -> Option<&str> {
     let (_, forward) = ref_no.split_once(" - ")?;
     is_rto_reference(ref_no, forward).then_some(forward)
 }

@@ -17,7 +17,7 @@ use serde::de::Deserializer;
 use tracking_core::model::valid_awb;
 use tracking_core::push::{PushBatch, PushItemError, PushUpdate};
 
-use crate::events::{is_rto_reference, update_for};
+use crate::events::{rto_target, update_for};
 use crate::parse::{CarrierScan, CarrierShipment, tidy};
 use crate::time::{ist_to_utc, parse_date, parse_time};
 
@@ -245,12 +245,8 @@ fn read_item(value: serde_json::Value) -> Result<CarrierShipment<'static>, &'sta
 
 /// The forward waybill a return leg's reference names (`RTO - 81234567890`), if it does.
 fn forward_of(shipment: &CarrierShipment) -> Option<String> {
-    let (_, forward) = shipment.ref_no.rsplit_once(" - ")?;
-    let forward = forward.trim();
-    (valid_awb(forward)
-        && is_rto_reference(&shipment.ref_no, forward)
-        && forward != shipment.waybill)
-        .then(|| forward.to_owned())
+    let forward = rto_target(&shipment.ref_no)?;
+    (valid_awb(forward) && forward != shipment.waybill).then(|| forward.to_owned())
 }
 
 /// Folds the entries of one waybill (Lite: one per scan) into one shipment, scans newest first
