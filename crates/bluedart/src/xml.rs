@@ -44,11 +44,14 @@ pub struct Reader<'a> {
 
 /// Bytes that end an element's name.
 fn ends_name(b: u8) -> bool {
-    matches!(b, b' ' | b'\t' | b'\n' | b'\r' | b'/' | b'>')
+    is_space(b) || b == b'/' || b == b'>'
 }
 
+/// XML's whitespace.
+const SPACES: [char; 4] = [' ', '\t', '\n', '\r'];
+
 fn is_space(b: u8) -> bool {
-    matches!(b, b' ' | b'\t' | b'\n' | b'\r')
+    SPACES.contains(&char::from(b))
 }
 
 impl<'a> Reader<'a> {
@@ -199,7 +202,7 @@ pub fn local_name(name: &str) -> &str {
 pub fn attributes(raw: &str) -> impl Iterator<Item = Result<(&str, &str), Malformed>> {
     let mut rest = raw;
     std::iter::from_fn(move || {
-        rest = rest.trim_start_matches([' ', '\t', '\n', '\r']);
+        rest = rest.trim_start_matches(SPACES);
         if rest.is_empty() {
             return None;
         }
@@ -225,9 +228,9 @@ fn next_attribute(raw: &str) -> Result<(&str, &str, &str), Malformed> {
         .position(|&b| b == b'=' || is_space(b))
         .ok_or(Malformed)?;
     let name = &raw[..name_end];
-    let rest = raw[name_end..].trim_start_matches([' ', '\t', '\n', '\r']);
+    let rest = raw[name_end..].trim_start_matches(SPACES);
     let rest = rest.strip_prefix('=').ok_or(Malformed)?;
-    let rest = rest.trim_start_matches([' ', '\t', '\n', '\r']);
+    let rest = rest.trim_start_matches(SPACES);
     let quote = *rest.as_bytes().first().ok_or(Malformed)?;
     if name.is_empty() || !matches!(quote, b'"' | b'\'') {
         return Err(Malformed);
