@@ -9,7 +9,7 @@ use tracking_core::webhooks::WebhookEvent;
 
 use super::events::EventRow;
 use super::{D1Store, ids_json, opt_text, parse_time, text, time};
-use d1_rows::{encode, event_row, identity_row};
+use d1_rows::{encode, encode_events, encode_identities};
 
 pub(super) const ORDER_COLUMNS: &str = "id, customer_id, order_status, shipping_status, awb_no, courier, \
     shipping_error, expected_delivery_date, created_at, updated_at, last_synced_at, last_sync_error, \
@@ -252,8 +252,8 @@ impl OrderStore for D1Store {
              WHERE id = ?3 AND awb_no IS NULL",
             &[text(awb), time(now), text(order_id)],
         )?];
-        let events = encode(&[event_row(order_id, booked, &iso(now))]);
-        let latest = encode(&[identity_row(order_id, booked)]);
+        let events = encode_events([(order_id, booked, iso(now).as_str())]);
+        let latest = encode_identities([(order_id, booked)]);
         statements.extend(self.event_statements(events.as_deref(), latest.as_deref())?);
         self.batch_with_messages(statements, &messages(&order), now)
             .await?;

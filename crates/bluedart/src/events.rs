@@ -3,8 +3,9 @@
 use crate::codes::{Evidence, on_return_waybill, resolve};
 use crate::location::{location_of, place_key};
 use crate::parse::{CarrierScan, CarrierShipment};
+use crate::payload::payload;
 use crate::time::{ist_to_utc, parse_date, parse_time};
-use tracking_core::carrier::{CarrierUpdate, RawJson, TrackingReply};
+use tracking_core::carrier::{CarrierUpdate, TrackingReply};
 use tracking_core::model::{Status, TrackingEvent};
 
 /// Longest scan text kept in an event's identity when the payload has no scan code.
@@ -148,7 +149,7 @@ fn update_from(
     let mut events: Vec<TrackingEvent> = forward.map(events_of).unwrap_or_default();
     let involved: Vec<&CarrierShipment> =
         forward.into_iter().chain(returns.iter().copied()).collect();
-    let payload = RawJson::of(&involved);
+    let payload = payload(&involved);
     for ret in returns {
         events.extend(events_of(ret).into_iter().map(|mut e| {
             e.status = on_return_waybill(e.status);

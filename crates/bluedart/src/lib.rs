@@ -5,6 +5,7 @@ pub mod codes;
 pub mod events;
 pub mod location;
 pub mod parse;
+pub mod payload;
 pub mod push;
 pub mod time;
 pub mod xml;

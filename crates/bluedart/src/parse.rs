@@ -8,64 +8,41 @@
 
 use std::borrow::Cow;
 
-use serde::Serialize;
-
 use crate::xml::{self, Malformed, Reader, Token};
 
 /// A value as sent, tidied: a slice of the answer when it needed no decoding or tidying (most
 /// do), so that reading an answer copies none of them.
 pub type Value<'a> = Cow<'a, str>;
 
-/// One `<ScanDetail>`, values as sent (serialised under Blue Dart's element names).
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+/// One `<ScanDetail>`, values as sent (kept for admins by `payload`).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct CarrierScan<'a> {
-    #[serde(rename = "Scan")]
     pub scan: Value<'a>,
-    #[serde(rename = "ScanCode")]
     pub code: Value<'a>,
-    #[serde(rename = "ScanType")]
     pub scan_type: Value<'a>,
-    #[serde(rename = "ScanGroupType")]
     pub group: Value<'a>,
-    #[serde(rename = "ScanDate")]
     pub date: Value<'a>,
-    #[serde(rename = "ScanTime")]
     pub time: Value<'a>,
-    #[serde(rename = "ScannedLocation")]
     pub location: Value<'a>,
-    #[serde(rename = "ScannedLocationCode")]
     pub location_code: Value<'a>,
 }
 
 /// One `<Shipment>`, values as sent. Consignee fields are read past, never kept.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct CarrierShipment<'a> {
-    #[serde(rename = "WaybillNo")]
     pub waybill: Value<'a>,
-    #[serde(rename = "RefNo")]
     pub ref_no: Value<'a>,
-    #[serde(rename = "Status")]
     pub status: Value<'a>,
-    #[serde(rename = "StatusType")]
     pub status_type: Value<'a>,
-    #[serde(rename = "StatusDate")]
     pub status_date: Value<'a>,
-    #[serde(rename = "StatusTime")]
     pub status_time: Value<'a>,
-    #[serde(rename = "ExpectedDeliveryDate")]
     pub expected_delivery: Value<'a>,
-    #[serde(rename = "NewWaybillNo")]
     pub new_waybill: Value<'a>,
-    #[serde(rename = "Origin")]
     pub origin: Value<'a>,
-    #[serde(rename = "OriginAreaCode")]
     pub origin_area_code: Value<'a>,
-    #[serde(rename = "Destination")]
     pub destination: Value<'a>,
-    #[serde(rename = "DestinationAreaCode")]
     pub destination_area_code: Value<'a>,
     /// Newest first, as sent.
-    #[serde(rename = "Scans")]
     pub scans: Vec<CarrierScan<'a>>,
 }
 

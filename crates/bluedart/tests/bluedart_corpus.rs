@@ -5,8 +5,9 @@ use std::fs;
 use std::path::PathBuf;
 
 use bluedart::events::update_for;
-use bluedart::parse::parse_tracking;
-use serde_json::{Value, json};
+use bluedart::parse::{CarrierShipment, parse_tracking};
+use bluedart::payload::{payload, scan_fields, shipment_fields};
+use serde_json::{Map, Value, json};
 use tracking_core::carrier::CarrierUpdate;
 use tracking_core::model::iso;
 use tracking_core::rules::merge::choose_latest;
@@ -133,4 +134,55 @@ fn no_cut_or_corrupted_answer_passes_for_another() {
         }
         assert!(corrupted > 0, "{name}: no corruption was noticed");
     }
+}
+
+/// The same shipments as `payload` writes them, through serde_json from the same field lists.
+fn payload_by_serde(shipments: &[&CarrierShipment]) -> String {
+    let object = |fields: &[(&str, &str)]| -> Map<String, Value> {
+        fields
+            .iter()
+            .map(|(k, v)| (k.to_string(), json!(v)))
+            .collect()
+    };
+    let objects: Vec<Value> = shipments
+        .iter()
+        .map(|s| {
+            let mut o = object(&shipment_fields(s));
+            let scans = s.scans.iter().map(|c| object(&scan_fields(c)).into());
+            o.insert("Scans".into(), Value::Array(scans.collect()));
+            o.into()
+        })
+        .collect();
+    serde_json::to_string(&objects).unwrap()
+}
+
+/// What admins are shown of an answer is written by hand, and is the text serde_json writes for
+/// the same values: for every corpus answer, and for one whose values hold what JSON escapes.
+#[test]
+fn every_answer_is_kept_as_serde_json_would_write_it() {
+    let escapes = concat!(
+        "<ShipmentData><Shipment WaybillNo=\"111\" RefNo=\"A &quot;B&quot; \\ C&#1;\">",
+        "<Status>IN TRANSIT</Status><Destination>नई दिल्ली</Destination><Scans>",
+        "<ScanDetail><Scan>ARRIVED</Scan><ScanCode>002</ScanCode></ScanDetail>",
+        "<ScanDetail><Scan>PICKED UP</Scan></ScanDetail></Scans></Shipment>",
+        "<Shipment WaybillNo=\"222\"><Scans/></Shipment></ShipmentData>"
+    );
+    let mut answers: Vec<String> = answers()
+        .iter()
+        .map(|name| fs::read_to_string(corpus().join(format!("{name}.xml"))).unwrap())
+        .collect();
+    answers.push(escapes.into());
+    for xml in &answers {
+        let Ok(shipments) = parse_tracking(xml) else {
+            continue;
+        };
+        let all: Vec<&CarrierShipment> = shipments.iter().collect();
+        for some in [&all[..], all.get(..1).unwrap_or_default(), &[]] {
+            assert_eq!(payload(some).as_str(), payload_by_serde(some));
+        }
+    }
+    let kept: Value =
+        serde_json::from_str(payload(&[&parse_tracking(escapes).unwrap()[0]]).as_str()).unwrap();
+    assert_eq!(kept[0]["RefNo"], "A \"B\" \\ C\u{1}");
+    assert_eq!(kept[0]["Scans"][1]["Scan"], "PICKED UP");
 }

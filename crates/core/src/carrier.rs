@@ -4,40 +4,46 @@
 use std::fmt;
 
 use chrono::{DateTime, NaiveDate, Utc};
+use serde::de::IgnoredAny;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
-use serde_json::value::RawValue;
 
 use crate::model::TrackingEvent;
 
 /// A JSON document kept as text: the carrier's answer as received. Written into other JSON
 /// (the D1 batch's rows) as it is, without being escaped into a string a second time.
 #[derive(Clone, Debug)]
-pub struct RawJson(Box<RawValue>);
+pub struct RawJson(String);
 
 impl RawJson {
     /// `value` as JSON text.
     pub fn of<T: Serialize + ?Sized>(value: &T) -> RawJson {
-        RawJson(serde_json::value::to_raw_value(value).expect("plain data always serialises"))
+        RawJson(serde_json::to_string(value).expect("plain data always serialises"))
     }
 
     /// `text`, if it is one JSON document.
     pub fn parse(text: String) -> Result<RawJson, serde_json::Error> {
-        RawValue::from_string(text).map(RawJson)
+        serde_json::from_str::<IgnoredAny>(&text)?;
+        Ok(RawJson(text))
+    }
+
+    /// `text` as a JSON writer of this workspace wrote it (`json_text`): taken as it is, as
+    /// reading it again would cost as much as writing it (checked in debug builds).
+    pub fn written(text: String) -> RawJson {
+        debug_assert!(
+            serde_json::from_str::<IgnoredAny>(&text).is_ok(),
+            "not JSON: {text}"
+        );
+        RawJson(text)
     }
 
     pub fn as_str(&self) -> &str {
-        self.0.get()
-    }
-
-    /// For embedding, unescaped, in JSON that serde_json writes.
-    pub fn as_raw(&self) -> &RawValue {
         &self.0
     }
 }
 
 impl Default for RawJson {
     fn default() -> RawJson {
-        RawJson::of(&())
+        RawJson("null".into())
     }
 }
 

@@ -8,6 +8,7 @@ pub mod access;
 pub mod breaker;
 pub mod carrier;
 pub mod error;
+pub mod json_text;
 pub mod model;
 pub mod ports;
 pub mod push;

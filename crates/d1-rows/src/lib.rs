@@ -4,71 +4,77 @@
 //! the release profile in the workspace's `Cargo.toml`).
 //! Rows are serialised straight from borrowed structs: this runs for every synced shipment.
 
-use serde::{Serialize, Serializer};
+use std::fmt::Write as _;
 
+use serde::Serialize;
+
+use tracking_core::json_text;
 use tracking_core::model::TrackingEvent;
 use tracking_core::model::iso;
-use tracking_core::rules::merge::{OrderSync, RawBody};
+use tracking_core::rules::merge::{OrderSync, RawBody, RawResponse};
 
-/// One event as a row: a JSON array, not an object, because a sync writes two or three for
+/// Events as rows, each a JSON array, not an object, because a sync writes two or three for
 /// every shipment and their keys were a third of the strings it encoded. The worker's
-/// `INSERT_EVENTS` (`src/d1/events.rs`) reads it by position: order id, waybill, carrier
+/// `INSERT_EVENTS` (`src/d1/events.rs`) reads them by position: order id, waybill, carrier
 /// status, status, description, scan code, facility, city, state, country, place key, event
-/// time, synced time.
-#[derive(Serialize)]
-pub struct EventRow<'a>(
-    &'a str,
-    &'a str,
-    &'a str,
-    &'static str,
-    &'a str,
-    &'a str,
-    &'a str,
-    &'a str,
-    &'a str,
-    &'a str,
-    &'a str,
-    String,
-    &'a str,
-);
-
-/// `synced_at` as `iso` writes it, shared by a sync's events.
-pub fn event_row<'a>(order_id: &'a str, e: &'a TrackingEvent, synced_at: &'a str) -> EventRow<'a> {
-    EventRow(
-        order_id,
-        &e.awb_no,
-        &e.carrier_status,
-        e.status.as_str(),
-        &e.description,
-        &e.scan_code,
-        &e.location.facility,
-        &e.location.city,
-        &e.location.state,
-        &e.location.country,
-        &e.place_key,
-        iso(e.event_at),
-        synced_at,
-    )
+/// time, synced time (`synced_at` as `iso` writes it).
+pub fn encode_events<'a>(
+    rows: impl IntoIterator<Item = (&'a str, &'a TrackingEvent, &'a str)>,
+) -> Option<String> {
+    encode_by_hand(rows, |out, (order_id, e, synced_at)| {
+        json_text::push_array(
+            out,
+            &[
+                order_id,
+                &e.awb_no,
+                &e.carrier_status,
+                e.status.as_str(),
+                &e.description,
+                &e.scan_code,
+                &e.location.facility,
+                &e.location.city,
+                &e.location.state,
+                &e.location.country,
+                &e.place_key,
+                &iso(e.event_at),
+                synced_at,
+            ],
+        );
+    })
 }
 
-/// An event's identity as a row (to move the latest flag to it).
-#[derive(Serialize)]
-pub struct IdentityRow<'a> {
-    o: &'a str,
-    a: &'a str,
-    e: String,
-    k: &'a str,
-    pk: &'a str,
+/// Events' identities as rows (to move the latest flag to them), read by name.
+pub fn encode_identities<'a>(
+    rows: impl IntoIterator<Item = (&'a str, &'a TrackingEvent)>,
+) -> Option<String> {
+    encode_by_hand(rows, |out, (order_id, e)| {
+        out.push('{');
+        json_text::push_members(
+            out,
+            &[
+                ("o", order_id),
+                ("a", &e.awb_no),
+                ("e", &iso(e.event_at)),
+                ("k", &e.scan_code),
+                ("pk", &e.place_key),
+            ],
+        );
+        out.push('}');
+    })
 }
 
-pub fn identity_row<'a>(order_id: &'a str, e: &'a TrackingEvent) -> IdentityRow<'a> {
-    IdentityRow {
-        o: order_id,
-        a: &e.awb_no,
-        e: iso(e.event_at),
-        k: &e.scan_code,
-        pk: &e.place_key,
+/// Rows as one JSON array, each written by `row`; `None` when there are none. By hand, as the
+/// rows of every synced shipment are: serde_json writes a string a byte at a time.
+fn encode_by_hand<T>(
+    rows: impl IntoIterator<Item = T>,
+    mut row: impl FnMut(&mut String, T),
+) -> Option<String> {
+    let mut out = String::new();
+    for (n, item) in rows.into_iter().enumerate() {
+        out.push(if n == 0 { '[' } else { ',' });
+        row(&mut out, item);
     }
+    (!out.is_empty()).then(|| out + "]")
 }
 
 #[derive(Serialize)]
@@ -84,23 +90,29 @@ struct OrderRow<'a> {
     kh: Option<String>,
 }
 
-#[derive(Serialize)]
-struct ResponseRow<'a> {
-    o: &'a str,
-    t: &'a str,
-    h: u16,
-    #[serde(serialize_with = "body")]
-    b: &'a RawBody,
-    tr: u8,
-}
-
-/// A whole answer goes in as the JSON it is (`json_extract` gives its text back), not escaped
-/// into a string once more; a cut one, no longer JSON, as a string.
-fn body<S: Serializer>(body: &&RawBody, serializer: S) -> Result<S::Ok, S::Error> {
-    match body {
-        RawBody::Whole(json) => json.as_raw().serialize(serializer),
-        RawBody::Cut(text) => serializer.serialize_str(text),
+/// The answers kept for admins, as rows written by hand, since serde_json cannot embed JSON text
+/// it did not parse: a whole answer goes in as the JSON it is (`json_extract` gives its text
+/// back), not escaped into a string once more; a cut one, no longer JSON, as a string.
+fn encode_responses(kept: &[(&str, &str, &RawResponse)]) -> Option<String> {
+    if kept.is_empty() {
+        return None;
     }
+    let room = kept.iter().map(|(_, _, raw)| raw.body.as_str().len() + 96);
+    let mut out = String::with_capacity(room.sum());
+    for (n, (order_id, synced_at, raw)) in kept.iter().enumerate() {
+        out.push_str(if n == 0 { "[{\"o\":" } else { ",{\"o\":" });
+        json_text::push_str(&mut out, order_id);
+        out.push_str(",\"t\":");
+        json_text::push_str(&mut out, synced_at);
+        let _ = write!(out, ",\"h\":{},\"b\":", raw.http_status);
+        match &raw.body {
+            RawBody::Whole(json) => out.push_str(json.as_str()),
+            RawBody::Cut(text) => json_text::push_str(&mut out, text),
+        }
+        let _ = write!(out, ",\"tr\":{}}}", u8::from(raw.body.is_truncated()));
+    }
+    out.push(']');
+    Some(out)
 }
 
 /// Rows as one parameter; `None` when there are none (the statement is then left out).
@@ -118,15 +130,11 @@ pub struct SyncParams {
 }
 
 pub fn sync_params(syncs: &[OrderSync]) -> SyncParams {
-    let mut events = Vec::new();
-    let mut latest = Vec::new();
     let mut orders = Vec::new();
     let mut responses = Vec::new();
     let synced: Vec<String> = syncs.iter().map(|sync| iso(sync.synced_at)).collect();
     for (sync, synced_at) in syncs.iter().zip(&synced) {
         let id = sync.order_id.as_str();
-        events.extend(sync.events.iter().map(|e| event_row(id, e, synced_at)));
-        latest.extend(sync.latest.iter().map(|e| identity_row(id, e)));
         orders.push(OrderRow {
             id,
             ss: sync.shipping_status.as_str(),
@@ -139,20 +147,20 @@ pub fn sync_params(syncs: &[OrderSync]) -> SyncParams {
             kh: sync.kv_held_until.map(iso),
         });
         if let Some(raw) = &sync.raw {
-            responses.push(ResponseRow {
-                o: id,
-                t: synced_at,
-                h: raw.http_status,
-                b: &raw.body,
-                tr: u8::from(raw.body.is_truncated()),
-            });
+            responses.push((id, synced_at.as_str(), raw));
         }
     }
+    let each = || syncs.iter().zip(&synced);
     SyncParams {
-        events: encode(&events),
-        latest: encode(&latest),
+        events: encode_events(each().flat_map(|(sync, synced_at)| {
+            let id = sync.order_id.as_str();
+            sync.events.iter().map(move |e| (id, e, synced_at.as_str()))
+        })),
+        latest: encode_identities(
+            each().filter_map(|(sync, _)| Some((sync.order_id.as_str(), sync.latest.as_ref()?))),
+        ),
         orders: encode(&orders),
-        responses: encode(&responses),
+        responses: encode_responses(&responses),
     }
 }
 
@@ -214,8 +222,23 @@ mod tests {
         assert_eq!(orders[0]["ed"], serde_json::Value::Null);
         assert_eq!(orders[0]["nc"], "2026-01-24T03:42:00Z");
         assert_eq!(orders[0]["ps"], serde_json::Value::Null);
-        assert!(params.latest.is_some());
+        let latest: serde_json::Value =
+            serde_json::from_str(params.latest.as_deref().unwrap()).unwrap();
+        assert_eq!(
+            latest,
+            serde_json::json!([{"o": "ORD-1", "a": "111", "e": "2026-01-24T03:42:00Z",
+                "k": "BOOKED", "pk": ""}])
+        );
         assert_eq!(params.responses, None);
+        // Nothing new: those statements are left out.
+        let quiet = OrderSync {
+            events: vec![],
+            latest: None,
+            ..sync("ORD-1", at)
+        };
+        let params = sync_params(&[quiet.clone(), quiet]);
+        assert_eq!((params.events, params.latest), (None, None));
+        assert!(params.orders.is_some());
         let expected = OrderSync {
             expected_delivery: chrono::NaiveDate::from_ymd_opt(2026, 1, 27),
             ..sync("ORD-1", at)
