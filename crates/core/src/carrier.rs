@@ -95,12 +95,15 @@ impl TrackingReply {
             .and_then(|(_, u)| u.as_ref())
     }
 
-    /// Takes the update for `awb` out of the reply.
-    pub fn take(&mut self, awb: &str) -> Option<CarrierUpdate> {
-        self.updates
-            .iter_mut()
-            .find(|(w, _)| w == awb)
-            .and_then(|(_, u)| u.take())
+    /// Takes the update for `awb` out of the reply, looking at position `at` first: a reply
+    /// lists the waybills in the order they were asked for, and a batch of 50 taking them one
+    /// by one from the start compared a thousand waybills.
+    pub fn take(&mut self, awb: &str, at: usize) -> Option<CarrierUpdate> {
+        let at = match self.updates.get(at) {
+            Some((w, _)) if w == awb => at,
+            _ => self.updates.iter().position(|(w, _)| w == awb)?,
+        };
+        self.updates[at].1.take()
     }
 }
 
@@ -341,6 +344,14 @@ mod tests {
         );
         assert_eq!(reply.update_of("333"), None);
         assert_eq!(reply.update_of("444"), None);
+        // Taken once, at the position given or wherever it is.
+        let mut reply = reply;
+        let payload = |u: Option<CarrierUpdate>| u.map(|u| u.payload.as_str().to_owned());
+        assert_eq!(payload(reply.take("222", 1)), Some("\"b\"".into()));
+        assert_eq!(payload(reply.take("222", 1)), None);
+        assert_eq!(payload(reply.take("111", 2)), Some("\"a\"".into()));
+        assert_eq!(payload(reply.take("444", 9)), None);
+        assert_eq!(payload(reply.take("333", 2)), None);
     }
 
     #[test]

@@ -12,6 +12,7 @@ use tracking_core::json_text;
 use tracking_core::model::TrackingEvent;
 use tracking_core::model::iso;
 use tracking_core::rules::merge::{OrderSync, RawBody, RawResponse};
+use tracking_core::utc;
 
 /// Events as rows, each a JSON array, not an object, because a sync writes two or three for
 /// every shipment and their keys were a third of the strings it encoded. The worker's
@@ -36,7 +37,7 @@ pub fn encode_events<'a>(
                 &e.location.state,
                 &e.location.country,
                 &e.place_key,
-                &iso(e.event_at),
+                utc::text(e.event_at).as_str(),
                 synced_at,
             ],
         );
@@ -54,7 +55,7 @@ pub fn encode_identities<'a>(
             &[
                 ("o", order_id),
                 ("a", &e.awb_no),
-                ("e", &iso(e.event_at)),
+                ("e", utc::text(e.event_at).as_str()),
                 ("k", &e.scan_code),
                 ("pk", &e.place_key),
             ],

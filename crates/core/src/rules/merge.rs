@@ -164,14 +164,15 @@ pub fn plan_batch(
     schedule: &CheckSchedule,
     now: DateTime<Utc>,
 ) -> Vec<OrderSync> {
+    // The waybills were asked for in the snapshots' order.
+    let mut asked = 0;
     snapshots
         .iter()
         .map(|before| {
-            let mut update = before
-                .order
-                .awb_no
-                .as_deref()
-                .and_then(|awb| reply.take(awb));
+            let mut update = before.order.awb_no.as_deref().and_then(|awb| {
+                asked += 1;
+                reply.take(awb, asked - 1)
+            });
             let raw = update.as_mut().map(|u| RawResponse {
                 http_status: reply.http_status,
                 body: clip(std::mem::take(&mut u.payload), raw_max_bytes),
