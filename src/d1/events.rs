@@ -37,9 +37,9 @@ impl EventRow {
             scan_code: self.scan_code,
             location: Location {
                 facility: self.facility,
-                city: self.city,
-                state: self.state,
-                country: self.country,
+                city: self.city.into(),
+                state: self.state.into(),
+                country: self.country.into(),
             },
             place_key: self.place_key,
         };

@@ -16,8 +16,8 @@ const PLACES: &str = include_str!("places.tsv");
 /// A city as customers read it, with its state code.
 #[derive(Clone, Debug, PartialEq, Eq)]
 struct Place {
-    city: String,
-    state: String,
+    city: &'static str,
+    state: &'static str,
 }
 
 #[derive(Debug, Default)]
@@ -31,7 +31,7 @@ struct PlaceTable {
 
 impl PlaceTable {
     /// Reads the table; a malformed row is a bug in the checked-in file, caught by the tests.
-    fn parse(text: &str) -> Result<PlaceTable, String> {
+    fn parse(text: &'static str) -> Result<PlaceTable, String> {
         let mut table = PlaceTable::default();
         for (number, line) in text.lines().enumerate() {
             let line = line.split('#').next().unwrap_or("").trim_end();
@@ -40,10 +40,7 @@ impl PlaceTable {
             }
             let fields: Vec<&str> = line.split('\t').map(str::trim).collect();
             let place = || match fields[..] {
-                [_, _, city, state] if !city.is_empty() => Ok(Place {
-                    city: city.to_owned(),
-                    state: state.to_owned(),
-                }),
+                [_, _, city, state] if !city.is_empty() => Ok(Place { city, state }),
                 _ => Err(format!("places.tsv line {}: {line:?}", number + 1)),
             };
             let key = fields.get(1).map(|k| k.to_ascii_uppercase());
@@ -163,8 +160,8 @@ pub fn location_of(scanned: &str, code: &str, destination: Option<(&str, &str)>)
         });
     Location {
         facility: table.readable(&name),
-        city: place.map(|p| p.city.clone()).unwrap_or_default(),
-        state: place.map(|p| p.state.clone()).unwrap_or_default(),
+        city: place.map_or("", |p| p.city).into(),
+        state: place.map_or("", |p| p.state).into(),
         country: "IN".into(),
     }
 }
@@ -201,7 +198,7 @@ pub fn place_key(scanned: &str) -> String {
 mod tests {
     use super::*;
 
-    fn loc(facility: &str, city: &str, state: &str) -> Location {
+    fn loc(facility: &str, city: &'static str, state: &'static str) -> Location {
         Location {
             facility: facility.into(),
             city: city.into(),

@@ -1,5 +1,7 @@
 //! What the service knows about an order and its shipment, independent of any carrier format.
 
+use std::borrow::Cow;
+
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -159,13 +161,15 @@ pub struct Order {
 
 /// Where an event happened. `facility` is the carrier's name for the place, tidied for reading;
 /// `city` and `state` are empty unless known (a facility is not always named after its city).
+/// City, state and country mostly come from a carrier's place table: borrowed from it, not
+/// copied for every event a sync reads.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Location {
     #[serde(default)]
     pub facility: String,
-    pub city: String,
-    pub state: String,
-    pub country: String,
+    pub city: Cow<'static, str>,
+    pub state: Cow<'static, str>,
+    pub country: Cow<'static, str>,
 }
 
 /// Whether `awb` looks like a Blue Dart waybill number: 9–12 digits (Blue Dart publishes no

@@ -453,7 +453,7 @@ impl<'a> Page<'a> {
 
 /// "Kochi, KL": the city and state, as far as known.
 fn place(location: &Location) -> String {
-    [location.city.as_str(), location.state.as_str()]
+    [&*location.city, &*location.state]
         .into_iter()
         .filter(|p| !p.is_empty())
         .collect::<Vec<_>>()
