@@ -248,7 +248,9 @@ const SCAN_FIELDS: [(&str, ScanField); 8] = [
 
 /// The position of `name` among `fields`, which a `Tag` carries.
 fn field_index<F>(fields: &[(&str, F)], name: &str) -> Option<u8> {
-    let n = fields.iter().position(|(field, _)| *field == name)?;
+    let n = fields
+        .iter()
+        .position(|(field, _)| xml::same(field.as_bytes(), name.as_bytes()))?;
     u8::try_from(n).ok()
 }
 
