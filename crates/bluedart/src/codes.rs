@@ -16,6 +16,7 @@
 //! means delivered by itself, and a `DL` whose text says lost, destroyed, cancelled, confiscated
 //! or returned is not a delivery.
 
+use std::borrow::Cow;
 use std::sync::LazyLock;
 
 use crate::parse::tidy;
@@ -251,8 +252,15 @@ fn type_alone(scan_type: &str, unrecognised: bool) -> Status {
     }
 }
 
-fn normalised(value: &str) -> String {
-    value.trim().to_ascii_uppercase()
+/// Trimmed, in capitals; borrowed when it already is (as groups and types arrive): this runs
+/// twice for every scan a sync reads.
+fn normalised(value: &str) -> Cow<'_, str> {
+    let value = value.trim();
+    if value.bytes().any(|b| b.is_ascii_lowercase()) {
+        Cow::Owned(value.to_ascii_uppercase())
+    } else {
+        Cow::Borrowed(value)
+    }
 }
 
 /// The status a scan stands for. `shipment` is the shipment's own `Status`/`StatusType`, given
