@@ -10,8 +10,7 @@ use crate::parse::{CarrierScan, CarrierShipment};
 
 /// `shipments` as a JSON array of objects, values as sent.
 pub fn payload(shipments: &[&CarrierShipment]) -> RawJson {
-    let room: usize = shipments.iter().map(|s| 320 + 200 * s.scans.len()).sum();
-    let mut out = String::with_capacity(room);
+    let mut out = String::new();
     out.push('[');
     for (n, shipment) in shipments.iter().enumerate() {
         if n > 0 {

@@ -352,6 +352,16 @@ mod tests {
         assert_eq!(payload(reply.take("111", 2)), Some("\"a\"".into()));
         assert_eq!(payload(reply.take("444", 9)), None);
         assert_eq!(payload(reply.take("333", 2)), None);
+        // A waybill listed twice: the one at the position given.
+        let mut twice = TrackingReply {
+            http_status: 200,
+            updates: vec![
+                ("111".into(), Some(update("a"))),
+                ("111".into(), Some(update("b"))),
+            ],
+        };
+        assert_eq!(payload(twice.take("111", 1)), Some("\"b\"".into()));
+        assert_eq!(payload(twice.take("111", 0)), Some("\"a\"".into()));
     }
 
     #[test]

@@ -21,8 +21,11 @@ pub fn push_members(out: &mut String, members: &[(&str, &str)]) {
 /// `["value",…]`: an array of strings.
 #[inline]
 pub fn push_array(out: &mut String, values: &[&str]) {
+    out.push('[');
     for (n, value) in values.iter().enumerate() {
-        out.push(if n == 0 { '[' } else { ',' });
+        if n > 0 {
+            out.push(',');
+        }
         push_str(out, value);
     }
     out.push(']');
@@ -72,18 +75,19 @@ fn push_escape(out: &mut String, byte: u8) {
 /// a time until a word holds one.
 #[inline]
 fn first_to_escape(bytes: &[u8]) -> Option<usize> {
+    let escaped = |b: &u8| *b < 0x20 || *b == b'"' || *b == b'\\';
     let mut words = bytes.chunks_exact(8);
-    let mut checked = 0;
-    for word in &mut words {
+    for (n, word) in (&mut words).enumerate() {
         if word_needs_escape(u64::from_le_bytes(word.try_into().expect("eight bytes"))) {
-            break;
+            return word.iter().position(escaped).map(|at| n * 8 + at);
         }
-        checked += 8;
     }
-    bytes[checked..]
+    let tail = bytes.len() - words.remainder().len();
+    words
+        .remainder()
         .iter()
-        .position(|&b| b < 0x20 || b == b'"' || b == b'\\')
-        .map(|at| checked + at)
+        .position(escaped)
+        .map(|at| tail + at)
 }
 
 /// Whether any byte of `word` is below 0x20, `"` or `\` (exact as a yes or no, though not as
@@ -130,6 +134,24 @@ mod tests {
                     "{c:?}"
                 );
             }
+        }
+    }
+
+    #[test]
+    fn members_and_arrays_are_written_as_serde_json_writes_them() {
+        let members = [("o", "ORD-1"), ("pk", "KOCHI \"HUB\""), ("e", "")];
+        let mut out = String::from("{");
+        push_members(&mut out, &members);
+        out.push('}');
+        let map: serde_json::Map<String, serde_json::Value> = members
+            .iter()
+            .map(|(k, v)| (k.to_string(), (*v).into()))
+            .collect();
+        assert_eq!(out, serde_json::to_string(&map).unwrap());
+        for values in [&["a"][..], &["a", "b\\c", ""], &[]] {
+            let mut out = String::new();
+            push_array(&mut out, values);
+            assert_eq!(out, serde_json::to_string(values).unwrap());
         }
     }
 

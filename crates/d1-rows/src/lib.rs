@@ -98,8 +98,9 @@ fn encode_responses(kept: &[(&str, &str, &RawResponse)]) -> Option<String> {
     if kept.is_empty() {
         return None;
     }
-    let room = kept.iter().map(|(_, _, raw)| raw.body.as_str().len() + 96);
-    let mut out = String::with_capacity(room.sum());
+    // Room for the answers themselves, which are most of it.
+    let bodies = kept.iter().map(|(_, _, raw)| raw.body.as_str().len());
+    let mut out = String::with_capacity(bodies.sum());
     for (n, (order_id, synced_at, raw)) in kept.iter().enumerate() {
         out.push_str(if n == 0 { "[{\"o\":" } else { ",{\"o\":" });
         json_text::push_str(&mut out, order_id);

@@ -419,6 +419,35 @@ mod tests {
     }
 
     #[test]
+    fn each_order_of_a_batch_takes_the_update_at_its_own_place() {
+        // A waybill asked for twice in one batch: each order is given the update at its place
+        // in the reply, not the first one's twice.
+        let update = |code| CarrierUpdate {
+            events: vec![event(Status::InTransit, 3, code)],
+            ..CarrierUpdate::default()
+        };
+        let reply = TrackingReply {
+            http_status: 200,
+            updates: vec![
+                ("111".into(), Some(update("S/001"))),
+                ("111".into(), Some(update("S/002"))),
+            ],
+        };
+        let plans = plan_batch(
+            &[snapshot(None), snapshot(None)],
+            reply,
+            1024,
+            &schedule(),
+            at(4),
+        );
+        let codes: Vec<&str> = plans
+            .iter()
+            .flat_map(|p| p.events.iter().map(|e| e.scan_code.as_str()))
+            .collect();
+        assert_eq!(codes, ["S/001", "S/002"]);
+    }
+
+    #[test]
     fn repeated_events_in_one_answer_are_planned_once() {
         let e = event(Status::InTransit, 3, "S/001");
         let update = CarrierUpdate {
