@@ -10,7 +10,9 @@ use crate::parse::{CarrierScan, CarrierShipment};
 
 /// `shipments` as a JSON array of objects, values as sent.
 pub fn payload(shipments: &[&CarrierShipment]) -> RawJson {
-    let mut out = String::new();
+    // A shipment's kept answer, with its scans, is about a kilobyte: room for it to be written
+    // without growing the buffer on the way.
+    let mut out = String::with_capacity(2048);
     out.push('[');
     for (n, shipment) in shipments.iter().enumerate() {
         if n > 0 {
