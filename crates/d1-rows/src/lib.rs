@@ -94,27 +94,21 @@ struct OrderRow<'a> {
 /// The answers kept for admins, as rows written by hand, since serde_json cannot embed JSON text
 /// it did not parse: a whole answer goes in as the JSON it is (`json_extract` gives its text
 /// back), not escaped into a string once more; a cut one, no longer JSON, as a string.
-fn encode_responses(kept: &[(&str, &str, &RawResponse)]) -> Option<String> {
-    if kept.is_empty() {
-        return None;
-    }
-    // Room for the answers themselves, which are most of it.
-    let bodies = kept.iter().map(|(_, _, raw)| raw.body.as_str().len());
-    let mut out = String::with_capacity(bodies.sum());
-    for (n, (order_id, synced_at, raw)) in kept.iter().enumerate() {
-        out.push_str(if n == 0 { "[{\"o\":" } else { ",{\"o\":" });
-        json_text::push_str(&mut out, order_id);
-        out.push_str(",\"t\":");
-        json_text::push_str(&mut out, synced_at);
+fn encode_responses<'a>(
+    kept: impl IntoIterator<Item = (&'a str, &'a str, &'a RawResponse)>,
+) -> Option<String> {
+    encode_by_hand(kept, |out, (order_id, synced_at, raw)| {
+        // Room for the answer itself, which is most of the row.
+        out.reserve(raw.body.as_str().len());
+        out.push('{');
+        json_text::push_members(out, &[("o", order_id), ("t", synced_at)]);
         let _ = write!(out, ",\"h\":{},\"b\":", raw.http_status);
         match &raw.body {
             RawBody::Whole(json) => out.push_str(json.as_str()),
-            RawBody::Cut(text) => json_text::push_str(&mut out, text),
+            RawBody::Cut(text) => json_text::push_str(out, text),
         }
         let _ = write!(out, ",\"tr\":{}}}", u8::from(raw.body.is_truncated()));
-    }
-    out.push(']');
-    Some(out)
+    })
 }
 
 /// Rows as one parameter; `None` when there are none (the statement is then left out).
@@ -133,12 +127,10 @@ pub struct SyncParams {
 
 pub fn sync_params(syncs: &[OrderSync]) -> SyncParams {
     let mut orders = Vec::new();
-    let mut responses = Vec::new();
     let synced: Vec<String> = syncs.iter().map(|sync| iso(sync.synced_at)).collect();
     for (sync, synced_at) in syncs.iter().zip(&synced) {
-        let id = sync.order_id.as_str();
         orders.push(OrderRow {
-            id,
+            id: &sync.order_id,
             ss: sync.shipping_status.as_str(),
             os: &sync.order_status,
             ed: sync.expected_delivery.map(|d| d.to_string()), // YYYY-MM-DD
@@ -148,9 +140,6 @@ pub fn sync_params(syncs: &[OrderSync]) -> SyncParams {
             ps: sync.polling_stopped_at.map(iso),
             kh: sync.kv_held_until.map(iso),
         });
-        if let Some(raw) = &sync.raw {
-            responses.push((id, synced_at.as_str(), raw));
-        }
     }
     let each = || syncs.iter().zip(&synced);
     SyncParams {
@@ -162,7 +151,13 @@ pub fn sync_params(syncs: &[OrderSync]) -> SyncParams {
             each().filter_map(|(sync, _)| Some((sync.order_id.as_str(), sync.latest.as_ref()?))),
         ),
         orders: encode(&orders),
-        responses: encode_responses(&responses),
+        responses: encode_responses(each().filter_map(|(sync, synced_at)| {
+            Some((
+                sync.order_id.as_str(),
+                synced_at.as_str(),
+                sync.raw.as_ref()?,
+            ))
+        })),
     }
 }
 
