@@ -4,7 +4,6 @@
 //! only where they are known, from the place table in `places.tsv`. Never a guess.
 
 use std::borrow::Cow;
-use std::collections::HashMap;
 use std::sync::LazyLock;
 
 use crate::parse::{is_tidy, tidy};
@@ -20,13 +19,36 @@ struct Place {
     state: &'static str,
 }
 
+/// Places by name, sorted: the table's lists are a few dozen rows, where a binary search costs
+/// less than hashing the name (every scan looks up its area code and its facility).
+#[derive(Debug, Default)]
+struct Places(Vec<(String, Place)>);
+
+impl Places {
+    /// Adds or, as a later row for the same name does, replaces.
+    fn insert(&mut self, name: String, place: Place) {
+        match self.position(&name) {
+            Ok(at) => self.0[at].1 = place,
+            Err(at) => self.0.insert(at, (name, place)),
+        }
+    }
+
+    fn get(&self, name: &str) -> Option<&Place> {
+        self.position(name).ok().map(|at| &self.0[at].1)
+    }
+
+    fn position(&self, name: &str) -> Result<usize, usize> {
+        self.0.binary_search_by(|(key, _)| key.as_str().cmp(name))
+    }
+}
+
 #[derive(Debug, Default)]
 struct PlaceTable {
     facility_words: Vec<String>,
     acronyms: Vec<String>,
-    cities: HashMap<String, Place>,
-    codes: HashMap<String, Place>,
-    facilities: HashMap<String, Place>,
+    cities: Places,
+    codes: Places,
+    facilities: Places,
 }
 
 impl PlaceTable {
@@ -207,10 +229,30 @@ mod tests {
         }
     }
 
+    /// A later row for a name replaces the earlier one, as the table's rows are read; every
+    /// name is found wherever it was inserted, and no other.
+    #[test]
+    fn places_are_found_by_name_and_replaced_by_a_later_row() {
+        let place = |city| Place { city, state: "KL" };
+        let mut places = Places::default();
+        for name in ["PUNE", "COK", "AMD", "ZZZ", "BOM", "A"] {
+            places.insert(name.into(), place("First"));
+        }
+        places.insert("BOM".into(), place("Mumbai"));
+        assert_eq!(places.get("BOM"), Some(&place("Mumbai")));
+        for name in ["PUNE", "COK", "AMD", "ZZZ", "A"] {
+            assert_eq!(places.get(name), Some(&place("First")), "{name}");
+        }
+        for name in ["", "B", "CO", "COKE", "pune", "ZZZZ"] {
+            assert_eq!(places.get(name), None, "{name}");
+        }
+        assert_eq!(places.0.len(), 6);
+    }
+
     #[test]
     fn the_place_table_reads_and_refuses_malformed_rows() {
         let table = PlaceTable::parse(PLACES).unwrap();
-        assert!(table.cities.len() >= 20);
+        assert!(table.cities.0.len() >= 20);
         assert_eq!(table.code("cok").unwrap().city, "Kochi");
         assert!(PlaceTable::parse("city\tPUNE").is_err());
         assert!(

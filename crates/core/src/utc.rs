@@ -81,33 +81,62 @@ pub fn write(at: DateTime<Utc>) -> String {
 /// straight on (a sync's rows hold one or two times for every event).
 pub fn text(at: DateTime<Utc>) -> Text {
     let utc = at.naive_utc();
-    let Ok(year @ 0..=9999) = u32::try_from(utc.year()) else {
+    let Some([y1, y2, y3, y4, _, mo1, mo2, _, d1, d2]) = day_digits(utc.date()) else {
         return Text::Long(at.to_rfc3339_opts(SecondsFormat::Secs, true));
     };
-    let two = |n: u32| [b'0' + (n / 10) as u8, b'0' + (n % 10) as u8];
-    let ([y1, y2], [y3, y4]) = (two(year / 100), two(year % 100));
-    let [mo1, mo2] = two(utc.month());
-    let [d1, d2] = two(utc.day());
-    let [h1, h2] = two(utc.hour());
-    let [mi1, mi2] = two(utc.minute());
-    let [s1, s2] = two(utc.second());
-    Text::Short([
-        y1, y2, y3, y4, b'-', mo1, mo2, b'-', d1, d2, b'T', h1, h2, b':', mi1, mi2, b':', s1, s2,
-        b'Z',
-    ])
+    let [h1, h2] = two_digits(utc.hour());
+    let [mi1, mi2] = two_digits(utc.minute());
+    let [s1, s2] = two_digits(utc.second());
+    Text::Short(
+        [
+            y1, y2, y3, y4, b'-', mo1, mo2, b'-', d1, d2, b'T', h1, h2, b':', mi1, mi2, b':', s1,
+            s2, b'Z',
+        ],
+        20,
+    )
 }
 
-/// A written time: digits and separators in place, or chrono's text for years beyond four
-/// digits.
+/// `day` as chrono's `Display` writes it, `YYYY-MM-DD`, without a heap allocation of its own
+/// (a sync's order rows hold one each).
+pub fn day(day: NaiveDate) -> Text {
+    match day_digits(day) {
+        Some(digits) => {
+            let mut bytes = [0; 20];
+            bytes[..10].copy_from_slice(&digits);
+            Text::Short(bytes, 10)
+        }
+        None => Text::Long(day.to_string()),
+    }
+}
+
+/// `YYYY-MM-DD`, for four-digit years only.
+fn day_digits(day: NaiveDate) -> Option<[u8; 10]> {
+    let year @ 0..=9999 = u32::try_from(day.year()).ok()? else {
+        return None;
+    };
+    let ([y1, y2], [y3, y4]) = (two_digits(year / 100), two_digits(year % 100));
+    let [mo1, mo2] = two_digits(day.month());
+    let [d1, d2] = two_digits(day.day());
+    Some([y1, y2, y3, y4, b'-', mo1, mo2, b'-', d1, d2])
+}
+
+fn two_digits(n: u32) -> [u8; 2] {
+    [b'0' + (n / 10) as u8, b'0' + (n % 10) as u8]
+}
+
+/// A written time or day: digits and separators in place (the first `len` bytes), or chrono's
+/// text for years beyond four digits.
 pub enum Text {
-    Short([u8; 20]),
+    Short([u8; 20], usize),
     Long(String),
 }
 
 impl Text {
     pub fn as_str(&self) -> &str {
         match self {
-            Text::Short(bytes) => std::str::from_utf8(bytes).expect("digits and separators"),
+            Text::Short(bytes, len) => {
+                std::str::from_utf8(&bytes[..*len]).expect("digits and separators")
+            }
             Text::Long(text) => text,
         }
     }
@@ -205,6 +234,27 @@ mod tests {
             Utc.with_ymd_and_hms(-1, 6, 15, 12, 30, 45).unwrap(),
         ] {
             assert_eq!(write(at), at.to_rfc3339_opts(SecondsFormat::Secs, true));
+        }
+    }
+
+    /// Days written as chrono's `Display` writes them, across the years and months' ends, and
+    /// past four digits either way.
+    #[test]
+    fn days_are_written_as_chrono_writes_them() {
+        let mut day = NaiveDate::from_ymd_opt(1999, 12, 31).unwrap();
+        for _ in 0..2_000 {
+            assert_eq!(self::day(day).as_str(), day.to_string());
+            day += Duration::days(13);
+        }
+        for (y, m, d) in [
+            (0, 1, 1),
+            (9999, 12, 31),
+            (10000, 1, 1),
+            (-1, 6, 15),
+            (7, 2, 3),
+        ] {
+            let day = NaiveDate::from_ymd_opt(y, m, d).unwrap();
+            assert_eq!(self::day(day).as_str(), day.to_string());
         }
     }
 

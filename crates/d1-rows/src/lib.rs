@@ -4,13 +4,10 @@
 //! the release profile in the workspace's `Cargo.toml`).
 //! Rows are serialised straight from borrowed structs: this runs for every synced shipment.
 
-use std::fmt::Write as _;
-
 use serde::Serialize;
 
 use tracking_core::json_text;
 use tracking_core::model::TrackingEvent;
-use tracking_core::model::iso;
 use tracking_core::rules::merge::{OrderSync, RawBody, RawResponse};
 use tracking_core::utc;
 
@@ -18,7 +15,7 @@ use tracking_core::utc;
 /// every shipment and their keys were a third of the strings it encoded. The worker's
 /// `INSERT_EVENTS` (`src/d1/events.rs`) reads them by position: order id, waybill, carrier
 /// status, status, description, scan code, facility, city, state, country, place key, event
-/// time, synced time (`synced_at` as `iso` writes it).
+/// time, synced time (as `utc::text` writes them).
 pub fn encode_events<'a>(
     rows: impl IntoIterator<Item = (&'a str, &'a TrackingEvent, &'a str)>,
 ) -> Option<String> {
@@ -78,17 +75,53 @@ fn encode_by_hand<T>(
     (!out.is_empty()).then(|| out + "]")
 }
 
-#[derive(Serialize)]
-struct OrderRow<'a> {
-    id: &'a str,
-    ss: &'static str,
-    os: &'a str,
-    ed: Option<String>,
-    t: &'a str,
-    nc: Option<String>,
-    lp: Option<String>,
-    ps: Option<String>,
-    kh: Option<String>,
+/// The orders' new state as rows, read by name: id, shipping and order status, the synced
+/// time, and the expected delivery day and the schedule's times (`null` when unset).
+fn encode_orders<'a>(rows: impl IntoIterator<Item = (&'a OrderSync, &'a str)>) -> Option<String> {
+    encode_by_hand(rows, |out, (sync, synced_at)| {
+        out.push('{');
+        json_text::push_members(
+            out,
+            &[
+                ("id", &sync.order_id),
+                ("ss", sync.shipping_status.as_str()),
+                ("os", &sync.order_status),
+            ],
+        );
+        let day = sync.expected_delivery.map(utc::day);
+        let times = [
+            sync.next_check_at,
+            sync.last_progress_at,
+            sync.polling_stopped_at,
+            sync.kv_held_until,
+        ]
+        .map(|at| at.map(utc::text));
+        let [nc, lp, ps, kh] = times.each_ref().map(|t| t.as_ref().map(utc::Text::as_str));
+        let ed = day.as_ref().map(utc::Text::as_str);
+        let t = Some(synced_at);
+        for (name, value) in [
+            ("ed", ed),
+            ("t", t),
+            ("nc", nc),
+            ("lp", lp),
+            ("ps", ps),
+            ("kh", kh),
+        ] {
+            push_nullable(out, name, value);
+        }
+        out.push('}');
+    })
+}
+
+/// `,"name":value`, `null` for `None`.
+fn push_nullable(out: &mut String, name: &str, value: Option<&str>) {
+    out.push_str(",\"");
+    out.push_str(name);
+    out.push_str("\":");
+    match value {
+        Some(value) => json_text::push_str(out, value),
+        None => out.push_str("null"),
+    }
 }
 
 /// The answers kept for admins, as rows written by hand, since serde_json cannot embed JSON text
@@ -102,12 +135,18 @@ fn encode_responses<'a>(
         out.reserve(raw.body.as_str().len());
         out.push('{');
         json_text::push_members(out, &[("o", order_id), ("t", synced_at)]);
-        let _ = write!(out, ",\"h\":{},\"b\":", raw.http_status);
+        out.push_str(",\"h\":");
+        out.push_str(itoa::Buffer::new().format(raw.http_status));
+        out.push_str(",\"b\":");
         match &raw.body {
             RawBody::Whole(json) => out.push_str(json.as_str()),
             RawBody::Cut(text) => json_text::push_str(out, text),
         }
-        let _ = write!(out, ",\"tr\":{}}}", u8::from(raw.body.is_truncated()));
+        out.push_str(if raw.body.is_truncated() {
+            ",\"tr\":1}"
+        } else {
+            ",\"tr\":0}"
+        });
     })
 }
 
@@ -126,31 +165,18 @@ pub struct SyncParams {
 }
 
 pub fn sync_params(syncs: &[OrderSync]) -> SyncParams {
-    let mut orders = Vec::new();
-    let synced: Vec<String> = syncs.iter().map(|sync| iso(sync.synced_at)).collect();
-    for (sync, synced_at) in syncs.iter().zip(&synced) {
-        orders.push(OrderRow {
-            id: &sync.order_id,
-            ss: sync.shipping_status.as_str(),
-            os: &sync.order_status,
-            ed: sync.expected_delivery.map(|d| d.to_string()), // YYYY-MM-DD
-            t: synced_at,
-            nc: sync.next_check_at.map(iso),
-            lp: sync.last_progress_at.map(iso),
-            ps: sync.polling_stopped_at.map(iso),
-            kh: sync.kv_held_until.map(iso),
-        });
-    }
+    let synced: Vec<utc::Text> = syncs.iter().map(|sync| utc::text(sync.synced_at)).collect();
     let each = || syncs.iter().zip(&synced);
     SyncParams {
         events: encode_events(each().flat_map(|(sync, synced_at)| {
             let id = sync.order_id.as_str();
-            sync.events.iter().map(move |e| (id, e, synced_at.as_str()))
+            let synced_at = synced_at.as_str();
+            sync.events.iter().map(move |e| (id, e, synced_at))
         })),
         latest: encode_identities(
             each().filter_map(|(sync, _)| Some((sync.order_id.as_str(), sync.latest.as_ref()?))),
         ),
-        orders: encode(&orders),
+        orders: encode_orders(each().map(|(sync, synced_at)| (sync, synced_at.as_str()))),
         responses: encode_responses(each().filter_map(|(sync, synced_at)| {
             Some((
                 sync.order_id.as_str(),
@@ -215,10 +241,12 @@ mod tests {
         );
         let orders: serde_json::Value =
             serde_json::from_str(params.orders.as_deref().unwrap()).unwrap();
-        assert_eq!(orders[0]["ss"], "In-Transit");
-        assert_eq!(orders[0]["ed"], serde_json::Value::Null);
-        assert_eq!(orders[0]["nc"], "2026-01-24T03:42:00Z");
-        assert_eq!(orders[0]["ps"], serde_json::Value::Null);
+        assert_eq!(
+            orders,
+            serde_json::json!([{"id": "ORD-1", "ss": "In-Transit", "os": "Shipped", "ed": null,
+                "t": "2026-01-24T03:42:00Z", "nc": "2026-01-24T03:42:00Z",
+                "lp": "2026-01-24T03:42:00Z", "ps": null, "kh": null}])
+        );
         let latest: serde_json::Value =
             serde_json::from_str(params.latest.as_deref().unwrap()).unwrap();
         assert_eq!(
@@ -236,13 +264,25 @@ mod tests {
         let params = sync_params(&[quiet.clone(), quiet]);
         assert_eq!((params.events, params.latest), (None, None));
         assert!(params.orders.is_some());
+        let later = at + chrono::Duration::hours(5);
         let expected = OrderSync {
+            order_id: "ORD-\"2\"".into(),
+            order_status: "Delivered".into(),
             expected_delivery: chrono::NaiveDate::from_ymd_opt(2026, 1, 27),
+            next_check_at: None,
+            last_progress_at: None,
+            polling_stopped_at: Some(later),
+            kv_held_until: Some(later + chrono::Duration::minutes(1)),
             ..sync("ORD-1", at)
         };
         let orders: serde_json::Value =
             serde_json::from_str(sync_params(&[expected]).orders.as_deref().unwrap()).unwrap();
-        assert_eq!(orders[0]["ed"], "2026-01-27");
+        assert_eq!(
+            orders,
+            serde_json::json!([{"id": "ORD-\"2\"", "ss": "In-Transit", "os": "Delivered",
+                "ed": "2026-01-27", "t": "2026-01-24T03:42:00Z", "nc": null, "lp": null,
+                "ps": "2026-01-24T08:42:00Z", "kh": "2026-01-24T08:43:00Z"}])
+        );
     }
 
     #[test]
