@@ -172,7 +172,7 @@ pub fn location_of(scanned: &str, code: &str, destination: Option<(&str, &str)>)
     };
     let place = table
         .code(code)
-        .or_else(|| table.facilities.get(&*name))
+        .or_else(|| table.facilities.get(&name))
         .or_else(|| table.city_in_name(&name))
         .or_else(|| {
             let (area_code, city) = destination?;
