@@ -97,7 +97,8 @@ impl PlaceTable {
     }
 
     fn code(&self, code: &str) -> Option<&Place> {
-        let code = code.trim();
+        // Values arrive tidied: ASCII spaces are all a code can have around it.
+        let code = code.trim_ascii();
         // Area codes come upper case: look them up as they are, without a copy.
         if code.bytes().any(|b| b.is_ascii_lowercase()) {
             self.codes.get(&code.to_ascii_uppercase())
