@@ -253,9 +253,10 @@ fn type_alone(scan_type: &str, unrecognised: bool) -> Status {
 }
 
 /// Trimmed, in capitals; borrowed when it already is (as groups and types arrive): this runs
-/// twice for every scan a sync reads.
+/// twice for every scan a sync reads. Values arrive tidied (both readers tidy what they keep):
+/// ASCII spaces are all there can be around them.
 fn normalised(value: &str) -> Cow<'_, str> {
-    let value = value.trim();
+    let value = value.trim_ascii();
     if value.bytes().any(|b| b.is_ascii_lowercase()) {
         Cow::Owned(value.to_ascii_uppercase())
     } else {
@@ -267,7 +268,7 @@ fn normalised(value: &str) -> Cow<'_, str> {
 /// for the newest scan only: it describes the same moment.
 pub fn resolve(scan: Evidence<'_>, shipment: Option<Evidence<'_>>) -> Status {
     let group = normalised(scan.group);
-    let code = scan.code.trim();
+    let code = scan.code.trim_ascii();
     let scan_type = normalised(scan.scan_type);
     let mut unrecognised = false;
     if !code.is_empty() {

@@ -62,7 +62,8 @@ fn named_month_date(text: &[u8]) -> Option<NaiveDate> {
 const SENSIBLE_YEARS: std::ops::RangeInclusive<i32> = 2000..=2100;
 
 pub fn parse_date(text: &str) -> Option<NaiveDate> {
-    let text = text.trim();
+    // Values arrive tidied: ASCII spaces are all there can be around them.
+    let text = text.trim_ascii();
     named_month_date(text.as_bytes())
         .or_else(|| {
             // `24-01-2026`: the push API's dates.
@@ -75,7 +76,7 @@ pub fn parse_date(text: &str) -> Option<NaiveDate> {
 
 /// `09:12`, or `0912` as `PickUpTime` writes it.
 pub fn parse_time(text: &str) -> Option<NaiveTime> {
-    let (hours, minutes) = match text.trim().as_bytes() {
+    let (hours, minutes) = match text.trim_ascii().as_bytes() {
         [h1, h2, b':', m1, m2] | [h1, h2, m1, m2] => ([*h1, *h2], [*m1, *m2]),
         _ => return None,
     };
