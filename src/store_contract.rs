@@ -26,7 +26,7 @@ pub async fn serve(req: &Request, env: &Env) -> Option<worker::Result<Response>>
 }
 
 async fn run_case(case: &str, env: &Env) -> worker::Result<Response> {
-    let store = D1Store::new(env.d1("DB")?);
+    let store = D1Store::new(env);
     empty(&store).await?;
     match run(case, &store).await {
         None => Response::error(format!("no case {case}"), 404),
@@ -42,7 +42,7 @@ async fn plans(env: &Env) -> worker::Result<Response> {
     }
     let mut statements: Vec<(String, Vec<wasm_bindgen::JsValue>)> = Vec::new();
     for case in CASES {
-        let store = D1Store::new(env.d1("DB")?);
+        let store = D1Store::new(env);
         empty(&store).await?;
         run(case, &store).await;
         for (sql, values) in store.prepared.take() {
@@ -51,7 +51,7 @@ async fn plans(env: &Env) -> worker::Result<Response> {
             }
         }
     }
-    let db = env.d1("DB")?;
+    let db = env.d1(crate::d1::DB_BINDING)?;
     let mut plans = Vec::new();
     for (sql, values) in statements {
         let steps: Vec<Step> = db
@@ -73,8 +73,8 @@ async fn empty(store: &D1Store) -> worker::Result<()> {
     struct Table {
         name: String,
     }
-    let tables: Vec<Table> = store
-        .db
+    let db = store.db().map_err(|e| worker::Error::RustError(e.0))?;
+    let tables: Vec<Table> = db
         .prepare(
             "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' \
              AND name NOT LIKE '_cf_%' AND name != 'd1_migrations'",
@@ -84,10 +84,10 @@ async fn empty(store: &D1Store) -> worker::Result<()> {
         .results()?;
     let mut statements: Vec<_> = tables
         .iter()
-        .map(|t| store.db.prepare(format!("DELETE FROM \"{}\"", t.name)))
+        .map(|t| db.prepare(format!("DELETE FROM \"{}\"", t.name)))
         .collect();
     // migrations/0006_push.sql
-    statements.push(store.db.prepare("INSERT INTO push_counts (id) VALUES (1)"));
-    store.db.batch(statements).await?;
+    statements.push(db.prepare("INSERT INTO push_counts (id) VALUES (1)"));
+    db.batch(statements).await?;
     Ok(())
 }

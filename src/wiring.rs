@@ -18,7 +18,7 @@ use worker::{Context, Env, Request, Response};
 
 use crate::bridge::{to_http, to_worker};
 use crate::config::{Config, ConfigError, Environment, Role, production_problems};
-use crate::d1::D1Store;
+use crate::d1::{D1Store, DB_BINDING};
 use crate::fetch::WorkerFetch;
 use crate::kv::WorkersKv;
 use crate::queues::WorkerQueues;
@@ -71,6 +71,10 @@ fn settings(env: &Env) -> Result<Rc<Settings>, SetupError> {
         return Ok(loaded);
     }
     let config = config(env).map_err(|e| SetupError(e.to_string()))?;
+    // Checked once: an isolate's bindings do not change, and requests look the binding up only
+    // when they send a statement.
+    env.d1(DB_BINDING)
+        .map_err(|_| SetupError(format!("the D1 binding {DB_BINDING} is missing")))?;
     let problems = production_problems(Role::THIS, &config, |name| secret(env, name));
     if !problems.is_empty() {
         return Err(SetupError(format!(
@@ -142,14 +146,11 @@ type Service<'a> =
 impl Invocation {
     pub fn from_env(env: &Env) -> Result<Invocation, SetupError> {
         let loaded = settings(env)?;
-        let db = env
-            .d1("DB")
-            .map_err(|_| SetupError("the D1 binding DB is missing".into()))?;
         let kv = env
             .kv("TRACKING_KV")
             .map_err(|_| SetupError("the KV binding TRACKING_KV is missing".into()))?;
         let trace = Trace::new(loaded.config.environment == Environment::Development);
-        let mut store = D1Store::new(db);
+        let mut store = D1Store::new(env);
         store.trace = trace.clone();
         Ok(Invocation {
             config: loaded.config.clone(),

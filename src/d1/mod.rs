@@ -11,18 +11,25 @@ mod runs;
 mod syncs;
 mod webhooks;
 
-use std::cell::Cell;
+use std::cell::{Cell, OnceCell};
 
 use chrono::{DateTime, Utc};
 use serde::de::DeserializeOwned;
 use wasm_bindgen::JsValue;
-use worker::{D1Database, D1PreparedStatement, D1Result};
+use worker::{D1Database, D1PreparedStatement, D1Result, Env};
 
 use tracking_core::model::iso;
 use tracking_core::ports::StoreError;
 
+/// The D1 binding `wrangler.toml` declares.
+pub const DB_BINDING: &str = "DB";
+
 pub struct D1Store {
-    pub db: D1Database,
+    env: Env,
+    /// The binding, looked up when the first statement is prepared: a cached read sends none,
+    /// and each lookup is several calls into JavaScript (`wiring::settings` checks once per
+    /// isolate that it is there).
+    db: OnceCell<D1Database>,
     /// Statements sent in this invocation.
     pub sent: Cell<usize>,
     /// Times the statements sent, for development's `Server-Timing`.
@@ -75,9 +82,10 @@ pub(super) fn changes(result: &D1Result) -> usize {
 }
 
 impl D1Store {
-    pub fn new(db: D1Database) -> D1Store {
+    pub fn new(env: &Env) -> D1Store {
         D1Store {
-            db,
+            env: env.clone(),
+            db: OnceCell::new(),
             sent: Cell::new(0),
             trace: Default::default(),
             webhooks_waiting: Cell::new(false),
@@ -95,7 +103,15 @@ impl D1Store {
         self.prepared
             .borrow_mut()
             .push((sql.to_owned(), values.to_vec()));
-        self.db.prepare(sql).bind(values).map_err(err)
+        self.db()?.prepare(sql).bind(values).map_err(err)
+    }
+
+    pub fn db(&self) -> Result<&D1Database, StoreError> {
+        if let Some(db) = self.db.get() {
+            return Ok(db);
+        }
+        let db = self.env.d1(DB_BINDING).map_err(err)?;
+        Ok(self.db.get_or_init(|| db))
     }
 
     pub(super) async fn all(&self, statement: D1PreparedStatement) -> Result<D1Result, StoreError> {
@@ -125,7 +141,7 @@ impl D1Store {
         }
         self.sent.set(self.sent.get() + statements.len());
         self.trace
-            .time("d1-batch", self.db.batch(statements))
+            .time("d1-batch", self.db()?.batch(statements))
             .await
             .map_err(err)
     }
