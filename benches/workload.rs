@@ -1,5 +1,6 @@
-//! The benchmarks' Blue Dart answer: 50 waybills, shared by `sync_cpu` (natively) and
-//! `runtime` (which sends it to the worker's bench build, in wasm).
+//! The benchmarks' Blue Dart answer: 50 waybills, which `runtime` works through natively and
+//! sends to the worker's bench build, in wasm (and `examples/sync_batch.rs` for instruction
+//! counts).
 
 use bluedart_sim::demo::delivered_in_kochi;
 use bluedart_sim::{Consignee, Shipment, demo};

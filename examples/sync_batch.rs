@@ -1,4 +1,4 @@
-//! The sync batch's CPU workload (`benches/sync_cpu.rs`'s: a 50-waybill answer read, every
+//! The sync batch's CPU workload (the benchmarks': a 50-waybill answer read, every
 //! order's writes planned, the D1 batch's parameters encoded), run N times in one process, for
 //! instruction counts, which unlike timings do not move with the machine's load:
 //!

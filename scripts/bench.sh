@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # `npm run bench`: the benchmark harness (not part of `npm test`). Installs what it needs (wrk
 # and twiggy when missing), builds the tracking worker, the hello-world and the floors the same way
-# (release, wasm-opt on), runs the CPU benchmark, then the runtime benchmarks, which print the report (with
-# the wasm's size by crate, from twiggy) and write it to bench-results/.
+# (release, wasm-opt on), then runs the benchmarks (CPU, runtime, size, sync scale), which print the
+# report (with the wasm's size by crate, from twiggy) and write it to bench-results/.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$ROOT"
@@ -28,7 +28,5 @@ log "building the hello-world and the floors (benches/baseline-worker, benches/f
 strip_wasm_names benches/baseline-worker/build/index_bg.wasm
 strip_wasm_names benches/floor-worker/build/index_bg.wasm
 
-log "CPU per synced shipment (criterion)"
-cargo bench --bench sync_cpu
 log "runtime benchmarks (wrangler dev, wrk, the simulator)"
 cargo bench --bench runtime

@@ -1,7 +1,7 @@
 //! Benchmarks only (natively, and in wasm only in the bench build, feature `bench-cpu`, never
 //! deployed): the CPU of one sync batch — a Blue
 //! Dart answer about 50 waybills read, every order's writes planned, the D1 batch's parameters
-//! encoded — and its floor, the same answer's bare tokenising, as `benches/sync_cpu.rs`
+//! encoded — and its floor, the same answer's bare tokenising, as `benches/runtime.rs`
 //! measures them natively, and, inside workerd, behind
 //! `POST /__bench-cpu?iterations=N[&work=tokenise]` (body: `{"xml": …, "awbs": […]}`), which
 //! `npm run bench` times from outside with N = 0 and N > 0 to get the wasm figures.

@@ -4,7 +4,8 @@
 //! (`tracking-api`) are plain Rust crates tested natively; this crate wires them to the
 //! platform: D1, KV, Queues, `fetch`, the cron trigger, and the request/response bridge.
 
-// Natively for `benches/sync_cpu.rs`; in wasm only in the bench build.
+// Natively for `benches/runtime.rs` and `examples/sync_batch.rs`; in wasm only in the bench
+// build.
 #[cfg(any(feature = "bench-cpu", not(target_arch = "wasm32")))]
 pub mod bench_cpu;
 mod bridge;
