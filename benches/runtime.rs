@@ -44,7 +44,7 @@ use support::{Front, Options, Span, TestWorker, customer_token, free_port, serve
 /// Load runs alternate between a floor and the tracking worker in rounds this long, so that
 /// a busy spell on the shared machine falls on both sides of a ratio, not on one.
 const ROUND_SECONDS: u64 = 3;
-const ROUNDS: usize = 5;
+const ROUNDS: usize = 9;
 /// Load: connections open at once. Local D1 runs one statement at a time, so under load a
 /// refresh's p50 is the length of D1's queue; its latency (the round trips it waits for) is
 /// measured with one connection.
