@@ -5,7 +5,7 @@
 
 use tracking_api::error::ApiError;
 use tracking_api::routes::is_front_path;
-use worker::{Env, Request, Response};
+use worker::{Env, Request, web_sys};
 
 use crate::bridge::{WorkerBody, to_worker};
 
@@ -13,12 +13,12 @@ use crate::bridge::{WorkerBody, to_worker};
 pub async fn hand_off(
     request: http::Request<WorkerBody>,
     env: &Env,
-) -> Result<Response, http::Request<WorkerBody>> {
+) -> Result<web_sys::Response, http::Request<WorkerBody>> {
     if is_front_path(request.uri().path()) {
         return Err(request);
     }
     // The platform's own request, body unread, as it came.
-    let req: Request = request.into_body().into_request();
+    let req = Request::from(request.into_body().into_request());
     // Either failure is a deployment without its full worker: the contract's configuration
     // error, with the reason in the log.
     let Ok(full) = env.service("FULL") else {
@@ -26,7 +26,7 @@ pub async fn hand_off(
         return Ok(to_worker(ApiError::not_configured().into_response()));
     };
     Ok(match full.fetch_request(req).await {
-        Ok(response) => response,
+        Ok(response) => response.into(),
         Err(e) => {
             worker::console_error!("[HTTP] not configured: the full worker did not answer: {e}");
             to_worker(ApiError::not_configured().into_response())

@@ -23,7 +23,7 @@ mod runtime;
 mod store_contract;
 mod wiring;
 
-use worker::{Context, Env, Request, Response, event};
+use worker::{Context, Env, event, web_sys};
 #[cfg(feature = "full")]
 use worker::{MessageBatch, ScheduleContext, ScheduledEvent};
 
@@ -32,19 +32,18 @@ fn start() {
     console_error_panic_hook::set_once();
 }
 
+/// Takes and gives the runtime's own request and response (see `bridge`).
 #[event(fetch)]
-async fn fetch(
-    #[allow(unused_mut)] mut req: Request,
-    env: Env,
-    ctx: Context,
-) -> worker::Result<Response> {
+async fn fetch(req: web_sys::Request, env: Env, ctx: Context) -> worker::Result<web_sys::Response> {
     #[cfg(feature = "bench-cpu")]
-    if let Some(answer) = bench_cpu::serve(&mut req).await {
-        return answer;
+    if let Some(answer) = bench_cpu::serve(&mut worker::Request::from(Clone::clone(&req))).await {
+        return answer.map(Into::into);
     }
     #[cfg(feature = "store-contract")]
-    if let Some(answer) = store_contract::serve(&req, &env).await {
-        return answer;
+    if let Some(answer) =
+        store_contract::serve(&worker::Request::from(Clone::clone(&req)), &env).await
+    {
+        return answer.map(Into::into);
     }
     Ok(wiring::serve(req, env, ctx).await)
 }

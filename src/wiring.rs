@@ -14,7 +14,7 @@ use tracking_core::ports::Log;
 use tracking_core::rules::budget::Spent;
 use tracking_core::service::{Deferred, ServiceSettings, TrackingService};
 use tracking_core::webhooks::service::Webhooks;
-use worker::{Context, Env, Request, Response};
+use worker::{Context, Env, web_sys};
 
 use crate::bridge::{to_http, to_worker};
 use crate::config::{Config, ConfigError, Environment, Role, production_problems};
@@ -226,7 +226,7 @@ impl Invocation {
 
 /// Answers one request: the HTTP contract over this invocation's ports, and a background
 /// refresh after the response when the contract asks for one.
-pub async fn serve(req: Request, env: Env, ctx: Context) -> Response {
+pub async fn serve(req: web_sys::Request, env: Env, ctx: Context) -> web_sys::Response {
     // The request as the contract sees it, with its own method (worker's `Method` would take
     // an unknown one for GET), whether or not the worker is configured.
     let request = match to_http(req) {

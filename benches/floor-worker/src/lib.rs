@@ -10,6 +10,7 @@
 
 use worker::{
     Context, Date, Env, Fetch, Headers, Method, Request, RequestInit, Response, Result, event,
+    web_sys,
 };
 
 const KEY: &str = "floor:answer";
@@ -22,13 +23,25 @@ fn json(body: Vec<u8>) -> Result<Response> {
     Ok(response)
 }
 
+/// The runtime's own request, as the tracking worker takes it: wrapping it in workers-rs'
+/// `Request` would read its headers and `cf` properties, which no floor needs.
 #[event(fetch)]
-async fn fetch(mut req: Request, env: Env, _ctx: Context) -> Result<Response> {
+async fn fetch(req: web_sys::Request, env: Env, _ctx: Context) -> Result<web_sys::Response> {
+    let url = req.url();
+    let path = url
+        .split_once("://")
+        .and_then(|(_, rest)| rest.find('/').map(|at| &rest[at..]))
+        .unwrap_or("/");
+    Ok(route(req.method().into(), path, req, &env).await?.into())
+}
+
+async fn route(method: Method, path: &str, req: web_sys::Request, env: &Env) -> Result<Response> {
     let kv = env.kv("FLOOR_KV")?;
-    match (req.method(), req.path().as_str()) {
+    match (method, path) {
         (Method::Get, "/kv") => json(kv.get(KEY).bytes().await?.unwrap_or_default()),
         (Method::Put, "/kv") => {
-            kv.put_bytes(KEY, &req.bytes().await?)?.execute().await?;
+            let body = Request::from(req).bytes().await?;
+            kv.put_bytes(KEY, &body)?.execute().await?;
             Response::empty()
         }
         (Method::Get, "/refresh") => {
