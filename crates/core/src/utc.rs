@@ -264,6 +264,24 @@ mod tests {
         }
     }
 
+    /// Four-digit years, every time a sync writes, are written in place; only the others
+    /// take chrono's allocated text.
+    #[test]
+    fn four_digit_years_are_written_without_chrono() {
+        for year in [0, 2026, 9999] {
+            let day = NaiveDate::from_ymd_opt(year, 3, 4).unwrap();
+            assert!(matches!(self::day(day), Text::Short(_, 10)), "{year}");
+            let at = day.and_hms_opt(5, 6, 7).unwrap().and_utc();
+            assert!(matches!(text(at), Text::Short(_, 20)), "{year}");
+        }
+        for year in [-1, 10000] {
+            let day = NaiveDate::from_ymd_opt(year, 3, 4).unwrap();
+            assert!(matches!(self::day(day), Text::Long(_)), "{year}");
+            let at = day.and_hms_opt(0, 0, 0).unwrap().and_utc();
+            assert!(matches!(text(at), Text::Long(_)), "{year}");
+        }
+    }
+
     /// What is not the service's shape goes to chrono, which decides: offsets, lower-case
     /// letters, a space, a leap second; and garbage is refused by both.
     #[test]
