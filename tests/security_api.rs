@@ -7,6 +7,8 @@ use std::net::{TcpListener, TcpStream};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as BASE64;
 use bluedart_sim::{Endpoint, SimConfig};
 use e2e::{ADMIN_TOKEN, Options, TestWorker};
 
@@ -154,20 +156,53 @@ fn blue_dart_redirects_are_not_followed() {
     );
 }
 
+/// `<ShipmentData>` and 200 KiB of spaces, gzipped (`gzip.compress(…, 9, mtime=0)`): 253 bytes
+/// on the wire.
+const GZIPPED_200_KIB: &str = "H4sIAAAAAAACA+3BsQ0AEBAAwFUMIiobmOALCQVR2D/2kLvLbcyz+r41bpQEAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAADAVx4auQfkDiADAA==";
+
+/// The body cap holds however the answer comes: with no length (read until the cap), with a
+/// length past it (refused before any body is read) and compressed (counted as decoded).
 #[test]
 fn an_oversized_blue_dart_answer_is_refused_while_reading() {
-    let stub = Stub::start(|path, stream| {
+    let calls = Arc::new(Mutex::new(0usize));
+    let counter = calls.clone();
+    let stub = Stub::start(move |path, stream| {
         if path.contains("/token/") {
             return login_ok(stream);
         }
-        // No length: the body runs until the connection closes, which is a long while.
-        let _ = stream.write_all(
-            b"HTTP/1.1 200 OK\r\nContent-Type: text/xml\r\nConnection: close\r\n\r\n<ShipmentData>",
-        );
-        let filler = vec![b' '; 16 * 1024];
-        for _ in 0..16 {
-            if stream.write_all(&filler).is_err() {
-                return;
+        let call = {
+            let mut calls = counter.lock().unwrap();
+            *calls += 1;
+            *calls
+        };
+        match call {
+            // No length: the body runs until the connection closes, which is a long while.
+            1 => {
+                let _ = stream.write_all(
+                    b"HTTP/1.1 200 OK\r\nContent-Type: text/xml\r\nConnection: close\r\n\r\n<ShipmentData>",
+                );
+                let filler = vec![b' '; 16 * 1024];
+                for _ in 0..16 {
+                    if stream.write_all(&filler).is_err() {
+                        return;
+                    }
+                }
+            }
+            // A length past the cap, and a body that never comes.
+            2 => {
+                let _ = stream.write_all(
+                    b"HTTP/1.1 200 OK\r\nContent-Type: text/xml\r\nContent-Length: 1048576\r\nConnection: close\r\n\r\n<ShipmentData>",
+                );
+            }
+            // 253 bytes that decode to 200 KiB.
+            _ => {
+                let body = BASE64.decode(GZIPPED_200_KIB).unwrap();
+                let _ = write!(
+                    stream,
+                    "HTTP/1.1 200 OK\r\nContent-Type: text/xml\r\nContent-Encoding: gzip\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                    body.len()
+                );
+                let _ = stream.write_all(&body);
             }
         }
         std::thread::sleep(Duration::from_secs(10));
@@ -179,18 +214,22 @@ fn an_oversized_blue_dart_answer_is_refused_while_reading() {
             ("BLUEDART_TIMEOUT_MS", "6000"),
         ],
     );
-    let started = Instant::now();
-    let sync = w.admin("POST", "/api/admin/shipment/ORD-1/sync", None);
-    let took = started.elapsed();
-    assert_eq!(sync.status, 502, "{}", sync.body);
-    assert_eq!(
-        sync.json()["bluedartError"],
-        "Blue Dart's answer was larger than 65536 bytes"
-    );
-    assert!(
-        took < Duration::from_secs(4),
-        "refused at the cap, not at the end of the body or the timeout: {took:?}"
-    );
+    for shape in ["no length", "a length past the cap", "gzipped"] {
+        let started = Instant::now();
+        let sync = w.admin("POST", "/api/admin/shipment/ORD-1/sync", None);
+        let took = started.elapsed();
+        assert_eq!(sync.status, 502, "{shape}: {}", sync.body);
+        assert_eq!(
+            sync.json()["bluedartError"],
+            "Blue Dart's answer was larger than 65536 bytes",
+            "{shape}"
+        );
+        assert!(
+            took < Duration::from_secs(4),
+            "{shape}: refused at the cap, not at the end of the body or the timeout: {took:?}"
+        );
+    }
+    assert_eq!(*calls.lock().unwrap(), 3);
     let track = w.track("ORD-1", "cust-1", true).json();
     assert_eq!(
         track["bluedartError"],
