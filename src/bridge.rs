@@ -8,12 +8,13 @@
 //! runtime's by reading it apart and building a second `Response` around the first one's body
 //! stream.
 
-use futures_util::StreamExt;
 use tracking_api::requests::{BodyError, RequestBody};
-use wasm_bindgen::prelude::wasm_bindgen;
-use worker::{Request, web_sys};
+use worker::wasm_bindgen_futures::JsFuture;
+use worker::web_sys;
 
-/// A Workers request body, read chunk by chunk only when a route needs it.
+use crate::runtime_js::{bytes_of, header_fields, read_body, request_head, respond};
+
+/// A Workers request body, read only when a route needs it.
 pub struct WorkerBody(web_sys::Request);
 
 impl WorkerBody {
@@ -26,18 +27,11 @@ impl WorkerBody {
 
 impl RequestBody for WorkerBody {
     async fn read(self, limit: usize) -> Result<Vec<u8>, BodyError> {
-        let mut bytes = Vec::new();
-        // A chunked body declares no length: stop at the limit while reading.
-        if let Ok(mut stream) = Request::from(self.0).stream() {
-            while let Some(chunk) = stream.next().await {
-                let chunk = chunk.map_err(|_| BodyError::Unreadable)?;
-                if bytes.len() + chunk.len() > limit {
-                    return Err(BodyError::TooLarge);
-                }
-                bytes.extend_from_slice(&chunk);
-            }
-        }
-        Ok(bytes)
+        // A chunked body declares no length: the limit is checked while reading.
+        let read = JsFuture::from(read_body(&self.0, limit as f64))
+            .await
+            .map_err(|_| BodyError::Unreadable)?;
+        bytes_of(&read).ok_or(BodyError::TooLarge)
     }
 }
 
@@ -77,41 +71,16 @@ pub fn to_http(request: web_sys::Request) -> Result<http::Request<WorkerBody>, h
     builder.body(WorkerBody(request))
 }
 
-// The request's head comes out in one call and one string, and the response goes back in one
-// call, its headers handed over as one string ("name\nvalue\n…": no method, URL, header name
-// or value may hold a line break), instead of a call and decoded strings per header. For the
-// response that was about 3 % of a cached answer's time, with its five headers; the request's
-// side was too small to tell apart in the bench.
-#[wasm_bindgen(inline_js = r#"
-export function requestHead(request) {
-  let head = request.method + "\n" + request.url;
-  for (const [name, value] of request.headers) head += "\n" + name + "\n" + value;
-  return head;
-}
-export function respond(status, fields, body, nullBody) {
-  const headers = new Headers();
-  const parts = fields.split("\n");
-  for (let i = 0; i + 1 < parts.length; i += 2) headers.append(parts[i], parts[i + 1]);
-  return new Response(nullBody ? null : body.slice(), { status, headers });
-}
-"#)]
-extern "C" {
-    #[wasm_bindgen(js_name = requestHead)]
-    fn request_head(request: &web_sys::Request) -> String;
-    fn respond(status: u16, fields: &str, body: &[u8], null_body: bool) -> web_sys::Response;
-}
-
 pub fn to_worker(response: http::Response<String>) -> web_sys::Response {
-    let mut fields = String::new();
-    for (name, value) in response.headers() {
-        // A value that is not visible ASCII (none that this service writes) is left out.
-        if let Ok(value) = value.to_str() {
-            fields.push_str(name.as_str());
-            fields.push('\n');
-            fields.push_str(value);
-            fields.push('\n');
-        }
-    }
+    // A value that is not visible ASCII (none that this service writes) is left out; none holds
+    // a line break (`http` refuses those).
+    let fields = header_fields(
+        response
+            .headers()
+            .iter()
+            .filter_map(|(name, value)| Some((name.as_str(), value.to_str().ok()?))),
+    )
+    .unwrap_or_default();
     let status = response.status().as_u16();
     let body = response.into_body();
     // 204 and 304 are null-body statuses: the runtime refuses a Response with any body, even

@@ -5,7 +5,10 @@
 
 use tracking_api::error::ApiError;
 use tracking_api::routes::is_front_path;
-use worker::{Env, Request, web_sys};
+use worker::wasm_bindgen::JsCast;
+use worker::wasm_bindgen_futures::JsFuture;
+use worker::worker_sys::Fetcher;
+use worker::{Env, web_sys};
 
 use crate::bridge::{WorkerBody, to_worker};
 
@@ -17,19 +20,28 @@ pub async fn hand_off(
     if is_front_path(request.uri().path()) {
         return Err(request);
     }
-    // The platform's own request, body unread, as it came.
-    let req = Request::from(request.into_body().into_request());
     // Either failure is a deployment without its full worker: the contract's configuration
     // error, with the reason in the log.
     let Ok(full) = env.service("FULL") else {
         worker::console_error!("[HTTP] not configured: the service binding FULL is missing");
         return Ok(to_worker(ApiError::not_configured().into_response()));
     };
-    Ok(match full.fetch_request(req).await {
-        Ok(response) => response.into(),
-        Err(e) => {
-            worker::console_error!("[HTTP] not configured: the full worker did not answer: {e}");
-            to_worker(ApiError::not_configured().into_response())
-        }
-    })
+    // The platform's own request, body unread, as it came, and the full worker's response as
+    // it comes: workers-rs' wrappers would read both apart and build them again.
+    let full: Fetcher = full.into_rpc();
+    let answer = match full.fetch(&request.into_body().into_request()) {
+        Ok(promise) => JsFuture::from(promise).await,
+        Err(e) => Err(e),
+    };
+    Ok(
+        match answer.and_then(JsCast::dyn_into::<web_sys::Response>) {
+            Ok(response) => response,
+            Err(e) => {
+                worker::console_error!(
+                    "[HTTP] not configured: the full worker did not answer: {e:?}"
+                );
+                to_worker(ApiError::not_configured().into_response())
+            }
+        },
+    )
 }

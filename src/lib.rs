@@ -19,6 +19,7 @@ mod front;
 mod kv;
 mod queues;
 mod runtime;
+mod runtime_js;
 #[cfg(feature = "store-contract")]
 mod store_contract;
 mod wiring;
