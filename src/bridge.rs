@@ -88,3 +88,29 @@ pub fn to_worker(response: http::Response<String>) -> web_sys::Response {
     let null_body = body.is_empty() && matches!(status, 204 | 304);
     respond(status, &fields, body.as_bytes(), null_body)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::path_and_query;
+
+    #[test]
+    fn the_path_and_query_are_read_from_the_raw_url() {
+        for (url, expected) in [
+            (
+                "https://track.example.com/api/shipment/ORD-1/track?forceRefresh=true",
+                "/api/shipment/ORD-1/track?forceRefresh=true",
+            ),
+            ("http://127.0.0.1:8787/health", "/health"),
+            ("http://127.0.0.1:8787", "/"),
+            (
+                "http://127.0.0.1:8787/track/ORD-1?lang=hi#top",
+                "/track/ORD-1?lang=hi",
+            ),
+            ("http://h/a%2Fb?x=1&y=%20", "/a%2Fb?x=1&y=%20"),
+            // A query with a scheme-like text in it is not taken for the start.
+            ("http://h/p?next=https://other/x", "/p?next=https://other/x"),
+        ] {
+            assert_eq!(path_and_query(url), expected, "{url}");
+        }
+    }
+}

@@ -115,3 +115,34 @@ pub fn header_fields<'a>(headers: impl IntoIterator<Item = (&'a str, &'a str)>) 
 pub fn bytes_of(value: &worker::wasm_bindgen::JsValue) -> Option<Vec<u8>> {
     (!value.is_null()).then(|| Uint8Array::new(value).to_vec())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::header_fields;
+
+    #[test]
+    fn header_fields_are_name_and_value_lines_in_order() {
+        assert_eq!(header_fields([]).as_deref(), Some(""));
+        assert_eq!(
+            header_fields([("content-type", "text/xml"), ("JWTToken", "a.b.c")]).as_deref(),
+            Some("content-type\ntext/xml\nJWTToken\na.b.c\n")
+        );
+        // An empty value keeps its line, so the pairs stay in step.
+        assert_eq!(
+            header_fields([("x-empty", ""), ("accept", "*/*")]).as_deref(),
+            Some("x-empty\n\naccept\n*/*\n")
+        );
+    }
+
+    #[test]
+    fn a_line_break_in_a_name_or_value_refuses_the_whole_set() {
+        for (name, value) in [
+            ("JWTToken", "a\nx-injected\nyes"),
+            ("JWTToken", "a\rb"),
+            ("bad\nname", "v"),
+            ("bad\rname", "v"),
+        ] {
+            assert_eq!(header_fields([("accept", "*/*"), (name, value)]), None);
+        }
+    }
+}
