@@ -12,7 +12,7 @@
 use std::time::Duration;
 
 use futures_util::future::{Either, select};
-use worker::js_sys::Array;
+use worker::js_sys::{Array, Uint8Array};
 use worker::wasm_bindgen::JsCast;
 use worker::wasm_bindgen_futures::JsFuture;
 use worker::{Delay, web_sys};
@@ -48,7 +48,8 @@ async fn exchange(
         return Err(HttpError::TooLarge(max_bytes));
     };
     let head = answer.get(0).as_string().unwrap_or_default();
-    let body = answer.get(1).as_string().unwrap_or_default();
+    let body = String::from_utf8(Uint8Array::new(&answer.get(1)).to_vec())
+        .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
     let mut lines = head.split('\n');
     let status = lines
         .next()

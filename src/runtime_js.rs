@@ -62,8 +62,9 @@ export function readBody(request, limit) {
   return readCapped(request.body, limit);
 }
 
-// `[head, body]`, the head "status\nname\nvalue…", or null when the answer declares or reads
-// past `maxBytes` (the caller then aborts what is still arriving).
+// `[head, bytes]`, the head "status\nname\nvalue…", or null when the answer declares or reads
+// past `maxBytes` (the caller then aborts what is still arriving). The body crosses as bytes,
+// copied in one go: as a string, wasm-bindgen's glue would copy it a character at a time.
 export async function exchange(url, method, fields, body, signal, maxBytes) {
   const response = await fetch(url, { method, headers: headersOf(fields), body, redirect: "manual", signal });
   let head = String(response.status);
@@ -71,7 +72,7 @@ export async function exchange(url, method, fields, body, signal, maxBytes) {
   const declared = response.headers.get("content-length");
   if (declared !== null && Number(declared) > maxBytes) return null;
   const bytes = await readCapped(response.body, maxBytes);
-  return bytes === null ? null : [head, new TextDecoder().decode(bytes)];
+  return bytes === null ? null : [head, bytes];
 }
 "#)]
 extern "C" {
@@ -84,7 +85,7 @@ extern "C" {
     #[wasm_bindgen(js_name = readBody)]
     pub fn read_body(request: &web_sys::Request, limit: f64) -> Promise;
 
-    /// Resolves to `[head, body]`, or `null` past `max_bytes`; rejects when the fetch fails.
+    /// Resolves to `[head, body bytes]`, or `null` past `max_bytes`; rejects when the fetch fails.
     pub fn exchange(
         url: &str,
         method: &str,
