@@ -117,9 +117,11 @@ fn tidy_word(word: u64, after_space: bool) -> Option<bool> {
     if !printable {
         return None;
     }
-    // The high bit of each byte that is a space (exact: no borrow crosses bytes).
+    // The high bit of each byte that is a space: XOR makes spaces zero, and adding 0x7f to a
+    // byte below 0x80 (all are, being printable) sets its high bit unless it was zero, with no
+    // carry into the next byte.
     let zero = word ^ (0x20 * LOW);
-    let spaces = !(((zero & !HIGH) + !HIGH) | zero | !HIGH);
+    let spaces = !(zero + !HIGH) & HIGH;
     let doubled = spaces & (spaces << 8) != 0 || after_space && spaces & 0x80 != 0;
     (!doubled).then_some(spaces >> 63 != 0)
 }
