@@ -27,9 +27,9 @@ stamp="$out/.built"
 if [ "$out" = "build-front" ]; then
   node scripts/front-config.mjs
 fi
-# .dev.vars.example is compiled in: production refuses its values; so is the contract, served at
-# GET /openapi.json, and web/ (the tracking page's styles and script, the widget, the catalogues).
-if [ -f "$stamp" ] && [ -z "$(find src crates web Cargo.toml Cargo.lock .dev.vars.example openapi/openapi.min.json -newer "$stamp" -print -quit)" ]; then
+# .dev.vars.example is compiled in: production refuses its values; so is web/ (the tracking
+# page's styles and script, the widget, the catalogues).
+if [ -f "$stamp" ] && [ -z "$(find src crates web Cargo.toml Cargo.lock .dev.vars.example -newer "$stamp" -print -quit)" ]; then
   log "worker build is up to date"
   exit 0
 fi

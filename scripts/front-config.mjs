@@ -12,9 +12,11 @@ const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const FULL = "shipment-tracker";
 const FRONT = "shipment-tracker-front";
 
-// The full worker's alone: its schedule and the queues it consumes.
+// The full worker's alone: its schedule, the queues it consumes and its static assets (the
+// contract).
 const dropped = new Set([
   "[triggers]",
+  "[assets]",
   "[env.production.triggers]",
   "[[queues.consumers]]",
   "[[env.production.queues.consumers]]",

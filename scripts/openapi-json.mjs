@@ -1,10 +1,11 @@
 // openapi/openapi.yaml is the contract; openapi/openapi.json is the same document as JSON, checked
 // in for what reads JSON (the end-to-end tests' response validator, Schemathesis), and
-// openapi/openapi.min.json the same again without whitespace, which the worker embeds and serves
-// at GET /openapi.json (a third smaller than the pretty one). This script writes both; with
-// --check it only says whether they are up to date (npm test runs that), and exits 1 if not.
+// openapi/served/openapi.json the same again without whitespace (a third smaller), which the
+// full worker serves at GET /openapi.json from its static assets (wrangler.toml's [assets]).
+// This script writes both; with --check it only says whether they are up to date (npm test
+// runs that), and exits 1 if not.
 //
-//   node scripts/openapi-json.mjs            write openapi/openapi.json and openapi.min.json
+//   node scripts/openapi-json.mjs            write openapi/openapi.json and served/openapi.json
 //   node scripts/openapi-json.mjs --check    fail if either differs
 import { readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
@@ -22,7 +23,7 @@ const doc = yaml.load(readFileSync(source, "utf8"), {
 });
 const outputs = {
   "openapi.json": JSON.stringify(doc, null, 2) + "\n",
-  "openapi.min.json": JSON.stringify(doc),
+  "served/openapi.json": JSON.stringify(doc),
 };
 
 const check = process.argv.includes("--check");

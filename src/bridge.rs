@@ -9,8 +9,10 @@
 //! stream.
 
 use tracking_api::requests::{BodyError, RequestBody};
+use worker::wasm_bindgen::{JsCast, JsValue};
 use worker::wasm_bindgen_futures::JsFuture;
 use worker::web_sys;
+use worker::worker_sys::Fetcher;
 
 use crate::runtime_js::{bytes_of, header_fields, read_body, request_head, respond};
 
@@ -19,10 +21,21 @@ pub struct WorkerBody(web_sys::Request);
 
 impl WorkerBody {
     /// The platform's request this body belongs to, as it came.
-    #[cfg(not(feature = "full"))]
     pub fn into_request(self) -> web_sys::Request {
         self.0
     }
+}
+
+/// `request` sent on, unread, to the worker or assets behind `binding`, and its response as it
+/// comes: workers-rs' wrappers would read both apart and build them again.
+pub async fn forward(
+    binding: worker::Fetcher,
+    request: web_sys::Request,
+) -> Result<web_sys::Response, JsValue> {
+    let binding: Fetcher = binding.into_rpc();
+    JsFuture::from(binding.fetch(&request)?)
+        .await?
+        .dyn_into::<web_sys::Response>()
 }
 
 impl RequestBody for WorkerBody {

@@ -5,12 +5,9 @@
 
 use tracking_api::error::ApiError;
 use tracking_api::routes::is_front_path;
-use worker::wasm_bindgen::JsCast;
-use worker::wasm_bindgen_futures::JsFuture;
-use worker::worker_sys::Fetcher;
 use worker::{Env, web_sys};
 
-use crate::bridge::{WorkerBody, to_worker};
+use crate::bridge::{WorkerBody, forward, to_worker};
 
 /// The full worker's answer to `request`, or `request` back when this worker answers it.
 pub async fn hand_off(
@@ -26,15 +23,8 @@ pub async fn hand_off(
         worker::console_error!("[HTTP] not configured: the service binding FULL is missing");
         return Ok(to_worker(ApiError::not_configured().into_response()));
     };
-    // The platform's own request, body unread, as it came, and the full worker's response as
-    // it comes: workers-rs' wrappers would read both apart and build them again.
-    let full: Fetcher = full.into_rpc();
-    let answer = match full.fetch(&request.into_body().into_request()) {
-        Ok(promise) => JsFuture::from(promise).await,
-        Err(e) => Err(e),
-    };
     Ok(
-        match answer.and_then(JsCast::dyn_into::<web_sys::Response>) {
+        match forward(full, request.into_body().into_request()).await {
             Ok(response) => response,
             Err(e) => {
                 worker::console_error!(

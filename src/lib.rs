@@ -4,6 +4,8 @@
 //! (`tracking-api`) are plain Rust crates tested natively; this crate wires them to the
 //! platform: D1, KV, Queues, `fetch`, the cron trigger, and the request/response bridge.
 
+#[cfg(feature = "full")]
+mod assets;
 // Natively for `benches/runtime.rs` and `examples/sync_batch.rs`; in wasm only in the bench
 // build.
 #[cfg(any(feature = "bench-cpu", not(target_arch = "wasm32")))]

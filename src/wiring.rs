@@ -242,6 +242,11 @@ pub async fn serve(req: web_sys::Request, env: Env, ctx: Context) -> web_sys::Re
             );
         }
     };
+    #[cfg(feature = "full")]
+    let request = match crate::assets::contract(request, &env).await {
+        Ok(answer) => return answer,
+        Err(request) => request,
+    };
     #[cfg(not(feature = "full"))]
     let request = match crate::front::hand_off(request, &env).await {
         Ok(answer) => return answer,
@@ -254,7 +259,6 @@ pub async fn serve(req: web_sys::Request, env: Env, ctx: Context) -> web_sys::Re
             return to_worker(tracking_api::unconfigured(
                 request.method(),
                 request.uri().path(),
-                request.headers(),
             ));
         }
     };

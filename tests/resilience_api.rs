@@ -315,6 +315,8 @@ fn configuration_errors_are_generic_outside_and_named_in_the_log() {
         (health.status, health.body.as_str()),
         (503, r#"{"status":"unavailable"}"#)
     );
+    // The contract needs no configuration.
+    assert_eq!(w.get("/openapi.json").status, 200);
     // The operator finds the variable in the log.
     let logs = w.wait_for_log("[HTTP] not configured");
     assert!(

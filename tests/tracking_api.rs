@@ -761,9 +761,24 @@ fn the_contract_is_served_and_methods_nobody_serves_are_refused() {
     let file = std::fs::read_to_string(e2e::root().join("openapi/openapi.json")).unwrap();
     let file: Value = serde_json::from_str(&file).unwrap();
     assert_eq!(served.json(), file);
+    // As the static asset holds it, without whitespace.
+    let minified =
+        std::fs::read_to_string(e2e::root().join("openapi/served/openapi.json")).unwrap();
+    assert_eq!(served.body, minified);
     let etag = served.header("etag").expect("an ETag").to_owned();
-    let unchanged = w.request("GET", "/openapi.json", &[("If-None-Match", &etag)], None);
-    assert_eq!((unchanged.status, unchanged.body.as_str()), (304, ""));
+    for tags in [etag.clone(), format!("\"other\", W/{etag}"), "*".into()] {
+        let unchanged = w.request("GET", "/openapi.json", &[("If-None-Match", &tags)], None);
+        assert_eq!(
+            (unchanged.status, unchanged.body.as_str()),
+            (304, ""),
+            "{tags}"
+        );
+        assert_eq!(unchanged.header("etag"), Some(etag.as_str()));
+        assert_eq!(
+            unchanged.header("cache-control"),
+            Some("public, max-age=300")
+        );
+    }
 
     // HEAD is GET without the body.
     for path in ["/openapi.json", "/health"] {

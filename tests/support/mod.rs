@@ -209,6 +209,10 @@ fn full_config(dir: &Path, dev_vars: &str) -> PathBuf {
                 "migrations_dir = \"migrations\"",
                 format!("migrations_dir = \"{}\"", at("migrations")),
             ),
+            (
+                "directory = \"openapi/served\"",
+                format!("directory = \"{}\"", at("openapi/served")),
+            ),
         ],
     );
     fs::write(folder.join(".dev.vars"), dev_vars).expect("write the full worker's .dev.vars");
@@ -265,6 +269,10 @@ fn store_contract_config() -> PathBuf {
             (
                 "migrations_dir = \"migrations\"",
                 "migrations_dir = \"../migrations\"".into(),
+            ),
+            (
+                "directory = \"openapi/served\"",
+                "directory = \"../openapi/served\"".into(),
             ),
         ],
     );

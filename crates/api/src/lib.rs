@@ -33,7 +33,7 @@ use tracking_core::service::{Background, TrackingService};
 use crate::credentials::{Refusal, TokenRules};
 use crate::error::ApiError;
 use crate::page::{Lang, Page, PageState, Problem};
-use crate::reply::{After, NO_STORE, Reply, json_response, json_text_response};
+use crate::reply::{After, NO_STORE, Reply, json_response};
 use crate::requests::{
     AwbBody, OrderBody, RequestBody, bearer, json_body, query_pairs, query_value, valid_id,
 };
@@ -83,36 +83,12 @@ pub fn health(configured: bool) -> http::Response<String> {
     }
 }
 
-/// The contract, `openapi/openapi.json` without its whitespace (`scripts/openapi-json.mjs`
-/// writes both and checks they agree), compiled in (the full worker's only).
-#[cfg(feature = "full")]
-pub const OPENAPI_JSON: &str = include_str!("../../../openapi/openapi.min.json");
-
-/// How long anyone may keep the contract: it changes only with a deployment, and its `ETag`
-/// makes checking again cheap.
-#[cfg(feature = "full")]
-pub const OPENAPI_CACHE: &str = "public, max-age=300";
-
-/// `GET /openapi.json`, conditional on its `ETag` (computed once per isolate).
-#[cfg(feature = "full")]
-pub fn openapi_document(request: &http::HeaderMap) -> http::Response<String> {
-    static ETAG: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-    let etag = ETAG.get_or_init(|| conditional::etag(OPENAPI_JSON));
-    let response = json_text_response(200, OPENAPI_JSON.to_owned(), OPENAPI_CACHE);
-    conditional::conditional(request, response, etag)
-}
-
 /// The answer when the worker's configuration cannot be loaded: routing still answers, health
-/// says unavailable, the contract is served, everything else a generic configuration error.
-pub fn unconfigured(
-    method: &http::Method,
-    path: &str,
-    headers: &http::HeaderMap,
-) -> http::Response<String> {
+/// says unavailable, everything else a generic configuration error (the platform serves the
+/// contract before it needs the configuration).
+pub fn unconfigured(method: &http::Method, path: &str) -> http::Response<String> {
     let mut response = match route(method, path) {
         Ok(Route::Health) => health(false),
-        #[cfg(feature = "full")]
-        Ok(Route::OpenApi) => openapi_document(headers),
         Ok(_) => ApiError::not_configured().into_response(),
         Err(e) => e.into_response(),
     };
@@ -271,7 +247,9 @@ where
             self.admin(request.headers())?;
         }
         Ok(match route {
-            Route::OpenApi => openapi_document(request.headers()).into(),
+            // The platform serves the contract from its static assets before routing here:
+            // reached only without them.
+            Route::OpenApi => return Err(ApiError::not_configured()),
             Route::AdminTrack(id) => self.admin_track(&id).await?,
             Route::AdminSync(id) => {
                 let summary = self
