@@ -248,6 +248,12 @@ fn rewritten(config: &str, changes: &[(&str, String)]) -> String {
 /// `build-contract/`. Written into that folder, as wrangler reads paths relative to its
 /// configuration (but runs the build command where it was started: the project's root).
 fn store_contract_config() -> PathBuf {
+    // Once per test process, before any of its workers starts.
+    static CONFIG: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    CONFIG.get_or_init(write_store_contract_config).clone()
+}
+
+fn write_store_contract_config() -> PathBuf {
     let folder = root().join("build-contract");
     assert!(
         folder.join("index.js").exists(),
@@ -277,7 +283,13 @@ fn store_contract_config() -> PathBuf {
         ],
     );
     let path = folder.join("wrangler.toml");
-    fs::write(&path, config).expect("write the store contract configuration");
+    // Written only when it changes: the suite's workers run side by side from this one file
+    // (and other test processes may too), and `wrangler dev` restarts a worker whose
+    // configuration is written, even unchanged, failing the requests in flight ("Your worker
+    // restarted mid-request").
+    if fs::read_to_string(&path).ok().as_deref() != Some(config.as_str()) {
+        fs::write(&path, config).expect("write the store contract configuration");
+    }
     path
 }
 
