@@ -190,7 +190,9 @@ impl OrderStore for D1Store {
             snapshots.push(snapshot);
         }
         // In the order asked for.
-        snapshots.sort_by_key(|s| order_ids.iter().position(|id| *id == s.order.id));
+        tracking_core::sorting::sort_by_key(&mut snapshots, |s| {
+            order_ids.iter().position(|id| *id == s.order.id)
+        });
         Ok(snapshots)
     }
 

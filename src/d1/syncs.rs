@@ -54,7 +54,9 @@ impl SyncStore for D1Store {
             )
             .await?;
         // RETURNING keeps no order: the longest-waiting first again.
-        rows.sort_by(|a, b| (&a.next_check_at, &a.id).cmp(&(&b.next_check_at, &b.id)));
+        tracking_core::sorting::sort_by(&mut rows, |a, b| {
+            (&a.next_check_at, &a.id).cmp(&(&b.next_check_at, &b.id))
+        });
         Ok(rows
             .into_iter()
             .map(|r| DueShipment {

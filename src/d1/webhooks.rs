@@ -324,7 +324,7 @@ impl WebhookStore for D1Store {
                 &[time(now), number(limit), time(retake_before)],
             )
             .await?;
-        rows.sort_by(|a, b| a.id.total_cmp(&b.id));
+        tracking_core::sorting::sort_by(&mut rows, |a, b| a.id.total_cmp(&b.id));
         Ok(rows
             .into_iter()
             .map(|r| (r.id as i64, r.attempts as u32))

@@ -196,7 +196,7 @@ pub fn answer(errors: &[LineError], results: &[LineResult]) -> Value {
             }
         }
     }
-    failed.sort_by_key(|(line, _)| *line);
+    tracking_core::sorting::sort_by_key(&mut failed, |(line, _)| *line);
     json!({
         "success": failed.is_empty(),
         "received": errors.len() + results.len(),

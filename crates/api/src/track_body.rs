@@ -93,7 +93,7 @@ fn event_view(e: &TrackingEvent) -> EventView {
 /// The history newest first, by the same recency rule that picks the latest event.
 fn newest_first(events: &[TrackingEvent]) -> Vec<EventView> {
     let mut ordered: Vec<&TrackingEvent> = events.iter().collect();
-    ordered.sort_by_key(|e| e.recency());
+    tracking_core::sorting::sort_by_key(&mut ordered, |e| e.recency());
     ordered.into_iter().rev().map(event_view).collect()
 }
 

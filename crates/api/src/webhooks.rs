@@ -118,7 +118,7 @@ fn checked_types(mut types: Vec<String>) -> Result<Vec<String>, ApiError> {
             &format!("one or more of {}", EVENT_TYPES.join(", ")),
         ));
     }
-    types.sort();
+    tracking_core::sorting::sort_by(&mut types, Ord::cmp);
     types.dedup();
     Ok(types)
 }

@@ -181,7 +181,7 @@ static BY_PAIR: LazyLock<Vec<(u32, Status)>> = LazyLock::new(|| {
         .iter()
         .map(|(g, c, status)| (pair_key(g, c).expect("a letter and three digits"), *status))
         .collect();
-    index.sort_by_key(|(key, _)| *key);
+    tracking_core::sorting::sort_by_key(&mut index, |(key, _)| *key);
     index
 });
 

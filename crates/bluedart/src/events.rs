@@ -74,9 +74,14 @@ fn events_of(shipment: &CarrierShipment) -> Vec<TrackingEvent> {
         };
         events.extend(event_from_scan(shipment, &status_scan, true));
     }
-    // A stable sort keeps Blue Dart's order for equal times.
-    events.sort_by_key(|e| e.event_at);
+    by_time(&mut events);
     events
+}
+
+/// Oldest first; a stable sort keeps Blue Dart's order for equal times. One function for both
+/// callers, so that the sort is compiled once.
+fn by_time(events: &mut [TrackingEvent]) {
+    events.sort_by_key(|e| e.event_at);
 }
 
 /// Whether `ref_no` (tidied, as both readers keep it) has Blue Dart's form for a return
@@ -156,7 +161,7 @@ fn update_from(
             e
         }));
     }
-    events.sort_by_key(|e| e.event_at);
+    by_time(&mut events);
     Some(CarrierUpdate {
         events,
         expected_delivery: forward.and_then(|f| parse_date(&f.expected_delivery)),
@@ -179,7 +184,7 @@ pub fn reply_for(
         .map(|(i, s)| (&*s.waybill, i))
         .collect();
     // By waybill, then by position: the first of equal waybills, as `update_for` finds.
-    by_waybill.sort_unstable();
+    tracking_core::sorting::sort_by(&mut by_waybill, Ord::cmp);
     let named: Vec<&str> = shipments
         .iter()
         .map(|s| &*s.new_waybill)

@@ -282,9 +282,7 @@ fn combine(shipments: Vec<CarrierShipment<'static>>) -> Vec<CarrierShipment<'sta
     for shipment in &mut combined {
         // Newest first; a stable sort keeps the pushed order for equal times.
         shipment.scans.reverse();
-        shipment
-            .scans
-            .sort_by_key(|s| std::cmp::Reverse(scan_at(s)));
+        tracking_core::sorting::sort_by_key(&mut shipment.scans, |s| std::cmp::Reverse(scan_at(s)));
     }
     combined
 }

@@ -16,6 +16,7 @@ pub mod queue;
 pub mod rules;
 pub mod runs;
 pub mod service;
+pub mod sorting;
 #[cfg(feature = "store-contract")]
 pub mod store_contract;
 pub mod utc;

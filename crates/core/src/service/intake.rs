@@ -231,7 +231,7 @@ where
                 kv_stale.len()
             ));
         }
-        results.sort_by_key(|r| r.line);
+        crate::sorting::sort_by_key(&mut results, |r| r.line);
         let count = |f: fn(&LineOutcome) -> bool| results.iter().filter(|r| f(&r.outcome)).count();
         self.log.info(&format!(
             "[INTAKE] {} orders: {} created, {} updated, {} failed ({} chunks, {failed_chunks} failed)",

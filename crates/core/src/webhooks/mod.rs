@@ -153,7 +153,7 @@ pub fn status_events(
         .filter(|e| previous.is_none_or(|p| e.recency() > p.recency()))
         .filter(|e| e.recency() < latest.recency())
         .collect();
-    steps.sort_by_key(|e| e.recency());
+    crate::sorting::sort_by_key(&mut steps, |e| e.recency());
     steps.push(latest);
     let mut messages = Vec::new();
     let mut before = previous;
