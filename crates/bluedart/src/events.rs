@@ -272,6 +272,40 @@ mod tests {
     }
 
     #[test]
+    fn events_are_oldest_first_however_the_answer_lists_them() {
+        // Scans listed oldest first (Blue Dart lists newest first), and a forward scan later
+        // than the return leg's: the update still runs oldest first.
+        let shipments = parse(&[
+            shipment_xml(
+                "111",
+                "<StatusType>RT</StatusType><NewWaybillNo>999</NewWaybillNo>",
+                &[
+                    scan_xml("RETURN TO ORIGIN", "T", "074", "RT", "25-Jan-2026", "10:00"),
+                    scan_xml("SHIPMENT ARRIVED", "S", "001", "RT", "26-Jan-2026", "09:00"),
+                ],
+            ),
+            format!(
+                "<Shipment WaybillNo=\"999\" RefNo=\"RTO - 111\"><Scans>{}</Scans></Shipment>",
+                scan_xml("OUTSCANNED", "S", "003", "RT", "25-Jan-2026", "18:20")
+            ),
+        ]);
+        let update = update_for("111", &shipments).unwrap();
+        let times: Vec<String> = update
+            .events
+            .iter()
+            .map(|e| e.event_at.to_rfc3339())
+            .collect();
+        assert_eq!(
+            times,
+            [
+                "2026-01-25T04:30:00+00:00",
+                "2026-01-25T12:50:00+00:00",
+                "2026-01-26T03:30:00+00:00"
+            ]
+        );
+    }
+
+    #[test]
     fn a_return_waybill_turns_delivered_into_returned() {
         let shipments = parse(&[
             shipment_xml(
