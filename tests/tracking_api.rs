@@ -748,6 +748,30 @@ fn a_second_look_with_the_etag_is_a_304_until_the_status_changes() {
 }
 
 #[test]
+fn without_its_static_assets_the_contract_is_a_configuration_error() {
+    let w = TestWorker::start_with(Options {
+        unbound_assets: true,
+        ..Options::default()
+    });
+    let contract = w.get("/openapi.json");
+    assert_eq!(
+        (contract.status, contract.json()["code"].as_str()),
+        (500, Some("CONFIGURATION_ERROR")),
+        "{}",
+        contract.body
+    );
+    assert_eq!(w.request("HEAD", "/openapi.json", &[], None).status, 500);
+    let logs = w.wait_for_log("[HTTP] not configured");
+    assert!(
+        logs.contains("[HTTP] not configured: the static assets (ASSETS) did not answer"),
+        "{logs}"
+    );
+    // Nothing else needs them.
+    assert_eq!(w.get("/health").status, 200);
+    assert_eq!(w.request("POST", "/openapi.json", &[], None).status, 405);
+}
+
+#[test]
 fn the_contract_is_served_and_methods_nobody_serves_are_refused() {
     const SHOP: &str = "https://shop.example";
     let w = TestWorker::start_with(Options {

@@ -128,6 +128,9 @@ pub struct Options {
     /// Whether the customer worker (`build-worker.sh --front`, into `build-front/`) answers, as
     /// in production, with or without the full worker behind it.
     pub front: Front,
+    /// Run the full worker alone without its static assets' binding (`ASSETS`), as a
+    /// deployment that lost it would.
+    pub unbound_assets: bool,
 }
 
 /// Which workers answer: the full worker alone (the default), or the customer worker in front
@@ -187,13 +190,14 @@ fn unbound_front_config(dir: &Path) -> PathBuf {
 /// The full worker's configuration when it runs behind the customer worker: the project's own,
 /// written into `dir/full/` with absolute paths beside a `.dev.vars` holding `dev_vars` (wrangler
 /// gives `--env-file` and `--var` to the first worker only; the others read the `.dev.vars`
-/// beside their configuration).
-fn full_config(dir: &Path, dev_vars: &str) -> PathBuf {
+/// beside their configuration). Without `assets_bound`, its static assets have no binding.
+fn full_config(dir: &Path, dev_vars: &str, assets_bound: bool) -> PathBuf {
     let folder = dir.join("full");
     fs::create_dir_all(&folder).expect("create the full worker's folder");
     let root = root();
     let project = fs::read_to_string(root.join("wrangler.toml")).expect("read wrangler.toml");
     let at = |path: &str| root.join(path).display().to_string();
+    let binding = if assets_bound { "ASSETS" } else { "NOT_ASSETS" };
     let config = rewritten(
         &project,
         &[
@@ -201,6 +205,7 @@ fn full_config(dir: &Path, dev_vars: &str) -> PathBuf {
                 "main = \"build/index.js\"",
                 format!("main = \"{}\"", at("build/index.js")),
             ),
+            ("binding = \"ASSETS\"", format!("binding = \"{binding}\"")),
             (
                 "watch_dir = [\"src\", \"crates\"]",
                 format!("watch_dir = [\"{}\", \"{}\"]", at("src"), at("crates")),
@@ -540,6 +545,13 @@ impl TestWorker {
         }
         vars.extend(options.vars);
         let configs = match options.front {
+            Front::None if options.unbound_assets => {
+                vec![full_config(
+                    &dir,
+                    &secrets(&options.sim, &options.secrets),
+                    false,
+                )]
+            }
             Front::None => options
                 .store_contract
                 .then(store_contract_config)
@@ -553,7 +565,7 @@ impl TestWorker {
                 for (name, value) in &vars {
                     dev_vars.push_str(&format!("{name}={value}\n"));
                 }
-                vec![front_config(), full_config(&dir, &dev_vars)]
+                vec![front_config(), full_config(&dir, &dev_vars, true)]
             }
         };
         let agent: ureq::Agent = ureq::Agent::config_builder()
