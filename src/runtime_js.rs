@@ -18,10 +18,15 @@ use worker::wasm_bindgen::prelude::wasm_bindgen;
 use worker::web_sys;
 
 #[wasm_bindgen(inline_js = r#"
-export function requestHead(request) {
-  let head = request.method + "\n" + request.url;
-  for (const [name, value] of request.headers) head += "\n" + name + "\n" + value;
+// `first`, then every header as "\nname\nvalue".
+function headOf(first, headers) {
+  let head = first;
+  for (const [name, value] of headers) head += "\n" + name + "\n" + value;
   return head;
+}
+
+export function requestHead(request) {
+  return headOf(request.method + "\n" + request.url, request.headers);
 }
 
 function headersOf(fields) {
@@ -67,8 +72,7 @@ export function readBody(request, limit) {
 // copied in one go: as a string, wasm-bindgen's glue would copy it a character at a time.
 export async function exchange(url, method, fields, body, signal, maxBytes) {
   const response = await fetch(url, { method, headers: headersOf(fields), body, redirect: "manual", signal });
-  let head = String(response.status);
-  for (const [name, value] of response.headers) head += "\n" + name + "\n" + value;
+  const head = headOf(String(response.status), response.headers);
   const declared = response.headers.get("content-length");
   if (declared !== null && Number(declared) > maxBytes) return null;
   const bytes = await readCapped(response.body, maxBytes);
