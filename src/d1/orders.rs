@@ -13,7 +13,7 @@ use d1_rows::{encode, encode_events, encode_identities};
 
 pub(super) const ORDER_COLUMNS: &str = "id, customer_id, order_status, shipping_status, awb_no, courier, \
     shipping_error, expected_delivery_date, created_at, updated_at, last_synced_at, last_sync_error, \
-    next_check_at, last_progress_at, polling_stopped_at";
+    next_check_at, last_progress_at, polling_stopped_at, version";
 
 #[derive(Deserialize)]
 pub(super) struct OrderRow {
@@ -32,6 +32,7 @@ pub(super) struct OrderRow {
     next_check_at: Option<String>,
     last_progress_at: Option<String>,
     polling_stopped_at: Option<String>,
+    version: f64,
     /// Only `snapshots` selects it: the order's events as JSON. (A field rather than a row type
     /// that flattens this one: serde's flatten would add its buffering code to the wasm.)
     #[serde(default)]
@@ -72,6 +73,7 @@ impl OrderRow {
             courier: self.courier,
             shipping_error: self.shipping_error,
             last_sync_error: self.last_sync_error,
+            version: self.version as u64,
         })
     }
 }
@@ -121,7 +123,7 @@ const UPSERT_ORDERS: &str = "INSERT INTO orders (id, customer_id, order_status, 
       last_progress_at = CASE WHEN orders.awb_no IS NULL AND excluded.awb_no IS NOT NULL \
                              THEN excluded.updated_at ELSE orders.last_progress_at END, \
       awb_no = COALESCE(orders.awb_no, excluded.awb_no), \
-      updated_at = excluded.updated_at";
+      updated_at = excluded.updated_at, version = orders.version + 1";
 
 impl D1Store {
     /// The order row and who holds `awb`, in one query.
@@ -250,8 +252,8 @@ impl OrderStore for D1Store {
         }
         let mut statements = vec![self.statement(
             "UPDATE orders SET awb_no = ?1, order_status = 'Shipped', shipping_status = 'In-Transit', \
-             updated_at = ?2, last_progress_at = ?2, next_check_at = NULL, polling_stopped_at = NULL \
-             WHERE id = ?3 AND awb_no IS NULL",
+             updated_at = ?2, last_progress_at = ?2, next_check_at = NULL, polling_stopped_at = NULL, \
+             version = version + 1 WHERE id = ?3 AND awb_no IS NULL",
             &[text(awb), time(now), text(order_id)],
         )?];
         let events = encode_events([(order_id, booked, iso(now).as_str())]);

@@ -6,6 +6,8 @@ use serde::Deserialize;
 use tracking_core::ports::{DueShipment, StoreError, SyncStore};
 use tracking_core::rules::merge::OrderSync;
 use tracking_core::webhooks::WebhookEvent;
+use wasm_bindgen::JsValue;
+use worker::D1PreparedStatement;
 
 use super::{D1Store, ids_json, number, opt_text, parse_time, text, time};
 use d1_rows::sync_params;
@@ -17,7 +19,8 @@ const UPDATE_SYNCED_ORDERS: &str = "UPDATE orders SET \
     last_sync_error = NULL, updated_at = json_extract(j.value, '$.t'), \
     next_check_at = json_extract(j.value, '$.nc'), last_progress_at = json_extract(j.value, '$.lp'), \
     polling_stopped_at = json_extract(j.value, '$.ps'), enqueued_at = NULL, \
-    kv_cached_until = COALESCE(json_extract(j.value, '$.kh'), kv_cached_until) \
+    kv_cached_until = COALESCE(json_extract(j.value, '$.kh'), kv_cached_until), \
+    version = version + json_extract(j.value, '$.v') \
     FROM json_each(?1) AS j WHERE orders.id = json_extract(j.value, '$.id')";
 
 const UPSERT_RESPONSES: &str = "INSERT INTO carrier_responses (order_id, fetched_at, http_status, body, truncated) \
@@ -25,6 +28,29 @@ const UPSERT_RESPONSES: &str = "INSERT INTO carrier_responses (order_id, fetched
            json_extract(value, '$.b'), json_extract(value, '$.tr') FROM json_each(?1) WHERE true \
     ON CONFLICT (order_id) DO UPDATE SET fetched_at = excluded.fetched_at, \
       http_status = excluded.http_status, body = excluded.body, truncated = excluded.truncated";
+
+/// Refuses (see migration 0008) a save whose order is no longer at version `?2`.
+const GUARD_VERSION: &str = "INSERT INTO stale_saves (order_id) \
+    SELECT id FROM orders WHERE id = ?1 AND version != ?2";
+
+/// The name of the constraint [`GUARD_VERSION`] trips, as D1's error gives it.
+const STALE_SAVE: &str = "stale_save";
+
+impl D1Store {
+    /// The statements of the syncs' writes, skipping empty ones.
+    fn sync_statements(&self, syncs: &[OrderSync]) -> Result<Vec<D1PreparedStatement>, StoreError> {
+        let params = sync_params(syncs);
+        let mut statements =
+            self.event_statements(params.events.as_deref(), params.latest.as_deref())?;
+        if let Some(orders) = &params.orders {
+            statements.push(self.statement(UPDATE_SYNCED_ORDERS, &[text(orders)])?);
+        }
+        if let Some(responses) = &params.responses {
+            statements.push(self.statement(UPSERT_RESPONSES, &[text(responses)])?);
+        }
+        Ok(statements)
+    }
+}
 
 impl SyncStore for D1Store {
     async fn take_due(
@@ -81,16 +107,28 @@ impl SyncStore for D1Store {
         messages: &[WebhookEvent],
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        let params = sync_params(syncs);
-        let mut statements =
-            self.event_statements(params.events.as_deref(), params.latest.as_deref())?;
-        if let Some(orders) = &params.orders {
-            statements.push(self.statement(UPDATE_SYNCED_ORDERS, &[text(orders)])?);
-        }
-        if let Some(responses) = &params.responses {
-            statements.push(self.statement(UPSERT_RESPONSES, &[text(responses)])?);
-        }
+        let statements = self.sync_statements(syncs)?;
         self.batch_with_messages(statements, messages, now).await
+    }
+
+    async fn save_sync_from(
+        &self,
+        sync: &OrderSync,
+        version: u64,
+        messages: &[WebhookEvent],
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let guard = self.statement(
+            GUARD_VERSION,
+            &[text(&sync.order_id), JsValue::from_f64(version as f64)],
+        )?;
+        let mut statements = vec![guard];
+        statements.extend(self.sync_statements(std::slice::from_ref(sync))?);
+        match self.batch_with_messages(statements, messages, now).await {
+            Ok(()) => Ok(true),
+            Err(e) if e.0.contains(STALE_SAVE) => Ok(false),
+            Err(e) => Err(e),
+        }
     }
 
     async fn record_sync_error(

@@ -157,6 +157,12 @@ pub struct Order {
     /// Set when the shipment stayed quiet so long that the sync stopped asking about it.
     #[serde(default, deserialize_with = "utc::optional_time")]
     pub polling_stopped_at: Option<DateTime<Utc>>,
+    /// Moved by every write that changes what a merge carries over from the order (its
+    /// tracking as [`Snapshot::same_tracking`] sees it, and what intake sets), so that a save
+    /// planned from a copy (KV's) can be made to hold only if the order is still at the copy's
+    /// version. Never shown: answers are built field by field.
+    #[serde(default)]
+    pub version: u64,
 }
 
 /// Where an event happened. `facility` is the carrier's name for the place, tidied for reading;
@@ -291,6 +297,7 @@ pub fn test_order(at: DateTime<Utc>) -> Order {
         next_check_at: None,
         last_progress_at: None,
         polling_stopped_at: None,
+        version: 0,
     }
 }
 

@@ -209,6 +209,16 @@ pub trait SyncStore {
         messages: &[WebhookEvent],
         now: DateTime<Utc>,
     ) -> Result<(), StoreError>;
+    /// [`Self::save_syncs`] of one order's sync planned from a copy of the order at `version`
+    /// (KV's), carried out only if the order is still at that version. `false`: it has moved
+    /// on, and nothing was written.
+    async fn save_sync_from(
+        &self,
+        sync: &OrderSync,
+        version: u64,
+        messages: &[WebhookEvent],
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError>;
     /// Notes a failed sync on the orders, leaving their tracking alone. With `next_check_at`,
     /// the shipments also wait until then and lose their enqueued mark (their sync gave up).
     async fn record_sync_error(

@@ -29,6 +29,7 @@ pub const CASES: &[&str] = &[
     "enqueued_marks_are_retaken_and_released",
     "saved_syncs_apply_every_field",
     "saved_events_are_kept_once",
+    "saves_from_an_older_version_write_nothing",
     "sync_errors_are_noted",
     "refresh_claims_hold_until_not_before",
     "runs_are_listed_newest_first",
@@ -57,6 +58,7 @@ pub async fn run<S: Store + CarrierHealth>(case: &str, store: &S) -> Option<Resu
         "enqueued_marks_are_retaken_and_released" => retake_release(store).await,
         "saved_syncs_apply_every_field" => saved_fields(store).await,
         "saved_events_are_kept_once" => saved_events(store).await,
+        "saves_from_an_older_version_write_nothing" => versioned_saves(store).await,
         "sync_errors_are_noted" => sync_errors(store).await,
         "refresh_claims_hold_until_not_before" => claims(store).await,
         "runs_are_listed_newest_first" => runs_listed(store).await,
@@ -159,6 +161,7 @@ fn sync(id: &str, synced_at: DateTime<Utc>) -> OrderSync {
         last_progress_at: None,
         polling_stopped_at: None,
         kv_held_until: None,
+        moves_version: false,
     }
 }
 
@@ -503,6 +506,84 @@ async fn saved_fields<S: Store>(store: &S) -> Outcome {
     same("raw status", raw.http_status, 200)?;
     same("raw body", raw.body.as_str(), "<ShipmentData/>")?;
     same("raw truncated", raw.truncated, true)
+}
+
+/// Versions move with intake, attaches and syncs that change the tracking, and a save planned
+/// from a version the order has left writes nothing, its webhook messages included.
+async fn versioned_saves<S: Store>(store: &S) -> Outcome {
+    let version = |id: &'static str| async move { order(store, id).await.map(|o| o.version) };
+    put(store, "ORD-A", None, at(0)).await?;
+    same("a new order", version("ORD-A").await?, 0)?;
+    put(store, "ORD-A", None, at(1)).await?;
+    same("after an update", version("ORD-A").await?, 1)?;
+    store
+        .attach_awb(
+            "ORD-A",
+            &TrackingEvent::booked("100000001", at(2)),
+            at(2),
+            &no_messages,
+        )
+        .await
+        .map_err(io)?;
+    same("after an attach", version("ORD-A").await?, 2)?;
+    store
+        .save_syncs(&[sync("ORD-A", at(3))], &[], at(3))
+        .await
+        .map_err(io)?;
+    store
+        .record_sync_error(&ids(&["ORD-A"]), "timeout", Some(at(60)))
+        .await
+        .map_err(io)?;
+    same(
+        "after a sync of the schedule alone and a sync error",
+        version("ORD-A").await?,
+        2,
+    )?;
+    let changed = crate::webhooks::STATUS_CHANGED;
+    store
+        .create_endpoint(&endpoint("ep_a", &[changed], true))
+        .await
+        .map_err(io)?;
+    let hub = scan("100000001", "S/002", Status::InTransit, at(4));
+    let news = OrderSync {
+        events: vec![hub.clone()],
+        latest: Some(hub.clone()),
+        order_status: "Delivered".into(),
+        moves_version: true,
+        ..sync("ORD-A", at(5))
+    };
+    let messages = [message("msg_1", changed, "ORD-A", 0)];
+    same(
+        "a save from version 1",
+        store
+            .save_sync_from(&news, 1, &messages, at(5))
+            .await
+            .map_err(io)?,
+        false,
+    )?;
+    let kept = store.snapshot("ORD-A").await.map_err(io)?.unwrap();
+    same("its events", kept.events.len(), 1)?;
+    same("its order", kept.order.order_status.as_str(), "Shipped")?;
+    same("its version", kept.order.version, 2)?;
+    same("its messages", delivered_to(store, "ep_a").await?, vec![])?;
+    same(
+        "a save from version 2",
+        store
+            .save_sync_from(&news, 2, &messages, at(5))
+            .await
+            .map_err(io)?,
+        true,
+    )?;
+    let saved = store.snapshot("ORD-A").await.map_err(io)?.unwrap();
+    same("its latest", saved.latest, Some(hub))?;
+    same("its order", saved.order.order_status.as_str(), "Delivered")?;
+    same("its version", saved.order.version, 3)?;
+    let delivered = delivered_to(store, "ep_a").await?;
+    same(
+        "its messages",
+        delivered.into_iter().map(|(_, m)| m).collect::<Vec<_>>(),
+        ids(&["msg_1"]),
+    )
 }
 
 async fn saved_events<S: Store>(store: &S) -> Outcome {

@@ -238,15 +238,16 @@ fn the_d1_claim_still_decides_when_kv_has_not_seen_it() {
 }
 
 #[test]
-fn a_refresh_that_wins_the_claim_reads_d1_and_goes_live() {
+fn a_refresh_that_wins_the_claim_goes_live_with_no_d1_read() {
     let w = world();
     let before = d1_calls(&w);
     assert_eq!(source(track(&w, "ORD-1", "cust-1", true)), Source::Live);
-    // The claim, D1's state once, the save (which notes that KV will hold the snapshot): no
-    // look at what KV holds, no KV budget taken, no D1 write after the save.
+    // The claim and the save from KV's copy (which notes that KV will hold the snapshot): no
+    // D1 read while D1 holds that copy, no look at what KV holds, no KV budget taken, no D1
+    // write after the save.
     assert_eq!(
         d1_calls(&w)[before.len()..],
-        ["claim_refresh", "snapshots", "save_syncs"]
+        ["claim_refresh", "save_sync_from"]
     );
 }
 

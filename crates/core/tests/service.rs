@@ -12,7 +12,7 @@ use tracking_core::access::Access;
 use tracking_core::carrier::{Carrier, CarrierError, TrackingReply, WaybillRequest};
 use tracking_core::model::Source;
 use tracking_core::model::{ShippingStatus, Status};
-use tracking_core::ports::OrderInput;
+use tracking_core::ports::{OrderInput, OrderStore};
 use tracking_core::rules::budget::Spent;
 use tracking_core::runs::Trigger;
 use tracking_core::service::{ServiceError, TrackOutcome, claim_key, snapshot_key};
@@ -87,17 +87,17 @@ impl Carrier for Watching<'_> {
     }
 }
 
-/// A refresh that holds the claim asks the carrier while D1's state is still being read and
-/// its KV claim key is still being written: it costs the slowest of these round trips, not
-/// their sum. The answer is merged into D1's state.
+/// A refresh that holds the claim asks the carrier while its KV claim key is still being
+/// written, and reads nothing from D1: the answer is merged into KV's copy, which D1 holds
+/// still, and saved in one call.
 #[test]
-fn a_refresh_calls_the_carrier_while_it_reads_d1_and_writes_its_claim_key() {
+fn a_refresh_calls_the_carrier_while_it_writes_its_claim_key_and_reads_no_d1() {
     let mut w = world();
     w.settings.refresh_interval = Duration::seconds(60);
     w.shipped("ORD-1", "81234567890");
     w.carrier.then(Ok(demo_reply("81234567890")));
-    w.store.hold.set(Some("snapshots"));
     w.kv.hold_puts.set(true);
+    let reads = w.store.count("snapshots");
     let watching = Watching::over(&w);
     let (snapshot, source) = tracking(
         block_on(
@@ -106,7 +106,7 @@ fn a_refresh_calls_the_carrier_while_it_reads_d1_and_writes_its_claim_key() {
         )
         .unwrap(),
     );
-    assert_eq!(watching.busy_at_call.get(), Some((true, true)));
+    assert_eq!(watching.busy_at_call.get(), Some((false, true)));
     assert!(w.kv.entries.borrow().contains_key(&claim_key("ORD-1")));
     assert_eq!(source, Source::Live);
     assert_eq!(
@@ -117,7 +117,44 @@ fn a_refresh_calls_the_carrier_while_it_reads_d1_and_writes_its_claim_key() {
         w.carrier.tracked.borrow().as_slice(),
         [vec!["81234567890".to_owned()]]
     );
-    assert!(!w.store.holding.get());
+    assert_eq!(w.store.count("snapshots"), reads, "no D1 read");
+    assert_eq!(w.store.count("save_sync_from"), 1);
+    assert_eq!(w.store.order("ORD-1").unwrap(), snapshot.order);
+}
+
+/// When D1 has moved on from KV's copy (here the store changed the order's status and KV did
+/// not see it), the save from the copy writes nothing; D1's state is read and the answer merged
+/// into that, so neither the answer nor D1 goes back to what KV had.
+#[test]
+fn a_refresh_whose_kv_copy_is_behind_merges_into_d1s_state() {
+    let w = world();
+    w.shipped("ORD-1", "81234567890");
+    let upsert = tracking_core::ports::OrderUpsert {
+        order_id: "ORD-1".into(),
+        input: OrderInput {
+            customer_id: "cust-1".into(),
+            order_status: "Cancelled".into(),
+            created_at: None,
+            awb_no: None,
+        },
+    };
+    block_on(w.store.upsert_orders(&[upsert], w.clock.0.get())).unwrap();
+    let moved_to = w.store.order("ORD-1").unwrap().version;
+    w.carrier.then(Ok(demo_reply("81234567890")));
+    let (snapshot, source) =
+        tracking(block_on(w.service().track("ORD-1", &customer("cust-1"), true)).unwrap());
+    assert_eq!(source, Source::Live);
+    assert_eq!(snapshot.order.order_status, "Cancelled");
+    assert_eq!(
+        snapshot.latest.map(|e| e.status),
+        Some(Status::OutForDelivery)
+    );
+    let stored = w.store.order("ORD-1").unwrap();
+    assert_eq!(stored.order_status, "Cancelled");
+    assert_eq!(stored.version, moved_to + 1, "the news moved it once");
+    assert_eq!(stored, snapshot.order);
+    assert_eq!(w.store.count("save_sync_from"), 2);
+    assert_eq!(w.carrier.tracked.borrow().len(), 1, "one carrier call");
 }
 
 #[test]

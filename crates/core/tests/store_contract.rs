@@ -36,6 +36,7 @@ cases!(
     enqueued_marks_are_retaken_and_released,
     saved_syncs_apply_every_field,
     saved_events_are_kept_once,
+    saves_from_an_older_version_write_nothing,
     sync_errors_are_noted,
     refresh_claims_hold_until_not_before,
     runs_are_listed_newest_first,

@@ -109,6 +109,12 @@ fn encode_orders<'a>(rows: impl IntoIterator<Item = (&'a OrderSync, &'a str)>) -
         ] {
             push_nullable(out, name, value);
         }
+        // How far the save moves the order's version.
+        out.push_str(if sync.moves_version {
+            ",\"v\":1"
+        } else {
+            ",\"v\":0"
+        });
         out.push('}');
     })
 }
@@ -211,6 +217,7 @@ mod tests {
             last_progress_at: Some(at),
             polling_stopped_at: None,
             kv_held_until: None,
+            moves_version: true,
         }
     }
 
@@ -245,7 +252,7 @@ mod tests {
             orders,
             serde_json::json!([{"id": "ORD-1", "ss": "In-Transit", "os": "Shipped", "ed": null,
                 "t": "2026-01-24T03:42:00Z", "nc": "2026-01-24T03:42:00Z",
-                "lp": "2026-01-24T03:42:00Z", "ps": null, "kh": null}])
+                "lp": "2026-01-24T03:42:00Z", "ps": null, "kh": null, "v": 1}])
         );
         let latest: serde_json::Value =
             serde_json::from_str(params.latest.as_deref().unwrap()).unwrap();
@@ -273,6 +280,7 @@ mod tests {
             last_progress_at: None,
             polling_stopped_at: Some(later),
             kv_held_until: Some(later + chrono::Duration::minutes(1)),
+            moves_version: false,
             ..sync("ORD-1", at)
         };
         let orders: serde_json::Value =
@@ -281,7 +289,7 @@ mod tests {
             orders,
             serde_json::json!([{"id": "ORD-\"2\"", "ss": "In-Transit", "os": "Delivered",
                 "ed": "2026-01-27", "t": "2026-01-24T03:42:00Z", "nc": null, "lp": null,
-                "ps": "2026-01-24T08:42:00Z", "kh": "2026-01-24T08:43:00Z"}])
+                "ps": "2026-01-24T08:42:00Z", "kh": "2026-01-24T08:43:00Z", "v": 0}])
         );
     }
 

@@ -54,6 +54,9 @@ pub struct OrderSync {
     /// Until when KV will hold the new snapshot, when the caller writes it whatever happens
     /// (a refresh): noted in the save itself rather than by a write of its own afterwards.
     pub kv_held_until: Option<DateTime<Utc>>,
+    /// Whether the save moves the order's [`version`](crate::model::Order::version): it
+    /// changes the order's tracking. Set by [`settle`].
+    pub moves_version: bool,
 }
 
 /// The latest event after merging `incoming` into what is stored.
@@ -138,6 +141,7 @@ pub fn plan_sync(
         last_progress_at,
         polling_stopped_at,
         kv_held_until: None,
+        moves_version: false,
     }
 }
 
@@ -182,8 +186,19 @@ pub fn plan_batch(
         .collect()
 }
 
+/// The snapshot after the store has carried out `sync`, with `sync` marked as moving the
+/// order's version when it changes the tracking (a save that only moves the sync times leaves
+/// a KV copy at the version D1 holds, as it is not rewritten for them).
+pub fn settle(before: &Snapshot, sync: &mut OrderSync) -> Snapshot {
+    let mut after = before.applied(sync);
+    sync.moves_version = !after.same_tracking(before);
+    after.order.version += u64::from(sync.moves_version);
+    after
+}
+
 impl Snapshot {
-    /// The snapshot after the store has carried out `sync`: what D1 now holds for the order.
+    /// The snapshot after the store has carried out `sync`: what D1 now holds for the order,
+    /// but for its version (see [`settle`]).
     pub fn applied(&self, sync: &OrderSync) -> Snapshot {
         let mut after = self.clone();
         for event in &sync.events {
@@ -212,7 +227,8 @@ impl Snapshot {
         after
     }
 
-    /// Whether what a customer sees differs, the sync times aside.
+    /// Whether what a customer sees differs, the sync times aside: the tracking a merge
+    /// carries over from its base.
     pub fn same_tracking(&self, other: &Snapshot) -> bool {
         let (a, b) = (&self.order, &other.order);
         self.latest == other.latest

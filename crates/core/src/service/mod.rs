@@ -14,15 +14,15 @@ pub mod queue;
 pub mod sync;
 
 use chrono::{DateTime, Duration, Utc};
-use futures_util::future::{join, join_all, join3};
+use futures_util::future::{join, join_all};
 
 use crate::access::Access;
 use crate::carrier::{Carrier, CarrierError, TrackingReply, WaybillRequest};
 pub use crate::error::ServiceError;
 use crate::model::{Order, ShippingStatus, Snapshot, Source, TrackingEvent, iso, valid_awb};
-use crate::ports::{AttachOutcome, Clock, KeyValue, Log, Store, StoredResponse};
+use crate::ports::{AttachOutcome, Clock, KeyValue, Log, Store, StoreError, StoredResponse};
 use crate::rules::budget::Spent;
-use crate::rules::merge::plan_batch;
+use crate::rules::merge::{OrderSync, plan_batch, settle};
 use crate::rules::schedule::CheckSchedule;
 use crate::runs::{QueueBacklog, SyncRun, Trigger};
 use crate::webhooks::delivery::WebhookSettings;
@@ -174,6 +174,18 @@ impl Deferred {
         self.0.take()
     }
 }
+
+/// A merge's writes (saved in one transaction) and the snapshots they leave.
+struct Merge {
+    plans: Vec<OrderSync>,
+    afters: Vec<Snapshot>,
+    messages: Vec<WebhookEvent>,
+    now: DateTime<Utc>,
+}
+
+/// How many times a refresh plans its save before giving up, when the order keeps moving on
+/// under it (each time after reading D1's state anew).
+const REFRESH_SAVE_ATTEMPTS: usize = 3;
 
 /// KV key of an order's snapshot. Versioned so that a change of shape never reads old entries.
 pub fn snapshot_key(order_id: &str) -> String {
@@ -488,8 +500,9 @@ where
     /// Authorised against the cached snapshot (D1 only on a KV miss). An order that does not
     /// exist and one the credentials do not cover answer alike. A refresh is limited from what
     /// KV knows (the snapshot's sync time, the claim key) before the D1 claim is tried; only the
-    /// caller that wins it reads D1's state, merges the carrier's answer into it, and answers
-    /// from it if the carrier fails.
+    /// caller that wins it calls the carrier, merges the answer into KV's copy and saves it if
+    /// D1 holds that version still (else reads D1's state and merges into that), and answers
+    /// from KV's copy if the carrier fails.
     pub async fn track(
         &self,
         order_id: &str,
@@ -513,58 +526,68 @@ where
                 source: Source::RefreshLimited { retry_after_secs },
             });
         }
-        // This caller holds the claim, so the live call happens: its answer is merged into
-        // D1's state, which may be newer than KV's copy. A waybill never changes once attached,
-        // so the call need not wait for that state: both are asked for at once (and the claim
-        // key written beside them), and a refresh costs the slowest of these round trips, not
-        // their sum.
+        // This caller holds the claim, so the live call happens (the claim key written beside
+        // it). Its answer is merged into KV's copy and saved only if D1 still holds the order
+        // at that copy's version; else into D1's state, read then. A refresh so costs the call
+        // and the save, and a D1 read only when KV is behind.
         let awbs = [cached.order.awb_no.clone().unwrap_or_default()];
-        let (_, stored, reply) = join3(
-            self.note_claim(order_id),
-            self.store_snapshot(order_id),
-            self.carrier.track(&awbs),
-        )
-        .await;
-        let stored = stored?;
-        if !access.may_read(&stored.order) {
-            return Err(ServiceError::NotFound);
-        }
-        if stored.order.awb_no.is_none() {
-            return Ok(TrackOutcome::NoAwb(stored.order.shipping_status));
-        }
-        if stored.order.awb_no != cached.order.awb_no {
-            // Not reachable while waybills are attached once; never merge an answer about
-            // another waybill into this order.
-            return Ok(TrackOutcome::Tracking {
-                snapshot: Box::new(stored),
-                source: Source::Cached,
-            });
-        }
-        let merged = match reply {
-            Ok(reply) => self.merge_reply(vec![stored.clone()], reply, true).await,
-            Err(e) => Err(ServiceError::Carrier(e)),
-        };
-        match merged {
-            Ok(mut summaries) => Ok(TrackOutcome::Tracking {
-                snapshot: Box::new(summaries.remove(0).snapshot),
-                source: Source::Live,
-            }),
+        let (_, reply) = join(self.note_claim(order_id), self.carrier.track(&awbs)).await;
+        let reply = match reply {
+            Ok(reply) => reply,
             // Nothing was written: answer from the cache, saying why in words fit for a
             // customer; the detail goes to the log.
-            Err(ServiceError::Carrier(e)) => {
+            Err(e) => {
                 if !matches!(e, CarrierError::CircuitOpen { .. }) {
                     self.log.warn(&format!(
                         "[TRACKING] Live refresh of order {order_id} failed: {}",
                         e.detail()
                     ));
                 }
-                Ok(TrackOutcome::Tracking {
-                    snapshot: Box::new(stored),
+                return Ok(TrackOutcome::Tracking {
+                    snapshot: Box::new(cached),
                     source: Source::LiveFailed(e.customer_message()),
-                })
+                });
             }
-            Err(e) => Err(e),
+        };
+        let mut base = cached;
+        for _ in 0..REFRESH_SAVE_ATTEMPTS {
+            let merge = self.plan_merge(std::slice::from_ref(&base), reply.clone(), true);
+            let saved = self
+                .store
+                .save_sync_from(
+                    &merge.plans[0],
+                    base.order.version,
+                    &merge.messages,
+                    merge.now,
+                )
+                .await?;
+            if saved {
+                let mut summaries = self.finish_merge(vec![base], merge, true).await;
+                return Ok(TrackOutcome::Tracking {
+                    snapshot: Box::new(summaries.remove(0).snapshot),
+                    source: Source::Live,
+                });
+            }
+            let stored = self.store_snapshot(order_id).await?;
+            if !access.may_read(&stored.order) {
+                return Err(ServiceError::NotFound);
+            }
+            if stored.order.awb_no.is_none() {
+                return Ok(TrackOutcome::NoAwb(stored.order.shipping_status));
+            }
+            if stored.order.awb_no != base.order.awb_no {
+                // Not reachable while waybills are attached once; never merge an answer about
+                // another waybill into this order.
+                return Ok(TrackOutcome::Tracking {
+                    snapshot: Box::new(stored),
+                    source: Source::Cached,
+                });
+            }
+            base = stored;
         }
+        Err(ServiceError::Store(StoreError(format!(
+            "order {order_id} changed under {REFRESH_SAVE_ATTEMPTS} refresh saves in a row"
+        ))))
     }
 
     /// Seconds until `snapshot`'s order may be refreshed again, if it was synced within the
@@ -708,13 +731,23 @@ where
         reply: TrackingReply,
         always_cache: bool,
     ) -> Result<Vec<SyncSummary>, ServiceError> {
-        let awbs: Vec<String> = snapshots
-            .iter()
-            .map(|s| s.order.awb_no.clone().unwrap_or_default())
-            .collect();
+        let merge = self.plan_merge(&snapshots, reply, always_cache);
+        self.store
+            .save_syncs(&merge.plans, &merge.messages, merge.now)
+            .await?;
+        Ok(self.finish_merge(snapshots, merge, always_cache).await)
+    }
+
+    /// The writes of merging `reply` into the snapshots, and what they leave.
+    fn plan_merge(
+        &self,
+        snapshots: &[Snapshot],
+        reply: TrackingReply,
+        always_cache: bool,
+    ) -> Merge {
         let now = self.clock.now();
         let mut plans = plan_batch(
-            &snapshots,
+            snapshots,
             reply,
             self.settings.raw_max_bytes,
             &self.settings.schedule,
@@ -731,8 +764,8 @@ where
         }
         let afters: Vec<Snapshot> = snapshots
             .iter()
-            .zip(&plans)
-            .map(|(before, plan)| before.applied(plan))
+            .zip(&mut plans)
+            .map(|(before, plan)| settle(before, plan))
             .collect();
         // Every status change, whichever path found it, is recorded for the webhooks in the
         // transaction that saves it: both land or neither (a later sync finds it again).
@@ -744,13 +777,29 @@ where
                 status_events(before.latest.as_ref(), after, &plan.events, now)
             })
             .collect();
-        self.store.save_syncs(&plans, &messages, now).await?;
+        Merge {
+            plans,
+            afters,
+            messages,
+            now,
+        }
+    }
+
+    /// After a merge's save: the log, and KV.
+    async fn finish_merge(
+        &self,
+        snapshots: Vec<Snapshot>,
+        merge: Merge,
+        always_cache: bool,
+    ) -> Vec<SyncSummary> {
+        let Merge {
+            plans, afters, now, ..
+        } = merge;
         let mut summaries = Vec::with_capacity(snapshots.len());
-        for (((before, plan), after), awb) in
-            snapshots.into_iter().zip(&plans).zip(afters).zip(&awbs)
-        {
-            let changed = !after.same_tracking(&before);
+        for ((before, plan), after) in snapshots.into_iter().zip(&plans).zip(afters) {
+            let changed = plan.moves_version;
             if changed {
+                let awb = after.order.awb_no.as_deref().unwrap_or_default();
                 self.log
                     .info(&format!("[TRACKING SAVED] AWB {awb} tracking updated"));
             }
@@ -794,7 +843,7 @@ where
                     .warn(&format!("[CACHE] Could not note snapshots for repair: {e}"));
             }
         }
-        Ok(summaries)
+        summaries
     }
 
     /// The latest sync runs, newest first.

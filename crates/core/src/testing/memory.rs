@@ -212,6 +212,69 @@ pub struct MemoryStore {
 }
 
 impl MemoryStore {
+    /// A sync save's writes, all of them (the caller has checked what may refuse them but the
+    /// messages).
+    fn apply_syncs(
+        &self,
+        syncs: &[OrderSync],
+        messages: &[WebhookEvent],
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        self.check_messages(messages)?;
+        let mut state = self.state.borrow_mut();
+        for sync in syncs {
+            for event in &sync.events {
+                let exists = state
+                    .events
+                    .iter()
+                    .any(|(_, e, _)| e.identity() == event.identity());
+                if !exists {
+                    state
+                        .events
+                        .push((sync.order_id.clone(), event.clone(), false));
+                }
+            }
+            if let Some(latest) = &sync.latest {
+                for row in state
+                    .events
+                    .iter_mut()
+                    .filter(|(o, _, _)| *o == sync.order_id)
+                {
+                    row.2 = row.1.identity() == latest.identity();
+                }
+            }
+            state.enqueued.remove(&sync.order_id);
+            if let Some(order) = state.orders.get_mut(&sync.order_id) {
+                order.shipping_status = sync.shipping_status;
+                order.order_status = sync.order_status.clone();
+                order.expected_delivery_date = sync.expected_delivery;
+                order.last_synced_at = Some(sync.synced_at);
+                order.last_sync_error = None;
+                order.updated_at = sync.synced_at;
+                order.next_check_at = sync.next_check_at;
+                order.last_progress_at = sync.last_progress_at;
+                order.polling_stopped_at = sync.polling_stopped_at;
+                order.version += u64::from(sync.moves_version);
+            }
+            if let Some(until) = sync.kv_held_until {
+                state.cached_until.insert(sync.order_id.clone(), until);
+            }
+            if let Some(raw) = &sync.raw {
+                state.responses.insert(
+                    sync.order_id.clone(),
+                    StoredResponse {
+                        fetched_at: sync.synced_at,
+                        http_status: raw.http_status,
+                        body: raw.body.as_str().to_owned(),
+                        truncated: raw.body.is_truncated(),
+                    },
+                );
+            }
+        }
+        self.record_messages(messages, now);
+        Ok(())
+    }
+
     fn enter(&self, op: &'static str) -> Result<(), StoreError> {
         self.calls.borrow_mut().push(op);
         if self.holding.get() {
@@ -295,6 +358,7 @@ fn new_order(id: &str, input: &OrderInput, now: DateTime<Utc>) -> Order {
         next_check_at: None,
         last_progress_at: input.awb_no.as_ref().map(|_| now),
         polling_stopped_at: None,
+        version: 0,
     }
 }
 
@@ -361,6 +425,7 @@ impl OrderStore for MemoryStore {
                         order.last_progress_at = Some(now);
                     }
                     order.updated_at = now;
+                    order.version += 1;
                 }
                 None => {
                     after.insert(order_id.clone(), new_order(order_id, input, now));
@@ -415,6 +480,7 @@ impl OrderStore for MemoryStore {
         order.last_progress_at = Some(now);
         order.next_check_at = None;
         order.polling_stopped_at = None;
+        order.version += 1;
         for row in state.events.iter_mut().filter(|(o, _, _)| o == order_id) {
             row.2 = false;
         }
@@ -484,58 +550,28 @@ impl SyncStore for MemoryStore {
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
         self.enter("save_syncs")?;
-        self.check_messages(messages)?;
-        let mut state = self.state.borrow_mut();
-        for sync in syncs {
-            for event in &sync.events {
-                let exists = state
-                    .events
-                    .iter()
-                    .any(|(_, e, _)| e.identity() == event.identity());
-                if !exists {
-                    state
-                        .events
-                        .push((sync.order_id.clone(), event.clone(), false));
-                }
-            }
-            if let Some(latest) = &sync.latest {
-                for row in state
-                    .events
-                    .iter_mut()
-                    .filter(|(o, _, _)| *o == sync.order_id)
-                {
-                    row.2 = row.1.identity() == latest.identity();
-                }
-            }
-            state.enqueued.remove(&sync.order_id);
-            if let Some(order) = state.orders.get_mut(&sync.order_id) {
-                order.shipping_status = sync.shipping_status;
-                order.order_status = sync.order_status.clone();
-                order.expected_delivery_date = sync.expected_delivery;
-                order.last_synced_at = Some(sync.synced_at);
-                order.last_sync_error = None;
-                order.updated_at = sync.synced_at;
-                order.next_check_at = sync.next_check_at;
-                order.last_progress_at = sync.last_progress_at;
-                order.polling_stopped_at = sync.polling_stopped_at;
-            }
-            if let Some(until) = sync.kv_held_until {
-                state.cached_until.insert(sync.order_id.clone(), until);
-            }
-            if let Some(raw) = &sync.raw {
-                state.responses.insert(
-                    sync.order_id.clone(),
-                    StoredResponse {
-                        fetched_at: sync.synced_at,
-                        http_status: raw.http_status,
-                        body: raw.body.as_str().to_owned(),
-                        truncated: raw.body.is_truncated(),
-                    },
-                );
-            }
+        self.apply_syncs(syncs, messages, now)
+    }
+
+    async fn save_sync_from(
+        &self,
+        sync: &OrderSync,
+        version: u64,
+        messages: &[WebhookEvent],
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        self.enter("save_sync_from")?;
+        let current = self
+            .state
+            .borrow()
+            .orders
+            .get(&sync.order_id)
+            .is_none_or(|o| o.version == version);
+        if !current {
+            return Ok(false);
         }
-        self.record_messages(messages, now);
-        Ok(())
+        self.apply_syncs(std::slice::from_ref(sync), messages, now)?;
+        Ok(true)
     }
 
     async fn record_sync_error(
