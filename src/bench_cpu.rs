@@ -44,7 +44,7 @@ pub fn stored(awbs: &[String], xml: &str) -> Vec<Snapshot> {
                     next_check_at: Some(at),
                     last_progress_at: Some(at),
                     polling_stopped_at: None,
-                    version: 0,
+                    version: 1,
                 },
                 latest: events.last().cloned(),
                 events,

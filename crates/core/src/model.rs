@@ -160,7 +160,8 @@ pub struct Order {
     /// Moved by every write that changes what a merge carries over from the order (its
     /// tracking as [`Snapshot::same_tracking`] sees it, and what intake sets), so that a save
     /// planned from a copy (KV's) can be made to hold only if the order is still at the copy's
-    /// version. Never shown: answers are built field by field.
+    /// version. It starts at 1, so that a KV copy written before versions existed (read as 0)
+    /// never passes for D1's state. Never shown: answers are built field by field.
     #[serde(default)]
     pub version: u64,
 }
@@ -297,7 +298,7 @@ pub fn test_order(at: DateTime<Utc>) -> Order {
         next_check_at: None,
         last_progress_at: None,
         polling_stopped_at: None,
-        version: 0,
+        version: 1,
     }
 }
 

@@ -513,9 +513,9 @@ async fn saved_fields<S: Store>(store: &S) -> Outcome {
 async fn versioned_saves<S: Store>(store: &S) -> Outcome {
     let version = |id: &'static str| async move { order(store, id).await.map(|o| o.version) };
     put(store, "ORD-A", None, at(0)).await?;
-    same("a new order", version("ORD-A").await?, 0)?;
+    same("a new order", version("ORD-A").await?, 1)?;
     put(store, "ORD-A", None, at(1)).await?;
-    same("after an update", version("ORD-A").await?, 1)?;
+    same("after an update", version("ORD-A").await?, 2)?;
     store
         .attach_awb(
             "ORD-A",
@@ -525,7 +525,7 @@ async fn versioned_saves<S: Store>(store: &S) -> Outcome {
         )
         .await
         .map_err(io)?;
-    same("after an attach", version("ORD-A").await?, 2)?;
+    same("after an attach", version("ORD-A").await?, 3)?;
     store
         .save_syncs(&[sync("ORD-A", at(3))], &[], at(3))
         .await
@@ -537,7 +537,7 @@ async fn versioned_saves<S: Store>(store: &S) -> Outcome {
     same(
         "after a sync of the schedule alone and a sync error",
         version("ORD-A").await?,
-        2,
+        3,
     )?;
     let changed = crate::webhooks::STATUS_CHANGED;
     store
@@ -554,9 +554,9 @@ async fn versioned_saves<S: Store>(store: &S) -> Outcome {
     };
     let messages = [message("msg_1", changed, "ORD-A", 0)];
     same(
-        "a save from version 1",
+        "a save from version 2",
         store
-            .save_sync_from(&news, 1, &messages, at(5))
+            .save_sync_from(&news, 2, &messages, at(5))
             .await
             .map_err(io)?,
         false,
@@ -564,12 +564,12 @@ async fn versioned_saves<S: Store>(store: &S) -> Outcome {
     let kept = store.snapshot("ORD-A").await.map_err(io)?.unwrap();
     same("its events", kept.events.len(), 1)?;
     same("its order", kept.order.order_status.as_str(), "Shipped")?;
-    same("its version", kept.order.version, 2)?;
+    same("its version", kept.order.version, 3)?;
     same("its messages", delivered_to(store, "ep_a").await?, vec![])?;
     same(
-        "a save from version 2",
+        "a save from version 3",
         store
-            .save_sync_from(&news, 2, &messages, at(5))
+            .save_sync_from(&news, 3, &messages, at(5))
             .await
             .map_err(io)?,
         true,
@@ -577,7 +577,7 @@ async fn versioned_saves<S: Store>(store: &S) -> Outcome {
     let saved = store.snapshot("ORD-A").await.map_err(io)?.unwrap();
     same("its latest", saved.latest, Some(hub))?;
     same("its order", saved.order.order_status.as_str(), "Delivered")?;
-    same("its version", saved.order.version, 3)?;
+    same("its version", saved.order.version, 4)?;
     let delivered = delivered_to(store, "ep_a").await?;
     same(
         "its messages",

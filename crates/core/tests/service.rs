@@ -157,6 +157,42 @@ fn a_refresh_whose_kv_copy_is_behind_merges_into_d1s_state() {
     assert_eq!(w.carrier.tracked.borrow().len(), 1, "one carrier call");
 }
 
+/// A KV copy written before orders had versions reads as version 0, which no order in D1 has:
+/// the refresh reads D1's state rather than trust it.
+#[test]
+fn a_kv_copy_from_before_versions_is_not_taken_for_d1s_state() {
+    let w = world();
+    // Imported with its waybill: D1 holds it at the version it started at.
+    let input = OrderInput {
+        customer_id: "cust-1".into(),
+        order_status: "Shipped".into(),
+        created_at: None,
+        awb_no: Some("81234567890".into()),
+    };
+    block_on(w.service().put_order("ORD-1", &input)).unwrap();
+    {
+        let mut entries = w.kv.entries.borrow_mut();
+        let (value, _) = entries.get_mut(&snapshot_key("ORD-1")).unwrap();
+        // Every `,"version":N` out, as a copy written before versions had none.
+        let mut old = String::new();
+        let mut rest = value.as_str();
+        while let Some((before, after)) = rest.split_once(",\"version\":") {
+            old.push_str(before);
+            rest = after.trim_start_matches(|c: char| c.is_ascii_digit());
+        }
+        old.push_str(rest);
+        assert_ne!(old, *value, "the copy names its version");
+        *value = old;
+    }
+    w.carrier.then(Ok(demo_reply("81234567890")));
+    let reads = w.store.count("snapshots");
+    let (_, source) =
+        tracking(block_on(w.service().track("ORD-1", &customer("cust-1"), true)).unwrap());
+    assert_eq!(source, Source::Live);
+    assert_eq!(w.store.count("save_sync_from"), 2);
+    assert_eq!(w.store.count("snapshots"), reads + 1);
+}
+
 #[test]
 fn a_limited_refresh_reads_its_claim_key_beside_the_cached_snapshot() {
     let mut w = world();

@@ -358,7 +358,7 @@ fn new_order(id: &str, input: &OrderInput, now: DateTime<Utc>) -> Order {
         next_check_at: None,
         last_progress_at: input.awb_no.as_ref().map(|_| now),
         polling_stopped_at: None,
-        version: 0,
+        version: 1,
     }
 }
 
