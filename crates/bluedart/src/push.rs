@@ -12,8 +12,7 @@
 //! `events::update_for` turns them into events, so a pushed scan and the same scan polled are
 //! one event.
 
-use serde::Deserialize;
-use serde::de::Deserializer;
+use serde_json::{Map, Value};
 use tracking_core::model::valid_awb;
 use tracking_core::push::{PushBatch, PushItemError, PushUpdate};
 
@@ -41,141 +40,56 @@ pub fn read_push_text(body: &[u8]) -> Result<PushBatch, String> {
     read_push(body).map_err(|e| e.to_string())
 }
 
-/// A string, a number or a boolean read as text; `null` as empty.
-fn text<'de, D: Deserializer<'de>>(deserializer: D) -> Result<String, D::Error> {
-    #[derive(Deserialize)]
-    #[serde(untagged)]
-    enum Text {
-        S(String),
-        N(serde_json::Number),
-        B(bool),
-        Null(()),
-    }
-    Ok(match Option::<Text>::deserialize(deserializer)? {
-        Some(Text::S(s)) => tidy(&s),
-        Some(Text::N(n)) => n.to_string(),
-        Some(Text::B(b)) => b.to_string(),
-        Some(Text::Null(())) | None => String::new(),
+/// An item that is not `{"Shipment": {…}}` with readable fields.
+const NOT_A_SHIPMENT: &str = "not a {\"Shipment\": {…}} object";
+
+// The push is read from `serde_json::Value` by hand rather than through serde's derive: its
+// loose shapes (one object for a list of one, a value of any scalar type, a Lite scan's fields
+// beside the shipment's) would take untagged enums and `flatten`, whose buffering code cost the
+// wasm about 30 KB.
+
+/// A member read as text: a string (tidied), a number or a boolean as written; missing or
+/// `null` as empty. An object or a list is not a value.
+fn text(object: &Map<String, Value>, name: &str) -> Result<String, &'static str> {
+    Ok(match object.get(name) {
+        None | Some(Value::Null) => String::new(),
+        Some(Value::String(s)) => tidy(s),
+        Some(Value::Number(n)) => n.to_string(),
+        Some(Value::Bool(b)) => b.to_string(),
+        Some(_) => return Err(NOT_A_SHIPMENT),
     })
 }
 
-/// One object where a list is expected is a list of one.
-fn one_or_many<'de, D, T>(deserializer: D) -> Result<Vec<T>, D::Error>
-where
-    D: Deserializer<'de>,
-    T: Deserialize<'de>,
-{
-    #[derive(Deserialize)]
-    #[serde(untagged)]
-    enum OneOrMany<T> {
-        Many(Vec<T>),
-        One(T),
-    }
-    Ok(match Option::<OneOrMany<T>>::deserialize(deserializer)? {
-        Some(OneOrMany::Many(items)) => items,
-        Some(OneOrMany::One(item)) => vec![item],
-        None => Vec::new(),
-    })
-}
-
-/// A scan's fields, under `ScanDetail` (Plus) or on the shipment itself (Lite).
-#[derive(Clone, Debug, Default, Deserialize)]
-struct PushScan {
-    #[serde(rename = "Scan", default, deserialize_with = "text")]
-    scan: String,
-    #[serde(rename = "ScanCode", default, deserialize_with = "text")]
-    code: String,
-    #[serde(rename = "ScanType", default, deserialize_with = "text")]
-    scan_type: String,
-    #[serde(rename = "ScanGroupType", default, deserialize_with = "text")]
-    group: String,
-    #[serde(rename = "ScanDate", default, deserialize_with = "text")]
-    date: String,
-    #[serde(rename = "ScanTime", default, deserialize_with = "text")]
-    time: String,
-    #[serde(rename = "ScannedLocation", default, deserialize_with = "text")]
-    location: String,
-    #[serde(rename = "ScannedLocationCode", default, deserialize_with = "text")]
-    location_code: String,
-}
-
-impl PushScan {
-    fn is_empty(&self) -> bool {
-        self.scan.is_empty() && self.scan_type.is_empty() && self.date.is_empty()
-    }
-
-    fn into_carrier(self) -> CarrierScan<'static> {
-        CarrierScan {
-            scan: self.scan.into(),
-            code: self.code.into(),
-            scan_type: self.scan_type.into(),
-            group: self.group.into(),
-            date: self.date.into(),
-            time: self.time.into(),
-            location: self.location.into(),
-            location_code: self.location_code.into(),
-        }
+/// A member that is one item or a list of them, as a list; missing or `null` as empty.
+fn one_or_many(value: Option<&Value>) -> &[Value] {
+    match value {
+        None | Some(Value::Null) => &[],
+        Some(Value::Array(items)) => items,
+        Some(one) => std::slice::from_ref(one),
     }
 }
 
-#[derive(Debug, Default, Deserialize)]
-struct PushScans {
-    #[serde(rename = "ScanDetail", default, deserialize_with = "one_or_many")]
-    details: Vec<PushScan>,
-    // `DeliveryDetails`, `PODDCImages`, `Reweigh`: not named, so never read.
-}
-
-#[derive(Debug, Default, Deserialize)]
-struct PushShipment {
-    #[serde(rename = "WaybillNo", default, deserialize_with = "text")]
-    waybill: String,
-    #[serde(rename = "RefNo", default, deserialize_with = "text")]
-    ref_no: String,
-    #[serde(rename = "Status", default, deserialize_with = "text")]
-    status: String,
-    #[serde(rename = "StatusType", default, deserialize_with = "text")]
-    status_type: String,
-    #[serde(rename = "ExpectedDeliveryDate", default, deserialize_with = "text")]
-    expected_delivery: String,
-    #[serde(
-        rename = "DynamicExpectedDeliveryDate",
-        default,
-        deserialize_with = "text"
-    )]
-    dynamic_expected_delivery: String,
-    #[serde(rename = "NewWaybillNo", default, deserialize_with = "text")]
-    new_waybill: String,
-    #[serde(rename = "Origin", default, deserialize_with = "text")]
-    origin: String,
-    #[serde(rename = "OriginAreaCode", default, deserialize_with = "text")]
-    origin_area_code: String,
-    #[serde(rename = "Destination", default, deserialize_with = "text")]
-    destination: String,
-    #[serde(rename = "DestinationAreaCode", default, deserialize_with = "text")]
-    destination_area_code: String,
-    /// Plus: the scans (and, unread, the delivery details and images).
-    #[serde(rename = "Scans", default)]
-    scans: Option<PushScans>,
-    /// Lite: the one scan's fields beside the shipment's.
-    #[serde(flatten)]
-    lite: PushScan,
-}
-
-#[derive(Deserialize)]
-struct PushItem {
-    #[serde(rename = "Shipment")]
-    shipment: PushShipment,
-}
-
-#[derive(Deserialize)]
-struct PushBody {
-    #[serde(rename = "statustracking", deserialize_with = "one_or_many")]
-    items: Vec<serde_json::Value>,
+/// A scan's fields, under `ScanDetail` (Plus) or on the shipment itself (Lite); `None` when it
+/// has none of a scan's, date or name.
+fn scan(object: &Map<String, Value>) -> Result<Option<CarrierScan<'static>>, &'static str> {
+    let field = |name| text(object, name).map(Into::into);
+    let scan = CarrierScan {
+        scan: field("Scan")?,
+        code: field("ScanCode")?,
+        scan_type: field("ScanType")?,
+        group: field("ScanGroupType")?,
+        date: field("ScanDate")?,
+        time: field("ScanTime")?,
+        location: field("ScannedLocation")?,
+        location_code: field("ScannedLocationCode")?,
+    };
+    let empty = scan.scan.is_empty() && scan.scan_type.is_empty() && scan.date.is_empty();
+    Ok((!empty).then_some(scan))
 }
 
 /// Drops the values that carry personal data before an item is read further, so that not even
 /// a failed read can quote them.
-fn strip_personal(item: &mut serde_json::Value) {
+fn strip_personal(item: &mut Value) {
     if let Some(scans) = item
         .get_mut("Shipment")
         .and_then(|s| s.get_mut("Scans"))
@@ -197,47 +111,53 @@ fn scan_at(scan: &CarrierScan) -> Option<chrono::DateTime<chrono::Utc>> {
 }
 
 /// One item read, or why not.
-fn read_item(value: serde_json::Value) -> Result<CarrierShipment<'static>, &'static str> {
-    let mut value = value;
-    strip_personal(&mut value);
-    let PushItem { shipment } =
-        serde_json::from_value(value).map_err(|_| "not a {\"Shipment\": {…}} object")?;
-    if !valid_awb(&shipment.waybill) {
+fn read_item(value: &mut Value) -> Result<CarrierShipment<'static>, &'static str> {
+    strip_personal(value);
+    let shipment = value
+        .get("Shipment")
+        .and_then(Value::as_object)
+        .ok_or(NOT_A_SHIPMENT)?;
+    let field = |name| text(shipment, name);
+    let waybill = field("WaybillNo")?;
+    if !valid_awb(&waybill) {
         return Err("WaybillNo missing or not 9-12 digits");
     }
-    let mut scans: Vec<CarrierScan<'static>> = shipment
-        .scans
-        .map(|s| s.details)
-        .unwrap_or_default()
-        .into_iter()
-        .filter(|s| !s.is_empty())
-        .map(PushScan::into_carrier)
-        .collect();
-    if !shipment.lite.is_empty() {
-        scans.push(shipment.lite.into_carrier());
+    // Plus: the scans (and, unread, the delivery details and images).
+    let details = match shipment.get("Scans") {
+        None | Some(Value::Null) => &[][..],
+        Some(Value::Object(scans)) => one_or_many(scans.get("ScanDetail")),
+        Some(_) => return Err(NOT_A_SHIPMENT),
+    };
+    let mut scans = Vec::with_capacity(details.len() + 1);
+    for detail in details {
+        let detail = detail.as_object().ok_or(NOT_A_SHIPMENT)?;
+        scans.extend(scan(detail)?);
     }
+    // Lite: the one scan's fields beside the shipment's.
+    scans.extend(scan(shipment)?);
     if scans.is_empty() {
         return Err("no scan");
     }
     if scans.iter().any(|s| scan_at(s).is_none()) {
         return Err("ScanDate missing or not dd-mm-yyyy");
     }
-    let expected = if shipment.dynamic_expected_delivery.is_empty() {
-        shipment.expected_delivery
+    let dynamic = field("DynamicExpectedDeliveryDate")?;
+    let expected = if dynamic.is_empty() {
+        field("ExpectedDeliveryDate")?
     } else {
-        shipment.dynamic_expected_delivery
+        dynamic
     };
     Ok(CarrierShipment {
-        waybill: shipment.waybill.into(),
-        ref_no: shipment.ref_no.into(),
-        status: shipment.status.into(),
-        status_type: shipment.status_type.into(),
+        waybill: waybill.into(),
+        ref_no: field("RefNo")?.into(),
+        status: field("Status")?.into(),
+        status_type: field("StatusType")?.into(),
         expected_delivery: expected.into(),
-        new_waybill: shipment.new_waybill.into(),
-        origin: shipment.origin.into(),
-        origin_area_code: shipment.origin_area_code.into(),
-        destination: shipment.destination.into(),
-        destination_area_code: shipment.destination_area_code.into(),
+        new_waybill: field("NewWaybillNo")?.into(),
+        origin: field("Origin")?.into(),
+        origin_area_code: field("OriginAreaCode")?.into(),
+        destination: field("Destination")?.into(),
+        destination_area_code: field("DestinationAreaCode")?.into(),
         scans,
         ..CarrierShipment::default()
     })
@@ -290,17 +210,20 @@ fn combine(shipments: Vec<CarrierShipment<'static>>) -> Vec<CarrierShipment<'sta
 /// Reads a push. Items that cannot be read are reported by position; the rest become one
 /// update per order waybill (a return leg's scans go with its forward waybill).
 pub fn read_push(body: &[u8]) -> Result<PushBatch, PushBodyError> {
-    let body: PushBody = serde_json::from_slice(body).map_err(|e| {
-        PushBodyError::NotAPush(if e.is_data() {
-            "expected {\"statustracking\": [...]}".to_owned()
-        } else {
-            "the body is not JSON".to_owned()
-        })
-    })?;
-    let items = body.items.len();
+    let not_a_push = || PushBodyError::NotAPush("expected {\"statustracking\": [...]}".to_owned());
+    let mut body: Value = serde_json::from_slice(body)
+        .map_err(|_| PushBodyError::NotAPush("the body is not JSON".to_owned()))?;
+    let mut items = match body.get_mut("statustracking").map(Value::take) {
+        Some(Value::Array(items)) => items,
+        Some(Value::Null) => Vec::new(),
+        // One item stands for a list of one (and is rejected as an item if it is not one).
+        Some(one) => vec![one],
+        None => return Err(not_a_push()),
+    };
+    let count = items.len();
     let mut rejected = Vec::new();
     let mut shipments = Vec::new();
-    for (item, value) in body.items.into_iter().enumerate() {
+    for (item, value) in items.iter_mut().enumerate() {
         match read_item(value) {
             Ok(shipment) => shipments.push(shipment),
             Err(reason) => rejected.push(PushItemError {
@@ -325,7 +248,7 @@ pub fn read_push(body: &[u8]) -> Result<PushBatch, PushBodyError> {
         })
         .collect();
     Ok(PushBatch {
-        items,
+        items: count,
         rejected,
         updates,
     })

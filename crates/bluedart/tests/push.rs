@@ -198,6 +198,35 @@ fn malformed_items_are_reported_by_position_and_the_rest_accepted() {
     assert_eq!(batch.updates.len(), 1);
 }
 
+/// A field of ours that holds an object or a list, `Scans` that is not an object, or a scan
+/// detail that is not one, makes the item unreadable; it is reported, the rest accepted.
+#[test]
+fn fields_of_the_wrong_shape_reject_their_item() {
+    let mut status_object = lite("81234567890", arrived());
+    status_object["Shipment"]["Status"] = json!({"a": 1});
+    let mut scan_list = lite("81234567890", arrived());
+    scan_list["Shipment"]["ScanCode"] = json!(["001"]);
+    let mut scans_text = plus("81234567890", json!([arrived()]));
+    scans_text["Shipment"]["Scans"] = json!("arrived");
+    let detail_text = plus("81234567890", json!([arrived(), "arrived"]));
+    let body = push(vec![
+        status_object,
+        scan_list,
+        scans_text,
+        detail_text,
+        lite("81234567890", arrived()),
+    ]);
+    let batch = read_push(&body).unwrap();
+    let rejected: Vec<(usize, &str)> = batch
+        .rejected
+        .iter()
+        .map(|r| (r.item, r.reason.as_str()))
+        .collect();
+    let why = "not a {\"Shipment\": {…}} object";
+    assert_eq!(rejected, [(0, why), (1, why), (2, why), (3, why)]);
+    assert_eq!(batch.accepted(), 1);
+}
+
 #[test]
 fn numbers_are_read_as_text_and_unknown_fields_ignored() {
     let body = br#"{"statustracking":[{"Shipment":{"WaybillNo":81234567890,"NewField":{"a":[1]},

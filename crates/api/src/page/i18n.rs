@@ -48,7 +48,7 @@ impl Lang {
         if let Some(lang) = query.and_then(Lang::from_tag) {
             return lang;
         }
-        let mut best: Option<(f32, Lang)> = None;
+        let mut best: Option<(u16, Lang)> = None;
         for item in accept_language.unwrap_or("").split(',') {
             let mut parts = item.split(';');
             let Some(lang) = Lang::from_tag(parts.next().unwrap_or("").trim()) else {
@@ -56,9 +56,9 @@ impl Lang {
             };
             let q = parts
                 .find_map(|p| p.trim().strip_prefix("q="))
-                .map_or(Some(1.0), |q| q.trim().parse::<f32>().ok())
-                .unwrap_or(0.0);
-            if q > 0.0 && best.is_none_or(|(b, _)| q > b) {
+                .map_or(Some(1000), |q| qvalue(q.trim()))
+                .unwrap_or(0);
+            if q > 0 && best.is_none_or(|(b, _)| q > b) {
                 best = Some((q, lang));
             }
         }
@@ -77,6 +77,26 @@ impl Lang {
             lang: self,
             texts: serde_json::from_str(json).expect("the catalogues are checked by a test"),
         })
+    }
+}
+
+/// A weight (RFC 9110's `qvalue`: `0`, `0.5`, `1.000`, at most three decimals) in
+/// thousandths; `None` if it is not one. Read by hand: parsing it as a float would bring the
+/// float parser's tables (about 20 KB) into the wasm.
+fn qvalue(text: &str) -> Option<u16> {
+    let (whole, fraction) = text.split_once('.').unwrap_or((text, ""));
+    if fraction.len() > 3 || !fraction.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let thousandths = fraction
+        .bytes()
+        .chain(std::iter::repeat(b'0'))
+        .take(3)
+        .fold(0, |n, digit| n * 10 + u16::from(digit - b'0'));
+    match whole {
+        "0" => Some(thousandths),
+        "1" if thousandths == 0 => Some(1000),
+        _ => None,
     }
 }
 
@@ -204,10 +224,35 @@ mod tests {
         assert_eq!(Lang::choose(None, Some("hi;q=0, en")), Lang::En);
         assert_eq!(Lang::choose(None, Some("ta, mr")), Lang::En);
         assert_eq!(Lang::choose(None, Some("hi;q=bad")), Lang::En);
+        assert_eq!(Lang::choose(None, Some("en;q=0.001, hi;q=0.01")), Lang::Hi);
+        assert_eq!(Lang::choose(None, Some("en;q=0.9, hi;q=1.000")), Lang::Hi);
+        assert_eq!(Lang::choose(None, Some("en;q=0.9, hi;q=1.5")), Lang::En);
         // Among equals the first listed wins.
         assert_eq!(Lang::choose(None, Some("hi, en")), Lang::Hi);
         assert_eq!(Lang::choose(None, Some("hi;q=0.5, en;q=0.5")), Lang::Hi);
         assert_eq!(Lang::choose(None, None), Lang::En);
+    }
+
+    #[test]
+    fn weights_are_read_as_rfc_9110_writes_them() {
+        for (text, want) in [
+            ("0", Some(0)),
+            ("0.", Some(0)),
+            ("0.5", Some(500)),
+            ("0.05", Some(50)),
+            ("0.123", Some(123)),
+            ("1", Some(1000)),
+            ("1.000", Some(1000)),
+            ("1.001", None),
+            ("0.1234", None),
+            ("2", None),
+            (".5", None),
+            ("-0.5", None),
+            ("0.5x", None),
+            ("", None),
+        ] {
+            assert_eq!(qvalue(text), want, "{text:?}");
+        }
     }
 
     #[test]
