@@ -7,7 +7,7 @@ use std::rc::Rc;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use chrono::{DateTime, Duration, FixedOffset, Utc};
+use chrono::{DateTime, Duration, FixedOffset, Timelike, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
@@ -257,7 +257,8 @@ impl<'a, H: HttpClient, K: KeyValue, C: Clock> BlueDartClient<'a, H, K, C> {
                     "DeclaredValue": r.declared_value, "CollectableAmount": r.cod_amount,
                     "CreditReferenceNo": r.order_id,
                     "PickupDate": format!("/Date({})/", r.pickup_at.timestamp_millis()),
-                    "PickupTime": pickup_ist.format("%H%M").to_string(),
+                    // By hand: chrono's formatter would bring its every directive into the wasm.
+                    "PickupTime": format!("{:02}{:02}", pickup_ist.hour(), pickup_ist.minute()),
                 },
             },
             "Profile": {
