@@ -44,6 +44,16 @@ fn demo_reply(awb: &str) -> TrackingReply {
     }
 }
 
+/// A shipped order of `cust-1` registered with its waybill, `81234567890`.
+fn imported_with_waybill() -> OrderInput {
+    OrderInput {
+        customer_id: "cust-1".into(),
+        order_status: "Shipped".into(),
+        created_at: None,
+        awb_no: Some("81234567890".into()),
+    }
+}
+
 fn customer(id: &str) -> Access {
     Access::Customer(id.into())
 }
@@ -163,13 +173,7 @@ fn a_refresh_whose_kv_copy_is_behind_merges_into_d1s_state() {
 fn a_kv_copy_from_before_versions_is_not_taken_for_d1s_state() {
     let w = world();
     // Imported with its waybill: D1 holds it at the version it started at.
-    let input = OrderInput {
-        customer_id: "cust-1".into(),
-        order_status: "Shipped".into(),
-        created_at: None,
-        awb_no: Some("81234567890".into()),
-    };
-    block_on(w.service().put_order("ORD-1", &input)).unwrap();
+    block_on(w.service().put_order("ORD-1", &imported_with_waybill())).unwrap();
     {
         let mut entries = w.kv.entries.borrow_mut();
         let (value, _) = entries.get_mut(&snapshot_key("ORD-1")).unwrap();
@@ -631,12 +635,7 @@ fn waybill_conflicts() {
 #[test]
 fn an_imported_order_with_a_waybill_has_no_cached_tracking() {
     let w = world();
-    let input = OrderInput {
-        customer_id: "cust-1".into(),
-        order_status: "Shipped".into(),
-        created_at: None,
-        awb_no: Some("81234567890".into()),
-    };
+    let input = imported_with_waybill();
     let (snapshot, created) = block_on(w.service().put_order("ORD-1", &input)).unwrap();
     assert!(created);
     assert_eq!(snapshot.latest, None);

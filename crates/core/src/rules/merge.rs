@@ -5,7 +5,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 
 use super::schedule::{CheckSchedule, NextCheck};
 use crate::carrier::{CarrierUpdate, RawJson, TrackingReply};
-use crate::model::{ShippingStatus, Snapshot, Status, TrackingEvent};
+use crate::model::{Order, ShippingStatus, Snapshot, Status, TrackingEvent};
 
 /// The carrier's answer as received, kept (cut to size, personal data removed) for admins.
 #[derive(Clone, Debug, PartialEq)]
@@ -57,6 +57,21 @@ pub struct OrderSync {
     /// Whether the save moves the order's [`version`](crate::model::Order::version): it
     /// changes the order's tracking. Set by [`settle`].
     pub moves_version: bool,
+}
+
+impl OrderSync {
+    /// What the sync writes to the order's row, but for its version.
+    pub fn apply_to(&self, order: &mut Order) {
+        order.shipping_status = self.shipping_status;
+        order.order_status = self.order_status.clone();
+        order.expected_delivery_date = self.expected_delivery;
+        order.last_synced_at = Some(self.synced_at);
+        order.last_sync_error = None;
+        order.updated_at = self.synced_at;
+        order.next_check_at = self.next_check_at;
+        order.last_progress_at = self.last_progress_at;
+        order.polling_stopped_at = self.polling_stopped_at;
+    }
 }
 
 /// The latest event after merging `incoming` into what is stored.
@@ -214,16 +229,7 @@ impl Snapshot {
         if sync.latest.is_some() {
             after.latest = sync.latest.clone();
         }
-        let order = &mut after.order;
-        order.shipping_status = sync.shipping_status;
-        order.order_status = sync.order_status.clone();
-        order.expected_delivery_date = sync.expected_delivery;
-        order.last_synced_at = Some(sync.synced_at);
-        order.last_sync_error = None;
-        order.updated_at = sync.synced_at;
-        order.next_check_at = sync.next_check_at;
-        order.last_progress_at = sync.last_progress_at;
-        order.polling_stopped_at = sync.polling_stopped_at;
+        sync.apply_to(&mut after.order);
         after
     }
 

@@ -245,15 +245,7 @@ impl MemoryStore {
             }
             state.enqueued.remove(&sync.order_id);
             if let Some(order) = state.orders.get_mut(&sync.order_id) {
-                order.shipping_status = sync.shipping_status;
-                order.order_status = sync.order_status.clone();
-                order.expected_delivery_date = sync.expected_delivery;
-                order.last_synced_at = Some(sync.synced_at);
-                order.last_sync_error = None;
-                order.updated_at = sync.synced_at;
-                order.next_check_at = sync.next_check_at;
-                order.last_progress_at = sync.last_progress_at;
-                order.polling_stopped_at = sync.polling_stopped_at;
+                sync.apply_to(order);
                 order.version += u64::from(sync.moves_version);
             }
             if let Some(until) = sync.kv_held_until {
