@@ -13,6 +13,9 @@ use super::{D1Store, ids_json, number, opt_text, parse_time, text, time};
 use d1_rows::sync_params;
 use tracking_core::model::iso;
 
+/// The version moves when the plan says the tracking changed, and also when the row's tracked
+/// columns differ from what is written: a plan made from an older read (a sync that read
+/// before a refresh saved) may think nothing changed while it writes older values back.
 const UPDATE_SYNCED_ORDERS: &str = "UPDATE orders SET \
     shipping_status = json_extract(j.value, '$.ss'), order_status = json_extract(j.value, '$.os'), \
     expected_delivery_date = json_extract(j.value, '$.ed'), last_synced_at = json_extract(j.value, '$.t'), \
@@ -20,7 +23,11 @@ const UPDATE_SYNCED_ORDERS: &str = "UPDATE orders SET \
     next_check_at = json_extract(j.value, '$.nc'), last_progress_at = json_extract(j.value, '$.lp'), \
     polling_stopped_at = json_extract(j.value, '$.ps'), enqueued_at = NULL, \
     kv_cached_until = COALESCE(json_extract(j.value, '$.kh'), kv_cached_until), \
-    version = version + json_extract(j.value, '$.v') \
+    version = version + CASE WHEN json_extract(j.value, '$.v') = 1 \
+      OR orders.shipping_status IS NOT json_extract(j.value, '$.ss') \
+      OR orders.order_status IS NOT json_extract(j.value, '$.os') \
+      OR orders.expected_delivery_date IS NOT json_extract(j.value, '$.ed') \
+      OR orders.polling_stopped_at IS NOT json_extract(j.value, '$.ps') THEN 1 ELSE 0 END \
     FROM json_each(?1) AS j WHERE orders.id = json_extract(j.value, '$.id')";
 
 const UPSERT_RESPONSES: &str = "INSERT INTO carrier_responses (order_id, fetched_at, http_status, body, truncated) \
@@ -33,8 +40,8 @@ const UPSERT_RESPONSES: &str = "INSERT INTO carrier_responses (order_id, fetched
 const GUARD_VERSION: &str = "INSERT INTO stale_saves (order_id) \
     SELECT id FROM orders WHERE id = ?1 AND version != ?2";
 
-/// The name of the constraint [`GUARD_VERSION`] trips, as D1's error gives it.
-const STALE_SAVE: &str = "stale_save";
+/// What D1's error says when [`GUARD_VERSION`] trips its constraint.
+const STALE_SAVE: &str = "CHECK constraint failed: stale_save";
 
 impl D1Store {
     /// The statements of the syncs' writes, skipping empty ones.

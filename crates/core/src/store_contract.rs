@@ -539,6 +539,23 @@ async fn versioned_saves<S: Store>(store: &S) -> Outcome {
         version("ORD-A").await?,
         3,
     )?;
+    // A plan made from an older read says nothing changed, but writes a status the row no
+    // longer has: the version still moves.
+    let stale = OrderSync {
+        order_status: "Processing".into(),
+        ..sync("ORD-A", at(4))
+    };
+    store.save_syncs(&[stale], &[], at(4)).await.map_err(io)?;
+    same(
+        "after a sync that writes an older status",
+        version("ORD-A").await?,
+        4,
+    )?;
+    store
+        .save_syncs(&[sync("ORD-A", at(4))], &[], at(4))
+        .await
+        .map_err(io)?;
+    same("after one that writes it back", version("ORD-A").await?, 5)?;
     let changed = crate::webhooks::STATUS_CHANGED;
     store
         .create_endpoint(&endpoint("ep_a", &[changed], true))
@@ -554,9 +571,9 @@ async fn versioned_saves<S: Store>(store: &S) -> Outcome {
     };
     let messages = [message("msg_1", changed, "ORD-A", 0)];
     same(
-        "a save from version 2",
+        "a save from version 4",
         store
-            .save_sync_from(&news, 2, &messages, at(5))
+            .save_sync_from(&news, 4, &messages, at(5))
             .await
             .map_err(io)?,
         false,
@@ -564,12 +581,12 @@ async fn versioned_saves<S: Store>(store: &S) -> Outcome {
     let kept = store.snapshot("ORD-A").await.map_err(io)?.unwrap();
     same("its events", kept.events.len(), 1)?;
     same("its order", kept.order.order_status.as_str(), "Shipped")?;
-    same("its version", kept.order.version, 3)?;
+    same("its version", kept.order.version, 5)?;
     same("its messages", delivered_to(store, "ep_a").await?, vec![])?;
     same(
-        "a save from version 3",
+        "a save from version 5",
         store
-            .save_sync_from(&news, 3, &messages, at(5))
+            .save_sync_from(&news, 5, &messages, at(5))
             .await
             .map_err(io)?,
         true,
@@ -577,7 +594,7 @@ async fn versioned_saves<S: Store>(store: &S) -> Outcome {
     let saved = store.snapshot("ORD-A").await.map_err(io)?.unwrap();
     same("its latest", saved.latest, Some(hub))?;
     same("its order", saved.order.order_status.as_str(), "Delivered")?;
-    same("its version", saved.order.version, 4)?;
+    same("its version", saved.order.version, 6)?;
     let delivered = delivered_to(store, "ep_a").await?;
     same(
         "its messages",
