@@ -14,8 +14,9 @@ use d1_rows::sync_params;
 use tracking_core::model::iso;
 
 /// The version moves when the plan says the tracking changed, and also when the row's tracked
-/// columns differ from what is written: a plan made from an older read (a sync that read
-/// before a refresh saved) may think nothing changed while it writes older values back.
+/// columns differ from what is written (`OrderSync::rewrites_tracking`): a plan made from an
+/// older read (a sync that read before a refresh saved) may think nothing changed while it
+/// writes older values back.
 const UPDATE_SYNCED_ORDERS: &str = "UPDATE orders SET \
     shipping_status = json_extract(j.value, '$.ss'), order_status = json_extract(j.value, '$.os'), \
     expected_delivery_date = json_extract(j.value, '$.ed'), last_synced_at = json_extract(j.value, '$.t'), \

@@ -72,6 +72,17 @@ impl OrderSync {
         order.last_progress_at = self.last_progress_at;
         order.polling_stopped_at = self.polling_stopped_at;
     }
+
+    /// Whether writing the sync to `order`'s row changes its tracked columns (the statuses,
+    /// expected delivery, when polling stopped): also true for a plan that saw no change
+    /// from an older read of the row. The store moves the version then, as for
+    /// [`Self::moves_version`] (D1 in `UPDATE_SYNCED_ORDERS`).
+    pub fn rewrites_tracking(&self, order: &Order) -> bool {
+        order.shipping_status != self.shipping_status
+            || order.order_status != self.order_status
+            || order.expected_delivery_date != self.expected_delivery
+            || order.polling_stopped_at != self.polling_stopped_at
+    }
 }
 
 /// The latest event after merging `incoming` into what is stored.
@@ -285,6 +296,49 @@ mod tests {
             order: test_order(at(0)),
             events: latest.iter().cloned().collect(),
             latest,
+        }
+    }
+
+    /// Each tracked column alone counts; the sync times do not.
+    #[test]
+    fn a_sync_rewrites_tracking_when_any_tracked_column_differs() {
+        let before = snapshot(None);
+        let same = plan_sync(&before, None, None, &schedule(), at(1));
+        let order = {
+            let mut order = before.order.clone();
+            same.apply_to(&mut order);
+            order
+        };
+        assert!(!same.rewrites_tracking(&order));
+        assert!(
+            !OrderSync {
+                synced_at: at(9),
+                next_check_at: Some(at(9)),
+                last_progress_at: Some(at(9)),
+                ..same.clone()
+            }
+            .rewrites_tracking(&order)
+        );
+        let changes = [
+            OrderSync {
+                shipping_status: ShippingStatus::Delivered,
+                ..same.clone()
+            },
+            OrderSync {
+                order_status: "Delivered".into(),
+                ..same.clone()
+            },
+            OrderSync {
+                expected_delivery: NaiveDate::from_ymd_opt(2026, 1, 27),
+                ..same.clone()
+            },
+            OrderSync {
+                polling_stopped_at: Some(at(2)),
+                ..same.clone()
+            },
+        ];
+        for change in changes {
+            assert!(change.rewrites_tracking(&order), "{change:?}");
         }
     }
 

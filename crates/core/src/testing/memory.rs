@@ -245,13 +245,9 @@ impl MemoryStore {
             }
             state.enqueued.remove(&sync.order_id);
             if let Some(order) = state.orders.get_mut(&sync.order_id) {
-                // As D1 does: also when the row differs from what is written.
-                let differs = order.shipping_status != sync.shipping_status
-                    || order.order_status != sync.order_status
-                    || order.expected_delivery_date != sync.expected_delivery
-                    || order.polling_stopped_at != sync.polling_stopped_at;
+                let moves = sync.moves_version || sync.rewrites_tracking(order);
                 sync.apply_to(order);
-                order.version += u64::from(sync.moves_version || differs);
+                order.version += u64::from(moves);
             }
             if let Some(until) = sync.kv_held_until {
                 state.cached_until.insert(sync.order_id.clone(), until);
