@@ -60,7 +60,7 @@ async fn scheduled(event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
 #[cfg(feature = "full")]
 #[event(queue)]
 async fn queue(
-    batch: MessageBatch<serde_json::Value>,
+    batch: MessageBatch<wasm_bindgen::JsValue>,
     env: Env,
     _ctx: Context,
 ) -> worker::Result<()> {

@@ -7,8 +7,7 @@ use tracking_core::rules::budget::Spent;
 use tracking_core::runs::{BatchFailure, RUNS_KEPT, RunStatus, RunTally, SyncRun, Trigger};
 
 use super::{D1Store, number, opt_text, parse_time, text, time};
-use serde_json::Value;
-use tracking_core::model::iso;
+use tracking_core::model::{self, iso};
 use wasm_bindgen::JsValue;
 
 const RUN_COLUMNS: &str = "id, triggered_by, status, started_at, finished_at, considered, enqueued, \
@@ -101,8 +100,7 @@ impl RunRow {
 
 /// An enum from its serialised name.
 fn from_name<T: serde::de::DeserializeOwned>(name: String) -> Result<T, StoreError> {
-    serde_json::from_value(Value::String(name))
-        .map_err(|e| StoreError(format!("unreadable sync run: {e}")))
+    model::from_name(&name).ok_or_else(|| StoreError(format!("unreadable sync run: {name:?}")))
 }
 
 /// `ADD_TO_RUN`'s parameters.

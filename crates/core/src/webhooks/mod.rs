@@ -258,7 +258,7 @@ impl DeliveryState {
     }
 
     pub fn parse(text: &str) -> Option<DeliveryState> {
-        serde_json::from_value(serde_json::Value::String(text.to_owned())).ok()
+        crate::model::from_name(text)
     }
 }
 
