@@ -1,10 +1,11 @@
 //! `orders` (with their events and the carrier's last answer): reading snapshots, registering
 //! orders and attaching waybills.
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use tracking_core::model::{Order, ShippingStatus, Snapshot, TrackingEvent, iso};
 use tracking_core::ports::{AttachOutcome, OrderStore, OrderUpsert, StoreError, StoredResponse};
+use tracking_core::utc;
 use tracking_core::webhooks::WebhookEvent;
 
 use super::events::EventRow;
@@ -51,7 +52,7 @@ impl OrderRow {
             expected_delivery_date: self
                 .expected_delivery_date
                 .as_deref()
-                .and_then(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok()),
+                .and_then(utc::parse_day),
             created_at: parse_time(&self.created_at)?,
             updated_at: parse_time(&self.updated_at)?,
             last_synced_at: self.last_synced_at.as_deref().map(parse_time).transpose()?,

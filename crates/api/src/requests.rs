@@ -7,6 +7,7 @@ use serde::de::DeserializeOwned;
 use tracking_core::carrier::{Consignee, WaybillRequest};
 use tracking_core::model::{ORDER_STATUSES, valid_awb};
 use tracking_core::ports::OrderInput;
+use tracking_core::utc;
 
 use crate::error::ApiError;
 
@@ -160,14 +161,12 @@ pub async fn json_body<T: DeserializeOwned, B: RequestBody>(
 }
 
 fn parse_time(field: &str, text: &str) -> Result<DateTime<Utc>, ApiError> {
-    DateTime::parse_from_rfc3339(text)
-        .map(|t| t.with_timezone(&Utc))
-        .map_err(|_| {
-            ApiError::invalid(
-                field,
-                "expected an ISO-8601 time such as 2026-01-23T08:01:12Z",
-            )
-        })
+    utc::parse(text).ok_or_else(|| {
+        ApiError::invalid(
+            field,
+            "expected an ISO-8601 time such as 2026-01-23T08:01:12Z",
+        )
+    })
 }
 
 /// `PUT /api/admin/orders/:orderId`.

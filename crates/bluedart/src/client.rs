@@ -46,6 +46,7 @@ const TOKEN_LIFETIME: Duration = Duration::hours(24);
 #[derive(Clone, Serialize, Deserialize)]
 struct CachedToken {
     token: String,
+    #[serde(deserialize_with = "tracking_core::utc::time")]
     expires_at: DateTime<Utc>,
 }
 

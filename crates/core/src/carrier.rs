@@ -74,6 +74,7 @@ impl<'de> Deserialize<'de> for RawJson {
 pub struct CarrierUpdate {
     /// Oldest first.
     pub events: Vec<TrackingEvent>,
+    #[serde(default, deserialize_with = "crate::utc::optional_day")]
     pub expected_delivery: Option<NaiveDate>,
     /// The carrier's answer for this waybill as received, personal data left out.
     pub payload: RawJson,

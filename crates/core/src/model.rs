@@ -147,6 +147,7 @@ pub struct Order {
     pub awb_no: Option<String>,
     pub courier: String,
     pub shipping_error: Option<String>,
+    #[serde(default, deserialize_with = "crate::utc::optional_day")]
     pub expected_delivery_date: Option<NaiveDate>,
     #[serde(deserialize_with = "utc::time")]
     pub created_at: DateTime<Utc>,

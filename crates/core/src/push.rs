@@ -51,6 +51,7 @@ pub const UPDATES_PER_MESSAGE: usize = 20;
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PushMessage {
+    #[serde(deserialize_with = "crate::utc::time")]
     pub received_at: DateTime<Utc>,
     #[serde(default)]
     pub counts: PushCounts,
@@ -128,7 +129,9 @@ impl PushCounts {
 #[serde(rename_all = "camelCase")]
 pub struct UnmatchedPush {
     pub awb_no: String,
+    #[serde(deserialize_with = "crate::utc::time")]
     pub first_seen_at: DateTime<Utc>,
+    #[serde(deserialize_with = "crate::utc::time")]
     pub last_seen_at: DateTime<Utc>,
     pub times: u64,
 }

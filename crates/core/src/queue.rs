@@ -19,6 +19,7 @@ pub struct SyncMessage {
     #[serde(default)]
     pub run: Option<i64>,
     pub orders: Vec<String>,
+    #[serde(deserialize_with = "crate::utc::time")]
     pub enqueued_at: DateTime<Utc>,
     /// Carrier calls of this very set of shipments that failed before (0: first try).
     #[serde(default)]

@@ -61,7 +61,9 @@ pub struct SyncRun {
     pub id: Option<i64>,
     pub trigger: Trigger,
     pub status: RunStatus,
+    #[serde(deserialize_with = "crate::utc::time")]
     pub started_at: DateTime<Utc>,
+    #[serde(default, deserialize_with = "crate::utc::optional_time")]
     pub finished_at: Option<DateTime<Utc>>,
     /// Shipments due and selected for this run.
     pub considered: usize,
@@ -207,6 +209,7 @@ impl RunTally {
 #[serde(rename_all = "camelCase")]
 pub struct QueueBacklog {
     pub enqueued: usize,
+    #[serde(default, deserialize_with = "crate::utc::optional_time")]
     pub oldest_enqueued_at: Option<DateTime<Utc>>,
     /// How long the oldest has waited, in seconds.
     pub oldest_age_seconds: Option<i64>,

@@ -1,26 +1,19 @@
-//! Reading the times the service writes. Every stored time is RFC 3339 in UTC as `model::iso`
-//! (or chrono's `Serialize`) writes it, `2026-01-24T03:42:00Z`, sometimes with a fraction of a
-//! second. A cached snapshot holds one per event and several per order, and a cached track reads
-//! them all: that shape is read by hand, and anything else by chrono's parser (the one behind its
-//! own `Deserialize`), so that what is accepted stays exactly what chrono accepts.
+//! Reading and writing the times the service stores. Every stored time is RFC 3339 in UTC as
+//! `model::iso` (or chrono's `Serialize`) writes it, `2026-01-24T03:42:00Z`, sometimes with a
+//! fraction of a second; every stored day is `YYYY-MM-DD`. Both are read here by hand, never by
+//! chrono's format parser: with it went about 10 KB (gzip) of the wasm, and the hand-read shape
+//! is what a cached track reads for every event. What `parse` accepts is what chrono's
+//! `DateTime::parse_from_rfc3339` accepts (tested against it).
 
 use chrono::{DateTime, Datelike, FixedOffset, NaiveDate, SecondsFormat, Timelike, Utc};
 use serde::Deserialize;
 use serde::de::{Deserializer, Error, Visitor};
 use std::fmt;
 
-/// `text` as a UTC time, if it is RFC 3339.
+/// `text` as a UTC time, if it is RFC 3339: `T`, `t` or a space between day and time; a
+/// fraction of a second of any length (nanoseconds kept); `Z`, `z` or an offset `+HH:MM` /
+/// `-HH:MM`. Second 60 is a leap second, as chrono keeps one.
 pub fn parse(text: &str) -> Option<DateTime<Utc>> {
-    written(text.as_bytes()).or_else(|| {
-        text.parse::<DateTime<FixedOffset>>()
-            .ok()
-            .map(|at| at.with_timezone(&Utc))
-    })
-}
-
-/// `YYYY-MM-DDTHH:MM:SS[.fraction]Z`, the service's own shape; `None` for anything else
-/// (which `parse` hands to chrono).
-fn written(text: &[u8]) -> Option<DateTime<Utc>> {
     let [
         y1,
         y2,
@@ -32,7 +25,7 @@ fn written(text: &[u8]) -> Option<DateTime<Utc>> {
         b'-',
         d1,
         d2,
-        b'T',
+        b'T' | b't' | b' ',
         h1,
         h2,
         b':',
@@ -42,15 +35,32 @@ fn written(text: &[u8]) -> Option<DateTime<Utc>> {
         s1,
         s2,
         rest @ ..,
-    ] = text
+    ] = text.as_bytes()
     else {
         return None;
     };
-    let nanos = match rest {
-        [b'Z'] => 0,
-        [b'.', digits @ .., b'Z'] if (1..=9).contains(&digits.len()) => {
-            let value = number(digits)?;
-            value * 10u32.pow(9 - digits.len() as u32)
+    let (nanos, zone) = match rest {
+        [b'.', fraction @ ..] => {
+            let digits = fraction.iter().take_while(|b| b.is_ascii_digit()).count();
+            // Digits past the nanoseconds are read and dropped, as chrono drops them.
+            let kept = &fraction[..digits.min(9)];
+            if kept.is_empty() {
+                return None;
+            }
+            let nanos = number(kept)? * 10u32.pow(9 - kept.len() as u32);
+            (nanos, &fraction[digits..])
+        }
+        _ => (0, rest),
+    };
+    let offset = match zone {
+        [b'Z' | b'z'] => 0,
+        [sign @ (b'+' | b'-'), oh1, oh2, b':', om1, om2] => {
+            let (hours, minutes) = (number(&[*oh1, *oh2])?, number(&[*om1, *om2])?);
+            if minutes > 59 {
+                return None;
+            }
+            let seconds = (hours * 3600 + minutes * 60) as i32;
+            if *sign == b'-' { -seconds } else { seconds }
         }
         _ => return None,
     };
@@ -59,14 +69,51 @@ fn written(text: &[u8]) -> Option<DateTime<Utc>> {
         number(&[*mo1, *mo2])?,
         number(&[*d1, *d2])?,
     )?;
-    // Second 60 (a leap second) is no time here: chrono reads it.
-    let time = date.and_hms_nano_opt(
-        number(&[*h1, *h2])?,
-        number(&[*mi1, *mi2])?,
-        number(&[*s1, *s2])?,
-        nanos,
-    )?;
-    Some(time.and_utc())
+    let (second, nanos) = match number(&[*s1, *s2])? {
+        60 => (59, nanos + 1_000_000_000),
+        second => (second, nanos),
+    };
+    let local =
+        date.and_hms_nano_opt(number(&[*h1, *h2])?, number(&[*mi1, *mi2])?, second, nanos)?;
+    let utc = local.checked_sub_offset(FixedOffset::east_opt(offset)?)?;
+    Some(utc.and_utc())
+}
+
+const MONTHS: [&str; 12] = [
+    "january",
+    "february",
+    "march",
+    "april",
+    "may",
+    "june",
+    "july",
+    "august",
+    "september",
+    "october",
+    "november",
+    "december",
+];
+
+/// A month's number from its English name, in full or its first three letters, in any case.
+pub fn month(name: &[u8]) -> Option<u32> {
+    let n = MONTHS.iter().position(|m| {
+        let m = m.as_bytes();
+        (name.len() == 3 || name.len() == m.len()) && m[..name.len()].eq_ignore_ascii_case(name)
+    })?;
+    Some(n as u32 + 1)
+}
+
+/// `text` as a day, if it is `YYYY-MM-DD` (how `day` and chrono's `Display` write every day
+/// the service stores; years past four digits are not among them).
+pub fn parse_day(text: &str) -> Option<NaiveDate> {
+    let [y1, y2, y3, y4, b'-', m1, m2, b'-', d1, d2] = text.as_bytes() else {
+        return None;
+    };
+    NaiveDate::from_ymd_opt(
+        number(&[*y1, *y2, *y3, *y4])? as i32,
+        number(&[*m1, *m2])?,
+        number(&[*d1, *d2])?,
+    )
 }
 
 /// `at` as `YYYY-MM-DDTHH:MM:SSZ`, whole seconds: how every time is written (`model::iso`).
@@ -148,7 +195,8 @@ impl Text {
     }
 }
 
-fn number(digits: &[u8]) -> Option<u32> {
+/// Decimal digits as a number (`Some(0)` for none: callers check lengths).
+pub fn number(digits: &[u8]) -> Option<u32> {
     digits.iter().try_fold(0u32, |n, d| {
         d.is_ascii_digit().then(|| n * 10 + u32::from(d - b'0'))
     })
@@ -189,19 +237,52 @@ pub fn optional_time<'de, D: Deserializer<'de>>(
     Ok(Option::<Time>::deserialize(deserializer)?.map(|Time(at)| at))
 }
 
+struct Day;
+
+impl Visitor<'_> for Day {
+    type Value = NaiveDate;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a day as YYYY-MM-DD")
+    }
+
+    fn visit_str<E: Error>(self, text: &str) -> Result<NaiveDate, E> {
+        parse_day(text).ok_or_else(|| E::custom(format!("not a day as YYYY-MM-DD: {text:?}")))
+    }
+}
+
+/// A day read with [`parse_day`], for `Option`'s own `Deserialize` to wrap.
+struct DayField(NaiveDate);
+
+impl<'de> Deserialize<'de> for DayField {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<DayField, D::Error> {
+        deserializer.deserialize_str(Day).map(DayField)
+    }
+}
+
+/// For `Option<NaiveDate>` fields, `#[serde(default, deserialize_with =
+/// "crate::utc::optional_day")]`: `null` or absence is `None`.
+pub fn optional_day<'de, D: Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<NaiveDate>, D::Error> {
+    Ok(Option::<DayField>::deserialize(deserializer)?.map(|DayField(day)| day))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use chrono::{Duration, TimeZone};
     use serde::Deserialize;
 
-    /// chrono's own reading, as its `Deserialize` for `DateTime<Utc>` does it.
+    /// chrono's RFC 3339 reader, which `parse` stands in for.
     fn chrono(text: &str) -> Option<DateTime<Utc>> {
-        serde_json::from_value(serde_json::Value::from(text)).ok()
+        DateTime::parse_from_rfc3339(text)
+            .ok()
+            .map(|at| at.with_timezone(&Utc))
     }
 
-    /// The hand-read shape and chrono agree on every time the service writes, across the
-    /// years, months' ends and fractions, and the shape takes the hand-read path.
+    /// The hand reader and chrono agree on every time the service writes, across the years,
+    /// months' ends and fractions.
     #[test]
     fn times_the_service_writes_read_as_chrono_reads_them() {
         let mut at = Utc.with_ymd_and_hms(1999, 12, 31, 23, 59, 59).unwrap();
@@ -213,9 +294,100 @@ mod tests {
             ][n % 3];
             let text = at.to_rfc3339_opts(format, true);
             assert!(chrono(&text).is_some(), "{text}");
-            assert_eq!(written(text.as_bytes()), chrono(&text), "{text}");
             assert_eq!(parse(&text), chrono(&text), "{text}");
             at += Duration::seconds(86_400 * 17 + 3_607) + Duration::milliseconds(123);
+        }
+    }
+
+    /// Every form RFC 3339 allows, put together from its parts, and near misses of each part:
+    /// read as chrono reads them, or refused by both.
+    #[test]
+    fn rfc_3339_forms_and_near_misses_read_as_chrono_reads_them() {
+        let days = [
+            "2026-01-24",
+            "2024-02-29",
+            "2026-02-29",
+            "2026-13-01",
+            "0000-01-01",
+            "9999-12-31",
+            "2026-1-24",
+            "2026-01-2x",
+        ];
+        let separators = ["T", "t", " ", "  ", "_", ""];
+        let times = [
+            "03:42:00", "23:59:59", "23:59:60", "00:00:60", "24:00:00", "03:60:00", "3:42:00",
+            "03:42",
+        ];
+        let fractions = [
+            "",
+            ".",
+            ".5",
+            ".123456789",
+            ".1234567890",
+            ".000000001999",
+            ".x",
+        ];
+        let zones = [
+            "Z", "z", "+05:30", "-00:00", "-23:59", "+24:00", "-05:60", "+0530", "+05", "UTC", "",
+            "Z ", " Z", "+05:3x",
+        ];
+        let (mut read, mut refused) = (0, 0);
+        for day in days {
+            for separator in separators {
+                for time in times {
+                    for fraction in fractions {
+                        for zone in zones {
+                            let text = format!("{day}{separator}{time}{fraction}{zone}");
+                            let chrono = chrono(&text);
+                            assert_eq!(parse(&text), chrono, "{text}");
+                            if chrono.is_some() {
+                                read += 1
+                            } else {
+                                refused += 1
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        assert!(
+            read > 1_000 && refused > 1_000,
+            "{read} read, {refused} refused"
+        );
+        assert_eq!(
+            parse("2026-01-24T09:12:00+05:30"),
+            Some(Utc.with_ymd_and_hms(2026, 1, 24, 3, 42, 0).unwrap())
+        );
+        for text in [
+            "",
+            "2026-01-24",
+            "20260124T034200Z",
+            "2026-01-24T03:42:00ZZ",
+        ] {
+            assert_eq!(parse(text), None, "{text}");
+        }
+    }
+
+    /// Days as the service writes them (chrono's `Display`), and nothing looser.
+    #[test]
+    fn days_read_as_written_and_only_so() {
+        let mut day = NaiveDate::from_ymd_opt(1999, 12, 31).unwrap();
+        for _ in 0..2_000 {
+            assert_eq!(parse_day(&day.to_string()), Some(day));
+            day += Duration::days(13);
+        }
+        for text in [
+            "",
+            "2026-02-30",
+            "2026-13-01",
+            "2026-1-24",
+            "26-01-24",
+            "2026-01-24T00:00:00Z",
+            "+2026-01-24",
+            "2026/01/24",
+            "2026-01-2x",
+        ] {
+            assert_eq!(parse_day(text), None, "{text}");
         }
     }
 
@@ -282,43 +454,14 @@ mod tests {
         }
     }
 
-    /// What is not the service's shape goes to chrono, which decides: offsets, lower-case
-    /// letters, a space, a leap second; and garbage is refused by both.
-    #[test]
-    fn other_rfc_3339_forms_are_read_by_chrono_and_garbage_by_neither() {
-        for text in [
-            "2026-01-24T09:12:00+05:30",
-            "2026-01-24t03:42:00z",
-            "2026-01-24 03:42:00Z",
-            "2016-12-31T23:59:60Z",
-            "2026-01-24T03:42:00.Z",
-            "2026-01-24T03:42:00.1234567890Z",
-        ] {
-            assert_eq!(written(text.as_bytes()), None, "{text}");
-            assert_eq!(parse(text), chrono(text), "{text}");
-        }
-        assert!(parse("2026-01-24T09:12:00+05:30").is_some());
-        for text in [
-            "",
-            "2026-02-30T00:00:00Z",
-            "2026-01-24T24:00:00Z",
-            "2026-01-24T03:60:00Z",
-            "2026-13-01T00:00:00Z",
-            "2026-01-24T03:42:0xZ",
-            "2026-01-24T03:42:00",
-            "20260124T034200Z",
-        ] {
-            assert_eq!(parse(text), None, "{text}");
-            assert_eq!(chrono(text), None, "{text}");
-        }
-    }
-
     #[derive(Deserialize)]
     struct Times {
         #[serde(deserialize_with = "time")]
         at: DateTime<Utc>,
         #[serde(default, deserialize_with = "optional_time")]
         maybe: Option<DateTime<Utc>>,
+        #[serde(default, deserialize_with = "optional_day")]
+        day: Option<NaiveDate>,
     }
 
     #[test]
@@ -343,5 +486,23 @@ mod tests {
         assert!(refused(r#"{"at": 5}"#).contains("expected an RFC 3339 time"));
         let maybe = refused(r#"{"at": "2026-01-24T03:42:00Z", "maybe": 5}"#);
         assert!(maybe.contains("expected an RFC 3339 time"), "{maybe}");
+    }
+
+    #[test]
+    fn day_fields_read_through_serde_with_null_and_absence_as_none() {
+        let read = |json: &str| serde_json::from_str::<Times>(json);
+        let at = r#""at": "2026-01-24T03:42:00Z""#;
+        let t = read(&format!(r#"{{{at}, "day": "2026-01-24"}}"#)).unwrap();
+        assert_eq!(t.day, NaiveDate::from_ymd_opt(2026, 1, 24));
+        assert_eq!(
+            read(&format!(r#"{{{at}, "day": null}}"#)).unwrap().day,
+            None
+        );
+        assert_eq!(read(&format!("{{{at}}}")).unwrap().day, None);
+        let refused = |json: &str| read(json).err().map(|e| e.to_string()).unwrap_or_default();
+        let bad = refused(&format!(r#"{{{at}, "day": "24-01-2026"}}"#));
+        assert!(bad.contains("not a day as YYYY-MM-DD"), "{bad}");
+        let bad = refused(&format!(r#"{{{at}, "day": 5}}"#));
+        assert!(bad.contains("expected a day as YYYY-MM-DD"), "{bad}");
     }
 }

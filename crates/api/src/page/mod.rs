@@ -17,6 +17,7 @@ use sha2::{Digest, Sha256};
 use tracking_core::error::ServiceError;
 use tracking_core::model::{Location, Source};
 use tracking_core::service::TrackOutcome;
+use tracking_core::utc;
 
 use crate::credentials::{CredentialError, Refusal};
 use crate::reply::{CACHED_ANSWER, NO_STORE};
@@ -312,13 +313,13 @@ impl<'a> Page<'a> {
     }
 
     fn time(&self, iso: &str) -> String {
-        match DateTime::parse_from_rfc3339(iso) {
-            Ok(at) => format!(
+        match utc::parse(iso) {
+            Some(at) => format!(
                 "<time datetime=\"{}\">{}</time>",
                 escape(iso),
-                escape(&self.text.date_time(at.with_timezone(&Utc)))
+                escape(&self.text.date_time(at))
             ),
-            Err(_) => escape(iso),
+            None => escape(iso),
         }
     }
 
@@ -414,12 +415,11 @@ impl<'a> Page<'a> {
                 .as_ref()
                 .and_then(|t| t.last_synced_at.as_deref())
             {
-                Some(at) => match DateTime::parse_from_rfc3339(at) {
-                    Ok(at) => self.text.fill(
-                        "source.cached",
-                        &[("ago", &self.text.ago(at.with_timezone(&Utc), self.now))],
-                    ),
-                    Err(_) => self.text.get("source.never").to_owned(),
+                Some(at) => match utc::parse(at) {
+                    Some(at) => self
+                        .text
+                        .fill("source.cached", &[("ago", &self.text.ago(at, self.now))]),
+                    None => self.text.get("source.never").to_owned(),
                 },
                 None => self.text.get("source.never").to_owned(),
             }
@@ -433,11 +433,9 @@ impl<'a> Page<'a> {
                     .fill("notice.limited", &[("seconds", &seconds.to_string())]),
             )
         } else if let Some(since) = &body.no_update_since {
-            DateTime::parse_from_rfc3339(since).ok().map(|at| {
-                self.text.fill(
-                    "notice.no_update",
-                    &[("date", &self.text.date_time(at.with_timezone(&Utc)))],
-                )
+            utc::parse(since).map(|at| {
+                self.text
+                    .fill("notice.no_update", &[("date", &self.text.date_time(at))])
             })
         } else if body.message == Some(MESSAGE_CARRIER_HAS_NOTHING) {
             Some(self.text.get("notice.carrier_nothing").to_owned())

@@ -1,10 +1,11 @@
 //! The delivery rules: which endpoint URLs are accepted, what an attempt's outcome means, when
 //! the next attempt goes, and when a failing endpoint is disabled. Pure.
 
-use chrono::{DateTime, Duration, NaiveDateTime, Utc};
+use chrono::{DateTime, Duration, NaiveDate, Utc};
 
 use crate::ports::{HttpError, HttpResponse};
 use crate::rules::budget::backoff_ms;
+use crate::utc;
 
 /// Webhook knobs (`[vars]`).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -84,17 +85,84 @@ pub fn retry_after_secs(value: &str, now: DateTime<Utc>) -> Option<u64> {
     if let Ok(secs) = value.parse::<u64>() {
         return Some(secs);
     }
-    let at = DateTime::parse_from_rfc2822(value)
-        .map(|at| at.with_timezone(&Utc))
-        .or_else(|_| {
-            ["%A, %d-%b-%y %H:%M:%S GMT", "%a %b %e %H:%M:%S %Y"]
-                .iter()
-                .find_map(|format| NaiveDateTime::parse_from_str(value, format).ok())
-                .map(|at| at.and_utc())
-                .ok_or(())
-        })
-        .ok()?;
+    let at = http_date(value)?;
     Some((at - now).num_seconds().max(0) as u64)
+}
+
+/// An HTTP date (RFC 9110 §5.6.7), read by hand: `Sun, 06 Nov 1994 08:49:37 GMT`,
+/// `Sunday, 06-Nov-94 08:49:37 GMT` (a two-digit year below 70 is 20xx, as chrono's `%y`
+/// reads it) or `Sun Nov  6 08:49:37 1994`. The day's name is checked for shape, not
+/// against the date; names are read in any case.
+fn http_date(text: &str) -> Option<DateTime<Utc>> {
+    let (weekday, rest) = text.split_at(text.find([',', ' '])?);
+    let weekday = weekday.to_ascii_lowercase();
+    if !WEEKDAYS
+        .iter()
+        .any(|day| weekday == day[..3] || weekday == *day)
+    {
+        return None;
+    }
+    let (day, month, year, time) = match (rest.strip_prefix(", "), rest.strip_prefix(' ')) {
+        (Some(rest), _) => match *rest.split(' ').collect::<Vec<_>>() {
+            [day, month, year, time, gmt] if is_gmt(gmt) && year.len() == 4 => {
+                (day, month, number(year)?, time)
+            }
+            [date, time, gmt] if is_gmt(gmt) => {
+                let [day, month, year] = *date.split('-').collect::<Vec<_>>() else {
+                    return None;
+                };
+                let yy = number(year).filter(|_| year.len() == 2)?;
+                (
+                    day,
+                    month,
+                    if yy < 70 { 2000 + yy } else { 1900 + yy },
+                    time,
+                )
+            }
+            _ => return None,
+        },
+        (None, Some(rest)) => match *rest
+            .split(' ')
+            .filter(|p| !p.is_empty())
+            .collect::<Vec<_>>()
+        {
+            [month, day, time, year] if year.len() == 4 => (day, month, number(year)?, time),
+            _ => return None,
+        },
+        (None, None) => return None,
+    };
+    let [h1, h2, b':', m1, m2, b':', s1, s2] = *time.as_bytes() else {
+        return None;
+    };
+    let date = NaiveDate::from_ymd_opt(
+        year as i32,
+        utc::month(month.as_bytes()).filter(|_| month.len() == 3)?,
+        number(day).filter(|_| (1..=2).contains(&day.len()))?,
+    )?;
+    let at = date.and_hms_opt(
+        utc::number(&[h1, h2])?,
+        utc::number(&[m1, m2])?,
+        utc::number(&[s1, s2])?,
+    )?;
+    Some(at.and_utc())
+}
+
+fn is_gmt(zone: &str) -> bool {
+    zone.eq_ignore_ascii_case("GMT")
+}
+
+const WEEKDAYS: [&str; 7] = [
+    "monday",
+    "tuesday",
+    "wednesday",
+    "thursday",
+    "friday",
+    "saturday",
+    "sunday",
+];
+
+fn number(digits: &str) -> Option<u32> {
+    utc::number(digits.as_bytes())
 }
 
 /// The outcome of an attempt answered (or not) at `now`: 2xx delivered; timeouts, connection
@@ -267,6 +335,78 @@ mod tests {
         DateTime::parse_from_rfc3339("2026-11-24T10:00:00Z")
             .unwrap()
             .with_timezone(&Utc)
+    }
+
+    /// How an HTTP date was read before it was read by hand: chrono's RFC 2822 reader, then
+    /// its format parser with the two obsolete forms.
+    fn chrono(text: &str) -> Option<DateTime<Utc>> {
+        DateTime::parse_from_rfc2822(text)
+            .map(|at| at.with_timezone(&Utc))
+            .ok()
+            .or_else(|| {
+                ["%A, %d-%b-%y %H:%M:%S GMT", "%a %b %e %H:%M:%S %Y"]
+                    .iter()
+                    .find_map(|format| chrono::NaiveDateTime::parse_from_str(text, format).ok())
+                    .map(|at| at.and_utc())
+            })
+    }
+
+    /// The three forms, across years of days and the hours of a day, as written and in
+    /// capitals: read as chrono read them. Near misses of each part are refused by both.
+    #[test]
+    fn http_dates_read_by_hand_as_chrono_read_them() {
+        let mut at = DateTime::parse_from_rfc3339("1995-03-01T00:00:07Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        let mut read = 0;
+        // 1995 to 2066: two-digit years read in the century chrono's `%y` reads them in.
+        for _ in 0..2_000 {
+            for format in [
+                "%a, %d %b %Y %H:%M:%S GMT",
+                "%A, %d-%b-%y %H:%M:%S GMT",
+                "%a %b %e %H:%M:%S %Y",
+            ] {
+                let text = at.format(format).to_string();
+                for text in [text.clone(), text.to_ascii_uppercase()] {
+                    assert_eq!(http_date(&text), Some(at), "{text}");
+                    assert_eq!(chrono(&text), Some(at), "{text}");
+                    read += 1;
+                }
+                // A lower-case `gmt` too, which chrono's format parser took literally.
+                assert_eq!(http_date(&text.to_lowercase()), Some(at), "{text}");
+            }
+            at += Duration::seconds(86_400 * 13 + 3_607 * 5 + 11);
+        }
+        assert!(read > 10_000);
+        for text in [
+            "",
+            "Tue, 24 Nov 2026 10:02:00",
+            "Tue, 24 November 2026 10:02:00 GMT",
+            "Tue, 32 Nov 2026 10:02:00 GMT",
+            "Tue, 24 Nov 2026 24:02:00 GMT",
+            "Tue, 24 Foo 2026 10:02:00 GMT",
+            "Tus, 24 Nov 2026 10:02:00 GMT",
+            "Tuesday, 24-Nov-2026 10:02:00 GMT",
+            "Tuesday, 24-Nov-26 10:02:00",
+            "Tue Nov 24 10:02:00",
+            "2026-11-24T10:02:00Z",
+        ] {
+            assert_eq!(http_date(text), None, "{text}");
+            assert_eq!(chrono(text), None, "{text}");
+        }
+        // Shapes chrono took that are not HTTP dates (RFC 9110 §5.6.7): RFC 2822's looser
+        // forms, and an asctime date's year in two digits, read as AD 26.
+        for text in [
+            "Tue, 24 Nov 2026 10:02 GMT",
+            "24 Nov 2026 10:02:00 GMT",
+            "Tue, 24 Nov 2026 10:02:00 +0000",
+            "Tue, 24 Nov 26 10:02:00 GMT",
+            "Tue Nov 24 10:02:00 26",
+            "Tue,24 Nov 2026 10:02:00 GMT",
+        ] {
+            assert_eq!(http_date(text), None, "{text}");
+            assert!(chrono(text).is_some(), "{text}");
+        }
     }
 
     #[test]
