@@ -229,7 +229,7 @@ pub fn after_failure(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use chrono::TimeZone;
+    use chrono::{Datelike, TimeZone};
 
     fn response(status: u16, headers: &[(&str, &str)]) -> Result<HttpResponse, HttpError> {
         Ok(HttpResponse {
@@ -378,6 +378,14 @@ mod tests {
             at += Duration::seconds(86_400 * 13 + 3_607 * 5 + 11);
         }
         assert!(read > 10_000);
+        // Two-digit years: 70 is the first of the 1900s, 69 the last of the 2000s.
+        for (text, year) in [
+            ("Thursday, 01-Jan-70 00:00:00 GMT", 1970),
+            ("Tuesday, 31-Dec-69 23:59:59 GMT", 2069),
+        ] {
+            assert_eq!(http_date(text).map(|at| at.year()), Some(year), "{text}");
+            assert_eq!(chrono(text), http_date(text), "{text}");
+        }
         for text in [
             "",
             "Tue, 24 Nov 2026 10:02:00",
@@ -388,6 +396,7 @@ mod tests {
             "Tus, 24 Nov 2026 10:02:00 GMT",
             "Tuesday, 24-Nov-2026 10:02:00 GMT",
             "Tuesday, 24-Nov-26 10:02:00",
+            "Tuesday, 24-Nov-26 10:02:00 UTC",
             "Tue Nov 24 10:02:00",
             "2026-11-24T10:02:00Z",
         ] {
@@ -407,6 +416,13 @@ mod tests {
             assert_eq!(http_date(text), None, "{text}");
             assert!(chrono(text).is_some(), "{text}");
         }
+        // A day's name that is not the date's: chrono refused it; the date is read (the
+        // name is redundant, and RFC 9110 asks recipients to parse timestamps robustly).
+        assert_eq!(chrono("Wed, 24 Nov 2026 10:02:00 GMT"), None);
+        assert_eq!(
+            http_date("Wed, 24 Nov 2026 10:02:00 GMT"),
+            http_date("Tue, 24 Nov 2026 10:02:00 GMT")
+        );
     }
 
     #[test]
