@@ -435,6 +435,21 @@ fn run(cmd: &mut Command, what: &str) {
     );
 }
 
+/// Brings the worker's build up to date, once per test process (when it is, a look at file
+/// times). Left to `wrangler dev`'s own build command, a stale build compiles while the first
+/// test waits for its worker, and can outlast the start-up deadline.
+fn built_worker() {
+    static BUILT: std::sync::Once = std::sync::Once::new();
+    BUILT.call_once(|| {
+        run(
+            Command::new("bash")
+                .arg("scripts/build-worker.sh")
+                .current_dir(root()),
+            "building the worker",
+        )
+    });
+}
+
 fn wrangler_command(dir: &Path) -> Command {
     let mut cmd = Command::new(wrangler());
     cmd.current_dir(root())
@@ -521,6 +536,7 @@ impl TestWorker {
     }
 
     pub fn start_with(options: Options) -> TestWorker {
+        built_worker();
         let sim = Simulator::start(options.sim.clone(), "127.0.0.1:0".parse().unwrap())
             .expect("start the simulator");
         let dir = scratch_dir();
