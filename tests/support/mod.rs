@@ -13,6 +13,7 @@ use std::io::Read;
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use bluedart_sim::{SimConfig, Simulator};
@@ -435,19 +436,37 @@ fn run(cmd: &mut Command, what: &str) {
     );
 }
 
-/// Brings the worker's build up to date, once per test process (when it is, a look at file
-/// times). Left to `wrangler dev`'s own build command, a stale build compiles while the first
-/// test waits for its worker, and can outlast the start-up deadline.
-fn built_worker() {
-    static BUILT: std::sync::Once = std::sync::Once::new();
-    BUILT.call_once(|| {
-        run(
-            Command::new("bash")
-                .arg("scripts/build-worker.sh")
-                .current_dir(root()),
-            "building the worker",
-        )
+/// Brings a build up to date (`build-worker.sh` with `flag`), once per test process and build;
+/// when it is, that is a look at file times. Left to `wrangler dev`'s own build command, a
+/// stale build compiles while the first test waits for its worker, and can outlast the
+/// start-up deadline. A failed build fails every test that needs it, each with its output.
+fn built(flag: Option<&'static str>) {
+    static FULL: OnceLock<Result<(), String>> = OnceLock::new();
+    static CONTRACT: OnceLock<Result<(), String>> = OnceLock::new();
+    static FRONT: OnceLock<Result<(), String>> = OnceLock::new();
+    let cell = match flag {
+        None => &FULL,
+        Some("--store-contract") => &CONTRACT,
+        Some(_) => &FRONT,
+    };
+    let built = cell.get_or_init(|| {
+        let out = Command::new("bash")
+            .arg("scripts/build-worker.sh")
+            .args(flag)
+            .current_dir(root())
+            .output()
+            .map_err(|e| e.to_string())?;
+        out.status.success().then_some(()).ok_or_else(|| {
+            format!(
+                "{}\n{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            )
+        })
     });
+    if let Err(log) = built {
+        panic!("build-worker.sh {} failed:\n{log}", flag.unwrap_or(""));
+    }
 }
 
 fn wrangler_command(dir: &Path) -> Command {
@@ -536,7 +555,15 @@ impl TestWorker {
     }
 
     pub fn start_with(options: Options) -> TestWorker {
-        built_worker();
+        match options.front {
+            Front::None if options.store_contract => built(Some("--store-contract")),
+            Front::None => built(None),
+            Front::Alone | Front::Unbound => built(Some("--front")),
+            Front::WithFull => {
+                built(Some("--front"));
+                built(None);
+            }
+        }
         let sim = Simulator::start(options.sim.clone(), "127.0.0.1:0".parse().unwrap())
             .expect("start the simulator");
         let dir = scratch_dir();

@@ -139,10 +139,16 @@ fn http_date(text: &str) -> Option<DateTime<Utc>> {
         utc::month(month.as_bytes()).filter(|_| month.len() == 3)?,
         number(day).filter(|_| (1..=2).contains(&day.len()))?,
     )?;
-    let at = date.and_hms_opt(
+    // Second 60 is a leap second, kept as chrono keeps one.
+    let (second, nanos) = match utc::number(&[s1, s2])? {
+        60 => (59, 1_000_000_000),
+        second => (second, 0),
+    };
+    let at = date.and_hms_nano_opt(
         utc::number(&[h1, h2])?,
         utc::number(&[m1, m2])?,
-        utc::number(&[s1, s2])?,
+        second,
+        nanos,
     )?;
     Some(at.and_utc())
 }
@@ -378,6 +384,10 @@ mod tests {
             at += Duration::seconds(86_400 * 13 + 3_607 * 5 + 11);
         }
         assert!(read > 10_000);
+        // A leap second, as chrono read it.
+        let leap = "Wed, 31 Dec 2025 23:59:60 GMT";
+        assert!(http_date(leap).is_some());
+        assert_eq!(http_date(leap), chrono(leap));
         // Two-digit years: 70 is the first of the 1900s, 69 the last of the 2000s.
         for (text, year) in [
             ("Thursday, 01-Jan-70 00:00:00 GMT", 1970),
@@ -397,6 +407,9 @@ mod tests {
             "Tuesday, 24-Nov-2026 10:02:00 GMT",
             "Tuesday, 24-Nov-26 10:02:00",
             "Tuesday, 24-Nov-26 10:02:00 UTC",
+            "Tue, 99999999999 Nov 2026 10:02:00 GMT",
+            "Tue Nov 99999999999 10:02:00 2026",
+            "Tuesday, 24-Nov-99999999999 10:02:00 GMT",
             "Tue Nov 24 10:02:00",
             "2026-11-24T10:02:00Z",
         ] {
