@@ -5,7 +5,9 @@
 //! is what a cached track reads for every event. What `parse` accepts is what chrono's
 //! `DateTime::parse_from_rfc3339` accepts (tested against it), and what `write` writes.
 
-use chrono::{DateTime, Datelike, FixedOffset, NaiveDate, SecondsFormat, Timelike, Utc};
+use chrono::{
+    DateTime, Datelike, FixedOffset, NaiveDate, NaiveDateTime, SecondsFormat, Timelike, Utc,
+};
 use serde::Deserialize;
 use serde::de::{Deserializer, Error, Visitor};
 use std::fmt;
@@ -65,14 +67,25 @@ pub fn parse(text: &str) -> Option<DateTime<Utc>> {
     }
     let offset = sign * (hours * 3600 + minutes * 60) as i32;
     let date = NaiveDate::from_ymd_opt(year, number(&[*mo1, *mo2])?, number(&[*d1, *d2])?)?;
-    let (second, nanos) = match number(&[*s1, *s2])? {
+    let hms = [
+        number(&[*h1, *h2])?,
+        number(&[*mi1, *mi2])?,
+        number(&[*s1, *s2])?,
+    ];
+    let local = at_time(date, hms, nanos)?;
+    let utc = local.checked_sub_offset(FixedOffset::east_opt(offset)?)?;
+    Some(utc.and_utc())
+}
+
+/// `date` at `[hour, minute, second]` and `nanos`; second 60 is a leap second, kept as chrono
+/// keeps one (second 59 with a nanosecond count past a billion).
+pub fn at_time(date: NaiveDate, hms: [u32; 3], nanos: u32) -> Option<NaiveDateTime> {
+    let [hour, minute, second] = hms;
+    let (second, nanos) = match second {
         60 => (59, nanos + 1_000_000_000),
         second => (second, nanos),
     };
-    let local =
-        date.and_hms_nano_opt(number(&[*h1, *h2])?, number(&[*mi1, *mi2])?, second, nanos)?;
-    let utc = local.checked_sub_offset(FixedOffset::east_opt(offset)?)?;
-    Some(utc.and_utc())
+    date.and_hms_nano_opt(hour, minute, second, nanos)
 }
 
 /// A time's year and what follows it: four digits, or a sign and four or more digits for a

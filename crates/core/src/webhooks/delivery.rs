@@ -139,18 +139,12 @@ fn http_date(text: &str) -> Option<DateTime<Utc>> {
         utc::month(month.as_bytes()).filter(|_| month.len() == 3)?,
         number(day).filter(|_| (1..=2).contains(&day.len()))?,
     )?;
-    // Second 60 is a leap second, kept as chrono keeps one.
-    let (second, nanos) = match utc::number(&[s1, s2])? {
-        60 => (59, 1_000_000_000),
-        second => (second, 0),
-    };
-    let at = date.and_hms_nano_opt(
+    let hms = [
         utc::number(&[h1, h2])?,
         utc::number(&[m1, m2])?,
-        second,
-        nanos,
-    )?;
-    Some(at.and_utc())
+        utc::number(&[s1, s2])?,
+    ];
+    Some(utc::at_time(date, hms, 0)?.and_utc())
 }
 
 fn is_gmt(zone: &str) -> bool {
