@@ -10,6 +10,8 @@
 #                                      in wasm (POST /__bench-cpu, benches/runtime.rs), into build-bench/
 #   build-worker.sh --front            the customer worker (the customer routes; everything else
 #                                      handed to the full worker), into build-front/
+#   build-worker.sh --back-office      the full worker without the customer routes, as deployed
+#                                      behind the customer worker, into build-back/
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$ROOT"
@@ -20,12 +22,14 @@ if [ "${1:-}" = "--store-contract" ]; then
 elif [ "${1:-}" = "--bench-cpu" ]; then
   out="build-bench" features=(--features bench-cpu)
 elif [ "${1:-}" = "--front" ]; then
-  out="build-front" features=(--no-default-features)
+  out="build-front" features=(--no-default-features --features customer) config="front"
+elif [ "${1:-}" = "--back-office" ]; then
+  out="build-back" features=(--no-default-features --features full) config="back"
 fi
 stamp="$out/.built"
-# The customer worker's configuration comes from wrangler.toml, written anew every time.
-if [ "$out" = "build-front" ]; then
-  node scripts/front-config.mjs
+# The deployed workers' configurations come from wrangler.toml, written anew every time.
+if [ -n "${config:-}" ]; then
+  node scripts/worker-configs.mjs "$config"
 fi
 # .dev.vars.example is compiled in: production refuses its values; so is web/ (the tracking
 # page's styles and script, the widget, the catalogues).

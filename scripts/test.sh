@@ -15,8 +15,9 @@ log "cargo clippy (host)"
 cargo clippy --quiet --workspace --all-targets -- -D warnings
 log "cargo clippy (wasm32-unknown-unknown)"
 cargo clippy --quiet -p shipment-tracker --lib --target wasm32-unknown-unknown -- -D warnings
-log "cargo clippy (wasm32-unknown-unknown, the customer worker: no default features)"
-cargo clippy --quiet -p shipment-tracker --lib --target wasm32-unknown-unknown --no-default-features -- -D warnings
+log "cargo clippy (wasm32-unknown-unknown, the customer worker and the back office)"
+cargo clippy --quiet -p shipment-tracker --lib --target wasm32-unknown-unknown --no-default-features --features customer -- -D warnings
+cargo clippy --quiet -p shipment-tracker --lib --target wasm32-unknown-unknown --no-default-features --features full -- -D warnings
 
 log "OpenAPI: redocly lint (recommended rules), openapi.json up to date with openapi.yaml"
 redocly lint
@@ -25,8 +26,9 @@ node scripts/openapi-json.mjs --check
 bash scripts/build-worker.sh
 # The test build that runs the storage contract suite against D1 (tests/store_contract.rs).
 bash scripts/build-worker.sh --store-contract
-# The customer worker, which tests/front.rs runs in front of the full one.
+# The customer worker and the back office behind it, as tests/front.rs runs them.
 bash scripts/build-worker.sh --front
+bash scripts/build-worker.sh --back-office
 
 log "cargo test (unit, simulator and end-to-end)"
 results="$(mktemp)"

@@ -1,9 +1,10 @@
-//! End to end: the customer worker (`build-worker.sh --front`) in front of the full worker, as
-//! production runs them: the customer routes answered by the smaller build itself, every other
-//! request handed through the service binding FULL, both on the same local D1 and KV.
+//! End to end: the customer worker (`build-worker.sh --front`) in front of the full worker's
+//! back-office build (`build-worker.sh --back-office`), as production runs them: the customer
+//! routes answered by the smaller build itself, every other request handed through the service
+//! binding FULL, both on the same local D1 and KV.
 
 use bluedart_sim::{Endpoint, SimConfig};
-use e2e::{Front, Options, TestWorker, customer_token};
+use e2e::{Front, Options, TestWorker, customer_token, production_bundle, root};
 use serde_json::json;
 
 fn front(front: Front, options: Options) -> TestWorker {
@@ -150,4 +151,86 @@ fn without_its_binding_the_customer_worker_says_it_is_not_configured() {
             "{method} {path}"
         );
     }
+}
+
+/// The full worker as production deploys it behind the customer worker, alone: the admin
+/// routes, the contract, the cron and its queues' consumers all work; the customer routes are
+/// not in its build and answer 404 whatever the credentials (the customer worker answers them).
+#[test]
+fn the_back_office_build_runs_everything_but_the_customer_routes() {
+    let w = front(
+        Front::BackOfficeAlone,
+        Options {
+            vars: vec![("ENVIRONMENT", "production".into())],
+            ..Options::default()
+        },
+    );
+    w.ship("ORD-1", "cust-1", "81234567890");
+    let run = w.cron_run();
+    assert_eq!(run["status"], "completed", "{run}");
+    assert_eq!(run["succeeded"], 1, "{run}");
+    assert_eq!(w.sim.calls(Endpoint::Tracking).len(), 1);
+    let admin = w.admin("GET", "/api/admin/shipment/ORD-1/track", None);
+    assert_eq!(admin.status, 200, "{}", admin.body);
+    assert_ne!(
+        admin.json()["tracking"]["status"],
+        "Booked",
+        "{}",
+        admin.body
+    );
+    assert_eq!(w.get("/health").json(), json!({"status": "ok"}));
+    assert_eq!(w.get("/openapi.json").status, 200);
+
+    let token = customer_token("cust-1");
+    let bearer = format!("Bearer {token}");
+    for (method, path, headers) in [
+        (
+            "GET",
+            "/api/shipment/ORD-1/track".to_owned(),
+            vec![("Authorization", bearer.as_str())],
+        ),
+        (
+            "OPTIONS",
+            "/api/shipment/ORD-1/track".to_owned(),
+            vec![
+                ("Origin", "http://localhost:3000"),
+                ("Access-Control-Request-Method", "GET"),
+            ],
+        ),
+        ("GET", format!("/track/ORD-1?token={token}"), vec![]),
+        ("GET", "/widget.js".to_owned(), vec![]),
+    ] {
+        // Unchecked: the contract is the two workers', which answer these paths in front.
+        let answer = w.send(method, &path, &headers, None);
+        assert_eq!(answer.status, 404, "{method} {path}: {}", answer.body);
+        assert_eq!(answer.json()["code"], "NOT_FOUND", "{method} {path}");
+    }
+}
+
+/// `npm run deploy`'s two uploads, as `wrangler deploy --dry-run` makes them from the
+/// configurations the builds write: each bundles its own build; the back office keeps the
+/// static assets, the cron and the queue consumers (`-c` paths resolve beside the
+/// configuration); the customer worker has none of them and binds FULL.
+#[test]
+fn production_deploys_bundle_each_workers_own_build() {
+    let (back, wasm) = production_bundle("--back-office", "build-back");
+    assert!(wasm == std::fs::read(root().join("build-back/index_bg.wasm")).unwrap());
+    assert!(
+        back.contains("Read 2 files from the assets directory"),
+        "{back}"
+    );
+    let config = std::fs::read_to_string(root().join("build-back/wrangler.toml")).unwrap();
+    for table in [
+        "[env.production.triggers]",
+        "[[env.production.queues.consumers]]",
+    ] {
+        assert!(config.contains(table), "{table}");
+    }
+
+    let (front, wasm) = production_bundle("--front", "build-front");
+    assert!(wasm == std::fs::read(root().join("build-front/index_bg.wasm")).unwrap());
+    assert!(!front.contains("assets directory"), "{front}");
+    assert!(front.contains("env.FULL (shipment-tracker)"), "{front}");
+    let config = std::fs::read_to_string(root().join("build-front/wrangler.toml")).unwrap();
+    assert!(!config.contains("triggers]") && !config.contains("consumers]]"));
 }

@@ -135,8 +135,9 @@ pub struct Options {
 }
 
 /// Which workers answer: the full worker alone (the default), or the customer worker in front
-/// of it, or the customer worker with nothing behind its service binding, or without the
-/// binding at all.
+/// of it (as production deploys it, the back office's build), or the customer worker with
+/// nothing behind its service binding, or without the binding at all, or the back office's
+/// build with nothing in front of it.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Front {
     #[default]
@@ -144,6 +145,7 @@ pub enum Front {
     WithFull,
     Alone,
     Unbound,
+    BackOfficeAlone,
 }
 
 /// The customer worker's configuration, `build-worker.sh --front` writes it beside the build.
@@ -188,23 +190,44 @@ fn unbound_front_config(dir: &Path) -> PathBuf {
     path
 }
 
-/// The full worker's configuration when it runs behind the customer worker: the project's own,
-/// written into `dir/full/` with absolute paths beside a `.dev.vars` holding `dev_vars` (wrangler
-/// gives `--env-file` and `--var` to the first worker only; the others read the `.dev.vars`
-/// beside their configuration). Without `assets_bound`, its static assets have no binding.
-fn full_config(dir: &Path, dev_vars: &str, assets_bound: bool) -> PathBuf {
+/// Which build of the full worker a configuration runs.
+#[derive(Clone, Copy)]
+enum Build {
+    /// Every route (`build/`).
+    Full,
+    /// Without the customer routes, as deployed behind the customer worker (`build-back/`).
+    BackOffice,
+}
+
+/// The full worker's configuration when it runs behind the customer worker, or without its
+/// assets' binding: the project's own, written into `dir/full/` with absolute paths beside a
+/// `.dev.vars` holding `dev_vars` (wrangler gives `--env-file` and `--var` to the first worker
+/// only; the others read the `.dev.vars` beside their configuration). Without `assets_bound`,
+/// its static assets have no binding.
+fn full_config(dir: &Path, build: Build, dev_vars: &str, assets_bound: bool) -> PathBuf {
     let folder = dir.join("full");
     fs::create_dir_all(&folder).expect("create the full worker's folder");
     let root = root();
     let project = fs::read_to_string(root.join("wrangler.toml")).expect("read wrangler.toml");
     let at = |path: &str| root.join(path).display().to_string();
     let binding = if assets_bound { "ASSETS" } else { "NOT_ASSETS" };
+    let (main, command) = match build {
+        Build::Full => ("build/index.js", "bash scripts/build-worker.sh"),
+        Build::BackOffice => (
+            "build-back/index.js",
+            "bash scripts/build-worker.sh --back-office",
+        ),
+    };
     let config = rewritten(
         &project,
         &[
             (
                 "main = \"build/index.js\"",
-                format!("main = \"{}\"", at("build/index.js")),
+                format!("main = \"{}\"", at(main)),
+            ),
+            (
+                "command = \"bash scripts/build-worker.sh\"",
+                format!("command = \"{command}\""),
             ),
             ("binding = \"ASSETS\"", format!("binding = \"{binding}\"")),
             (
@@ -444,9 +467,11 @@ fn built(flag: Option<&'static str>) {
     static FULL: OnceLock<Result<(), String>> = OnceLock::new();
     static CONTRACT: OnceLock<Result<(), String>> = OnceLock::new();
     static FRONT: OnceLock<Result<(), String>> = OnceLock::new();
+    static BACK: OnceLock<Result<(), String>> = OnceLock::new();
     let cell = match flag {
         None => &FULL,
         Some("--store-contract") => &CONTRACT,
+        Some("--back-office") => &BACK,
         Some(_) => &FRONT,
     };
     let built = cell.get_or_init(|| {
@@ -467,6 +492,37 @@ fn built(flag: Option<&'static str>) {
     if let Err(log) = built {
         panic!("build-worker.sh {} failed:\n{log}", flag.unwrap_or(""));
     }
+}
+
+/// What `wrangler deploy --dry-run --env production` would upload with the production
+/// configuration that `build-worker.sh flag` writes into `folder` (`build-front`,
+/// `build-back`): wrangler's output, and the wasm it bundled.
+pub fn production_bundle(flag: &'static str, folder: &str) -> (String, Vec<u8>) {
+    built(Some(flag));
+    let dir = scratch_dir();
+    let out = dir.join("bundle");
+    let output = wrangler_command(&dir)
+        .args(["deploy", "--dry-run", "--env", "production", "--config"])
+        .arg(root().join(folder).join("wrangler.toml"))
+        .arg("--outdir")
+        .arg(&out)
+        .output()
+        .expect("run wrangler deploy --dry-run");
+    let log = format!(
+        "{}\n{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(output.status.success(), "the dry run failed:\n{log}");
+    let wasm: Vec<PathBuf> = fs::read_dir(&out)
+        .expect("read the bundle")
+        .map(|entry| entry.expect("a bundle entry").path())
+        .filter(|path| path.extension().is_some_and(|e| e == "wasm"))
+        .collect();
+    assert_eq!(wasm.len(), 1, "one wasm in the bundle: {wasm:?}\n{log}");
+    let bytes = fs::read(&wasm[0]).expect("read the bundled wasm");
+    let _ = fs::remove_dir_all(&dir);
+    (log, bytes)
 }
 
 fn wrangler_command(dir: &Path) -> Command {
@@ -561,8 +617,9 @@ impl TestWorker {
             Front::Alone | Front::Unbound => built(Some("--front")),
             Front::WithFull => {
                 built(Some("--front"));
-                built(None);
+                built(Some("--back-office"));
             }
+            Front::BackOfficeAlone => built(Some("--back-office")),
         }
         let sim = Simulator::start(options.sim.clone(), "127.0.0.1:0".parse().unwrap())
             .expect("start the simulator");
@@ -591,6 +648,7 @@ impl TestWorker {
             Front::None if options.unbound_assets => {
                 vec![full_config(
                     &dir,
+                    Build::Full,
                     &secrets(&options.sim, &options.secrets),
                     false,
                 )]
@@ -601,6 +659,12 @@ impl TestWorker {
                 .into_iter()
                 .collect(),
             Front::Alone => vec![front_config()],
+            Front::BackOfficeAlone => vec![full_config(
+                &dir,
+                Build::BackOffice,
+                &secrets(&options.sim, &options.secrets),
+                true,
+            )],
             Front::Unbound => vec![unbound_front_config(&dir)],
             Front::WithFull => {
                 // The same secrets and `[vars]` overrides for both.
@@ -608,7 +672,10 @@ impl TestWorker {
                 for (name, value) in &vars {
                     dev_vars.push_str(&format!("{name}={value}\n"));
                 }
-                vec![front_config(), full_config(&dir, &dev_vars, true)]
+                vec![
+                    front_config(),
+                    full_config(&dir, Build::BackOffice, &dev_vars, true),
+                ]
             }
         };
         let agent: ureq::Agent = ureq::Agent::config_builder()
@@ -689,7 +756,7 @@ impl TestWorker {
     }
 
     /// A request, its answer unchecked: for what the contract does not describe (a worker
-    /// missing its other half).
+    /// without its other half).
     pub fn send(
         &self,
         method: &str,

@@ -2,10 +2,11 @@
 //! typed request and response bodies, the mapping of domain errors to status and code, CORS and
 //! Cache-Control. The worker only turns its requests into `http::Request`s and back.
 
-// The customer worker's build (without `full`) compiles the back office's handlers without
-// calling them (the linker leaves them out); only the default build's dead code is a warning.
+// The customer worker's build (without `full`) and the back office's (without `customer`)
+// compile the other's handlers without calling them (the linker leaves them out); only the
+// default build's dead code is a warning.
 #![cfg_attr(
-    not(feature = "full"),
+    not(all(feature = "full", feature = "customer")),
     allow(dead_code, unused_imports, unused_variables)
 )]
 
@@ -224,10 +225,15 @@ where
     ) -> Result<Reply, ApiError> {
         Ok(match route {
             Route::Health => health(true).into(),
+            #[cfg(feature = "customer")]
             Route::CustomerPreflight => preflight().into(),
+            #[cfg(feature = "customer")]
             Route::CustomerTrack(id) => self.customer_track(&request, &id).await?.into(),
+            #[cfg(feature = "customer")]
             Route::TrackPage(id) => self.track_page(&request, &id).await.into(),
+            #[cfg(feature = "customer")]
             Route::Widget => page::widget_response(request.headers()).into(),
+            // Without `customer`, the back office's own match refuses the customer routes.
             #[cfg(feature = "full")]
             route => self.back_office(route, request).await?,
             // The customer worker is handed only its own paths.
@@ -243,7 +249,7 @@ where
         route: Route,
         request: http::Request<B>,
     ) -> Result<Reply, ApiError> {
-        if !matches!(route, Route::OpenApi | Route::CarrierPush) {
+        if route.is_admin() {
             self.admin(request.headers())?;
         }
         Ok(match route {
@@ -315,7 +321,8 @@ where
                 )
                 .into()
             }
-            // Answered by `dispatch`.
+            // Answered by `dispatch`; in the back office's build (without `customer`), by the
+            // customer worker in front of it: not found here, with credentials or without.
             Route::Health
             | Route::CustomerPreflight
             | Route::CustomerTrack(_)

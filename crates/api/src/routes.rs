@@ -32,6 +32,23 @@ pub enum Route {
     AdminWebhooks(WebhookRoute),
 }
 
+impl Route {
+    /// Whether only an admin's bearer token may call it.
+    pub fn is_admin(&self) -> bool {
+        matches!(
+            self,
+            Route::AdminTrack(_)
+                | Route::AdminSync(_)
+                | Route::AdminAwb(_)
+                | Route::AdminPutOrder(_)
+                | Route::AdminBulkOrders
+                | Route::AdminSyncRuns
+                | Route::AdminPush
+                | Route::AdminWebhooks(_)
+        )
+    }
+}
+
 /// The path's segments, after its leading `/`.
 fn segments(path: &str) -> Vec<&str> {
     path.strip_prefix('/').unwrap_or(path).split('/').collect()
@@ -195,7 +212,13 @@ mod tests {
                 .replace("{webhookId}", "ep_1")
                 .replace("{deliveryId}", "7");
             let method = Method::from_bytes(method.as_bytes()).unwrap();
-            assert!(route(&method, &path).is_ok(), "{method} {path}");
+            let routed = route(&method, &path).unwrap_or_else(|e| panic!("{method} {path}: {e:?}"));
+            // An admin's token is asked for exactly where the paths say admin.
+            assert_eq!(
+                routed.is_admin(),
+                path.starts_with("/api/admin/"),
+                "{method} {path}"
+            );
         }
         assert_eq!(route(&Method::GET, "/nope").unwrap_err().status, 404);
         assert_eq!(
