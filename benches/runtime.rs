@@ -2,7 +2,7 @@
 //! the same run, printed as a table and written to `bench-results/latest.md` (and `.json`).
 //!
 //! 1. Hot path: cached `GET …/track` (warm KV) under load through `wrangler dev`, answered as in
-//!    production by the customer worker (`build-worker.sh --front`, the full worker behind it
+//!    production by the customer worker (`build-worker.sh --front`, the back office behind it
 //!    filling the store), against the
 //!    KV-read floor (`benches/floor-worker`, `GET /kv`: one KV read, its bytes answered) on the
 //!    same workerd, the two alternating in short rounds (`paired`); the hello-world
@@ -14,8 +14,9 @@
 //! 3. CPU per synced shipment: a 50-waybill batch (`shipment_tracker::bench_cpu`) against its
 //!    floor, the same answer only tokenised, natively in this process and in wasm inside workerd
 //!    (the bench build's route), each pair timed in alternating rounds, the fastest kept.
-//! 4. Size: the gzip size of the customer worker's and the full worker's `.wasm` against the
-//!    hello-world's, built the same way, and the full worker's by crate (twiggy, `size.rs`).
+//! 4. Size: the gzip size of the customer worker's, the back office's and the full worker's
+//!    `.wasm` against the hello-world's, built the same way, and the full worker's by crate
+//!    (twiggy, `size.rs`).
 //! 5. Sync scale: N in-transit shipments (10,000) in local D1, the simulator adding 150 ms per
 //!    call, one cron firing and the local queues' consumers under the free plan's budgets;
 //!    against the one-call-per-waybill design, run on a sample and scaled to N. The busiest
@@ -557,15 +558,25 @@ fn main() {
     let mut raw = json!({});
 
     // Size: what a customer's isolate loads (the customer worker: the track route, the page,
-    // the widget), and the full worker (every route, the cron, the queues, webhooks).
+    // the widget), the back office production deploys behind it (the admin routes, the push,
+    // the cron, the queues, webhooks), and the full worker with every route (`npm run dev`, a
+    // single-worker deploy).
     let wasm = root().join("build/index_bg.wasm");
     let ours = size::gzip_size(&wasm);
     let front = size::gzip_size(&root().join("build-front/index_bg.wasm"));
+    let back = size::gzip_size(&root().join("build-back/index_bg.wasm"));
     let base = size::gzip_size(&root().join("benches/baseline-worker/build/index_bg.wasm"));
     let by_crate = size::by_crate(&wasm, &root().join("target/build-named.wasm"));
     for (name, bytes) in [
         ("wasm size, gzip (KiB): customer worker", front),
-        ("wasm size, gzip (KiB): full worker", ours),
+        (
+            "wasm size, gzip (KiB): back office (the full worker as deployed behind it)",
+            back,
+        ),
+        (
+            "wasm size, gzip (KiB): full worker, every route (development, a single-worker deploy)",
+            ours,
+        ),
     ] {
         rows.push(row(
             name,
@@ -591,6 +602,7 @@ fn main() {
         None,
     ));
     raw["size"] = json!({"oursGzipBytes": ours, "customerWorkerGzipBytes": front,
+        "backOfficeGzipBytes": back,
         "baselineGzipBytes": base, "assetsGzipBytes": assets});
 
     // Hot path and forceRefresh, each against its floor measured in this run under the same

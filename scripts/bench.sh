@@ -22,6 +22,7 @@ fi
 bash scripts/build-worker.sh
 bash scripts/build-worker.sh --bench-cpu
 bash scripts/build-worker.sh --front
+bash scripts/build-worker.sh --back-office
 log "building the hello-world and the floors (benches/baseline-worker, benches/floor-worker) the same way"
 (cd benches/baseline-worker && worker-build --release)
 (cd benches/floor-worker && worker-build --release)
