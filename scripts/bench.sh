@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # `npm run bench`: the benchmark harness (not part of `npm test`). Installs what it needs (wrk
-# and twiggy when missing), builds the tracking worker, the hello-world and the floors the same way
-# (release, wasm-opt on), then runs the benchmarks (CPU, runtime, size, sync scale), which print the
+# and twiggy when missing), builds the tracking worker (every route; the customer worker; the back
+# office; the bench build), the hello-world and the floors the same way (release, wasm-opt on), then runs the benchmarks (CPU, runtime, size, sync scale), which print the
 # report (with the wasm's size by crate, from twiggy) and write it to bench-results/.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"

@@ -16,7 +16,7 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$ROOT"
 
-out="build" features=()
+out="build" features=() config=""
 if [ "${1:-}" = "--store-contract" ]; then
   out="build-contract" features=(--features store-contract)
 elif [ "${1:-}" = "--bench-cpu" ]; then
@@ -28,7 +28,7 @@ elif [ "${1:-}" = "--back-office" ]; then
 fi
 stamp="$out/.built"
 # The deployed workers' configurations come from wrangler.toml, written anew every time.
-if [ -n "${config:-}" ]; then
+if [ -n "$config" ]; then
   node scripts/worker-configs.mjs "$config"
 fi
 # .dev.vars.example is compiled in: production refuses its values; so is web/ (the tracking

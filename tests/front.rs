@@ -155,7 +155,8 @@ fn without_its_binding_the_customer_worker_says_it_is_not_configured() {
 
 /// The full worker as production deploys it behind the customer worker, alone: the admin
 /// routes, the contract, the cron and its queues' consumers all work; the customer routes are
-/// not in its build and answer 404 whatever the credentials (the customer worker answers them).
+/// not in its build and their paths answer 404 whatever the request (the customer worker
+/// answers them): credentials or none, a bad id, another method, another site's origin.
 #[test]
 fn the_back_office_build_runs_everything_but_the_customer_routes() {
     let w = front(
@@ -199,6 +200,14 @@ fn the_back_office_build_runs_everything_but_the_customer_routes() {
         ),
         ("GET", format!("/track/ORD-1?token={token}"), vec![]),
         ("GET", "/widget.js".to_owned(), vec![]),
+        ("GET", "/api/shipment/bad%20id/track".to_owned(), vec![]),
+        ("DELETE", "/api/shipment/ORD-1/track".to_owned(), vec![]),
+        (
+            "GET",
+            "/api/shipment/ORD-1/track".to_owned(),
+            vec![("Origin", "https://elsewhere.example")],
+        ),
+        ("POST", "/widget.js".to_owned(), vec![]),
     ] {
         // Unchecked: the contract is the two workers', which answer these paths in front.
         let answer = w.send(method, &path, &headers, None);
@@ -213,13 +222,24 @@ fn the_back_office_build_runs_everything_but_the_customer_routes() {
 /// configuration); the customer worker has none of them and binds FULL.
 #[test]
 fn production_deploys_bundle_each_workers_own_build() {
+    // Each worker keeps its own name in every environment: the front deployed under the back
+    // office's name would replace it.
+    let names = |config: &str| -> Vec<String> {
+        config
+            .lines()
+            .filter_map(|line| line.trim().strip_prefix("name = "))
+            .map(|name| name.trim_matches('"').to_owned())
+            .collect()
+    };
     let (back, wasm) = production_bundle("--back-office", "build-back");
     assert!(wasm == std::fs::read(root().join("build-back/index_bg.wasm")).unwrap());
-    assert!(
-        back.contains("Read 2 files from the assets directory"),
-        "{back}"
+    let assets = format!(
+        "from the assets directory {}",
+        root().join("openapi/served").display()
     );
+    assert!(back.contains(&assets), "{back}");
     let config = std::fs::read_to_string(root().join("build-back/wrangler.toml")).unwrap();
+    assert_eq!(names(&config), ["shipment-tracker", "shipment-tracker"]);
     for table in [
         "[env.production.triggers]",
         "[[env.production.queues.consumers]]",
@@ -232,5 +252,9 @@ fn production_deploys_bundle_each_workers_own_build() {
     assert!(!front.contains("assets directory"), "{front}");
     assert!(front.contains("env.FULL (shipment-tracker)"), "{front}");
     let config = std::fs::read_to_string(root().join("build-front/wrangler.toml")).unwrap();
+    assert_eq!(
+        names(&config),
+        ["shipment-tracker-front", "shipment-tracker-front"]
+    );
     assert!(!config.contains("triggers]") && !config.contains("consumers]]"));
 }

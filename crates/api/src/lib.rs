@@ -41,7 +41,7 @@ use crate::requests::{
 use crate::responses::{
     admin_body, cached_track_response, order_view, sync_body, tagged, track_response,
 };
-use crate::routes::{Route, is_customer_path, route};
+use crate::routes::{Route, is_customer_path, is_customer_route_path, route};
 
 /// Secrets credentials are checked against (Worker secrets).
 pub struct Secrets {
@@ -163,6 +163,10 @@ where
         let method = request.method().clone();
         let path = request.uri().path().to_owned();
         let result = match self.push_route(&method, &path) {
+            // The customer worker in front of the back office answers these.
+            _ if !cfg!(feature = "customer") && is_customer_route_path(&path) => {
+                Err(ApiError::not_found())
+            }
             // Browsers from other sites are refused outright; calls without an Origin are not
             // cross-site and go through.
             Ok(_) if is_customer_path(&path) && origin.is_some() && allowed_origin.is_none() => {
@@ -321,8 +325,7 @@ where
                 )
                 .into()
             }
-            // Answered by `dispatch`; in the back office's build (without `customer`), by the
-            // customer worker in front of it: not found here, with credentials or without.
+            // Answered by `dispatch`, or refused by `handle` in the back office's build.
             Route::Health
             | Route::CustomerPreflight
             | Route::CustomerTrack(_)

@@ -33,19 +33,26 @@ pub enum Route {
 }
 
 impl Route {
-    /// Whether only an admin's bearer token may call it.
+    /// Whether only an admin's bearer token may call it. Every route is named, so that a new
+    /// one cannot be public by omission.
     pub fn is_admin(&self) -> bool {
-        matches!(
-            self,
+        match self {
             Route::AdminTrack(_)
-                | Route::AdminSync(_)
-                | Route::AdminAwb(_)
-                | Route::AdminPutOrder(_)
-                | Route::AdminBulkOrders
-                | Route::AdminSyncRuns
-                | Route::AdminPush
-                | Route::AdminWebhooks(_)
-        )
+            | Route::AdminSync(_)
+            | Route::AdminAwb(_)
+            | Route::AdminPutOrder(_)
+            | Route::AdminBulkOrders
+            | Route::AdminSyncRuns
+            | Route::AdminPush
+            | Route::AdminWebhooks(_) => true,
+            Route::Health
+            | Route::OpenApi
+            | Route::CustomerTrack(_)
+            | Route::CustomerPreflight
+            | Route::CarrierPush
+            | Route::TrackPage(_)
+            | Route::Widget => false,
+        }
     }
 }
 
@@ -61,12 +68,19 @@ pub fn is_customer_path(path: &str) -> bool {
 }
 
 /// Whether the customer worker (the build without the `full` feature) answers this path itself:
-/// health, the customer track, the tracking page and the widget. Every other path (the admin
-/// routes, Blue Dart's push, the contract) it hands to the full worker unread.
+/// health and the customer routes' paths. Every other path (the admin routes, Blue Dart's push,
+/// the contract) it hands to the full worker unread.
 pub fn is_front_path(path: &str) -> bool {
+    segments(path) == ["health"] || is_customer_route_path(path)
+}
+
+/// The customer routes' paths, whatever the method or order id: the customer track, the
+/// tracking page and the widget. The back office's build (without the `customer` feature)
+/// answers them 404, before anything else is checked.
+pub fn is_customer_route_path(path: &str) -> bool {
     matches!(
         segments(path).as_slice(),
-        ["health"] | ["widget.js"] | ["track", _] | ["api", "shipment", _, "track"]
+        ["widget.js"] | ["track", _] | ["api", "shipment", _, "track"]
     )
 }
 
@@ -201,6 +215,12 @@ mod tests {
             "/healthz",
         ] {
             assert!(!is_front_path(elsewhere), "{elsewhere}");
+            assert!(!is_customer_route_path(elsewhere), "{elsewhere}");
+        }
+        // The back office refuses what the front answers, but health.
+        for template in front {
+            let path = template.replace("{orderId}", "ORD-1");
+            assert_eq!(is_customer_route_path(&path), path != "/health", "{path}");
         }
     }
 
