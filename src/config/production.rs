@@ -24,22 +24,35 @@ pub const BLUEDART_SECRETS: [&str; 4] = [
     "BLUEDART_LICENCE_KEY",
 ];
 
-/// Which worker checks its secrets. The customer worker (`build-worker.sh --front`) answers no
-/// admin route and no push, so it is given, and needs, neither `ADMIN_TOKEN` nor
-/// `BLUEDART_PUSH_TOKEN`.
+/// Which worker checks its secrets: each is given, and needs, only the secrets of the routes
+/// it answers. The customer worker (`build-worker.sh --front`) answers no admin route and no
+/// push, so neither `ADMIN_TOKEN` nor `BLUEDART_PUSH_TOKEN`; the back office
+/// (`build-worker.sh --back-office`) checks no customer's token or link, so neither
+/// `CUSTOMER_TOKEN_SECRET` nor `TRACKING_LINK_SECRET`. The build with every route needs all.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Role {
     Full,
     Customer,
+    BackOffice,
 }
 
 impl Role {
     /// This build's.
-    pub const THIS: Role = if cfg!(feature = "full") {
-        Role::Full
-    } else {
-        Role::Customer
+    pub const THIS: Role = match (cfg!(feature = "full"), cfg!(feature = "customer")) {
+        (true, true) => Role::Full,
+        (true, false) => Role::BackOffice,
+        (false, _) => Role::Customer,
     };
+
+    /// Whether it answers the admin routes and Blue Dart's push.
+    fn serves_back_office(self) -> bool {
+        matches!(self, Role::Full | Role::BackOffice)
+    }
+
+    /// Whether it answers customers' tokens and signed links.
+    fn serves_customers(self) -> bool {
+        matches!(self, Role::Full | Role::Customer)
+    }
 }
 
 /// The values `.dev.vars.example` gives each secret: known to everyone, so never fit for
@@ -79,11 +92,12 @@ fn is_loopback(url: &str) -> bool {
 ///
 /// - Blue Dart's base URL must be `https://` (credentials and the licence key travel with every
 ///   call), unless it is a loopback address, i.e. the simulator in a local rehearsal;
-/// - `ADMIN_TOKEN` (the full worker's only), `CUSTOMER_TOKEN_SECRET` and `TRACKING_LINK_SECRET`
-///   must have at least [`MIN_SECRET_BYTES`] bytes and differ from `.dev.vars.example`;
+/// - `ADMIN_TOKEN` (where admin routes are answered), `CUSTOMER_TOKEN_SECRET` and
+///   `TRACKING_LINK_SECRET` (where customer routes are) must have at least [`MIN_SECRET_BYTES`]
+///   bytes and differ from `.dev.vars.example`;
 /// - Blue Dart's credentials must be set and, unless the base URL is loopback, differ from
 ///   `.dev.vars.example`;
-/// - `BLUEDART_PUSH_TOKEN`, when set on the full worker, must have at least
+/// - `BLUEDART_PUSH_TOKEN`, when set where the push is answered, must have at least
 ///   [`MIN_SECRET_BYTES`] bytes and differ from `.dev.vars.example`.
 pub fn production_problems(
     role: Role,
@@ -102,7 +116,12 @@ pub fn production_problems(
     let is_example =
         |name: &str, value: &str| examples.iter().any(|(k, v)| *k == name && *v == value);
     for name in OWN_SECRETS {
-        if name == "ADMIN_TOKEN" && role == Role::Customer {
+        let needed = if name == "ADMIN_TOKEN" {
+            role.serves_back_office()
+        } else {
+            role.serves_customers()
+        };
+        if !needed {
             continue;
         }
         let value = secret(name);
@@ -123,9 +142,10 @@ pub fn production_problems(
             problems.push(format!("{name} is the value from .dev.vars.example"));
         }
     }
-    let push = match role {
-        Role::Full => secret(PUSH_SECRET),
-        Role::Customer => String::new(),
+    let push = if role.serves_back_office() {
+        secret(PUSH_SECRET)
+    } else {
+        String::new()
     };
     if !push.is_empty() {
         if push.len() < MIN_SECRET_BYTES {
@@ -165,6 +185,45 @@ mod tests {
             assert!(
                 examples.iter().any(|(k, _)| k == name),
                 "{name} is in .dev.vars.example"
+            );
+        }
+    }
+
+    /// The back office needs neither customer secret, whatever they are, and every other
+    /// secret as the full worker does.
+    #[test]
+    fn the_back_office_needs_no_customer_secret() {
+        let config = production("https://apigateway.bluedart.com");
+        let back_office = |name: &str| match name {
+            "CUSTOMER_TOKEN_SECRET" => String::new(),
+            "TRACKING_LINK_SECRET" => "short".into(),
+            other => strong(other),
+        };
+        assert_eq!(
+            production_problems(Role::BackOffice, &config, back_office),
+            Vec::<String>::new()
+        );
+        assert_eq!(
+            production_problems(Role::Full, &config, back_office),
+            [
+                "CUSTOMER_TOKEN_SECRET must be at least 32 bytes (it has 0)",
+                "TRACKING_LINK_SECRET must be at least 32 bytes (it has 5)"
+            ]
+        );
+        for (name, weak) in [("ADMIN_TOKEN", ""), (PUSH_SECRET, "short")] {
+            let weak_secret = |asked: &str| {
+                if asked == name {
+                    weak.to_owned()
+                } else {
+                    back_office(asked)
+                }
+            };
+            assert_eq!(
+                production_problems(Role::BackOffice, &config, weak_secret),
+                [format!(
+                    "{name} must be at least 32 bytes (it has {})",
+                    weak.len()
+                )]
             );
         }
     }
