@@ -6,17 +6,14 @@ use serde::Deserialize;
 use tracking_core::ports::{DueShipment, StoreError, SyncStore};
 use tracking_core::rules::merge::OrderSync;
 use tracking_core::webhooks::WebhookEvent;
-use wasm_bindgen::JsValue;
 use worker::D1PreparedStatement;
 
 use super::{D1Store, ids_json, number, opt_text, parse_time, text, time};
 use d1_rows::sync_params;
 use tracking_core::model::iso;
 
-/// The version moves when the plan says the tracking changed, and also when the row's tracked
-/// columns differ from what is written (`OrderSync::rewrites_tracking`): a plan made from an
-/// older read (a sync that read before a refresh saved) may think nothing changed while it
-/// writes older values back.
+/// The version moves when the plan says the tracking changed (the batch's first statement,
+/// [`GUARD_VERSIONS`], has checked that every plan was made from the version the row has).
 const UPDATE_SYNCED_ORDERS: &str = "UPDATE orders SET \
     shipping_status = json_extract(j.value, '$.ss'), order_status = json_extract(j.value, '$.os'), \
     expected_delivery_date = json_extract(j.value, '$.ed'), last_synced_at = json_extract(j.value, '$.t'), \
@@ -24,11 +21,7 @@ const UPDATE_SYNCED_ORDERS: &str = "UPDATE orders SET \
     next_check_at = json_extract(j.value, '$.nc'), last_progress_at = json_extract(j.value, '$.lp'), \
     polling_stopped_at = json_extract(j.value, '$.ps'), enqueued_at = NULL, \
     kv_cached_until = COALESCE(json_extract(j.value, '$.kh'), kv_cached_until), \
-    version = version + CASE WHEN json_extract(j.value, '$.v') = 1 \
-      OR orders.shipping_status IS NOT json_extract(j.value, '$.ss') \
-      OR orders.order_status IS NOT json_extract(j.value, '$.os') \
-      OR orders.expected_delivery_date IS NOT json_extract(j.value, '$.ed') \
-      OR orders.polling_stopped_at IS NOT json_extract(j.value, '$.ps') THEN 1 ELSE 0 END \
+    version = version + json_extract(j.value, '$.v') \
     FROM json_each(?1) AS j WHERE orders.id = json_extract(j.value, '$.id')";
 
 const UPSERT_RESPONSES: &str = "INSERT INTO carrier_responses (order_id, fetched_at, http_status, body, truncated) \
@@ -37,19 +30,26 @@ const UPSERT_RESPONSES: &str = "INSERT INTO carrier_responses (order_id, fetched
     ON CONFLICT (order_id) DO UPDATE SET fetched_at = excluded.fetched_at, \
       http_status = excluded.http_status, body = excluded.body, truncated = excluded.truncated";
 
-/// Refuses (see migration 0008) a save whose order is no longer at version `?2`.
-const GUARD_VERSION: &str = "INSERT INTO stale_saves (order_id) \
-    SELECT id FROM orders WHERE id = ?1 AND version != ?2";
+/// Refuses (see migration 0008) a save with an order no longer at the version its sync was
+/// planned from; reads the same rows as [`UPDATE_SYNCED_ORDERS`].
+const GUARD_VERSIONS: &str = "INSERT INTO stale_saves (order_id) \
+    SELECT orders.id FROM orders, json_each(?1) AS j \
+    WHERE orders.id = json_extract(j.value, '$.id') AND orders.version != json_extract(j.value, '$.fv')";
 
-/// What D1's error says when [`GUARD_VERSION`] trips its constraint.
+/// What D1's error says when [`GUARD_VERSIONS`] trips its constraint.
 const STALE_SAVE: &str = "CHECK constraint failed: stale_save";
 
 impl D1Store {
-    /// The statements of the syncs' writes, skipping empty ones.
+    /// The statements of the syncs' writes, skipping empty ones, behind the check of the
+    /// versions they were planned from.
     fn sync_statements(&self, syncs: &[OrderSync]) -> Result<Vec<D1PreparedStatement>, StoreError> {
         let params = sync_params(syncs);
-        let mut statements =
-            self.event_statements(params.events.as_deref(), params.latest.as_deref())?;
+        let mut statements = Vec::new();
+        if let Some(orders) = &params.orders {
+            statements.push(self.statement(GUARD_VERSIONS, &[text(orders)])?);
+        }
+        statements
+            .extend(self.event_statements(params.events.as_deref(), params.latest.as_deref())?);
         if let Some(orders) = &params.orders {
             statements.push(self.statement(UPDATE_SYNCED_ORDERS, &[text(orders)])?);
         }
@@ -114,24 +114,8 @@ impl SyncStore for D1Store {
         syncs: &[OrderSync],
         messages: &[WebhookEvent],
         now: DateTime<Utc>,
-    ) -> Result<(), StoreError> {
-        let statements = self.sync_statements(syncs)?;
-        self.batch_with_messages(statements, messages, now).await
-    }
-
-    async fn save_sync_from(
-        &self,
-        sync: &OrderSync,
-        version: u64,
-        messages: &[WebhookEvent],
-        now: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
-        let guard = self.statement(
-            GUARD_VERSION,
-            &[text(&sync.order_id), JsValue::from_f64(version as f64)],
-        )?;
-        let mut statements = vec![guard];
-        statements.extend(self.sync_statements(std::slice::from_ref(sync))?);
+        let statements = self.sync_statements(syncs)?;
         match self.batch_with_messages(statements, messages, now).await {
             Ok(()) => Ok(true),
             Err(e) if e.0.contains(STALE_SAVE) => Ok(false),

@@ -196,26 +196,21 @@ pub trait SyncStore {
         retake_before: DateTime<Utc>,
         limit: usize,
     ) -> Result<Vec<DueShipment>, StoreError>;
-    /// Clears the enqueued mark of shipments whose messages could not be sent.
+    /// Clears the enqueued mark of shipments whose messages could not be sent, or whose sync
+    /// was left to a change made meanwhile.
     async fn release(&self, order_ids: &[String]) -> Result<(), StoreError>;
     /// Carries out the syncs of several orders (clearing their enqueued marks) and records the
     /// webhook `messages` of the status changes they make, in one transaction: the messages
     /// whose ids are new, each with a pending delivery (created at `now`) to every enabled
     /// endpoint that asked for its type; a message recorded before (a re-sync, a redelivered
     /// queue message) changes nothing.
+    ///
+    /// All of it only if every order is still at the version its sync was planned from
+    /// ([`OrderSync::from_version`]; an order no longer stored does not count). `false`: one
+    /// has moved on, and nothing was written.
     async fn save_syncs(
         &self,
         syncs: &[OrderSync],
-        messages: &[WebhookEvent],
-        now: DateTime<Utc>,
-    ) -> Result<(), StoreError>;
-    /// [`Self::save_syncs`] of one order's sync planned from a copy of the order at `version`
-    /// (KV's), carried out only if the order is still at that version. `false`: it has moved
-    /// on, and nothing was written.
-    async fn save_sync_from(
-        &self,
-        sync: &OrderSync,
-        version: u64,
         messages: &[WebhookEvent],
         now: DateTime<Utc>,
     ) -> Result<bool, StoreError>;

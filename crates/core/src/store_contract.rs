@@ -162,7 +162,31 @@ fn sync(id: &str, synced_at: DateTime<Utc>) -> OrderSync {
         polling_stopped_at: None,
         kv_held_until: None,
         moves_version: false,
+        from_version: 0,
     }
+}
+
+/// Saves `syncs` as the service plans them, from the orders as stored now (their versions read
+/// first); the save must be carried out.
+async fn save_planned<S: Store>(
+    store: &S,
+    syncs: &[OrderSync],
+    messages: &[WebhookEvent],
+    now: DateTime<Utc>,
+) -> Outcome {
+    let mut planned = Vec::with_capacity(syncs.len());
+    for sync in syncs {
+        let stored = store.snapshot(&sync.order_id).await.map_err(io)?;
+        planned.push(OrderSync {
+            from_version: stored.map_or(0, |s| s.order.version),
+            ..sync.clone()
+        });
+    }
+    let done = store
+        .save_syncs(&planned, messages, now)
+        .await
+        .map_err(io)?;
+    same("the save carried out", done, true)
 }
 
 async fn new_orders<S: Store>(store: &S) -> Outcome {
@@ -376,7 +400,7 @@ async fn due_fixture<S: Store>(store: &S) -> Outcome {
             ..sync("ORD-DONE", at(-200))
         },
     ];
-    store.save_syncs(&syncs, &[], at(0)).await.map_err(io)
+    save_planned(store, &syncs, &[], at(0)).await
 }
 
 fn taken(due: Vec<DueShipment>) -> Vec<String> {
@@ -468,10 +492,7 @@ async fn saved_fields<S: Store>(store: &S) -> Outcome {
         }),
         ..sync("ORD-B", at(5))
     };
-    store
-        .save_syncs(&[saved, whole_sync], &[], at(0))
-        .await
-        .map_err(io)?;
+    save_planned(store, &[saved, whole_sync], &[], at(0)).await?;
     let b = store
         .carrier_response("ORD-B")
         .await
@@ -508,8 +529,9 @@ async fn saved_fields<S: Store>(store: &S) -> Outcome {
     same("raw truncated", raw.truncated, true)
 }
 
-/// Versions move with intake, attaches and syncs that change the tracking, and a save planned
-/// from a version the order has left writes nothing, its webhook messages included.
+/// Versions move with intake, attaches and syncs that change the tracking, and a batch with a
+/// save planned from a version its order has left writes nothing, its other orders and webhook
+/// messages included.
 async fn versioned_saves<S: Store>(store: &S) -> Outcome {
     let version = |id: &'static str| async move { order(store, id).await.map(|o| o.version) };
     put(store, "ORD-A", None, at(0)).await?;
@@ -526,10 +548,7 @@ async fn versioned_saves<S: Store>(store: &S) -> Outcome {
         .await
         .map_err(io)?;
     same("after an attach", version("ORD-A").await?, 3)?;
-    store
-        .save_syncs(&[sync("ORD-A", at(3))], &[], at(3))
-        .await
-        .map_err(io)?;
+    save_planned(store, &[sync("ORD-A", at(3))], &[], at(3)).await?;
     store
         .record_sync_error(&ids(&["ORD-A"]), "timeout", Some(at(60)))
         .await
@@ -539,28 +558,23 @@ async fn versioned_saves<S: Store>(store: &S) -> Outcome {
         version("ORD-A").await?,
         3,
     )?;
-    // A plan made from an older read says nothing changed, but writes a status the row no
-    // longer has: the version still moves.
-    let stale = OrderSync {
+    let moving = OrderSync {
         order_status: "Processing".into(),
+        moves_version: true,
         ..sync("ORD-A", at(4))
     };
-    store.save_syncs(&[stale], &[], at(4)).await.map_err(io)?;
+    save_planned(store, &[moving], &[], at(4)).await?;
     same(
-        "after a sync that writes an older status",
+        "after a sync that changes the tracking",
         version("ORD-A").await?,
         4,
     )?;
-    store
-        .save_syncs(&[sync("ORD-A", at(4))], &[], at(4))
-        .await
-        .map_err(io)?;
-    same("after one that writes it back", version("ORD-A").await?, 5)?;
     let changed = crate::webhooks::STATUS_CHANGED;
     store
         .create_endpoint(&endpoint("ep_a", &[changed], true))
         .await
         .map_err(io)?;
+    put(store, "ORD-B", None, at(4)).await?;
     let hub = scan("100000001", "S/002", Status::InTransit, at(4));
     let news = OrderSync {
         events: vec![hub.clone()],
@@ -569,32 +583,70 @@ async fn versioned_saves<S: Store>(store: &S) -> Outcome {
         moves_version: true,
         ..sync("ORD-A", at(5))
     };
+    let other = OrderSync {
+        order_status: "Delivered".into(),
+        moves_version: true,
+        from_version: 1,
+        ..sync("ORD-B", at(5))
+    };
     let messages = [message("msg_1", changed, "ORD-A", 0)];
+    // One order of the batch planned from a version it has left: nothing of the batch is
+    // written, the other order and the messages included.
     same(
-        "a save from version 4",
+        "a batch with a save from version 3",
         store
-            .save_sync_from(&news, 4, &messages, at(5))
+            .save_syncs(
+                &[
+                    OrderSync {
+                        from_version: 3,
+                        ..news.clone()
+                    },
+                    other.clone(),
+                ],
+                &messages,
+                at(5),
+            )
             .await
             .map_err(io)?,
         false,
     )?;
     let kept = store.snapshot("ORD-A").await.map_err(io)?.unwrap();
     same("its events", kept.events.len(), 1)?;
-    same("its order", kept.order.order_status.as_str(), "Shipped")?;
-    same("its version", kept.order.version, 5)?;
+    same("its order", kept.order.order_status.as_str(), "Processing")?;
+    same("its version", kept.order.version, 4)?;
+    same(
+        "the other order",
+        order(store, "ORD-B").await?.order_status,
+        "Processing".to_owned(),
+    )?;
     same("its messages", delivered_to(store, "ep_a").await?, vec![])?;
     same(
-        "a save from version 5",
+        "the batch from versions 4 and 1",
         store
-            .save_sync_from(&news, 5, &messages, at(5))
+            .save_syncs(
+                &[
+                    OrderSync {
+                        from_version: 4,
+                        ..news.clone()
+                    },
+                    other,
+                ],
+                &messages,
+                at(5),
+            )
             .await
             .map_err(io)?,
         true,
     )?;
+    same(
+        "the other order",
+        order(store, "ORD-B").await?.order_status,
+        "Delivered".to_owned(),
+    )?;
     let saved = store.snapshot("ORD-A").await.map_err(io)?.unwrap();
     same("its latest", saved.latest, Some(hub))?;
     same("its order", saved.order.order_status.as_str(), "Delivered")?;
-    same("its version", saved.order.version, 6)?;
+    same("its version", saved.order.version, 5)?;
     let delivered = delivered_to(store, "ep_a").await?;
     same(
         "its messages",
@@ -622,14 +674,14 @@ async fn saved_events<S: Store>(store: &S) -> Outcome {
         latest: Some(hub.clone()),
         ..sync("ORD-A", at(100))
     };
-    store.save_syncs(&[first], &[], at(0)).await.map_err(io)?;
+    save_planned(store, &[first], &[], at(0)).await?;
     // A redelivered answer brings `hub` again, with one new scan.
     let second = OrderSync {
         events: vec![hub.clone(), out.clone()],
         latest: Some(out.clone()),
         ..sync("ORD-A", at(160))
     };
-    store.save_syncs(&[second], &[], at(0)).await.map_err(io)?;
+    save_planned(store, &[second], &[], at(0)).await?;
     let snapshot = store.snapshot("ORD-A").await.map_err(io)?.unwrap();
     let booked = TrackingEvent::booked("100000001", at(0));
     same(
@@ -638,10 +690,7 @@ async fn saved_events<S: Store>(store: &S) -> Outcome {
         vec![booked, picked, hub, out.clone()],
     )?;
     same("latest", snapshot.latest, Some(out.clone()))?;
-    store
-        .save_syncs(&[sync("ORD-A", at(200))], &[], at(0))
-        .await
-        .map_err(io)?;
+    save_planned(store, &[sync("ORD-A", at(200))], &[], at(0)).await?;
     let kept = store.snapshot("ORD-A").await.map_err(io)?.unwrap();
     same(
         "latest left alone by a sync without one",
@@ -677,10 +726,7 @@ async fn sync_errors<S: Store>(store: &S) -> Outcome {
         store.backlog().await.map_err(io)?.0,
         0,
     )?;
-    store
-        .save_syncs(&[sync("ORD-A", at(130))], &[], at(0))
-        .await
-        .map_err(io)?;
+    save_planned(store, &[sync("ORD-A", at(130))], &[], at(0)).await?;
     same(
         "error cleared by a sync",
         order(store, "ORD-A").await?.last_sync_error,
@@ -953,10 +999,7 @@ async fn kv_held<S: Store>(store: &S) -> Outcome {
         kv_held_until: Some(at(90)),
         ..sync("ORD-C", at(61))
     };
-    store
-        .save_syncs(&[noted, sync("ORD-A", at(61))], &[], at(61))
-        .await
-        .map_err(io)?;
+    save_planned(store, &[noted, sync("ORD-A", at(61))], &[], at(61)).await?;
     store
         .note_cached(&ids(&["ORD-B"]), at(80))
         .await
@@ -964,10 +1007,7 @@ async fn kv_held<S: Store>(store: &S) -> Outcome {
     let mut held = store.held_in_kv(&all, at(70)).await.map_err(io)?;
     held.sort();
     same("noted by the save", held, ids(&["ORD-B", "ORD-C"]))?;
-    store
-        .save_syncs(&[sync("ORD-C", at(62))], &[], at(62))
-        .await
-        .map_err(io)?;
+    save_planned(store, &[sync("ORD-C", at(62))], &[], at(62)).await?;
     same(
         "kept by a save without a note",
         store
@@ -1171,10 +1211,7 @@ async fn webhook_messages<S: Store>(store: &S) -> Outcome {
         message("msg_2", "shipment.delivered", "ORD-1", 0),
     ];
     // Recorded with the sync that saves the change, in its transaction.
-    store
-        .save_syncs(&[sync("ORD-1", at(1))], &batch, at(1))
-        .await
-        .map_err(io)?;
+    save_planned(store, &[sync("ORD-1", at(1))], &batch, at(1)).await?;
     same(
         "the sync saved with them",
         store
@@ -1189,10 +1226,7 @@ async fn webhook_messages<S: Store>(store: &S) -> Outcome {
         .create_endpoint(&endpoint("ep_d", &[changed], true))
         .await
         .map_err(io)?;
-    store
-        .save_syncs(&[sync("ORD-1", at(2))], &batch, at(2))
-        .await
-        .map_err(io)?;
+    save_planned(store, &[sync("ORD-1", at(2))], &batch, at(2)).await?;
     let names = |list: Vec<(i64, String)>| list.into_iter().map(|(_, m)| m).collect::<Vec<_>>();
     same(
         "to a",
@@ -1422,18 +1456,17 @@ async fn webhook_order<S: Store>(store: &S) -> Outcome {
         .create_endpoint(&endpoint("ep_a", &[changed], true))
         .await
         .map_err(io)?;
-    store
-        .save_syncs(
-            &[],
-            &[
-                message("msg_2", changed, "ORD-1", 60),
-                message("msg_1", changed, "ORD-1", 0),
-                message("msg_3", changed, "ORD-2", 120),
-            ],
-            at(1),
-        )
-        .await
-        .map_err(io)?;
+    save_planned(
+        store,
+        &[],
+        &[
+            message("msg_2", changed, "ORD-1", 60),
+            message("msg_1", changed, "ORD-1", 0),
+            message("msg_3", changed, "ORD-2", 120),
+        ],
+        at(1),
+    )
+    .await?;
     let list = delivered_to(store, "ep_a").await?;
     let id = |m: &str| {
         list.iter()

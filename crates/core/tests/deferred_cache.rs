@@ -57,7 +57,7 @@ fn the_answer_waits_for_the_save_only_and_kv_follows_it() {
     let deferred = Deferred::default();
     let live = refresh(&w, &deferred);
     assert_ne!(live.latest, booked.latest, "the carrier had news");
-    assert_eq!(w.store.count("save_sync_from"), 1);
+    assert_eq!(w.store.count("save_syncs"), 1);
     // Before the answer: no KV write; the save itself noted that KV will hold the snapshot.
     assert_eq!(w.kv.writes.get(), writes);
     assert_eq!(held(&w), ["ORD-1"]);

@@ -247,7 +247,7 @@ fn a_refresh_that_wins_the_claim_goes_live_with_no_d1_read() {
     // write after the save.
     assert_eq!(
         d1_calls(&w)[before.len()..],
-        ["claim_refresh", "save_sync_from"]
+        ["claim_refresh", "save_syncs"]
     );
 }
 

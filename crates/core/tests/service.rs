@@ -128,7 +128,7 @@ fn a_refresh_calls_the_carrier_while_it_writes_its_claim_key_and_reads_no_d1() {
         [vec!["81234567890".to_owned()]]
     );
     assert_eq!(w.store.count("snapshots"), reads, "no D1 read");
-    assert_eq!(w.store.count("save_sync_from"), 1);
+    assert_eq!(w.store.count("save_syncs"), 1);
     assert_eq!(w.store.order("ORD-1").unwrap(), snapshot.order);
 }
 
@@ -163,7 +163,7 @@ fn a_refresh_whose_kv_copy_is_behind_merges_into_d1s_state() {
     assert_eq!(stored.order_status, "Cancelled");
     assert_eq!(stored.version, moved_to + 1, "the news moved it once");
     assert_eq!(stored, snapshot.order);
-    assert_eq!(w.store.count("save_sync_from"), 2);
+    assert_eq!(w.store.count("save_syncs"), 2);
     assert_eq!(w.carrier.tracked.borrow().len(), 1, "one carrier call");
 }
 
@@ -193,7 +193,7 @@ fn a_kv_copy_from_before_versions_is_not_taken_for_d1s_state() {
     let (_, source) =
         tracking(block_on(w.service().track("ORD-1", &customer("cust-1"), true)).unwrap());
     assert_eq!(source, Source::Live);
-    assert_eq!(w.store.count("save_sync_from"), 2);
+    assert_eq!(w.store.count("save_syncs"), 2);
     assert_eq!(w.store.count("snapshots"), reads + 1);
 }
 
@@ -645,4 +645,56 @@ fn an_imported_order_with_a_waybill_has_no_cached_tracking() {
         tracking(block_on(w.service().track("ORD-1", &customer("cust-1"), true)).unwrap());
     assert_eq!(snapshot.latest, None);
     assert!(matches!(source, Source::LiveFailed(_)));
+}
+
+/// The carrier's answer about `shipment`, a simulator shipment, as Blue Dart would send it.
+fn reply_about(shipment: &bluedart_sim::Shipment) -> TrackingReply {
+    let xml = bluedart_sim::xml::shipment_data(&[shipment], true);
+    let parsed = parse_tracking(&xml).unwrap();
+    TrackingReply {
+        http_status: 200,
+        updates: vec![(
+            shipment.waybill.clone(),
+            update_for(&shipment.waybill, &parsed),
+        )],
+    }
+}
+
+/// An admin's sync that read the order before a customer's refresh saved it (the refresh ran
+/// while the sync's call waited) leaves the order to the refresh: the sync's older answer (in
+/// transit) is not written over the refresh's newer one (out for delivery), and the sync
+/// answers what is stored.
+#[test]
+fn a_sync_that_read_before_a_refresh_saved_leaves_the_order_to_it() {
+    let w = world();
+    w.shipped("ORD-1", "81234567890");
+    // The refresh's call comes first (it runs inside the sync's), then the sync's own.
+    w.carrier
+        .then(Ok(demo_reply("81234567890")))
+        .then(Ok(reply_about(&demo::in_transit("81234567890", "ORD-1"))));
+    let carrier = crate::support::Meanwhile::new(&w.carrier, || {
+        let (refreshed, source) =
+            tracking(block_on(w.service().track("ORD-1", &customer("cust-1"), true)).unwrap());
+        assert_eq!(source, Source::Live);
+        assert_eq!(
+            refreshed.latest.map(|e| e.status),
+            Some(Status::OutForDelivery)
+        );
+    });
+    let summary = block_on(w.service_with(&carrier).sync_order(
+        "ORD-1",
+        Trigger::Manual,
+        Spent::default,
+    ))
+    .unwrap();
+    assert_eq!(w.carrier.tracked.borrow().len(), 2);
+    let stored = block_on(w.store.snapshot("ORD-1")).unwrap().unwrap();
+    assert_eq!(
+        stored.latest.as_ref().map(|e| e.status),
+        Some(Status::OutForDelivery)
+    );
+    assert_eq!(summary.snapshot, stored);
+    assert_eq!((summary.new_events, summary.changed), (0, false));
+    // One save refused, none after it: the refresh's and the sync's attempt.
+    assert_eq!(w.store.count("save_syncs"), 2);
 }

@@ -4,13 +4,14 @@
 
 use std::cell::RefCell;
 
-use crate::support::FakeBlueDart;
+use crate::support::{FakeBlueDart, Meanwhile};
 use bluedart_sim::demo;
 use bluedart_sim::demo::{delivered_in_kochi, scan};
 use chrono::Duration;
 use pollster::block_on;
 use tracking_core::carrier::CarrierError;
 use tracking_core::model::{ShippingStatus, Status};
+use tracking_core::ports::OrderStore;
 use tracking_core::queue::{Lane, Verdict};
 use tracking_core::rules::budget::{Budget, Spent};
 use tracking_core::runs::{RunStatus, SyncRun, Trigger};
@@ -892,4 +893,72 @@ fn sync_kv_writes_stop_at_the_days_budget_and_are_repaired_later() {
     w.produce();
     assert!(w.store.kv_repairs().is_empty());
     assert!(kv_holds(&w, "ORD-03").unwrap().contains("in_transit"));
+}
+
+/// An order whose row changed while its call waited (here the store cancelled it) is left out
+/// of the call's save, which would have written the status it was read with back over the
+/// change; the call's other orders are saved, and the changed one is free to be taken again.
+#[test]
+fn an_order_changed_while_its_call_waited_is_left_to_the_change() {
+    let w = SyncWorld::with_orders(3);
+    w.produce();
+    let messages: Vec<_> = w
+        .queues
+        .waiting
+        .borrow()
+        .iter()
+        .map(|m| m.message.clone())
+        .collect();
+    let carrier = Meanwhile::new(&w.carrier, || {
+        let cancelled = tracking_core::ports::OrderInput {
+            customer_id: "cust-1".into(),
+            order_status: "Cancelled".into(),
+            created_at: None,
+            awb_no: None,
+        };
+        block_on(w.service().put_order("ORD-02", &cancelled)).unwrap();
+    });
+    let verdicts = block_on(w.w.service_with(&carrier).consume(
+        Lane::Sync,
+        &messages,
+        &w.sync,
+        &tracking_core::testing::FakeSleeper {
+            clock: &w.clock,
+            pauses: Default::default(),
+        },
+        &tracking_core::testing::FixedRandom(0),
+        &w.queues,
+        Spent::default,
+    ));
+    assert!(verdicts.iter().all(|v| *v == Verdict::Ack), "{verdicts:?}");
+    assert_eq!(w.sizes(), [3], "one call");
+    let stored = |id: &str| block_on(w.store.snapshot(id)).unwrap().unwrap();
+    for synced in ["ORD-01", "ORD-03"] {
+        let snapshot = stored(synced);
+        assert_eq!(
+            snapshot.latest.map(|e| e.status),
+            Some(Status::InTransit),
+            "{synced}"
+        );
+        assert!(snapshot.order.last_synced_at.is_some(), "{synced}");
+    }
+    let changed = stored("ORD-02");
+    assert_eq!(
+        changed.latest.map(|e| e.status),
+        Some(Status::InfoReceived),
+        "none of the call's news"
+    );
+    assert_eq!(changed.order.order_status, "Cancelled", "the change stands");
+    assert_eq!(changed.order.last_synced_at, None);
+    assert!(
+        w.log
+            .lines()
+            .iter()
+            .any(|l| l.contains("Order ORD-02 changed while it synced; left to that change")),
+        "{:?}",
+        w.log.lines()
+    );
+    // Its enqueued mark is cleared: the next firing takes it again.
+    let produced = w.produce();
+    assert_eq!(produced.enqueued, 1);
 }

@@ -76,7 +76,8 @@ fn encode_by_hand<T>(
 }
 
 /// The orders' new state as rows, read by name: id, shipping and order status, the synced
-/// time, and the expected delivery day and the schedule's times (`null` when unset).
+/// time, and the expected delivery day and the schedule's times (`null` when unset); whether
+/// the version moves, and the version the sync was planned from.
 fn encode_orders<'a>(rows: impl IntoIterator<Item = (&'a OrderSync, &'a str)>) -> Option<String> {
     encode_by_hand(rows, |out, (sync, synced_at)| {
         out.push('{');
@@ -109,12 +110,13 @@ fn encode_orders<'a>(rows: impl IntoIterator<Item = (&'a OrderSync, &'a str)>) -
         ] {
             push_nullable(out, name, value);
         }
-        // How far the save moves the order's version.
+        // How far the save moves the order's version, and the version it was planned from.
         out.push_str(if sync.moves_version {
-            ",\"v\":1"
+            ",\"v\":1,\"fv\":"
         } else {
-            ",\"v\":0"
+            ",\"v\":0,\"fv\":"
         });
+        out.push_str(&sync.from_version.to_string());
         out.push('}');
     })
 }
@@ -218,6 +220,7 @@ mod tests {
             polling_stopped_at: None,
             kv_held_until: None,
             moves_version: true,
+            from_version: 3,
         }
     }
 
@@ -252,7 +255,7 @@ mod tests {
             orders,
             serde_json::json!([{"id": "ORD-1", "ss": "In-Transit", "os": "Shipped", "ed": null,
                 "t": "2026-01-24T03:42:00Z", "nc": "2026-01-24T03:42:00Z",
-                "lp": "2026-01-24T03:42:00Z", "ps": null, "kh": null, "v": 1}])
+                "lp": "2026-01-24T03:42:00Z", "ps": null, "kh": null, "v": 1, "fv": 3}])
         );
         let latest: serde_json::Value =
             serde_json::from_str(params.latest.as_deref().unwrap()).unwrap();
@@ -281,6 +284,7 @@ mod tests {
             polling_stopped_at: Some(later),
             kv_held_until: Some(later + chrono::Duration::minutes(1)),
             moves_version: false,
+            from_version: 12,
             ..sync("ORD-1", at)
         };
         let orders: serde_json::Value =
@@ -289,7 +293,7 @@ mod tests {
             orders,
             serde_json::json!([{"id": "ORD-\"2\"", "ss": "In-Transit", "os": "Delivered",
                 "ed": "2026-01-27", "t": "2026-01-24T03:42:00Z", "nc": null, "lp": null,
-                "ps": "2026-01-24T08:42:00Z", "kh": "2026-01-24T08:43:00Z", "v": 0}])
+                "ps": "2026-01-24T08:42:00Z", "kh": "2026-01-24T08:43:00Z", "v": 0, "fv": 12}])
         );
     }
 

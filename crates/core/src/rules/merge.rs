@@ -57,6 +57,10 @@ pub struct OrderSync {
     /// Whether the save moves the order's [`version`](crate::model::Order::version): it
     /// changes the order's tracking. Set by [`settle`].
     pub moves_version: bool,
+    /// The version of the order the plan was made from: the store saves the plan only while
+    /// the order is still at it, so that a plan from an older read (a sync that read before a
+    /// customer's refresh saved) never writes older tracking over newer.
+    pub from_version: u64,
 }
 
 impl OrderSync {
@@ -71,17 +75,6 @@ impl OrderSync {
         order.next_check_at = self.next_check_at;
         order.last_progress_at = self.last_progress_at;
         order.polling_stopped_at = self.polling_stopped_at;
-    }
-
-    /// Whether writing the sync to `order`'s row changes its tracked columns (the statuses,
-    /// expected delivery, when polling stopped): also true for a plan that saw no change
-    /// from an older read of the row. The store moves the version then, as for
-    /// [`Self::moves_version`] (D1 in `UPDATE_SYNCED_ORDERS`).
-    pub fn rewrites_tracking(&self, order: &Order) -> bool {
-        order.shipping_status != self.shipping_status
-            || order.order_status != self.order_status
-            || order.expected_delivery_date != self.expected_delivery
-            || order.polling_stopped_at != self.polling_stopped_at
     }
 }
 
@@ -168,6 +161,7 @@ pub fn plan_sync(
         polling_stopped_at,
         kv_held_until: None,
         moves_version: false,
+        from_version: order.version,
     }
 }
 
@@ -299,47 +293,15 @@ mod tests {
         }
     }
 
-    /// Each tracked column alone counts; the sync times do not.
+    /// A plan names the version it was made from, which its save is checked against.
     #[test]
-    fn a_sync_rewrites_tracking_when_any_tracked_column_differs() {
-        let before = snapshot(None);
-        let same = plan_sync(&before, None, None, &schedule(), at(1));
-        let order = {
-            let mut order = before.order.clone();
-            same.apply_to(&mut order);
-            order
-        };
-        assert!(!same.rewrites_tracking(&order));
-        assert!(
-            !OrderSync {
-                synced_at: at(9),
-                next_check_at: Some(at(9)),
-                last_progress_at: Some(at(9)),
-                ..same.clone()
-            }
-            .rewrites_tracking(&order)
+    fn a_plan_carries_the_version_it_was_made_from() {
+        let mut before = snapshot(None);
+        before.order.version = 7;
+        assert_eq!(
+            plan_sync(&before, None, None, &schedule(), at(1)).from_version,
+            7
         );
-        let changes = [
-            OrderSync {
-                shipping_status: ShippingStatus::Delivered,
-                ..same.clone()
-            },
-            OrderSync {
-                order_status: "Delivered".into(),
-                ..same.clone()
-            },
-            OrderSync {
-                expected_delivery: NaiveDate::from_ymd_opt(2026, 1, 27),
-                ..same.clone()
-            },
-            OrderSync {
-                polling_stopped_at: Some(at(2)),
-                ..same.clone()
-            },
-        ];
-        for change in changes {
-            assert!(change.rewrites_tracking(&order), "{change:?}");
-        }
     }
 
     #[test]

@@ -183,6 +183,20 @@ struct Merge {
     now: DateTime<Utc>,
 }
 
+/// How many times a sync tries its save, leaving out each time the orders that moved on
+/// under it, before giving up.
+const MERGE_SAVE_ATTEMPTS: usize = 3;
+
+/// The items of `items` whose positions `keep` says to keep, in order.
+fn retain_at<T>(items: Vec<T>, keep: impl Fn(usize) -> bool) -> Vec<T> {
+    items
+        .into_iter()
+        .enumerate()
+        .filter(|(index, _)| keep(*index))
+        .map(|(_, item)| item)
+        .collect()
+}
+
 /// How many times a refresh plans its save before giving up, when the order keeps moving on
 /// under it (each time after reading D1's state anew).
 const REFRESH_SAVE_ATTEMPTS: usize = 3;
@@ -551,15 +565,11 @@ where
         };
         let mut base = cached;
         for _ in 0..REFRESH_SAVE_ATTEMPTS {
+            // Planned from `base`, so saved only while D1 holds the order at its version.
             let merge = self.plan_merge(std::slice::from_ref(&base), reply.clone(), true);
             let saved = self
                 .store
-                .save_sync_from(
-                    &merge.plans[0],
-                    base.order.version,
-                    &merge.messages,
-                    merge.now,
-                )
+                .save_syncs(&merge.plans, &merge.messages, merge.now)
                 .await?;
             if saved {
                 let mut summaries = self.finish_merge(vec![base], merge, true).await;
@@ -684,7 +694,17 @@ where
         self.count_batch(&mut run, 0, &ids, &result);
         self.finish(run, spent()).await;
         match result {
-            Ok(mut summaries) => Ok(summaries.remove(0)),
+            Ok(mut summaries) if !summaries.is_empty() => Ok(summaries.remove(0)),
+            // The order changed while it synced, and the sync left it to that change.
+            Ok(_) => {
+                let snapshot = self.store_snapshot(order_id).await?;
+                Ok(SyncSummary {
+                    previous_latest: snapshot.latest.clone(),
+                    snapshot,
+                    new_events: 0,
+                    changed: false,
+                })
+            }
             Err(ServiceError::Carrier(e)) => {
                 self.store
                     .record_sync_error(&ids, &e.to_string(), None)
@@ -725,17 +745,68 @@ where
     /// Merges a carrier reply (polled or pushed) into the snapshots' orders: the plans of all
     /// of them saved in one transaction, then KV for those whose tracking changed and that
     /// customers hold in KV (all of them when `always_cache`). Snapshots need a waybill.
+    ///
+    /// An order that moved on between the read and the save (a customer's refresh saved it
+    /// with an answer of its own) is left out, its summary with it, and the rest saved: its
+    /// plan would write over newer tracking, and what this answer knew beyond the refresh's
+    /// the next sync finds.
     pub(crate) async fn merge_reply(
         &self,
-        snapshots: Vec<Snapshot>,
+        mut snapshots: Vec<Snapshot>,
         reply: TrackingReply,
         always_cache: bool,
     ) -> Result<Vec<SyncSummary>, ServiceError> {
-        let merge = self.plan_merge(&snapshots, reply, always_cache);
-        self.store
-            .save_syncs(&merge.plans, &merge.messages, merge.now)
-            .await?;
-        Ok(self.finish_merge(snapshots, merge, always_cache).await)
+        let mut merge = self.plan_merge(&snapshots, reply, always_cache);
+        for _ in 0..MERGE_SAVE_ATTEMPTS {
+            if self
+                .store
+                .save_syncs(&merge.plans, &merge.messages, merge.now)
+                .await?
+            {
+                return Ok(self.finish_merge(snapshots, merge, always_cache).await);
+            }
+            let ids: Vec<String> = snapshots.iter().map(|s| s.order.id.clone()).collect();
+            let stored = self.store.snapshots(&ids).await?;
+            let kept: Vec<bool> = snapshots
+                .iter()
+                .map(|s| {
+                    stored.iter().any(|now| {
+                        now.order.id == s.order.id && now.order.version == s.order.version
+                    })
+                })
+                .collect();
+            let moved: Vec<String> = snapshots
+                .iter()
+                .zip(&kept)
+                .filter(|(_, kept)| !**kept)
+                .map(|(s, _)| s.order.id.clone())
+                .collect();
+            for id in &moved {
+                self.log.info(&format!(
+                    "[TRACKING SYNC] Order {id} changed while it synced; left to that change"
+                ));
+            }
+            // A change by intake leaves the enqueued mark the save would have cleared: the
+            // next firing takes the order again rather than wait for the mark's lease.
+            if !moved.is_empty() {
+                self.store.release(&moved).await?;
+            }
+            let keep = |index: usize| kept[index];
+            snapshots = retain_at(snapshots, keep);
+            merge.plans = retain_at(std::mem::take(&mut merge.plans), keep);
+            merge.afters = retain_at(std::mem::take(&mut merge.afters), keep);
+            merge.messages.retain(|m| {
+                snapshots
+                    .iter()
+                    .any(|s| m.order_id.as_deref() == Some(s.order.id.as_str()))
+            });
+            if snapshots.is_empty() {
+                return Ok(Vec::new());
+            }
+        }
+        Err(ServiceError::Store(StoreError(format!(
+            "orders kept changing under {MERGE_SAVE_ATTEMPTS} sync saves in a row"
+        ))))
     }
 
     /// The writes of merging `reply` into the snapshots, and what they leave.

@@ -245,9 +245,8 @@ impl MemoryStore {
             }
             state.enqueued.remove(&sync.order_id);
             if let Some(order) = state.orders.get_mut(&sync.order_id) {
-                let moves = sync.moves_version || sync.rewrites_tracking(order);
                 sync.apply_to(order);
-                order.version += u64::from(moves);
+                order.version += u64::from(sync.moves_version);
             }
             if let Some(until) = sync.kv_held_until {
                 state.cached_until.insert(sync.order_id.clone(), until);
@@ -541,29 +540,21 @@ impl SyncStore for MemoryStore {
         syncs: &[OrderSync],
         messages: &[WebhookEvent],
         now: DateTime<Utc>,
-    ) -> Result<(), StoreError> {
-        self.enter("save_syncs")?;
-        self.apply_syncs(syncs, messages, now)
-    }
-
-    async fn save_sync_from(
-        &self,
-        sync: &OrderSync,
-        version: u64,
-        messages: &[WebhookEvent],
-        now: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
-        self.enter("save_sync_from")?;
-        let current = self
-            .state
-            .borrow()
-            .orders
-            .get(&sync.order_id)
-            .is_none_or(|o| o.version == version);
+        self.enter("save_syncs")?;
+        let current = {
+            let state = self.state.borrow();
+            syncs.iter().all(|sync| {
+                state
+                    .orders
+                    .get(&sync.order_id)
+                    .is_none_or(|o| o.version == sync.from_version)
+            })
+        };
         if !current {
             return Ok(false);
         }
-        self.apply_syncs(std::slice::from_ref(sync), messages, now)?;
+        self.apply_syncs(syncs, messages, now)?;
         Ok(true)
     }
 

@@ -1,5 +1,6 @@
-//! A carrier for the service tests that answers with real Blue Dart XML (rendered by the
-//! simulator, read by the Blue Dart adapter's parser).
+//! Carriers for the service tests: one that answers with real Blue Dart XML (rendered by the
+//! simulator, read by the Blue Dart adapter's parser), and one that lets a change land while a
+//! call waits.
 
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -49,5 +50,35 @@ impl Carrier for FakeBlueDart {
 
     async fn generate_waybill(&self, _: &WaybillRequest) -> Result<String, CarrierError> {
         unimplemented!("not used by the sync tests")
+    }
+}
+
+/// `inner`, with `meanwhile` run once while the first call waits for its answer: a change to
+/// the store that lands between a sync's read and its save.
+pub struct Meanwhile<'a, C> {
+    inner: &'a C,
+    meanwhile: RefCell<Option<Box<dyn FnOnce() + 'a>>>,
+}
+
+impl<'a, C> Meanwhile<'a, C> {
+    pub fn new(inner: &'a C, meanwhile: impl FnOnce() + 'a) -> Meanwhile<'a, C> {
+        Meanwhile {
+            inner,
+            meanwhile: RefCell::new(Some(Box::new(meanwhile))),
+        }
+    }
+}
+
+impl<C: Carrier> Carrier for Meanwhile<'_, C> {
+    async fn track(&self, awbs: &[String]) -> Result<TrackingReply, CarrierError> {
+        let meanwhile = self.meanwhile.borrow_mut().take();
+        if let Some(change) = meanwhile {
+            change();
+        }
+        self.inner.track(awbs).await
+    }
+
+    async fn generate_waybill(&self, request: &WaybillRequest) -> Result<String, CarrierError> {
+        self.inner.generate_waybill(request).await
     }
 }
