@@ -72,7 +72,8 @@ pub struct SyncRun {
     pub succeeded: usize,
     /// Shipments whose sync failed for good (for a queued run: dead-lettered).
     pub failed: usize,
-    /// Shipments a consumer found synced since they were enqueued (a redelivery), or gone.
+    /// Shipments a consumer found synced since they were enqueued (a redelivery), or gone, or
+    /// that changed while they synced (their save left to that change).
     pub skipped: usize,
     /// Queue messages, or batches of a run without a queue.
     pub batches: usize,

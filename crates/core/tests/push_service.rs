@@ -205,3 +205,40 @@ fn a_storage_failure_hands_the_message_back() {
     );
     assert_eq!(statuses(&w), [Status::OutForDelivery]);
 }
+
+/// A push whose order changed between its read and its save (here an admin's update of the
+/// order landed while the save waited for D1) is merged again into the order as it is now:
+/// the update stands, and the pushed scan is not lost to a poll that may never come.
+#[test]
+fn a_push_merges_again_into_an_order_that_changed_meanwhile() {
+    let (w, shipment) = world();
+    let pushed = messages(
+        &w,
+        &scan_push(&shipment, &out_for_delivery(), Variant::Lite),
+    );
+    w.store.hold.set(Some("save_syncs"));
+    let cancelled = tracking_core::ports::OrderInput {
+        customer_id: "cust-1".into(),
+        order_status: "Cancelled".into(),
+        created_at: None,
+        awb_no: None,
+    };
+    let service = w.service();
+    let (verdicts, update) = block_on(futures_util::future::join(
+        service.consume_push(&pushed),
+        service.put_order("ORD-1", &cancelled),
+    ));
+    update.unwrap();
+    assert_eq!(verdicts, [Verdict::Ack]);
+    assert_eq!(w.store.count("save_syncs"), 2, "refused once, then saved");
+    assert_eq!(statuses(&w), [Status::OutForDelivery]);
+    assert_eq!(w.store.order("ORD-1").unwrap().order_status, "Cancelled");
+    assert!(
+        w.log
+            .lines()
+            .iter()
+            .any(|l| l.contains("Order ORD-1 changed while it synced"))
+    );
+    let stats = block_on(w.service().push_stats()).unwrap();
+    assert_eq!(stats.counts.status_changes_push, 1);
+}

@@ -697,4 +697,21 @@ fn a_sync_that_read_before_a_refresh_saved_leaves_the_order_to_it() {
     assert_eq!((summary.new_events, summary.changed), (0, false));
     // One save refused, none after it: the refresh's and the sync's attempt.
     assert_eq!(w.store.count("save_syncs"), 2);
+    let run = block_on(w.service().recent_runs(1)).unwrap().remove(0);
+    assert_eq!((run.succeeded, run.skipped, run.failed), (0, 1, 0));
+}
+
+/// A manual sync's run counts its order once: synced.
+#[test]
+fn a_manual_sync_counts_its_order_as_synced() {
+    let w = world();
+    w.shipped("ORD-1", "81234567890");
+    w.carrier.then(Ok(demo_reply("81234567890")));
+    block_on(
+        w.service()
+            .sync_order("ORD-1", Trigger::Manual, Spent::default),
+    )
+    .unwrap();
+    let run = block_on(w.service().recent_runs(1)).unwrap().remove(0);
+    assert_eq!((run.succeeded, run.skipped, run.failed), (1, 0, 0));
 }

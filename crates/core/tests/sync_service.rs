@@ -918,6 +918,7 @@ fn an_order_changed_while_its_call_waited_is_left_to_the_change() {
         };
         block_on(w.service().put_order("ORD-02", &cancelled)).unwrap();
     });
+    let recorded_before = w.store.webhooks.borrow().events.len();
     let verdicts = block_on(w.w.service_with(&carrier).consume(
         Lane::Sync,
         &messages,
@@ -950,6 +951,12 @@ fn an_order_changed_while_its_call_waited_is_left_to_the_change() {
     );
     assert_eq!(changed.order.order_status, "Cancelled", "the change stands");
     assert_eq!(changed.order.last_synced_at, None);
+    // The status changes saved are recorded for the webhooks; the one left out is not.
+    let recorded: Vec<String> = w.store.webhooks.borrow().events[recorded_before..]
+        .iter()
+        .filter_map(|e| e.order_id.clone())
+        .collect();
+    assert_eq!(recorded, ["ORD-01", "ORD-03"]);
     assert!(
         w.log
             .lines()

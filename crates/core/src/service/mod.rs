@@ -183,8 +183,8 @@ struct Merge {
     now: DateTime<Utc>,
 }
 
-/// How many times a sync tries its save, leaving out each time the orders that moved on
-/// under it, before giving up.
+/// How many times a merge tries its save, leaving out after each refusal the orders that moved
+/// on under it, before giving up.
 const MERGE_SAVE_ATTEMPTS: usize = 3;
 
 /// The items of `items` whose positions `keep` says to keep, in order.
@@ -746,10 +746,10 @@ where
     /// of them saved in one transaction, then KV for those whose tracking changed and that
     /// customers hold in KV (all of them when `always_cache`). Snapshots need a waybill.
     ///
-    /// An order that moved on between the read and the save (a customer's refresh saved it
-    /// with an answer of its own) is left out, its summary with it, and the rest saved: its
-    /// plan would write over newer tracking, and what this answer knew beyond the refresh's
-    /// the next sync finds.
+    /// An order that moved on between the read and the save (a customer's refresh saved it, or
+    /// an admin's update of the order) is left out, its summary with it, and the rest saved:
+    /// its plan would write over the newer state. Callers that cannot leave it to the next
+    /// poll (a push) merge it again into what is stored.
     pub(crate) async fn merge_reply(
         &self,
         mut snapshots: Vec<Snapshot>,
@@ -775,21 +775,14 @@ where
                     })
                 })
                 .collect();
-            let moved: Vec<String> = snapshots
-                .iter()
-                .zip(&kept)
-                .filter(|(_, kept)| !**kept)
-                .map(|(s, _)| s.order.id.clone())
-                .collect();
-            for id in &moved {
-                self.log.info(&format!(
-                    "[TRACKING SYNC] Order {id} changed while it synced; left to that change"
-                ));
+            if kept.iter().all(|k| *k) {
+                break;
             }
-            // A change by intake leaves the enqueued mark the save would have cleared: the
-            // next firing takes the order again rather than wait for the mark's lease.
-            if !moved.is_empty() {
-                self.store.release(&moved).await?;
+            for (snapshot, _) in snapshots.iter().zip(&kept).filter(|(_, kept)| !**kept) {
+                self.log.info(&format!(
+                    "[TRACKING SYNC] Order {} changed while it synced; left to that change",
+                    snapshot.order.id
+                ));
             }
             let keep = |index: usize| kept[index];
             snapshots = retain_at(snapshots, keep);
@@ -804,9 +797,9 @@ where
                 return Ok(Vec::new());
             }
         }
-        Err(ServiceError::Store(StoreError(format!(
-            "orders kept changing under {MERGE_SAVE_ATTEMPTS} sync saves in a row"
-        ))))
+        Err(ServiceError::Store(StoreError(
+            "the orders kept changing while their sync saved".into(),
+        )))
     }
 
     /// The writes of merging `reply` into the snapshots, and what they leave.

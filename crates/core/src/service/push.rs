@@ -9,10 +9,10 @@
 
 use std::collections::HashMap;
 
-use super::{ServiceError, TrackingService};
+use super::{ServiceError, SyncSummary, TrackingService};
 use crate::carrier::{Carrier, TrackingReply};
 use crate::model::Snapshot;
-use crate::ports::{Clock, KeyValue, Log, Store};
+use crate::ports::{Clock, KeyValue, Log, Store, StoreError};
 use crate::push::{PushMessage, PushStats};
 use crate::queue::Verdict;
 
@@ -21,6 +21,10 @@ pub const PUSH_RETRY_SECS: u32 = 30;
 
 /// Unmatched waybills an admin sees, the latest first.
 pub const UNMATCHED_SHOWN: usize = 50;
+
+/// How many times a push merges orders that changed while it merged, before its message is
+/// retried.
+const PUSH_MERGE_ROUNDS: usize = 3;
 
 impl<S, K, C, T, L> TrackingService<'_, S, K, C, T, L>
 where
@@ -83,7 +87,7 @@ where
                         .map(|u| (u.awb.clone(), Some(u.update.clone())))
                         .collect(),
                 };
-                let summaries = self.merge_reply(snapshots, reply, false).await?;
+                let summaries = self.merge_push_reply(snapshots, reply).await?;
                 counts.status_changes_push +=
                     summaries.iter().filter(|s| s.status_changed()).count() as u64;
             }
@@ -106,5 +110,33 @@ where
     /// Counts of pushes and of status changes by push and by poll, and the unmatched waybills.
     pub async fn push_stats(&self) -> Result<PushStats, ServiceError> {
         Ok(self.store.push_stats(UNMATCHED_SHOWN).await?)
+    }
+
+    /// [`Self::merge_reply`] for a push, whose updates no poll may bring again (the order may
+    /// no longer be polled): an order that changed while it merged is merged again into what
+    /// is stored now.
+    async fn merge_push_reply(
+        &self,
+        snapshots: Vec<Snapshot>,
+        reply: TrackingReply,
+    ) -> Result<Vec<SyncSummary>, ServiceError> {
+        let mut pending = snapshots;
+        let mut merged = Vec::new();
+        for _ in 0..PUSH_MERGE_ROUNDS {
+            let ids: Vec<String> = pending.iter().map(|s| s.order.id.clone()).collect();
+            let saved = self.merge_reply(pending, reply.clone(), false).await?;
+            let left: Vec<String> = ids
+                .into_iter()
+                .filter(|id| !saved.iter().any(|s| s.snapshot.order.id == *id))
+                .collect();
+            merged.extend(saved);
+            if left.is_empty() {
+                return Ok(merged);
+            }
+            pending = self.store.snapshots(&left).await?;
+        }
+        Err(ServiceError::Store(StoreError(
+            "pushed orders kept changing while they merged".into(),
+        )))
     }
 }

@@ -347,8 +347,8 @@ where
     }
 
     /// Syncs a call's orders, leaving out those synced since their message was made (a
-    /// redelivery) and those that are gone. The ids of the orders synced, each with whether
-    /// its latest status changed.
+    /// redelivery), those that are gone and those that changed while they synced. The ids of
+    /// the orders synced, each with whether its latest status changed.
     async fn sync_call(
         &self,
         messages: &[SyncMessage],
@@ -371,7 +371,17 @@ where
         if due.is_empty() {
             return Ok(Vec::new());
         }
+        let due_ids: Vec<String> = due.iter().map(|s| s.order.id.clone()).collect();
         let summaries: Vec<SyncSummary> = self.sync_snapshots(due).await?;
+        // Those that changed while they synced (an admin's update leaves the enqueued mark
+        // their save would have cleared): the next firing takes them again.
+        let left_out: Vec<String> = due_ids
+            .into_iter()
+            .filter(|id| !summaries.iter().any(|s| s.snapshot.order.id == *id))
+            .collect();
+        if !left_out.is_empty() {
+            self.store.release(&left_out).await?;
+        }
         Ok(summaries
             .into_iter()
             .map(|s| {

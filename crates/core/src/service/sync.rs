@@ -61,7 +61,11 @@ where
     ) {
         run.batches += 1;
         match result {
-            Ok(summaries) => run.succeeded += summaries.len(),
+            Ok(summaries) => {
+                run.succeeded += summaries.len();
+                // Left out of the save: changed while they synced.
+                run.skipped += ids.len() - summaries.len();
+            }
             Err(e) => {
                 // The run record keeps the safe message; the log also gets Blue Dart's own words.
                 let reason = e.to_string();

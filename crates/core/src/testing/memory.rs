@@ -542,6 +542,7 @@ impl SyncStore for MemoryStore {
         now: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
         self.enter("save_syncs")?;
+        self.round_trip("save_syncs").await;
         let current = {
             let state = self.state.borrow();
             syncs.iter().all(|sync| {
