@@ -113,7 +113,16 @@ impl SyncWorld {
 
     /// One consumer invocation of the sync lane handed `messages`, outside any drain.
     fn consume_once(&self, messages: &[tracking_core::queue::SyncMessage]) -> Vec<Verdict> {
-        block_on(self.service().consume(
+        self.consume_with(&self.carrier, messages)
+    }
+
+    /// [`Self::consume_once`], talking to `carrier`.
+    fn consume_with<D: tracking_core::carrier::Carrier>(
+        &self,
+        carrier: &D,
+        messages: &[tracking_core::queue::SyncMessage],
+    ) -> Vec<Verdict> {
+        block_on(self.w.service_with(carrier).consume(
             Lane::Sync,
             messages,
             &self.sync,
@@ -919,18 +928,7 @@ fn an_order_changed_while_its_call_waited_is_left_to_the_change() {
         block_on(w.service().put_order("ORD-02", &cancelled)).unwrap();
     });
     let recorded_before = w.store.webhooks.borrow().events.len();
-    let verdicts = block_on(w.w.service_with(&carrier).consume(
-        Lane::Sync,
-        &messages,
-        &w.sync,
-        &tracking_core::testing::FakeSleeper {
-            clock: &w.clock,
-            pauses: Default::default(),
-        },
-        &tracking_core::testing::FixedRandom(0),
-        &w.queues,
-        Spent::default,
-    ));
+    let verdicts = w.consume_with(&carrier, &messages);
     assert!(verdicts.iter().all(|v| *v == Verdict::Ack), "{verdicts:?}");
     assert_eq!(w.sizes(), [3], "one call");
     let stored = |id: &str| block_on(w.store.snapshot(id)).unwrap().unwrap();
