@@ -111,6 +111,16 @@ impl SyncWorld {
         pauses.into_inner()
     }
 
+    /// The messages waiting on the queues, oldest first.
+    fn waiting(&self) -> Vec<tracking_core::queue::SyncMessage> {
+        self.queues
+            .waiting
+            .borrow()
+            .iter()
+            .map(|m| m.message.clone())
+            .collect()
+    }
+
     /// One consumer invocation of the sync lane handed `messages`, outside any drain.
     fn consume_once(&self, messages: &[tracking_core::queue::SyncMessage]) -> Vec<Verdict> {
         self.consume_with(&self.carrier, messages)
@@ -799,13 +809,7 @@ fn a_save_that_fails_hands_the_messages_back_counted_as_retried() {
     w.produce();
     // The save's webhook messages (every order changes status) cannot be written.
     w.store.refuse_webhooks.set(true);
-    let messages: Vec<_> = w
-        .queues
-        .waiting
-        .borrow()
-        .iter()
-        .map(|m| m.message.clone())
-        .collect();
+    let messages = w.waiting();
     let verdicts = w.consume_once(&messages);
     assert!(
         verdicts.iter().all(|v| matches!(v, Verdict::Retry { .. })),
@@ -911,13 +915,7 @@ fn sync_kv_writes_stop_at_the_days_budget_and_are_repaired_later() {
 fn an_order_changed_while_its_call_waited_is_left_to_the_change() {
     let w = SyncWorld::with_orders(3);
     w.produce();
-    let messages: Vec<_> = w
-        .queues
-        .waiting
-        .borrow()
-        .iter()
-        .map(|m| m.message.clone())
-        .collect();
+    let messages = w.waiting();
     let carrier = Meanwhile::new(&w.carrier, || {
         let cancelled = tracking_core::ports::OrderInput {
             customer_id: "cust-1".into(),
