@@ -3,7 +3,7 @@
 //! overlap with a poll add no event twice; unknown waybills are recorded as unmatched; a push
 //! moves the next check out; a storage failure hands the message back.
 
-use crate::support::FakeBlueDart;
+use crate::support::{FakeBlueDart, status_update};
 use bluedart_sim::Shipment;
 use bluedart_sim::demo::{self, delivered_in_kochi};
 use bluedart_sim::push::{Variant, body, entry, scan_push};
@@ -217,12 +217,7 @@ fn a_push_merges_again_into_an_order_that_changed_meanwhile() {
         &scan_push(&shipment, &out_for_delivery(), Variant::Lite),
     );
     w.store.hold.set(Some("save_syncs"));
-    let cancelled = tracking_core::ports::OrderInput {
-        customer_id: "cust-1".into(),
-        order_status: "Cancelled".into(),
-        created_at: None,
-        awb_no: None,
-    };
+    let cancelled = status_update("Cancelled");
     let service = w.service();
     let (verdicts, update) = block_on(futures_util::future::join(
         service.consume_push(&pushed),

@@ -4,7 +4,7 @@
 
 use std::cell::RefCell;
 
-use crate::support::{FakeBlueDart, Meanwhile};
+use crate::support::{FakeBlueDart, Meanwhile, status_update};
 use bluedart_sim::demo;
 use bluedart_sim::demo::{delivered_in_kochi, scan};
 use chrono::Duration;
@@ -917,13 +917,7 @@ fn an_order_changed_while_its_call_waited_is_left_to_the_change() {
     w.produce();
     let messages = w.waiting();
     let carrier = Meanwhile::new(&w.carrier, || {
-        let cancelled = tracking_core::ports::OrderInput {
-            customer_id: "cust-1".into(),
-            order_status: "Cancelled".into(),
-            created_at: None,
-            awb_no: None,
-        };
-        block_on(w.service().put_order("ORD-02", &cancelled)).unwrap();
+        block_on(w.service().put_order("ORD-02", &status_update("Cancelled"))).unwrap();
     });
     let recorded_before = w.store.webhooks.borrow().events.len();
     let verdicts = w.consume_with(&carrier, &messages);

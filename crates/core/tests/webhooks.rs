@@ -8,7 +8,7 @@
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
 
-use crate::support::FakeBlueDart;
+use crate::support::{FakeBlueDart, status_update};
 use bluedart_sim::demo::{self, delivered_in_kochi, out_for_delivery_in_kochi};
 use chrono::Duration;
 use pollster::block_on;
@@ -257,13 +257,7 @@ fn a_change_whose_messages_cannot_be_written_is_not_saved_and_the_next_sync_emit
 fn an_attach_whose_messages_cannot_be_written_attaches_nothing() {
     let w = world();
     endpoint(&w, &[STATUS_CHANGED]);
-    let input = tracking_core::ports::OrderInput {
-        customer_id: "cust-1".into(),
-        order_status: "Processing".into(),
-        created_at: None,
-        awb_no: None,
-    };
-    block_on(w.service().put_order("ORD-1", &input)).unwrap();
+    block_on(w.service().put_order("ORD-1", &status_update("Processing"))).unwrap();
     w.store.refuse_webhooks.set(true);
     block_on(w.service().attach_awb("ORD-1", AWB)).unwrap_err();
     assert_eq!(w.store.order("ORD-1").unwrap().awb_no, None);

@@ -1,11 +1,12 @@
 //! Carriers for the service tests: one that answers with real Blue Dart XML (rendered by the
 //! simulator, read by the Blue Dart adapter's parser), and one that lets a change land while a
-//! call waits.
+//! call waits; and the admin's update such a change usually is.
 
 use std::cell::RefCell;
 use std::collections::HashMap;
 
 use tracking_core::carrier::{Carrier, CarrierError, TrackingReply, WaybillRequest};
+use tracking_core::ports::OrderInput;
 
 /// Blue Dart answering from a set of simulator shipments: real XML, read by the worker's parser,
 /// for whatever waybills a call carries. A chosen call can fail instead.
@@ -80,5 +81,16 @@ impl<C: Carrier> Carrier for Meanwhile<'_, C> {
 
     async fn generate_waybill(&self, request: &WaybillRequest) -> Result<String, CarrierError> {
         self.inner.generate_waybill(request).await
+    }
+}
+
+/// An admin's update of cust-1's order that sets its status and nothing else (no waybill, the
+/// creation time kept): the change the race tests land while a call waits.
+pub fn status_update(order_status: &str) -> OrderInput {
+    OrderInput {
+        customer_id: "cust-1".into(),
+        order_status: order_status.into(),
+        created_at: None,
+        awb_no: None,
     }
 }
