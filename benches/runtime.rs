@@ -332,6 +332,8 @@ fn sync_consumer_batch() -> usize {
     let config = fs::read_to_string(root().join("wrangler.toml")).expect("read wrangler.toml");
     let consumer = config
         .split("[[queues.consumers]]")
+        // What comes before the first consumer (the producers among it) is not one.
+        .skip(1)
         .find(|block| block.contains("queue = \"shipment-sync\"\n"))
         .expect("wrangler.toml consumes shipment-sync");
     consumer
