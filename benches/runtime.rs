@@ -344,14 +344,18 @@ fn sync_consumer_batch() -> usize {
 }
 
 /// The messages a run's consumer invocations took on average (its first invocation is the
-/// cron's, which sends them).
+/// cron's, which sends them): each message sent, and each sent again (retried or handed back).
 fn messages_per_invocation(run: &Value) -> f64 {
     let consumers = run["invocations"]
         .as_u64()
         .unwrap_or(1)
         .saturating_sub(1)
         .max(1);
-    run["batches"].as_u64().unwrap_or(0) as f64 / consumers as f64
+    let taken: u64 = ["batches", "retried", "handedBack"]
+        .iter()
+        .map(|k| run[*k].as_u64().unwrap_or(0))
+        .sum();
+    taken as f64 / consumers as f64
 }
 
 /// A batch's CPU and its floor's, in ns.
@@ -971,12 +975,13 @@ fn main() {
     // What one invocation spent at most, as the worker counted it, against the free plan. The
     // local queue hands a consumer up to `max_batch_size` messages, fewer when its timeout
     // fires first, so the busiest figure is only as telling as the invocations were full: the
-    // row says how full they were on average.
+    // row says how full they were on average, in each sync.
     let consumer_batch = sync_consumer_batch();
-    let fill = [&cold, &steady]
-        .iter()
-        .map(|r| messages_per_invocation(&r.run))
-        .fold(f64::NAN, f64::max);
+    let fill = format!(
+        "{:.1} and {:.1} on average",
+        messages_per_invocation(&cold.run),
+        messages_per_invocation(&steady.run)
+    );
     for (name, limit) in [("subrequests", 50), ("d1Queries", 50)] {
         let busiest = [&cold, &steady]
             .iter()
@@ -990,7 +995,7 @@ fn main() {
         rows.push(row(
             &format!(
                 "sync {shipments}: busiest invocation's {name} \
-                 (up to {consumer_batch} messages each, {fill:.1} on average)"
+                 (up to {consumer_batch} messages each, {fill})"
             ),
             busiest.to_string(),
             format!("{limit} (free plan's limit)"),
@@ -1000,9 +1005,9 @@ fn main() {
         ));
     }
     // Queue operations: each message is written, read and deleted (one operation each under
-    // 64 KB); retried and dead-lettered messages are messages too.
+    // 64 KB); retried, dead-lettered and handed-back messages are messages too.
     let messages = |r: &SyncRun| {
-        ["batches", "retried", "deadLettered"]
+        ["batches", "retried", "deadLettered", "handedBack"]
             .iter()
             .map(|k| r.run[*k].as_u64().unwrap_or(0))
             .sum::<u64>()

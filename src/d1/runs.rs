@@ -11,18 +11,19 @@ use tracking_core::model::{self, iso};
 use wasm_bindgen::JsValue;
 
 const RUN_COLUMNS: &str = "id, triggered_by, status, started_at, finished_at, considered, enqueued, \
-    succeeded, failed, skipped, batches, retried, dead_lettered, invocations, carrier_calls, d1_queries, \
+    succeeded, failed, skipped, batches, retried, dead_lettered, handed_back, invocations, carrier_calls, d1_queries, \
     kv_operations, busiest_subrequests, busiest_d1_queries, busiest_kv_operations, \
     busiest_queue_sends, stop_reason, failures";
 
 /// Adds an invocation's part to a run (`?1`…`?10`: succeeded, failed, skipped, retried,
 /// dead-lettered, subrequests, D1 queries, KV operations, queue operations, failures as JSON;
-/// `?11` the invocation's end, `?12` the run, `?13` status changes). SQLite reads the old values on the right of SET,
+/// `?11` the invocation's end, `?12` the run, `?13` status changes, `?14` messages handed back). SQLite reads the old values on the right of SET,
 /// so concurrent invocations add up; a running run completes once every enqueued shipment is
 /// finished (`enqueued` is 0 until the producer has recorded it).
 const ADD_TO_RUN: &str = "UPDATE sync_runs SET \
     succeeded = succeeded + ?1, failed = failed + ?2, skipped = skipped + ?3, \
-    retried = retried + ?4, dead_lettered = dead_lettered + ?5, invocations = invocations + 1, \
+    retried = retried + ?4, dead_lettered = dead_lettered + ?5, handed_back = handed_back + ?14, \
+    invocations = invocations + 1, \
     carrier_calls = carrier_calls + ?6, d1_queries = d1_queries + ?7, kv_operations = kv_operations + ?8, \
     busiest_subrequests = MAX(busiest_subrequests, ?6), busiest_d1_queries = MAX(busiest_d1_queries, ?7), \
     busiest_kv_operations = MAX(busiest_kv_operations, ?8), \
@@ -52,6 +53,7 @@ struct RunRow {
     batches: f64,
     retried: f64,
     dead_lettered: f64,
+    handed_back: f64,
     invocations: f64,
     carrier_calls: f64,
     d1_queries: f64,
@@ -82,6 +84,7 @@ impl RunRow {
             batches: self.batches as usize,
             retried: self.retried as usize,
             dead_lettered: self.dead_lettered as usize,
+            handed_back: self.handed_back as usize,
             invocations: self.invocations as usize,
             carrier_calls: self.carrier_calls as usize,
             d1_queries: self.d1_queries as usize,
@@ -121,6 +124,7 @@ fn tally_params(id: i64, tally: &RunTally, now: Option<&str>) -> Result<Vec<JsVa
         opt_text(now),
         JsValue::from_f64(id as f64),
         number(tally.status_changes),
+        number(tally.handed_back),
     ])
 }
 
@@ -167,6 +171,7 @@ impl RunLog for D1Store {
             skipped: run.skipped,
             retried: run.retried,
             dead_lettered: run.dead_lettered,
+            handed_back: run.handed_back,
             spent: run.busiest_invocation,
             failures: run.failures.clone(),
             status_changes: 0,

@@ -81,6 +81,10 @@ pub struct SyncRun {
     pub retried: usize,
     /// Messages of a single shipment that kept failing, moved to the dead-letter queue.
     pub dead_lettered: usize,
+    /// Messages sent back to the queue untried, to come again: a consumer's budget, or Blue
+    /// Dart's open circuit, stopped it before their call. Each costs queue operations again.
+    #[serde(default)]
+    pub handed_back: usize,
     /// Invocations that worked on the run (the producer and each consumer invocation).
     pub invocations: usize,
     pub carrier_calls: usize,
@@ -111,6 +115,7 @@ impl SyncRun {
             skipped: stored.skipped + self.skipped,
             retried: stored.retried + self.retried,
             dead_lettered: stored.dead_lettered + self.dead_lettered,
+            handed_back: stored.handed_back + self.handed_back,
             invocations: stored.invocations + self.invocations,
             carrier_calls: stored.carrier_calls + self.carrier_calls,
             d1_queries: stored.d1_queries + self.d1_queries,
@@ -149,6 +154,7 @@ impl SyncRun {
             batches: 0,
             retried: 0,
             dead_lettered: 0,
+            handed_back: 0,
             invocations: 0,
             carrier_calls: 0,
             d1_queries: 0,
@@ -168,6 +174,7 @@ pub struct RunTally {
     pub skipped: usize,
     pub retried: usize,
     pub dead_lettered: usize,
+    pub handed_back: usize,
     pub spent: Spent,
     pub failures: Vec<BatchFailure>,
     /// Orders whose latest status the invocation's syncs changed (polled status changes, set
@@ -190,6 +197,7 @@ impl RunTally {
         run.skipped += self.skipped;
         run.retried += self.retried;
         run.dead_lettered += self.dead_lettered;
+        run.handed_back += self.handed_back;
         run.invocations += 1;
         run.carrier_calls += self.spent.subrequests;
         run.d1_queries += self.spent.d1_queries;
@@ -233,7 +241,8 @@ mod tests {
         }
     }
 
-    /// A run whose counts are `base + 1` … `base + 9`, in field order.
+    /// A run whose counts are `base + 1` … `base + 10`, in field order (the messages handed
+    /// back last).
     fn counted(base: usize, busiest: Spent, failures: Vec<BatchFailure>) -> SyncRun {
         SyncRun {
             succeeded: base + 1,
@@ -245,6 +254,7 @@ mod tests {
             carrier_calls: base + 7,
             d1_queries: base + 8,
             kv_operations: base + 9,
+            handed_back: base + 10,
             busiest_invocation: busiest,
             failures,
             ..SyncRun::new(Trigger::Cron, at(0))
@@ -286,8 +296,9 @@ mod tests {
                 merged.carrier_calls,
                 merged.d1_queries,
                 merged.kv_operations,
+                merged.handed_back,
             ],
-            [112, 114, 116, 118, 120, 122, 124, 126, 128]
+            [112, 114, 116, 118, 120, 122, 124, 126, 128, 130]
         );
         assert_eq!(merged.busiest_invocation, spent(200, 111, 112, 113));
         assert_eq!(merged.failures, vec![failure(1), failure(2)]);
@@ -349,6 +360,7 @@ mod tests {
             skipped: 40,
             retried: 50,
             dead_lettered: 60,
+            handed_back: 70,
             spent: spent(3, 4, 5, 6),
             failures: vec![failure(2)],
             status_changes: 0,
@@ -370,8 +382,9 @@ mod tests {
                 run.carrier_calls,
                 run.d1_queries,
                 run.kv_operations,
+                run.handed_back,
             ],
-            [31, 42, 53, 64, 75, 17, 20, 22, 24]
+            [31, 42, 53, 64, 75, 17, 20, 22, 24, 90]
         );
         assert_eq!(run.failures, vec![failure(1), failure(2)]);
         assert_eq!((run.status, run.finished_at), (RunStatus::Running, None));

@@ -872,6 +872,7 @@ async fn tallies<S: Store>(store: &S) -> Outcome {
         RunTally {
             succeeded: 2,
             retried: 1,
+            handed_back: 3,
             spent: Spent {
                 subrequests: 2,
                 d1_queries: 5,
@@ -884,6 +885,7 @@ async fn tallies<S: Store>(store: &S) -> Outcome {
         RunTally {
             failed: 1,
             dead_lettered: 1,
+            handed_back: 1,
             spent: Spent {
                 subrequests: 1,
                 d1_queries: 2,

@@ -452,7 +452,10 @@ fn an_open_circuit_hands_the_messages_back_for_after_the_cool_down() {
     );
     let start = w.clock.0.get();
     let (run, _) = w.run();
-    assert_eq!((run.succeeded, run.failed, run.retried), (25, 0, 0));
+    assert_eq!(
+        (run.succeeded, run.failed, run.retried, run.handed_back),
+        (25, 0, 0, 2)
+    );
     assert!(w.clock.0.get() - start >= Duration::seconds(60));
     assert!(
         w.log.lines().contains(
@@ -620,6 +623,18 @@ fn a_consumer_hands_back_what_its_budget_cannot_cover_and_the_next_invocation_ta
         w.queues.messages_sent.get(),
         3 + 2 + 1,
         "handed back by resending (the platform's retries would count towards max_retries)"
+    );
+    assert_eq!(
+        (run.handed_back, run.retried),
+        (2 + 1, 0),
+        "counted as handed back, not as retried"
+    );
+    assert!(
+        w.log.lines().contains(
+            &"[TRACKING SYNC] Completed: 10 success, 0 failed, 2 messages handed back".to_owned()
+        ),
+        "{:?}",
+        w.log.lines()
     );
 }
 

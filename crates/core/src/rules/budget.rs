@@ -57,10 +57,11 @@ pub fn backoff_ms(attempt: u32, base_ms: u64, random: u64, retry_after_secs: Opt
 }
 
 /// What one batch may cost before anything has been measured: a login, the call, and one
-/// re-login and retry; reading the batch (2 queries), the breaker's state (1) and saving the
-/// batch (at most 6 with the check of its orders' versions, and 2 more recording the webhook
-/// messages of its status changes in the same transaction); a KV write per order plus the
-/// token's read and write.
+/// re-login and retry; reading the batch (1 query), the breaker's state (1), saving the batch
+/// (at most 6 with the check of its orders' versions, and 2 more recording the webhook
+/// messages of its status changes in the same transaction) and one more should an order have
+/// changed meanwhile (its versions read again, or its mark released); a KV write per order plus
+/// the token's read and write.
 pub fn first_batch_estimate(batch_size: usize) -> Spent {
     Spent {
         subrequests: 4,

@@ -235,6 +235,7 @@ where
                     messages,
                     &calls[index..],
                     &mut verdicts,
+                    &mut tallies,
                     1,
                     queues,
                     &reason,
@@ -274,6 +275,7 @@ where
                         messages,
                         &calls[index..],
                         &mut verdicts,
+                        &mut tallies,
                         delay,
                         queues,
                         "Blue Dart's circuit is open",
@@ -394,7 +396,8 @@ where
     /// Sends messages nothing was tried for back to their queue, to come again after
     /// `delay_secs`. A resend, not the platform's retry: retries count towards `max_retries`,
     /// and a message handed back a few times for budget or the breaker must not be
-    /// dead-lettered for it. If the send fails, the platform retries them after all.
+    /// dead-lettered for it. If the send fails, the platform retries them after all. Either way
+    /// they are counted as handed back: they come again, and cost queue operations again.
     #[allow(clippy::too_many_arguments)]
     async fn hand_back(
         &self,
@@ -402,6 +405,7 @@ where
         messages: &[SyncMessage],
         calls: &[Call<'_>],
         verdicts: &mut [Verdict],
+        tallies: &mut Tallies,
         delay_secs: u32,
         queues: &impl SyncQueues,
         reason: &str,
@@ -423,6 +427,7 @@ where
         };
         for i in indexes {
             verdicts[i] = verdict;
+            tallies.of(messages[i].run).handed_back += 1;
         }
     }
 
@@ -554,8 +559,12 @@ where
             // The invocation's spending counts once, towards the first run it worked on.
             tally.spent = if first { spent } else { Spent::default() };
             first = false;
+            let handed_back = match tally.handed_back {
+                0 => String::new(),
+                n => format!(", {n} messages handed back"),
+            };
             self.log.info(&format!(
-                "[TRACKING SYNC] Completed: {} success, {} failed",
+                "[TRACKING SYNC] Completed: {} success, {} failed{handed_back}",
                 tally.succeeded, tally.failed
             ));
             let Some(id) = run else {
