@@ -11,15 +11,16 @@ use tracking_core::model::{self, iso};
 use wasm_bindgen::JsValue;
 
 const RUN_COLUMNS: &str = "id, triggered_by, status, started_at, finished_at, considered, enqueued, \
-    succeeded, failed, skipped, batches, retried, dead_lettered, handed_back, invocations, carrier_calls, d1_queries, \
-    kv_operations, busiest_subrequests, busiest_d1_queries, busiest_kv_operations, \
-    busiest_queue_sends, stop_reason, failures";
+    succeeded, failed, skipped, batches, retried, dead_lettered, handed_back, invocations, \
+    carrier_calls, d1_queries, kv_operations, busiest_subrequests, busiest_d1_queries, \
+    busiest_kv_operations, busiest_queue_sends, stop_reason, failures";
 
 /// Adds an invocation's part to a run (`?1`…`?10`: succeeded, failed, skipped, retried,
 /// dead-lettered, subrequests, D1 queries, KV operations, queue operations, failures as JSON;
-/// `?11` the invocation's end, `?12` the run, `?13` status changes, `?14` messages handed back). SQLite reads the old values on the right of SET,
-/// so concurrent invocations add up; a running run completes once every enqueued shipment is
-/// finished (`enqueued` is 0 until the producer has recorded it).
+/// `?11` the invocation's end, `?12` the run, `?13` status changes, `?14` messages handed
+/// back). SQLite reads the old values on the right of SET, so concurrent invocations add up; a
+/// running run completes once every enqueued shipment is finished (`enqueued` is 0 until the
+/// producer has recorded it).
 const ADD_TO_RUN: &str = "UPDATE sync_runs SET \
     succeeded = succeeded + ?1, failed = failed + ?2, skipped = skipped + ?3, \
     retried = retried + ?4, dead_lettered = dead_lettered + ?5, handed_back = handed_back + ?14, \

@@ -81,8 +81,9 @@ pub struct SyncRun {
     pub retried: usize,
     /// Messages of a single shipment that kept failing, moved to the dead-letter queue.
     pub dead_lettered: usize,
-    /// Messages sent back to the queue untried, to come again: a consumer's budget, or Blue
-    /// Dart's open circuit, stopped it before their call. Each costs queue operations again.
+    /// Messages sent back to the queue untried, to come again, because the consumer's budget
+    /// or Blue Dart's open circuit stopped it before their call. Each costs queue operations
+    /// again.
     #[serde(default)]
     pub handed_back: usize,
     /// Invocations that worked on the run (the producer and each consumer invocation).
