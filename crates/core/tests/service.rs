@@ -15,13 +15,21 @@ use tracking_core::model::{ShippingStatus, Status};
 use tracking_core::ports::{OrderInput, OrderStore};
 use tracking_core::rules::budget::Spent;
 use tracking_core::runs::Trigger;
-use tracking_core::service::{ServiceError, TrackOutcome, claim_key, snapshot_key};
+use tracking_core::service::{ServiceError, SyncSummary, TrackOutcome, claim_key, snapshot_key};
 use tracking_core::testing::ScriptedCarrier;
 
 type World = tracking_core::testing::World<ScriptedCarrier>;
 
 fn world() -> World {
     World::new(ScriptedCarrier::default())
+}
+
+/// An admin's sync of ORD-1 (`POST /api/admin/shipment/ORD-1/sync`).
+fn synced_by_admin(w: &World) -> Result<SyncSummary, ServiceError> {
+    block_on(
+        w.service()
+            .sync_order("ORD-1", Trigger::Manual, Spent::default),
+    )
 }
 
 /// The carrier's answer for the simulator's demo shipment `awb`, as Blue Dart would send it.
@@ -397,17 +405,9 @@ fn saving_the_same_answer_twice_stores_each_event_once() {
     w.carrier
         .then(Ok(demo_reply("81234567890")))
         .then(Ok(demo_reply("81234567890")));
-    let first = block_on(
-        w.service()
-            .sync_order("ORD-1", Trigger::Manual, Spent::default),
-    )
-    .unwrap();
+    let first = synced_by_admin(&w).unwrap();
     let rows = w.store.event_rows();
-    let second = block_on(
-        w.service()
-            .sync_order("ORD-1", Trigger::Manual, Spent::default),
-    )
-    .unwrap();
+    let second = synced_by_admin(&w).unwrap();
     assert_eq!(first.new_events, 3);
     assert_eq!(second.new_events, 0);
     assert!(!second.changed);
@@ -440,11 +440,7 @@ fn end_states_from_the_demo_shipments() {
         let w = world();
         w.shipped("ORD-1", awb);
         w.carrier.then(Ok(demo_reply(awb)));
-        let summary = block_on(
-            w.service()
-                .sync_order("ORD-1", Trigger::Manual, Spent::default),
-        )
-        .unwrap();
+        let summary = synced_by_admin(&w).unwrap();
         let order = &summary.snapshot.order;
         assert_eq!(
             summary.snapshot.latest.as_ref().unwrap().status,
@@ -480,10 +476,7 @@ fn a_sync_failure_is_recorded_on_the_order_without_touching_tracking() {
     w.carrier
         .then(Err(CarrierError::Unavailable { status: 503 }));
     let before = w.store.event_rows();
-    let result = block_on(
-        w.service()
-            .sync_order("ORD-1", Trigger::Manual, Spent::default),
-    );
+    let result = synced_by_admin(&w);
     assert_eq!(
         result,
         Err(ServiceError::Carrier(CarrierError::Unavailable {
@@ -505,11 +498,7 @@ fn a_waybill_blue_dart_knows_nothing_about_is_a_valid_empty_answer() {
         http_status: 200,
         updates: vec![("81234567890".into(), None)],
     }));
-    let summary = block_on(
-        w.service()
-            .sync_order("ORD-1", Trigger::Manual, Spent::default),
-    )
-    .unwrap();
+    let summary = synced_by_admin(&w).unwrap();
     assert_eq!(summary.new_events, 0);
     assert_eq!(
         summary.snapshot.latest.unwrap().status,
@@ -568,11 +557,7 @@ fn admin_view_is_stale_until_synced_recently() {
     w.shipped("ORD-1", "81234567890");
     assert!(block_on(w.service().admin_view("ORD-1")).unwrap().stale);
     w.carrier.then(Ok(demo_reply("81234567890")));
-    block_on(
-        w.service()
-            .sync_order("ORD-1", Trigger::Manual, Spent::default),
-    )
-    .unwrap();
+    synced_by_admin(&w).unwrap();
     let view = block_on(w.service().admin_view("ORD-1")).unwrap();
     assert!(!view.stale);
     let raw = view.carrier_response.unwrap();
@@ -591,11 +576,7 @@ fn the_kept_carrier_answer_is_bounded() {
     w.settings.raw_max_bytes = 100;
     w.shipped("ORD-1", "81234567890");
     w.carrier.then(Ok(demo_reply("81234567890")));
-    block_on(
-        w.service()
-            .sync_order("ORD-1", Trigger::Manual, Spent::default),
-    )
-    .unwrap();
+    synced_by_admin(&w).unwrap();
     let raw = block_on(w.service().admin_view("ORD-1"))
         .unwrap()
         .carrier_response
@@ -707,11 +688,7 @@ fn a_manual_sync_counts_its_order_as_synced() {
     let w = world();
     w.shipped("ORD-1", "81234567890");
     w.carrier.then(Ok(demo_reply("81234567890")));
-    block_on(
-        w.service()
-            .sync_order("ORD-1", Trigger::Manual, Spent::default),
-    )
-    .unwrap();
+    synced_by_admin(&w).unwrap();
     let run = block_on(w.service().recent_runs(1)).unwrap().remove(0);
     assert_eq!((run.succeeded, run.skipped, run.failed), (1, 0, 0));
 }
