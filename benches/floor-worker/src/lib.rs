@@ -1,7 +1,12 @@
 //! The floors the benchmarks hold the tracking worker to: the least I/O its answers can do,
 //! in a workers-rs worker built and served the same way.
 //!
-//! - `GET /kv`: one KV read, its bytes as the answer — the least a cached answer costs.
+//! - `GET /kv`: one KV read, its bytes as the answer with the header fields of the tracking
+//!   worker's cached answer — the least a cached answer costs. The bench sends it the
+//!   customer's request as it sends the tracking worker, token and all: the contract's answer
+//!   cannot do without those fields, nor be asked for without the token.
+//! - `GET /kv-bare`: the same read with `Content-Type` alone, asked for without a token (the KV
+//!   floor before the answer's fields were added): a reference line, what the fields cost.
 //! - `GET /refresh`: one outbound fetch to the carrier (the simulator, at `FLOOR_CARRIER_URL`
 //!   with the token `FLOOR_CARRIER_TOKEN`), one D1 write statement, one KV put, in sequence —
 //!   the least I/O a live refresh does.
@@ -15,11 +20,29 @@ use worker::{
 
 const KEY: &str = "floor:answer";
 
+/// The header fields of the tracking worker's cached answer besides `Content-Type`; its `ETag`
+/// is the answer's own, this one as long. The bench checks that they are the same.
+const ANSWER_FIELDS: [(&str, &str); 4] = [
+    ("Cache-Control", "private, max-age=30"),
+    ("ETag", "\"0123456789abcdef\""),
+    ("Vary", "Authorization, Origin"),
+    ("X-Content-Type-Options", "nosniff"),
+];
+
 fn json(body: Vec<u8>) -> Result<Response> {
     let mut response = Response::from_bytes(body)?;
     response
         .headers_mut()
         .set("Content-Type", "application/json; charset=utf-8")?;
+    Ok(response)
+}
+
+/// `body` as the tracking worker answers a cached track: JSON, with the same header fields.
+fn cached_answer(body: Vec<u8>) -> Result<Response> {
+    let mut response = json(body)?;
+    for (name, value) in ANSWER_FIELDS {
+        response.headers_mut().set(name, value)?;
+    }
     Ok(response)
 }
 
@@ -38,7 +61,8 @@ async fn fetch(req: web_sys::Request, env: Env, _ctx: Context) -> Result<web_sys
 async fn route(method: Method, path: &str, req: web_sys::Request, env: &Env) -> Result<Response> {
     let kv = env.kv("FLOOR_KV")?;
     match (method, path) {
-        (Method::Get, "/kv") => json(kv.get(KEY).bytes().await?.unwrap_or_default()),
+        (Method::Get, "/kv") => cached_answer(kv.get(KEY).bytes().await?.unwrap_or_default()),
+        (Method::Get, "/kv-bare") => json(kv.get(KEY).bytes().await?.unwrap_or_default()),
         (Method::Put, "/kv") => {
             let body = Request::from(req).bytes().await?;
             kv.put_bytes(KEY, &body)?.execute().await?;
