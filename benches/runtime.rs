@@ -600,6 +600,56 @@ fn row(
     }
 }
 
+/// What a worker next to a floor is held to: its p50 with one connection, and its throughput
+/// under load when there is a target for it; `queue` is what both wait in under load.
+struct LoadTargets {
+    p50: f64,
+    rps: Option<f64>,
+    queue: &'static str,
+}
+
+/// The rows of `what` next to `floor` with one connection and under load: the p50 of each, the
+/// p99 and the throughput under load.
+fn load_rows(what: &str, floor: &str, loads: &ByLoad, targets: LoadTargets) -> [Row; 4] {
+    let ms = |v: f64| format!("{v:.2}");
+    let (quiet, busy) = (&loads.quiet, &loads.busy);
+    let rps_target = targets.rps.map_or("—".to_owned(), |t| format!("≥ {t:.2}×"));
+    [
+        row(
+            &format!("{what} p50, one connection (ms)"),
+            ms(quiet.ours.p50_ms),
+            format!("{} ({floor})", ms(quiet.floor.p50_ms)),
+            quiet.p50_ratio,
+            &format!("≤ {:.2}×", targets.p50),
+            Some(quiet.p50_ratio <= targets.p50),
+        ),
+        row(
+            &format!("{what} p50, {CONNECTIONS} connections (ms)"),
+            ms(busy.ours.p50_ms),
+            format!("{} ({floor})", ms(busy.floor.p50_ms)),
+            busy.p50_ratio,
+            &format!("— ({})", targets.queue),
+            None,
+        ),
+        row(
+            &format!("{what} p99, {CONNECTIONS} connections (ms)"),
+            ms(busy.ours.p99_ms),
+            format!("{} ({floor})", ms(busy.floor.p99_ms)),
+            busy.ours.p99_ms / busy.floor.p99_ms,
+            "—",
+            None,
+        ),
+        row(
+            &format!("{what} throughput, {CONNECTIONS} connections (req/s)"),
+            format!("{:.0}", busy.ours.rps),
+            format!("{:.0} ({floor})", busy.floor.rps),
+            busy.rps_ratio,
+            &rps_target,
+            targets.rps.map(|t| busy.rps_ratio >= t),
+        ),
+    ]
+}
+
 fn main() {
     let shipments: usize = std::env::var("BENCH_SYNC_SHIPMENTS")
         .ok()
@@ -855,39 +905,15 @@ fn main() {
             None,
         ));
     }
-    let quiet = &hot.quiet;
-    rows.push(row(
-        "cached track p50, one connection (ms)",
-        ms(quiet.ours.p50_ms),
-        format!("{} (KV floor)", ms(quiet.floor.p50_ms)),
-        quiet.p50_ratio,
-        "≤ 1.10×",
-        Some(quiet.p50_ratio <= 1.10),
-    ));
-    let busy = &hot.busy;
-    rows.push(row(
-        &format!("cached track p50, {CONNECTIONS} connections (ms)"),
-        ms(busy.ours.p50_ms),
-        format!("{} (KV floor)", ms(busy.floor.p50_ms)),
-        busy.p50_ratio,
-        "— (the machine's CPU queue)",
-        None,
-    ));
-    rows.push(row(
-        &format!("cached track p99, {CONNECTIONS} connections (ms)"),
-        ms(busy.ours.p99_ms),
-        format!("{} (KV floor)", ms(busy.floor.p99_ms)),
-        busy.ours.p99_ms / busy.floor.p99_ms,
-        "—",
-        None,
-    ));
-    rows.push(row(
-        &format!("cached track throughput, {CONNECTIONS} connections (req/s)"),
-        format!("{:.0}", busy.ours.rps),
-        format!("{:.0} (KV floor)", busy.floor.rps),
-        busy.rps_ratio,
-        "≥ 0.90×",
-        Some(busy.rps_ratio >= 0.90),
+    rows.extend(load_rows(
+        "cached track",
+        "KV floor",
+        &hot,
+        LoadTargets {
+            p50: 1.10,
+            rps: Some(0.90),
+            queue: "the machine's CPU queue",
+        },
     ));
     // The floor before it answered with the cached answer's fields and took the token: what
     // those cost, and the figures earlier runs held the worker to (p50 under load).
@@ -920,31 +946,15 @@ fn main() {
             None,
         ));
     }
-    let quiet = &refresh.quiet;
-    rows.push(row(
-        "forceRefresh p50, one connection (ms)",
-        ms(quiet.ours.p50_ms),
-        format!("{} (refresh floor)", ms(quiet.floor.p50_ms)),
-        quiet.p50_ratio,
-        "≤ 1.30×",
-        Some(quiet.p50_ratio <= 1.30),
-    ));
-    let busy = &refresh.busy;
-    rows.push(row(
-        &format!("forceRefresh p50, {CONNECTIONS} connections (ms)"),
-        ms(busy.ours.p50_ms),
-        format!("{} (refresh floor)", ms(busy.floor.p50_ms)),
-        busy.p50_ratio,
-        "— (D1's queue)",
-        None,
-    ));
-    rows.push(row(
-        &format!("forceRefresh throughput, {CONNECTIONS} connections (req/s)"),
-        format!("{:.0}", busy.ours.rps),
-        format!("{:.0} (refresh floor)", busy.floor.rps),
-        busy.rps_ratio,
-        "—",
-        None,
+    rows.extend(load_rows(
+        "forceRefresh",
+        "refresh floor",
+        &refresh,
+        LoadTargets {
+            p50: 1.30,
+            rps: None,
+            queue: "D1's queue",
+        },
     ));
     rows.push(row(
         &format!("forceRefresh round trips (Server-Timing, median of {TRACED_REFRESHES}, ms)"),
