@@ -600,6 +600,11 @@ fn row(
     }
 }
 
+/// Milliseconds as the table prints them.
+fn ms(v: f64) -> String {
+    format!("{v:.2}")
+}
+
 /// What a worker next to a floor is held to: its p50 with one connection, and its throughput
 /// under load when there is a target for it; `queue` is what both wait in under load.
 struct LoadTargets {
@@ -611,7 +616,6 @@ struct LoadTargets {
 /// The rows of `what` next to `floor` with one connection and under load: the p50 of each, the
 /// p99 and the throughput under load.
 fn load_rows(what: &str, floor: &str, loads: &ByLoad, targets: LoadTargets) -> [Row; 4] {
-    let ms = |v: f64| format!("{v:.2}");
     let (quiet, busy) = (&loads.quiet, &loads.busy);
     let rps_target = targets.rps.map_or("—".to_owned(), |t| format!("≥ {t:.2}×"));
     [
@@ -891,7 +895,6 @@ fn main() {
         assert_eq!(load.errors, 0, "{name}: non-2xx answers under load");
     }
     raw["forceRefreshServerTiming"] = json!(trips.samples);
-    let ms = |v: f64| format!("{v:.2}");
     for (name, floor) in [
         ("KV floor p50 (ms)", &hot.busy.floor),
         ("refresh floor p50 (ms)", &refresh.busy.floor),
