@@ -787,7 +787,8 @@ fn main() {
             .unwrap();
         assert!(floor_answer.contains("81234567890"), "{floor_answer}");
 
-        let auth = format!("Authorization: Bearer {}", customer_token("cust-1"));
+        let bearer = format!("Bearer {}", customer_token("cust-1"));
+        let auth = format!("Authorization: {bearer}");
         let auth = std::slice::from_ref(&auth);
         // The KV floor answers with the cached answer's header fields, its own `ETag` as long.
         let fields = |headers: Vec<(String, String)>| {
@@ -807,10 +808,7 @@ fn main() {
             fields
         };
         let kv_answer = ureq::get(format!("{}/kv", floor.base))
-            .header(
-                "Authorization",
-                auth[0].trim_start_matches("Authorization: "),
-            )
+            .header("Authorization", &bearer)
             .call()
             .expect("the KV floor answers");
         let floor_fields = kv_answer
