@@ -132,6 +132,10 @@ pub struct Options {
     /// Run the full worker alone without its static assets' binding (`ASSETS`), as a
     /// deployment that lost it would.
     pub unbound_assets: bool,
+    /// Start without wrangler's `/__scheduled` route (`--test-scheduled`), a middleware in front
+    /// of the worker that parses every request's URL: the benchmarks measure the worker as
+    /// deployed, next to floors that have no such middleware either.
+    pub without_scheduled_route: bool,
 }
 
 /// Which workers answer: the full worker alone (the default), or the customer worker in front
@@ -557,10 +561,12 @@ fn spawn_dev(
     vars: &[(&str, String)],
     port: u16,
     configs: &[PathBuf],
+    scheduled_route: bool,
 ) -> Child {
     let log = fs::File::create(dir.join("worker.log")).expect("create the worker log");
     let mut cmd = wrangler_command(dir);
-    cmd.args(["dev", "--local", "--ip", "127.0.0.1", "--test-scheduled"])
+    cmd.args(["dev", "--local", "--ip", "127.0.0.1"])
+        .args(scheduled_route.then_some("--test-scheduled"))
         .args([
             "--show-interactive-dev-session=false",
             "--live-reload=false",
@@ -688,7 +694,15 @@ impl TestWorker {
         // Another process can still take a port first; then start again on another.
         for attempt in 1..=3 {
             let port = free_port();
-            let mut child = spawn_dev(&dir, &state, &env_file, &vars, port, &configs);
+            let mut child = spawn_dev(
+                &dir,
+                &state,
+                &env_file,
+                &vars,
+                port,
+                &configs,
+                !options.without_scheduled_route,
+            );
             let base = format!("http://127.0.0.1:{port}");
             if ready(&agent, &base) {
                 return TestWorker {
