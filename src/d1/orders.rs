@@ -176,7 +176,7 @@ impl OrderStore for D1Store {
                 .events
                 .take()
                 .ok_or_else(|| StoreError("D1 read an order without its events".into()))?;
-            let events: Vec<EventRow> = serde_json::from_str(&events)
+            let events: Vec<EventRow> = serde_json::from_slice(events.as_bytes())
                 .map_err(|e| StoreError(format!("unreadable events in D1: {e}")))?;
             let mut snapshot = Snapshot {
                 order: row.into_order()?,

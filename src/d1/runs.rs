@@ -69,7 +69,7 @@ struct RunRow {
 
 impl RunRow {
     fn into_run(self) -> Result<SyncRun, StoreError> {
-        let failures: Vec<BatchFailure> = serde_json::from_str(&self.failures)
+        let failures: Vec<BatchFailure> = serde_json::from_slice(self.failures.as_bytes())
             .map_err(|e| StoreError(format!("unreadable sync run failures: {e}")))?;
         Ok(SyncRun {
             id: Some(self.id as i64),

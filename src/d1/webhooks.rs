@@ -38,7 +38,7 @@ fn opt_time(value: Option<String>) -> Result<Option<DateTime<Utc>>, StoreError> 
 impl EndpointRow {
     fn endpoint(self) -> Result<Endpoint, StoreError> {
         Ok(Endpoint {
-            event_types: serde_json::from_str(&self.event_types)
+            event_types: serde_json::from_slice(self.event_types.as_bytes())
                 .map_err(|_| StoreError("unreadable event types in D1".into()))?,
             previous_secret_expires_at: opt_time(self.previous_secret_expires_at)?,
             failing_since: opt_time(self.failing_since)?,

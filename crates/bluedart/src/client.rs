@@ -153,7 +153,7 @@ impl<'a, H: HttpClient, K: KeyValue, C: Clock> BlueDartClient<'a, H, K, C> {
         if response.status != 200 {
             return Err(status_error(&response));
         }
-        let token = serde_json::from_str::<Value>(&response.body)
+        let token = serde_json::from_slice::<Value>(response.body.as_bytes())
             .ok()
             .and_then(|v| v.get("JWTToken")?.as_str().map(str::to_owned))
             .filter(|t| !t.is_empty())
@@ -181,7 +181,9 @@ impl<'a, H: HttpClient, K: KeyValue, C: Clock> BlueDartClient<'a, H, K, C> {
             return Some(cached.token);
         }
         let value = self.kv.get(TOKEN_KEY).await.ok()??;
-        let cached: CachedToken = serde_json::from_str(&value).ok().filter(usable)?;
+        let cached: CachedToken = serde_json::from_slice(value.as_bytes())
+            .ok()
+            .filter(usable)?;
         *self.token.0.borrow_mut() = Some(cached.clone());
         Some(cached.token)
     }
@@ -314,7 +316,7 @@ impl<H: HttpClient, K: KeyValue, C: Clock> Carrier for BlueDartClient<'_, H, K, 
                 body: Some(body.clone()),
             })
             .await?;
-        let parsed: Option<Value> = serde_json::from_str(&response.body).ok();
+        let parsed: Option<Value> = serde_json::from_slice(response.body.as_bytes()).ok();
         match (response.status, parsed) {
             (200, Some(v)) => {
                 let result = &v["GenerateWayBillResult"];

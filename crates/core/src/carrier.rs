@@ -22,7 +22,7 @@ impl RawJson {
 
     /// `text`, if it is one JSON document.
     pub fn parse(text: String) -> Result<RawJson, serde_json::Error> {
-        serde_json::from_str::<IgnoredAny>(&text)?;
+        serde_json::from_slice::<IgnoredAny>(text.as_bytes())?;
         Ok(RawJson(text))
     }
 

@@ -403,7 +403,7 @@ where
         let json = value
             .rsplit_once('\n')
             .map_or(value.as_str(), |(_, last)| last);
-        match serde_json::from_str::<Snapshot>(json) {
+        match serde_json::from_slice::<Snapshot>(json.as_bytes()) {
             Ok(snapshot) if snapshot.order.id == order_id => Cached::Snapshot(Box::new(snapshot)),
             _ => Cached::Miss,
         }
@@ -455,7 +455,7 @@ where
         let version = self.settings.cached_view?.version;
         let (head, rest) = value.split_once('\n')?;
         let (view, _) = rest.split_once('\n')?;
-        let head: ViewHead<Order> = serde_json::from_str(head).ok()?;
+        let head: ViewHead<Order> = serde_json::from_slice(head.as_bytes()).ok()?;
         (head.view_version == version && head.order.id == order_id)
             .then(|| (head.order, (view != "null").then_some(view)))
     }
