@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
-# `npm run mutants`: mutation testing of the pure crates (tracking-core, bluedart, tracking-api,
-# d1-rows)
+# `npm run mutants`: mutation testing of the pure crates (tracking-core, bluedart-tracking,
+# bluedart, tracking-api, d1-rows)
 # with cargo-mutants, natively. Each mutant is a small deliberate bug; a test must fail for it to
 # count as caught. Installs cargo-mutants at the pinned version when it is missing or different,
 # runs two mutants at a time with a per-mutant timeout, and prints caught / missed / unviable per
 # crate and every missed mutant. Not part of `npm test`: a full run takes a long while.
 #
-#   npm run mutants                         the four crates
-#   npm run mutants -- -p bluedart          one crate (any -p replaces the default four)
+#   npm run mutants                         the five crates
+#   npm run mutants -- -p bluedart          one crate (any -p replaces the default five)
 #   npm run mutants -- -p tracking-core --file crates/core/src/breaker.rs
 #
 # Settings (environment): MUTANTS_JOBS (2), MUTANTS_TIMEOUT (per-mutant test timeout, s; 120),
@@ -30,7 +30,7 @@ export CARGO_PROFILE_DEV_DEBUG="${CARGO_PROFILE_DEV_DEBUG:-0}"
 packages=()
 case " $* " in
   *" -p "* | *" --package "* | *" --package="*) ;;
-  *) packages=(-p tracking-core -p bluedart -p tracking-api -p d1-rows) ;;
+  *) packages=(-p tracking-core -p bluedart-tracking -p bluedart -p tracking-api -p d1-rows) ;;
 esac
 
 log "cargo mutants ${packages[*]} $* (jobs ${MUTANTS_JOBS:-2}, timeout ${MUTANTS_TIMEOUT:-120} s a mutant)"
@@ -62,20 +62,20 @@ count() { # count FILE PREFIX: lines of FILE naming a mutant under PREFIX
   [ -f "$out/$1" ] || { echo 0; return; }
   grep -c "^$2" "$out/$1" || true
 }
-printf '\n%-15s %7s %7s %9s %9s %9s\n' crate caught missed unviable timeout "caught %"
+printf '\n%-18s %7s %7s %9s %9s %9s\n' crate caught missed unviable timeout "caught %"
 total_caught=0 total_viable=0
-for crate in crates/core crates/bluedart crates/api crates/d1-rows; do
+for crate in crates/core crates/bluedart-tracking crates/bluedart crates/api crates/d1-rows; do
   c=$(count caught.txt "$crate/") m=$(count missed.txt "$crate/")
   u=$(count unviable.txt "$crate/") t=$(count timeout.txt "$crate/")
   viable=$((c + m + t))
   [ "$viable" -gt 0 ] || continue
   # A timeout is a caught mutant: the tests did not pass.
-  printf '%-15s %7d %7d %9d %9d %8d%%\n' "${crate#crates/}" "$c" "$m" "$u" "$t" $(((c + t) * 100 / viable))
+  printf '%-18s %7d %7d %9d %9d %8d%%\n' "${crate#crates/}" "$c" "$m" "$u" "$t" $(((c + t) * 100 / viable))
   total_caught=$((total_caught + c + t)) total_viable=$((total_viable + viable))
 done
 [ "$total_viable" -gt 0 ] || die "no viable mutants were tested"
 share=$((total_caught * 100 / total_viable))
-printf '%-15s %7s %7s %9s %9s %8d%%\n' all "" "" "" "" "$share"
+printf '%-18s %7s %7s %9s %9s %8d%%\n' all "" "" "" "" "$share"
 
 if [ -s "$out/missed.txt" ]; then
   printf '\nmissed (no test failed):\n'

@@ -1,11 +1,7 @@
-//! Blue Dart: the tracking XML, its status codes, its dates, and the API gateway client.
+//! Blue Dart: the API gateway client and the push reader, over the tracking answer's reader
+//! (`bluedart-tracking`, re-exported here, so that callers name one adapter).
+
+pub use bluedart_tracking::{codes, events, location, parse, payload, time, xml};
 
 pub mod client;
-pub mod codes;
-pub mod events;
-pub mod location;
-pub mod parse;
-pub mod payload;
 pub mod push;
-pub mod time;
-pub mod xml;

@@ -3,8 +3,6 @@
 //! file beside this one with a subject of its own.
 
 mod bluedart_client;
-mod bluedart_corpus;
-mod event_details;
 mod gateway_details;
 mod push;
 mod scripted_gateway;

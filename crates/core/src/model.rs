@@ -212,7 +212,7 @@ pub struct TrackingEvent {
     pub location: Location,
     #[serde(deserialize_with = "utc::time")]
     pub event_at: DateTime<Utc>,
-    /// The place part of the event's identity (see `bluedart::location::place_key`).
+    /// The place part of the event's identity (see `bluedart_tracking::location::place_key`).
     #[serde(default)]
     pub place_key: String,
 }

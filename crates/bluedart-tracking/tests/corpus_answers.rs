@@ -4,9 +4,9 @@
 use std::fs;
 use std::path::PathBuf;
 
-use bluedart::events::update_for;
-use bluedart::parse::{CarrierShipment, parse_tracking};
-use bluedart::payload::{payload, scan_fields, shipment_fields};
+use bluedart_tracking::events::update_for;
+use bluedart_tracking::parse::{CarrierShipment, parse_tracking};
+use bluedart_tracking::payload::{payload, scan_fields, shipment_fields};
 use serde_json::{Map, Value, json};
 use tracking_core::carrier::CarrierUpdate;
 use tracking_core::model::iso;

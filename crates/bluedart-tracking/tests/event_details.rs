@@ -4,8 +4,8 @@
 use std::fs;
 use std::path::PathBuf;
 
-use bluedart::events::update_for;
-use bluedart::parse::parse_tracking;
+use bluedart_tracking::events::update_for;
+use bluedart_tracking::parse::parse_tracking;
 
 fn corpus(name: &str) -> String {
     fs::read_to_string(

@@ -101,7 +101,7 @@ fn is_rto_reference(ref_no: &str, awb: &str) -> bool {
 /// The forward waybill `ref_no` names, if it has Blue Dart's form for a return waybill's
 /// reference (`RTO - 81234567893` names 81234567893). The code has no spaces, so the form's
 /// dash is the first spaced dash.
-pub(crate) fn rto_target(ref_no: &str) -> Option<&str> {
+pub fn rto_target(ref_no: &str) -> Option<&str> {
     let (_, forward) = ref_no.split_once(" - ")?;
     is_rto_reference(ref_no, forward).then_some(forward)
 }
