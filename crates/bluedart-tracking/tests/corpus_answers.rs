@@ -4,7 +4,7 @@
 use std::fs;
 use std::path::PathBuf;
 
-use bluedart_tracking::events::update_for;
+use bluedart_tracking::events::{reply_for, update_for};
 use bluedart_tracking::parse::{CarrierShipment, parse_tracking};
 use bluedart_tracking::payload::{payload, scan_fields, shipment_fields};
 use serde_json::{Map, Value, json};
@@ -107,6 +107,45 @@ fn every_shape_and_case_the_protocol_names_is_in_the_corpus() {
             "{name}.xml is missing"
         );
     }
+}
+
+/// A reply for many waybills at once (what a sync asks for) says for each, in the order asked,
+/// what reading that waybill alone gives: for every corpus answer, its waybills asked for
+/// backwards, with one it does not name.
+#[test]
+fn a_reply_for_many_waybills_reads_each_as_alone() {
+    let mut answered = 0;
+    for name in answers() {
+        let xml = fs::read_to_string(corpus().join(format!("{name}.xml"))).unwrap();
+        let Ok(shipments) = parse_tracking(&xml) else {
+            continue;
+        };
+        let mut awbs: Vec<String> = shipments
+            .iter()
+            .rev()
+            .map(|s| s.waybill.to_string())
+            .collect();
+        awbs.push("99999999999".into());
+        let reply = reply_for(207, &awbs, &shipments);
+        assert_eq!(reply.http_status, 207, "{name}");
+        let asked: Vec<&String> = reply.updates.iter().map(|(awb, _)| awb).collect();
+        assert_eq!(asked, awbs.iter().collect::<Vec<_>>(), "{name}");
+        for (awb, update) in &reply.updates {
+            let alone = update_for(awb, &shipments);
+            assert_eq!(
+                update.as_ref().map(reading),
+                alone.as_ref().map(reading),
+                "{name}: {awb}"
+            );
+            assert_eq!(
+                update.as_ref().map(|u| u.payload.as_str()),
+                alone.as_ref().map(|u| u.payload.as_str()),
+                "{name}: {awb}"
+            );
+            answered += usize::from(update.is_some());
+        }
+    }
+    assert!(answered >= 14, "only {answered} waybills were answered");
 }
 
 /// A connection that drops mid-answer or a proxy that mangles one must never pass for an
