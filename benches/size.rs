@@ -29,14 +29,23 @@ fn owner(name: &str) -> String {
     let path = ["mut ", "dyn ", "const "]
         .iter()
         .fold(path, |p, prefix| p.strip_prefix(prefix).unwrap_or(p));
-    if let Some((head, _)) = path.split_once("::")
-        && !head.is_empty()
-        && head.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
-    {
-        return match head {
-            "core" | "alloc" | "std" => "std (core, alloc, std)".into(),
-            other => other.into(),
-        };
+    // `<f64 as core::fmt::Display>::fmt`, `<T as alloc::string::ToString>::to_string`: a type
+    // without a path of its own is counted with its trait's crate.
+    let path = match path.split_once(" as ") {
+        Some((ty, the_trait)) if !ty.contains("::") => the_trait,
+        _ => path,
+    };
+    if let Some((head, _)) = path.split_once("::") {
+        // The standard library comes precompiled, its crates named with their hash:
+        // `core[c5930c85a12de822]::str::slice_error_fail`.
+        let head = head.split_once('[').map_or(head, |(name, _)| name);
+        if !head.is_empty() && head.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+            return match head {
+                // `__rustc`: the allocator's entry points the standard library links in.
+                "core" | "alloc" | "std" | "__rustc" => "std (core, alloc, std)".into(),
+                other => other.into(),
+            };
+        }
     }
     if name.starts_with("data[") || name.starts_with("data segment") {
         "(data segments: strings, tables)".into()
