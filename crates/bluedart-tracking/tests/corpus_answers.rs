@@ -76,6 +76,11 @@ fn answers() -> Vec<String> {
     names
 }
 
+/// The text of the corpus answer `name`.
+fn answer(name: &str) -> String {
+    fs::read_to_string(corpus().join(format!("{name}.xml"))).unwrap()
+}
+
 #[test]
 fn every_answer_in_the_corpus_reads_as_written_down() {
     let names = answers();
@@ -116,7 +121,7 @@ fn every_shape_and_case_the_protocol_names_is_in_the_corpus() {
 fn a_reply_for_many_waybills_reads_each_as_alone() {
     let mut answered = 0;
     for name in answers() {
-        let xml = fs::read_to_string(corpus().join(format!("{name}.xml"))).unwrap();
+        let xml = answer(&name);
         let Ok(shipments) = parse_tracking(&xml) else {
             continue;
         };
@@ -154,7 +159,7 @@ fn a_reply_for_many_waybills_reads_each_as_alone() {
 #[test]
 fn no_cut_or_corrupted_answer_passes_for_another() {
     for name in answers() {
-        let xml = fs::read_to_string(corpus().join(format!("{name}.xml"))).unwrap();
+        let xml = answer(&name);
         let whole = parse_tracking(&xml);
         for (cut, _) in xml.char_indices() {
             let read = parse_tracking(&xml[..cut]);
@@ -206,10 +211,7 @@ fn every_answer_is_kept_as_serde_json_would_write_it() {
         "<ScanDetail><Scan>PICKED UP</Scan></ScanDetail></Scans></Shipment>",
         "<Shipment WaybillNo=\"222\"><Scans/></Shipment></ShipmentData>"
     );
-    let mut answers: Vec<String> = answers()
-        .iter()
-        .map(|name| fs::read_to_string(corpus().join(format!("{name}.xml"))).unwrap())
-        .collect();
+    let mut answers: Vec<String> = answers().iter().map(|name| answer(name)).collect();
     answers.push(escapes.into());
     for xml in &answers {
         let Ok(shipments) = parse_tracking(xml) else {
