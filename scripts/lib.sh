@@ -25,13 +25,10 @@ export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
 
 # strip_wasm_names WASM [NAMED]: drops the name section worker-build keeps (`--debuginfo`), a
 # tenth of the gzipped size spent on function names in panic traces (a panic still logs its
-# message and location); NAMED, if given, gets a copy with the names, for twiggy. The features
-# are worker-build's own list, so that no encoding workerd lacks is written.
+# message and location); NAMED, if given, gets a copy with the names, for twiggy. The other
+# sections' bytes are copied as they are (scripts/strip-wasm-names.mjs says why).
 strip_wasm_names() {
-  [ -z "${2:-}" ] || { mkdir -p "$(dirname "$2")" && cp "$1" "$2"; }
-  "$WASM_OPT_BIN" "$1" --strip-debug -o "$1" \
-    --enable-mutable-globals --enable-sign-ext --enable-nontrapping-float-to-int \
-    --enable-bulk-memory --enable-multivalue --enable-reference-types --enable-exception-handling
+  node "$ROOT/scripts/strip-wasm-names.mjs" "$@"
 }
 
 log() { printf '\033[1m==>\033[0m %s\n' "$*" >&2; }
