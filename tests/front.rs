@@ -4,7 +4,7 @@
 //! binding FULL, both on the same local D1 and KV.
 
 use bluedart_sim::{Endpoint, SimConfig};
-use e2e::{Front, Options, TestWorker, customer_token, production_bundle, root};
+use e2e::{Front, Options, TestWorker, built, customer_token, production_bundle, root};
 use serde_json::json;
 
 fn front(front: Front, options: Options) -> TestWorker {
@@ -262,4 +262,70 @@ fn production_deploys_bundle_each_workers_own_build() {
         ["shipment-tracker-front", "shipment-tracker-front"]
     );
     assert!(!config.contains("triggers]") && !config.contains("consumers]]"));
+}
+
+/// Every build ships its wasm without the name section, and otherwise byte for byte as
+/// worker-build's optimising run wrote it: the copy with names that the bench's by-crate sizes
+/// read (`target/<build>-named.wasm`) is the same module. Re-writing it to drop the names had
+/// re-encoded the code less compactly.
+#[test]
+fn each_build_ships_its_wasm_as_optimised_less_the_names() {
+    /// The module's sections as (id, custom section name, bytes including the header).
+    fn sections(wasm: &[u8]) -> Vec<(u8, String, &[u8])> {
+        fn uleb(bytes: &[u8], at: &mut usize) -> usize {
+            let (mut value, mut shift) = (0, 0);
+            loop {
+                let byte = bytes[*at];
+                *at += 1;
+                value |= usize::from(byte & 0x7f) << shift;
+                shift += 7;
+                if byte < 0x80 {
+                    return value;
+                }
+            }
+        }
+        assert_eq!(&wasm[..4], b"\0asm");
+        let (mut sections, mut at) = (Vec::new(), 8);
+        while at < wasm.len() {
+            let start = at;
+            let id = wasm[at];
+            at += 1;
+            let size = uleb(wasm, &mut at);
+            let body = at;
+            at += size;
+            let name = if id == 0 {
+                let mut name_at = body;
+                let length = uleb(wasm, &mut name_at);
+                String::from_utf8_lossy(&wasm[name_at..name_at + length]).into_owned()
+            } else {
+                String::new()
+            };
+            sections.push((id, name, &wasm[start..at]));
+        }
+        assert_eq!(at, wasm.len());
+        sections
+    }
+    for (flag, folder) in [
+        (None, "build"),
+        (Some("--front"), "build-front"),
+        (Some("--back-office"), "build-back"),
+    ] {
+        built(flag);
+        let shipped = std::fs::read(root().join(folder).join("index_bg.wasm")).unwrap();
+        let named = std::fs::read(root().join(format!("target/{folder}-named.wasm"))).unwrap();
+        let mut expected = sections(&named);
+        let before = expected.len();
+        expected.retain(|(id, name, _)| !(*id == 0 && name == "name"));
+        assert_eq!(
+            expected.len(),
+            before - 1,
+            "{folder}: the named copy has its names"
+        );
+        let shipped = sections(&shipped);
+        assert!(shipped.len() > 10, "{folder}: {} sections", shipped.len());
+        assert!(
+            shipped == expected,
+            "{folder}: shipped wasm differs beyond its names"
+        );
+    }
 }

@@ -467,7 +467,7 @@ fn run(cmd: &mut Command, what: &str) {
 /// when it is, that is a look at file times. Left to `wrangler dev`'s own build command, a
 /// stale build compiles while the first test waits for its worker, and can outlast the
 /// start-up deadline. A failed build fails every test that needs it, each with its output.
-fn built(flag: Option<&'static str>) {
+pub fn built(flag: Option<&'static str>) {
     static FULL: OnceLock<Result<(), String>> = OnceLock::new();
     static CONTRACT: OnceLock<Result<(), String>> = OnceLock::new();
     static FRONT: OnceLock<Result<(), String>> = OnceLock::new();
