@@ -30,12 +30,6 @@ use worker::{Context, Env, event, web_sys};
 #[cfg(feature = "full")]
 use worker::{MessageBatch, ScheduleContext, ScheduledEvent};
 
-// talc in place of std's dlmalloc: 2.6 KB (gzip) less wasm, a sync batch in workerd no
-// slower (measured with the bench build's /__bench-cpu). The isolate runs one thread.
-#[cfg(target_arch = "wasm32")]
-#[global_allocator]
-static TALC: talc::wasm::WasmDynamicTalc = talc::wasm::new_wasm_dynamic_allocator();
-
 #[event(start)]
 fn start() {
     console_error_panic_hook::set_once();
