@@ -12,7 +12,7 @@ use tracking_core::ports::OrderUpsert;
 use tracking_core::service::intake::{IntakeLine, LineOutcome, LineResult};
 
 use crate::error::ApiError;
-use crate::requests::{OrderBody, RequestBody, order_id, read_body};
+use crate::requests::{OrderBody, RequestBody, json_problem, order_id, read_body};
 
 /// Orders per request, at most.
 pub const MAX_BULK_ORDERS: usize = 1000;
@@ -70,7 +70,7 @@ fn order_line(line: usize, value: Value) -> Result<IntakeLine, LineError> {
     let body: OrderBody = serde_json::from_value(Value::Object(fields)).map_err(|e| {
         refuse(ApiError::bad_request(
             "INVALID_JSON",
-            format!("Invalid order: {e}"),
+            format!("Invalid order: {}", json_problem(&e)),
         ))
     })?;
     let input = body.validate().map_err(refuse)?;
@@ -94,7 +94,8 @@ fn entries(media_type: &str, bytes: &[u8]) -> Result<Vec<Entry>, ApiError> {
             .enumerate()
             .filter(|(_, text)| !text.trim_ascii().is_empty())
             .map(|(i, text)| {
-                let value = serde_json::from_slice(text).map_err(|e| format!("Invalid JSON: {e}"));
+                let value = serde_json::from_slice(text)
+                    .map_err(|e| format!("Invalid JSON: {}", json_problem(&e)));
                 (i + 1, value)
             })
             .collect());
@@ -102,7 +103,10 @@ fn entries(media_type: &str, bytes: &[u8]) -> Result<Vec<Entry>, ApiError> {
     let values: Vec<Value> = serde_json::from_slice(bytes).map_err(|e| {
         ApiError::bad_request(
             "INVALID_JSON",
-            format!("Invalid JSON body: expected an array of orders: {e}"),
+            format!(
+                "Invalid JSON body: expected an array of orders: {}",
+                json_problem(&e)
+            ),
         )
     })?;
     Ok(values

@@ -156,8 +156,50 @@ pub async fn json_body<T: DeserializeOwned, B: RequestBody>(
     request: http::Request<B>,
 ) -> Result<T, ApiError> {
     let (_, bytes) = read_body(request, &["application/json"], MAX_BODY_BYTES).await?;
-    serde_json::from_slice(&bytes)
-        .map_err(|e| ApiError::bad_request("INVALID_JSON", format!("Invalid JSON body: {e}")))
+    serde_json::from_slice(&bytes).map_err(|e| {
+        ApiError::bad_request(
+            "INVALID_JSON",
+            format!("Invalid JSON body: {}", json_problem(&e)),
+        )
+    })
+}
+
+/// Why a body did not read, as serde_json says it, less any value it quotes: a value of the
+/// wrong type may be personal data (a consignee's phone sent as a number, a name and address
+/// sent where an object belongs), and no answer repeats it. What was expected, the field
+/// names, and the line and column stay. Syntax errors quote nothing.
+pub(crate) fn json_problem(e: &serde_json::Error) -> String {
+    let text = e.to_string();
+    if !e.is_data() {
+        return text;
+    }
+    let position = format!(" at line {} column {}", e.line(), e.column());
+    let message = text.strip_suffix(&position).unwrap_or(&text);
+    // The expectation follows the last ", expected ": a quoted value may hold the phrase too,
+    // the expectations this API's types state never do.
+    let (found, expected) = match message.rfind(", expected ") {
+        Some(at) => (&message[..at], Some(&message[at + 2..])),
+        None => (message, None),
+    };
+    let found = if let Some(kind) = ["invalid type: ", "invalid value: "]
+        .iter()
+        .find_map(|head| found.strip_prefix(head).map(|rest| (head, rest)))
+    {
+        // `string "…"`, `integer `…``, `floating point `…``: the kind, without the value.
+        let (head, rest) = kind;
+        let kind = rest
+            .find(['`', '"'])
+            .map_or(rest, |at| rest[..at].trim_end());
+        format!("{head}{kind}")
+    } else if found.starts_with("unknown variant ") {
+        "unknown variant".to_owned()
+    } else {
+        found.to_owned()
+    };
+    match expected {
+        Some(expected) => format!("{found}, {expected}{position}"),
+        None => format!("{found}{position}"),
+    }
 }
 
 fn parse_time(field: &str, text: &str) -> Result<DateTime<Utc>, ApiError> {
@@ -376,6 +418,69 @@ mod tests {
         assert!(!passes("ORD-1", |b| b["declaredValue"] = json!(-1.0)));
         assert!(passes(&"O".repeat(20), |_| {}));
         assert!(!passes(&"O".repeat(21), |_| {}));
+    }
+
+    /// What `json_problem` says about `body` read as an awb request.
+    fn problem(body: &str) -> String {
+        json_problem(
+            &serde_json::from_str::<AwbBody>(body)
+                .err()
+                .expect("refused"),
+        )
+    }
+
+    #[test]
+    fn a_refused_body_is_described_without_the_values_it_holds() {
+        let consignee =
+            |value: &str| format!(r#"{{"generate": {{"consignee": {value}, "weightKg": 1.0}}}}"#);
+        let mobile = consignee(
+            r#"{"name": "ASHA MENON", "address1": "14 MARINE DRIVE", "pincode": "682031", "mobile": 9847012345}"#,
+        );
+        assert_eq!(
+            problem(&mobile),
+            "invalid type: integer, expected a string at line 1 column 122"
+        );
+        let flat = consignee(r#""ASHA MENON, 14 MARINE DRIVE, expected nothing""#);
+        let said = problem(&flat);
+        assert!(
+            said.starts_with("invalid type: string, expected "),
+            "{said}"
+        );
+        assert!(!said.contains("ASHA") && !said.contains("MARINE"), "{said}");
+        // A value that JSON cannot be, and a variant's name: neither quoted.
+        let pieces = r#"{"generate": {"consignee": {"name": "A", "address1": "B", "pincode": "411001", "mobile": "9000000000"}, "weightKg": 1.0, "pieces": 2.5}}"#;
+        let said = problem(pieces);
+        assert!(
+            said.starts_with("invalid value: floating point, expected a whole number"),
+            "{said}"
+        );
+        assert!(!said.contains("2.5"), "{said}");
+        // What quotes no value is said as serde_json says it.
+        assert_eq!(
+            problem(r#"{"awbNo": "81234567890", "extra": 1}"#),
+            "unknown field `extra`, expected `awbNo` or `generate` at line 1 column 32"
+        );
+        assert_eq!(
+            problem(r#"{"generate": {"weightKg": 1.0}}"#),
+            "missing field `consignee` at line 1 column 30"
+        );
+        assert_eq!(
+            problem(r#"{"awbNo": "#),
+            "EOF while parsing a value at line 1 column 10"
+        );
+    }
+
+    #[test]
+    fn an_unknown_variant_is_named_without_its_value() {
+        #[derive(Debug, Deserialize)]
+        enum Kind {
+            Forward,
+        }
+        let e = serde_json::from_str::<Kind>(r#""9847012345""#).unwrap_err();
+        assert_eq!(
+            json_problem(&e),
+            "unknown variant, expected `Forward` at line 1 column 12"
+        );
     }
 
     #[test]

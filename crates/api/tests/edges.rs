@@ -257,6 +257,44 @@ fn a_whole_number_of_pieces_may_be_written_as_a_float() {
     }
 }
 
+/// A consignee sent with a field of the wrong type is refused without the answer repeating
+/// any of it: the phone as a number, or the whole person as one string.
+#[test]
+fn a_refused_consignee_is_not_repeated_in_the_answer() {
+    let mut h = Harness::new();
+    h.settings.can_generate_waybills = true;
+    for consignee in [
+        json!({"name": "ASHA MENON", "address1": "14 MARINE DRIVE", "pincode": "682031",
+               "mobile": 9847012345_u64}),
+        json!("ASHA MENON, 14 MARINE DRIVE, 682031, 9847012345"),
+    ] {
+        let reply = h.send(
+            Request::builder()
+                .method(Method::POST)
+                .uri("/api/admin/shipment/ORD-1/awb")
+                .header("Authorization", format!("Bearer {ADMIN}"))
+                .header("Content-Type", "application/json")
+                .body(
+                    json!({"generate": {"consignee": consignee, "weightKg": 1.0}})
+                        .to_string()
+                        .into_bytes(),
+                )
+                .unwrap(),
+        );
+        assert_eq!(reply.response.status(), 400, "{consignee}");
+        let answer = json_of(&reply);
+        assert_eq!(answer["code"], "INVALID_JSON", "{answer}");
+        let said = answer.to_string();
+        assert!(
+            said.contains("expected"),
+            "still says what was wrong: {said}"
+        );
+        for personal in ["9847012345", "ASHA", "MARINE"] {
+            assert!(!said.contains(personal), "{personal} in {said}");
+        }
+    }
+}
+
 /// A server-side failure (5xx) is logged for operators, with its code; what the caller did
 /// wrong (4xx) is not, so that a scan of bad requests cannot flood the log.
 #[test]
