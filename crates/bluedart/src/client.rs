@@ -17,12 +17,26 @@ use tracking_core::carrier::{Carrier, CarrierError, TrackingReply, WaybillReques
 use tracking_core::ports::{Clock, HttpClient, HttpError, HttpRequest, HttpResponse, KeyValue};
 
 /// The account's credentials (Worker secrets).
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, PartialEq)]
 pub struct Account {
     pub client_id: String,
     pub client_secret: String,
     pub login_id: String,
     pub licence_key: String,
+}
+
+/// Says which credentials are set, never what they are, should an `Account` (or the
+/// `Gateway` holding it) ever be written out with `{:?}`.
+impl std::fmt::Debug for Account {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let shown = |value: &str| if value.is_empty() { "" } else { "[redacted]" };
+        f.debug_struct("Account")
+            .field("client_id", &shown(&self.client_id))
+            .field("client_secret", &shown(&self.client_secret))
+            .field("login_id", &shown(&self.login_id))
+            .field("licence_key", &shown(&self.licence_key))
+            .finish()
+    }
 }
 
 /// The shipper block of waybill requests: the store's own pickup address (`[vars]`).
@@ -213,6 +227,31 @@ impl<'a, H: HttpClient, K: KeyValue, C: Clock> BlueDartClient<'a, H, K, C> {
             .map_err(transport_error)
     }
 
+    /// Blue Dart's own words (an `<Error>`, a refusal's reason) less what they could only have
+    /// repeated from our request: the account's credentials, and for a waybill the consignee's
+    /// details. Those words go to the log and to admins, who see neither.
+    fn unechoed(&self, text: String, request: Option<&WaybillRequest>) -> String {
+        let Account {
+            client_id,
+            client_secret,
+            login_id,
+            licence_key,
+        } = &self.gateway.account;
+        let consignee = request.into_iter().flat_map(|r| {
+            let c = &r.consignee;
+            [&c.name, &c.pincode, &c.mobile]
+                .into_iter()
+                .chain(&c.address)
+        });
+        redacted(
+            text,
+            [client_id, client_secret, login_id, licence_key]
+                .into_iter()
+                .chain(consignee)
+                .map(String::as_str),
+        )
+    }
+
     fn tracking_url(&self, awbs: &[String]) -> String {
         // No `verno`: some accounts answer every request that carries it with a licence error.
         let query = form_urlencoded::Serializer::new(String::new())
@@ -273,6 +312,30 @@ impl<'a, H: HttpClient, K: KeyValue, C: Clock> BlueDartClient<'a, H, K, C> {
     }
 }
 
+/// Shorter values are left in a carrier's text: blanking them would blank ordinary words.
+const SHORTEST_REDACTED: usize = 4;
+
+/// `text` with every value of `ours` in it, in any ASCII case, replaced by `[redacted]`; also
+/// inside a longer word or number, since blanking too much of a carrier's message costs
+/// nothing and blanking too little leaks.
+fn redacted<'v>(text: String, ours: impl IntoIterator<Item = &'v str>) -> String {
+    ours.into_iter()
+        .filter(|value| value.len() >= SHORTEST_REDACTED)
+        .fold(text, |text, value| {
+            // ASCII lowercasing keeps every byte where it was, so positions carry over.
+            let (lower, value) = (text.to_ascii_lowercase(), value.to_ascii_lowercase());
+            let mut out = String::with_capacity(text.len());
+            let mut from = 0;
+            while let Some(at) = lower[from..].find(&value) {
+                out.push_str(&text[from..from + at]);
+                out.push_str("[redacted]");
+                from += at + value.len();
+            }
+            out.push_str(&text[from..]);
+            out
+        })
+}
+
 /// The first `StatusCode`/`StatusInformation` pair of a list.
 fn first_status(list: &Value) -> (String, String) {
     let first = &list[0];
@@ -297,7 +360,9 @@ impl<H: HttpClient, K: KeyValue, C: Clock> Carrier for BlueDartClient<'_, H, K, 
         let shipments = parse_tracking(&response.body).map_err(|e| match e {
             ParseError::NotTrackingXml | ParseError::Malformed => CarrierError::UnreadableAnswer,
             ParseError::LicenseMismatch => CarrierError::Licence,
-            ParseError::CarrierError(message) => CarrierError::Message(message),
+            ParseError::CarrierError(message) => {
+                CarrierError::Message(self.unechoed(message, None))
+            }
         })?;
         Ok(reply_for(response.status, awbs, &shipments))
     }
@@ -329,6 +394,7 @@ impl<H: HttpClient, K: KeyValue, C: Clock> Carrier for BlueDartClient<'_, H, K, 
                         .ok_or(CarrierError::UnreadableAnswer)
                 } else if result.is_object() {
                     let (code, message) = first_status(&result["Status"]);
+                    let message = self.unechoed(message, Some(request));
                     Err(CarrierError::Refused { code, message })
                 } else {
                     Err(CarrierError::UnreadableAnswer)
@@ -337,9 +403,55 @@ impl<H: HttpClient, K: KeyValue, C: Clock> Carrier for BlueDartClient<'_, H, K, 
             (200, None) => Err(CarrierError::UnreadableAnswer),
             (400, Some(v)) if v["error-response"].is_array() => {
                 let (code, message) = first_status(&v["error-response"]);
+                let message = self.unechoed(message, Some(request));
                 Err(CarrierError::Refused { code, message })
             }
             _ => Err(status_error(&response)),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redacted;
+
+    #[test]
+    fn an_account_written_out_shows_no_credential() {
+        let account = super::Account {
+            client_id: "client-id-1".into(),
+            client_secret: "s3cret".into(),
+            login_id: String::new(),
+            licence_key: "LK-4471".into(),
+        };
+        let shown = format!("{account:?}");
+        for secret in ["client-id-1", "s3cret", "LK-4471"] {
+            assert!(!shown.contains(secret), "{shown}");
+        }
+        assert!(
+            shown.contains(r#"login_id: """#),
+            "an unset one is told apart: {shown}"
+        );
+    }
+
+    #[test]
+    fn our_values_are_redacted_wherever_they_stand() {
+        let said = |text: &str, ours: &[&str]| redacted(text.to_owned(), ours.iter().copied());
+        assert_eq!(
+            said("LoginID BD-LOGIN, bd-login.", &["bd-Login"]),
+            "LoginID [redacted], [redacted]."
+        );
+        assert_eq!(
+            said("98470123456 9847012345", &["9847012345"]),
+            "[redacted]6 [redacted]"
+        );
+        // Shorter values, and no values, leave the text as it is.
+        assert_eq!(said("a bc def", &["", "bc", "def"]), "a bc def");
+        // Text and values beyond ASCII, compared byte for byte.
+        assert_eq!(
+            said("आशा मेनन, नाम आशा", &["आशा मेनन", "आशा"]),
+            "[redacted], नाम [redacted]"
+        );
+        // Cases beyond ASCII are not folded (that would take Unicode's tables).
+        assert_eq!(said("ÉCOLE école", &["école"]), "ÉCOLE [redacted]");
     }
 }

@@ -169,3 +169,48 @@ fn only_a_400_with_an_error_response_is_a_refusal() {
         Err(CarrierError::UnexpectedStatus { status: 400 })
     );
 }
+
+/// Blue Dart's own words reach logs and admins, so whatever in them could only have come from
+/// our request is blanked: the account's credentials in an `<Error>`, and a refused waybill's
+/// consignee, in whatever case the gateway writes them. Its other words stay.
+#[test]
+fn blue_darts_words_never_repeat_our_credentials_or_the_consignee() {
+    let clock = FixedClock::at(2026, 1, 24, 10);
+    let kv = MemoryKv::default();
+    let mut gateway = gateway();
+    gateway.account.login_id = "BDLOGIN7".into();
+    gateway.account.licence_key = "LK-4471-ab".into();
+    let echoed_login = Gatekeeper {
+        answer: (
+            200,
+            "<ShipmentData><Error>Invalid LoginID bdlogin7 with licence lk-4471-AB; \
+             BDLOGIN7 again</Error></ShipmentData>",
+        ),
+        ..Gatekeeper::new("fresh")
+    };
+    let client = BlueDartClient::new(&echoed_login, &kv, &clock, gateway.clone());
+    assert_eq!(
+        block_on(client.track(&["81234567890".to_owned()])).map(|_| ()),
+        Err(CarrierError::Message(
+            "Invalid LoginID [redacted] with licence [redacted]; [redacted] again".into()
+        ))
+    );
+
+    let request = crate::support::waybill_request("ORD-77", "682031");
+    let echoed_consignee = Gatekeeper {
+        answer: (
+            400,
+            r#"{"error-response":[{"StatusCode":"InvalidMobile","StatusInformation":"Asha Menon, 14/221 MARINE DRIVE, Ernakulam 682031: mobile 9847012345 is invalid"}]}"#,
+        ),
+        ..Gatekeeper::new("fresh")
+    };
+    let client = BlueDartClient::new(&echoed_consignee, &kv, &clock, gateway);
+    assert_eq!(
+        block_on(client.generate_waybill(&request)),
+        Err(CarrierError::Refused {
+            code: "InvalidMobile".into(),
+            message: "[redacted], [redacted], [redacted] [redacted]: mobile [redacted] is invalid"
+                .into()
+        })
+    );
+}
