@@ -170,35 +170,19 @@ pub async fn json_body<T: DeserializeOwned, B: RequestBody>(
 /// names, and the line and column stay. Syntax errors quote nothing.
 pub(crate) fn json_problem(e: &serde_json::Error) -> String {
     let text = e.to_string();
-    if !e.is_data() {
-        return text;
-    }
-    let position = format!(" at line {} column {}", e.line(), e.column());
-    let message = text.strip_suffix(&position).unwrap_or(&text);
-    // The expectation follows the last ", expected ": a quoted value may hold the phrase too,
-    // the expectations this API's types state never do.
-    let (found, expected) = match message.rfind(", expected ") {
-        Some(at) => (&message[..at], Some(&message[at + 2..])),
-        None => (message, None),
-    };
-    let found = if let Some(kind) = ["invalid type: ", "invalid value: "]
-        .iter()
-        .find_map(|head| found.strip_prefix(head).map(|rest| (head, rest)))
-    {
-        // `string "…"`, `integer `…``, `floating point `…``: the kind, without the value.
-        let (head, rest) = kind;
-        let kind = rest
-            .find(['`', '"'])
-            .map_or(rest, |at| rest[..at].trim_end());
-        format!("{head}{kind}")
-    } else if found.starts_with("unknown variant ") {
-        "unknown variant".to_owned()
-    } else {
-        found.to_owned()
-    };
-    match expected {
-        Some(expected) => format!("{found}, {expected}{position}"),
-        None => format!("{found}{position}"),
+    // serde names what it found, then quotes it (`…` or "…"), then says what it expected:
+    // `invalid type: string "…", expected …`. The expectation follows the last ", expected ",
+    // as a quoted value may hold the phrase too and this API's expectations never do.
+    let quotes_a_value =
+        e.is_data() && (text.starts_with("invalid ") || text.starts_with("unknown variant"));
+    let quote = text.bytes().position(|b| b == b'`' || b == b'"');
+    // Searched forwards: serde_json's own errors already bring that searcher into the wasm.
+    let expected = text.match_indices(", expected ").last().map(|(at, _)| at);
+    match (quote, expected) {
+        (Some(quote), Some(expected)) if quotes_a_value && quote < expected => {
+            [text[..quote].trim_end_matches(' '), &text[expected..]].concat()
+        }
+        _ => text,
     }
 }
 

@@ -227,31 +227,6 @@ impl<'a, H: HttpClient, K: KeyValue, C: Clock> BlueDartClient<'a, H, K, C> {
             .map_err(transport_error)
     }
 
-    /// Blue Dart's own words (an `<Error>`, a refusal's reason) less what they could only have
-    /// repeated from our request: the account's credentials, and for a waybill the consignee's
-    /// details. Those words go to the log and to admins, who see neither.
-    fn unechoed(&self, text: String, request: Option<&WaybillRequest>) -> String {
-        let Account {
-            client_id,
-            client_secret,
-            login_id,
-            licence_key,
-        } = &self.gateway.account;
-        let consignee = request.into_iter().flat_map(|r| {
-            let c = &r.consignee;
-            [&c.name, &c.pincode, &c.mobile]
-                .into_iter()
-                .chain(&c.address)
-        });
-        redacted(
-            text,
-            [client_id, client_secret, login_id, licence_key]
-                .into_iter()
-                .chain(consignee)
-                .map(String::as_str),
-        )
-    }
-
     fn tracking_url(&self, awbs: &[String]) -> String {
         // No `verno`: some accounts answer every request that carries it with a licence error.
         let query = form_urlencoded::Serializer::new(String::new())
@@ -315,25 +290,41 @@ impl<'a, H: HttpClient, K: KeyValue, C: Clock> BlueDartClient<'a, H, K, C> {
 /// Shorter values are left in a carrier's text: blanking them would blank ordinary words.
 const SHORTEST_REDACTED: usize = 4;
 
-/// `text` with every value of `ours` in it, in any ASCII case, replaced by `[redacted]`; also
-/// inside a longer word or number, since blanking too much of a carrier's message costs
-/// nothing and blanking too little leaks.
-fn redacted<'v>(text: String, ours: impl IntoIterator<Item = &'v str>) -> String {
-    ours.into_iter()
-        .filter(|value| value.len() >= SHORTEST_REDACTED)
-        .fold(text, |text, value| {
-            // ASCII lowercasing keeps every byte where it was, so positions carry over.
-            let (lower, value) = (text.to_ascii_lowercase(), value.to_ascii_lowercase());
-            let mut out = String::with_capacity(text.len());
-            let mut from = 0;
-            while let Some(at) = lower[from..].find(&value) {
-                out.push_str(&text[from..from + at]);
-                out.push_str("[redacted]");
-                from += at + value.len();
-            }
-            out.push_str(&text[from..]);
-            out
-        })
+/// Blue Dart's own words (an `<Error>`, a refusal's reason) less what they could only have
+/// repeated from our request: the account's credentials, and for a waybill the consignee's
+/// details. Those words go to the log and to admins, who see neither.
+fn unechoed(account: &Account, mut text: String, request: Option<&WaybillRequest>) -> String {
+    let a = account;
+    for value in [&a.client_id, &a.client_secret, &a.login_id, &a.licence_key] {
+        text = redacted(text, value);
+    }
+    if let Some(c) = request.map(|r| &r.consignee) {
+        let [address1, address2, address3] = &c.address;
+        for value in [&c.name, &c.pincode, &c.mobile, address1, address2, address3] {
+            text = redacted(text, value);
+        }
+    }
+    text
+}
+
+/// `text` with `value` in it, in any ASCII case, replaced by `[redacted]`; also inside a
+/// longer word or number, since blanking too much of a carrier's message costs nothing and
+/// blanking too little leaks.
+fn redacted(text: String, value: &str) -> String {
+    if value.len() < SHORTEST_REDACTED {
+        return text;
+    }
+    // ASCII lowercasing keeps every byte where it was, so positions carry over.
+    let (lower, value) = (text.to_ascii_lowercase(), value.to_ascii_lowercase());
+    let mut out = String::with_capacity(text.len());
+    let mut from = 0;
+    while let Some(at) = lower[from..].find(&value) {
+        out.push_str(&text[from..from + at]);
+        out.push_str("[redacted]");
+        from += at + value.len();
+    }
+    out.push_str(&text[from..]);
+    out
 }
 
 /// The first `StatusCode`/`StatusInformation` pair of a list.
@@ -361,7 +352,7 @@ impl<H: HttpClient, K: KeyValue, C: Clock> Carrier for BlueDartClient<'_, H, K, 
             ParseError::NotTrackingXml | ParseError::Malformed => CarrierError::UnreadableAnswer,
             ParseError::LicenseMismatch => CarrierError::Licence,
             ParseError::CarrierError(message) => {
-                CarrierError::Message(self.unechoed(message, None))
+                CarrierError::Message(unechoed(&self.gateway.account, message, None))
             }
         })?;
         Ok(reply_for(response.status, awbs, &shipments))
@@ -394,7 +385,7 @@ impl<H: HttpClient, K: KeyValue, C: Clock> Carrier for BlueDartClient<'_, H, K, 
                         .ok_or(CarrierError::UnreadableAnswer)
                 } else if result.is_object() {
                     let (code, message) = first_status(&result["Status"]);
-                    let message = self.unechoed(message, Some(request));
+                    let message = unechoed(&self.gateway.account, message, Some(request));
                     Err(CarrierError::Refused { code, message })
                 } else {
                     Err(CarrierError::UnreadableAnswer)
@@ -403,7 +394,7 @@ impl<H: HttpClient, K: KeyValue, C: Clock> Carrier for BlueDartClient<'_, H, K, 
             (200, None) => Err(CarrierError::UnreadableAnswer),
             (400, Some(v)) if v["error-response"].is_array() => {
                 let (code, message) = first_status(&v["error-response"]);
-                let message = self.unechoed(message, Some(request));
+                let message = unechoed(&self.gateway.account, message, Some(request));
                 Err(CarrierError::Refused { code, message })
             }
             _ => Err(status_error(&response)),
@@ -413,11 +404,11 @@ impl<H: HttpClient, K: KeyValue, C: Clock> Carrier for BlueDartClient<'_, H, K, 
 
 #[cfg(test)]
 mod tests {
-    use super::redacted;
+    use super::{Account, redacted};
 
     #[test]
     fn an_account_written_out_shows_no_credential() {
-        let account = super::Account {
+        let account = Account {
             client_id: "client-id-1".into(),
             client_secret: "s3cret".into(),
             login_id: String::new(),
@@ -435,7 +426,10 @@ mod tests {
 
     #[test]
     fn our_values_are_redacted_wherever_they_stand() {
-        let said = |text: &str, ours: &[&str]| redacted(text.to_owned(), ours.iter().copied());
+        let said = |text: &str, ours: &[&str]| {
+            ours.iter()
+                .fold(text.to_owned(), |text, value| redacted(text, value))
+        };
         assert_eq!(
             said("LoginID BD-LOGIN, bd-login.", &["bd-Login"]),
             "LoginID [redacted], [redacted]."
