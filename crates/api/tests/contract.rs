@@ -857,3 +857,68 @@ fn the_widget_script_is_served_to_anyone_without_credentials() {
     assert_eq!(head.response.status(), 200);
     assert_eq!(head.response.body(), "");
 }
+
+/// The Rust sources under `dir` (relative to the workspace), recursively.
+fn sources(dir: &str) -> Vec<(std::path::PathBuf, String)> {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let mut pending = vec![root.join(dir)];
+    let mut found = Vec::new();
+    while let Some(dir) = pending.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                pending.push(path);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                let text = std::fs::read_to_string(&path).unwrap();
+                found.push((path, text));
+            }
+        }
+    }
+    found
+}
+
+/// Every code an error answer can carry is one the contract's `ErrorCode` lists: read from
+/// the sources where error answers are made (the first literal of each `ApiError::new` and
+/// `ApiError::bad_request`), the worker's own included, so a new code cannot skip the contract.
+#[test]
+fn every_error_code_made_is_in_the_contract() {
+    let contract: Value = serde_json::from_str(include_str!("../../../openapi/openapi.json"))
+        .expect("the contract is JSON");
+    let listed: Vec<&str> = contract["components"]["schemas"]["ErrorCode"]["enum"]
+        .as_array()
+        .expect("ErrorCode lists its codes")
+        .iter()
+        .map(|code| code.as_str().unwrap())
+        .collect();
+    let is_code =
+        |text: &str| text.len() > 3 && text.bytes().all(|b| b.is_ascii_uppercase() || b == b'_');
+    let mut made = std::collections::BTreeSet::new();
+    for (path, text) in sources("crates/api/src").into_iter().chain(sources("src")) {
+        for call in ["ApiError::new(", "bad_request("] {
+            for (at, _) in text.match_indices(call) {
+                let first = text[at + call.len()..].split('"').nth(1).unwrap_or("");
+                if is_code(first) {
+                    made.insert((first.to_owned(), path.display().to_string()));
+                }
+            }
+        }
+    }
+    let codes: std::collections::BTreeSet<&str> = made.iter().map(|(c, _)| c.as_str()).collect();
+    // The scan finds what it should: the codes made in several places, the worker's own one.
+    for code in [
+        "INVALID_JSON",
+        "PAYLOAD_TOO_LARGE",
+        "INVALID_REQUEST",
+        "WAYBILL_REFUSED",
+    ] {
+        assert!(codes.contains(code), "{code} not found in {codes:?}");
+    }
+    let missing: Vec<_> = made
+        .iter()
+        .filter(|(code, _)| !listed.contains(&code.as_str()))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "made but not in the contract: {missing:?}"
+    );
+}
