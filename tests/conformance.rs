@@ -10,7 +10,7 @@
 //! - The answer checks every end-to-end suite relies on (`tests/support/openapi.rs`) are
 //!   themselves checked here: they must refuse answers the contract does not describe.
 //!
-//! Run alone with `cargo test --test conformance` after `npm run build` (`npm test` runs it).
+//! Run alone with `cargo test -p e2e --test conformance` after `npm run build` (`npm test` runs it).
 
 use std::fs;
 use std::path::{Path, PathBuf};
