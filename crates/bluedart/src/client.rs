@@ -438,7 +438,8 @@ mod tests {
             said("98470123456 9847012345", &["9847012345"]),
             "[redacted]6 [redacted]"
         );
-        // Shorter values, and no values, leave the text as it is.
+        // Values of four bytes are the shortest redacted; shorter ones, and none, are left.
+        assert_eq!(said("pin 4471 here", &["4471"]), "pin [redacted] here");
         assert_eq!(said("a bc def", &["", "bc", "def"]), "a bc def");
         // Text and values beyond ASCII, compared byte for byte.
         assert_eq!(
