@@ -100,7 +100,11 @@ pub async fn consume(batch: MessageBatch<JsValue>, env: &Env) -> worker::Result<
     let carrier = bindings.carrier();
     let service = bindings.service(&carrier);
     let (readable, verdicts) = if batch.queue() == PUSH_QUEUE_NAME {
-        let (readable, bodies) = read_bodies::<PushMessage>(&messages);
+        let (readable, mut bodies) = read_bodies::<PushMessage>(&messages);
+        // The queue's id is the same on every delivery: a redelivery's counts are not added.
+        for (message, body) in readable.iter().zip(&mut bodies) {
+            body.delivery_id = message.id();
+        }
         (readable, service.consume_push(&bodies).await)
     } else if batch.queue() == WEBHOOK_QUEUE_NAME {
         let (readable, bodies) = read_bodies::<DeliveryMessage>(&messages);

@@ -1,24 +1,34 @@
-//! `push_counts` and `push_unmatched`: what is kept of Blue Dart's pushes.
+//! `push_counts` and `push_unmatched`: what is kept of Blue Dart's pushes; `push_deliveries`:
+//! which queue messages were counted.
 
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
-use tracking_core::ports::{PushLog, StoreError};
+use tracking_core::ports::{PUSH_DELIVERIES_KEPT_DAYS, PushLog, StoreError};
 use tracking_core::push::{PushCounts, PushStats, UnmatchedPush};
 use wasm_bindgen::JsValue;
 
 use super::{D1Store, ids_json, number, parse_time, time};
 
-/// Adds to the totals (`?1`…`?7` in `PushCounts`' order). SQLite reads the old values on the
-/// right of SET, so concurrent consumers add up.
+/// Adds to the totals (`?1`…`?7` in `PushCounts`' order) unless the delivery `?8` was counted
+/// already. SQLite reads the old values on the right of SET, so concurrent consumers add up.
 const ADD_COUNTS: &str = "UPDATE push_counts SET pushes = pushes + ?1, items = items + ?2, \
     accepted = accepted + ?3, rejected = rejected + ?4, unmatched = unmatched + ?5, \
     status_changes_push = status_changes_push + ?6, status_changes_poll = status_changes_poll + ?7 \
-    WHERE id = 1";
+    WHERE id = 1 AND NOT EXISTS (SELECT 1 FROM push_deliveries WHERE delivery_id = ?8)";
 
-/// Notes unmatched waybills (`?1` a JSON array) as seen at `?2`.
+/// Notes unmatched waybills (`?1` a JSON array) as seen at `?2`, unless the delivery `?3` was
+/// counted already.
 const NOTE_UNMATCHED: &str = "INSERT INTO push_unmatched (awb_no, first_seen_at, last_seen_at, times) \
-    SELECT value, ?2, ?2, 1 FROM json_each(?1) WHERE true \
+    SELECT value, ?2, ?2, 1 FROM json_each(?1) \
+    WHERE NOT EXISTS (SELECT 1 FROM push_deliveries WHERE delivery_id = ?3) \
     ON CONFLICT (awb_no) DO UPDATE SET last_seen_at = excluded.last_seen_at, times = times + 1";
+
+/// Marks the delivery `?1` counted at `?2`: last in the batch, after the statements it guards.
+const REMEMBER_DELIVERY: &str =
+    "INSERT OR IGNORE INTO push_deliveries (delivery_id, recorded_at) VALUES (?1, ?2)";
+
+/// Forgets deliveries counted before `?1`.
+const FORGET_DELIVERIES: &str = "DELETE FROM push_deliveries WHERE recorded_at < ?1";
 
 #[derive(Deserialize)]
 struct CountsRow {
@@ -46,10 +56,12 @@ fn count(n: u64) -> JsValue {
 impl PushLog for D1Store {
     async fn record_push(
         &self,
+        delivery_id: &str,
         counts: &PushCounts,
         unmatched: &[String],
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
+        let delivery = JsValue::from_str(delivery_id);
         let mut statements = vec![self.statement(
             ADD_COUNTS,
             &[
@@ -60,10 +72,23 @@ impl PushLog for D1Store {
                 count(counts.unmatched),
                 count(counts.status_changes_push),
                 count(counts.status_changes_poll),
+                delivery.clone(),
             ],
         )?];
         if !unmatched.is_empty() {
-            statements.push(self.statement(NOTE_UNMATCHED, &[ids_json(unmatched), time(now)])?);
+            statements.push(self.statement(
+                NOTE_UNMATCHED,
+                &[ids_json(unmatched), time(now), delivery.clone()],
+            )?);
+        }
+        // An empty id is never remembered, so its guards above always pass.
+        if !delivery_id.is_empty() {
+            let forget_before = now - chrono::Duration::days(PUSH_DELIVERIES_KEPT_DAYS);
+            statements.insert(
+                0,
+                self.statement(FORGET_DELIVERIES, &[time(forget_before)])?,
+            );
+            statements.push(self.statement(REMEMBER_DELIVERY, &[delivery, time(now)])?);
         }
         self.batch(statements).await.map(|_| ())
     }

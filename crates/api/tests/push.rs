@@ -276,7 +276,7 @@ fn the_push_share_is_pushed_changes_over_all_changes() {
         status_changes_push: 1,
         ..PushCounts::default()
     };
-    block_on(world.store.record_push(&pushed, &[], now)).unwrap();
+    block_on(world.store.record_push("", &pushed, &[], now)).unwrap();
     let run = block_on(world.store.start_run(&SyncRun::new(Trigger::Cron, now))).unwrap();
     let polled = RunTally {
         status_changes: 3,

@@ -287,12 +287,18 @@ pub trait KvRepairs {
     ) -> Result<bool, StoreError>;
 }
 
+/// How long a push message's id is remembered: past the longest a queue keeps a message (14
+/// days), so that no redelivery comes after it is forgotten.
+pub const PUSH_DELIVERIES_KEPT_DAYS: i64 = 15;
+
 /// What is kept of pushed updates: running counts, and the pushed waybills no order has.
 pub trait PushLog {
     /// Adds `counts` to the totals and notes `unmatched` waybills as seen at `now`, in one
-    /// transaction.
+    /// transaction, once per `delivery_id` (the queue message's: a redelivery adds nothing;
+    /// an empty id is always added). Ids are remembered for [`PUSH_DELIVERIES_KEPT_DAYS`].
     async fn record_push(
         &self,
+        delivery_id: &str,
         counts: &PushCounts,
         unmatched: &[String],
         now: DateTime<Utc>,

@@ -56,6 +56,11 @@ pub struct PushMessage {
     #[serde(default)]
     pub counts: PushCounts,
     pub updates: Vec<PushUpdate>,
+    /// The queue's id of this message, the same on every delivery of it: set by the consumer
+    /// (never sent), so that a redelivered message's counts are recorded once. Empty: always
+    /// recorded.
+    #[serde(skip)]
+    pub delivery_id: String,
 }
 
 impl PushMessage {
@@ -75,6 +80,7 @@ impl PushMessage {
                 received_at,
                 counts: std::mem::take(&mut counts),
                 updates: chunk.to_vec(),
+                delivery_id: String::new(),
             })
             .collect();
         if messages.is_empty() {
@@ -83,6 +89,7 @@ impl PushMessage {
                 received_at,
                 counts,
                 updates: Vec::new(),
+                delivery_id: String::new(),
             });
         }
         messages

@@ -9,7 +9,8 @@ use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
 use crate::carrier::RawJson;
 use crate::model::{Location, Order, ShippingStatus, Status, TrackingEvent};
 use crate::ports::{
-    AttachOutcome, CarrierHealth, DueShipment, OrderInput, OrderUpsert, Store, StoreError,
+    AttachOutcome, CarrierHealth, DueShipment, OrderInput, OrderUpsert, PUSH_DELIVERIES_KEPT_DAYS,
+    Store, StoreError,
 };
 use crate::push::PushCounts;
 use crate::rules::budget::Spent;
@@ -1055,12 +1056,28 @@ async fn pushes<S: Store>(store: &S) -> Outcome {
         status_changes_push: changes,
         status_changes_poll: 0,
     };
+    // Without a delivery id (messages queued before ids were kept), and with one.
     store
-        .record_push(&counts(1, 4, 2), &ids(&["100000001", "100000002"]), at(0))
+        .record_push(
+            "",
+            &counts(1, 4, 2),
+            &ids(&["100000001", "100000002"]),
+            at(0),
+        )
         .await
         .map_err(io)?;
     store
-        .record_push(&counts(2, 3, 1), &ids(&["100000002"]), at(5))
+        .record_push("delivery-2", &counts(2, 3, 1), &ids(&["100000002"]), at(5))
+        .await
+        .map_err(io)?;
+    // The same message delivered again adds nothing: not its counts, not its waybills.
+    store
+        .record_push(
+            "delivery-2",
+            &counts(2, 3, 1),
+            &ids(&["100000002", "100000003"]),
+            at(7),
+        )
         .await
         .map_err(io)?;
     let stats = store.push_stats(10).await.map_err(io)?;
@@ -1094,6 +1111,26 @@ async fn pushes<S: Store>(store: &S) -> Outcome {
         "limit",
         store.push_stats(1).await.map_err(io)?.unmatched.len(),
         1,
+    )?;
+    // An id is forgotten after the days a queue could still deliver it: then it counts again.
+    let kept = Duration::days(PUSH_DELIVERIES_KEPT_DAYS);
+    store
+        .record_push("delivery-2", &counts(1, 1, 0), &[], at(4) + kept)
+        .await
+        .map_err(io)?;
+    same(
+        "a delivery id still remembered",
+        store.push_stats(10).await.map_err(io)?.counts.pushes,
+        3,
+    )?;
+    store
+        .record_push("delivery-2", &counts(1, 1, 0), &[], at(6) + kept)
+        .await
+        .map_err(io)?;
+    same(
+        "a delivery id forgotten",
+        store.push_stats(10).await.map_err(io)?.counts.pushes,
+        4,
     )
 }
 

@@ -91,6 +91,49 @@ fn a_repeated_push_adds_nothing() {
     assert_eq!(stats.counts.status_changes_push, 1);
 }
 
+/// The queue delivers a message again (its id the same): its counts, and the unmatched
+/// waybill it names, are not added twice; the same push as a new message is.
+#[test]
+fn a_redelivered_message_is_counted_once() {
+    let (w, shipment) = world();
+    let stranger = demo::in_transit("81234599999", "");
+    let both = |id: &str| {
+        let mut ours = messages(
+            &w,
+            &scan_push(&shipment, &out_for_delivery(), Variant::Lite),
+        );
+        let theirs = messages(
+            &w,
+            &scan_push(&stranger, &out_for_delivery(), Variant::Lite),
+        );
+        ours.extend(theirs);
+        for (n, message) in ours.iter_mut().enumerate() {
+            message.delivery_id = format!("{id}-{n}");
+        }
+        ours
+    };
+    let first = both("delivery");
+    block_on(w.service().consume_push(&first));
+    block_on(w.service().consume_push(&first));
+    let stats = block_on(w.service().push_stats()).unwrap();
+    assert_eq!(
+        (
+            stats.counts.pushes,
+            stats.counts.items,
+            stats.counts.accepted
+        ),
+        (2, 2, 2)
+    );
+    assert_eq!(stats.counts.unmatched, 1);
+    assert_eq!(stats.unmatched[0].times, 1);
+    assert_eq!(stats.counts.status_changes_push, 1);
+    // Pushed again by Blue Dart: new messages, counted.
+    block_on(w.service().consume_push(&both("again")));
+    let stats = block_on(w.service().push_stats()).unwrap();
+    assert_eq!((stats.counts.pushes, stats.counts.unmatched), (4, 2));
+    assert_eq!(stats.unmatched[0].times, 2);
+}
+
 #[test]
 fn out_of_order_pushes_never_leave_the_end_state() {
     let (w, shipment) = world();

@@ -5,7 +5,7 @@
 //! push moves the order's next check out, as a sync does: fresh data means no poll is due.
 //!
 //! Queues deliver at least once: merging the same message again writes nothing new (events
-//! are unique by identity); only the counts would count it twice.
+//! are unique by identity), and its counts are recorded once per queue message id.
 
 use std::collections::HashMap;
 
@@ -101,7 +101,7 @@ where
         // Unmatched waybills are counted too: an empty count means nothing to record.
         if !counts.is_empty() {
             self.store
-                .record_push(&counts, &unmatched, self.clock.now())
+                .record_push(&message.delivery_id, &counts, &unmatched, self.clock.now())
                 .await?;
         }
         Ok(())

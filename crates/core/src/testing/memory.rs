@@ -12,8 +12,8 @@ use crate::carrier::{Carrier, CarrierError, TrackingReply, WaybillRequest};
 use crate::model::{Order, ShippingStatus, Snapshot, TrackingEvent};
 use crate::ports::{
     AttachOutcome, BreakerState, CarrierHealth, Clock, DueShipment, KeyValue, KvRepairs, Log,
-    OrderInput, OrderStore, OrderUpsert, PushLog, Random, RunLog, Sleeper, StoreError,
-    StoredResponse, SyncStore,
+    OrderInput, OrderStore, OrderUpsert, PUSH_DELIVERIES_KEPT_DAYS, PushLog, Random, RunLog,
+    Sleeper, StoreError, StoredResponse, SyncStore,
 };
 use crate::push::{PushCounts, PushStats, UnmatchedPush};
 use crate::rules::merge::OrderSync;
@@ -182,6 +182,8 @@ struct StoreState {
     /// Until when KV holds each order's snapshot (D1: `orders.kv_cached_until`).
     cached_until: HashMap<String, DateTime<Utc>>,
     push_counts: PushCounts,
+    /// Push deliveries counted, with when.
+    push_deliveries: BTreeMap<String, DateTime<Utc>>,
     unmatched: BTreeMap<String, UnmatchedPush>,
     /// Status changes the queued syncs counted in their runs.
     poll_status_changes: u64,
@@ -762,12 +764,21 @@ impl MemoryStore {
 impl PushLog for MemoryStore {
     async fn record_push(
         &self,
+        delivery_id: &str,
         counts: &PushCounts,
         unmatched: &[String],
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
         self.enter("record_push")?;
         let mut state = self.state.borrow_mut();
+        if !delivery_id.is_empty() {
+            let forget_before = now - chrono::Duration::days(PUSH_DELIVERIES_KEPT_DAYS);
+            state.push_deliveries.retain(|_, at| *at >= forget_before);
+            if state.push_deliveries.contains_key(delivery_id) {
+                return Ok(());
+            }
+            state.push_deliveries.insert(delivery_id.to_owned(), now);
+        }
         state.push_counts.add(counts);
         for awb in unmatched {
             let entry = state
