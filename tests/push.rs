@@ -100,6 +100,16 @@ fn pushed_journeys_advance_a_shipment_and_never_duplicate_with_polls() {
     assert!(latency < Duration::from_secs(60));
     assert_eq!(event_rows(&w, "ORD-P1"), 3);
     assert_eq!(stats["counts"]["accepted"], 2);
+    // Each message was counted under the queue's own id for it, so a redelivery would not be.
+    let deliveries = w.d1(
+        "SELECT COUNT(DISTINCT delivery_id) AS ids, MIN(LENGTH(delivery_id)) AS shortest \
+         FROM push_deliveries",
+    );
+    assert_eq!(deliveries[0]["ids"], 2, "{deliveries:?}");
+    assert!(
+        deliveries[0]["shortest"].as_u64() > Some(0),
+        "{deliveries:?}"
+    );
     let track = w.track("ORD-P1", "cust-1", false).json();
     assert_eq!(track["tracking"]["description"], "SHIPMENT ARRIVED");
     // Fresh data: the next poll is at least the moving interval away.
