@@ -209,6 +209,19 @@ fn a_token_may_live_exactly_the_longest_lifetime_plus_the_skew() {
     );
 }
 
+/// An admin's `POST /api/admin/shipment/ORD-1/awb` with `body`.
+fn post_awb(h: &Harness, body: &Value) -> Reply {
+    h.send(
+        Request::builder()
+            .method(Method::POST)
+            .uri("/api/admin/shipment/ORD-1/awb")
+            .header("Authorization", format!("Bearer {ADMIN}"))
+            .header("Content-Type", "application/json")
+            .body(body.to_string().into_bytes())
+            .unwrap(),
+    )
+}
+
 #[test]
 fn a_whole_number_of_pieces_may_be_written_as_a_float() {
     let mut h = Harness::new();
@@ -218,15 +231,7 @@ fn a_whole_number_of_pieces_may_be_written_as_a_float() {
             "consignee": {"name": "A", "address1": "B", "pincode": "411001", "mobile": "9000000000"},
             "weightKg": 1.0, "pieces": pieces,
         }});
-        let reply = h.send(
-            Request::builder()
-                .method(Method::POST)
-                .uri("/api/admin/shipment/ORD-1/awb")
-                .header("Authorization", format!("Bearer {ADMIN}"))
-                .header("Content-Type", "application/json")
-                .body(request.to_string().into_bytes())
-                .unwrap(),
-        );
+        let reply = post_awb(&h, &request);
         let answer = json_of(&reply);
         (
             reply.response.status().as_u16(),
@@ -268,18 +273,9 @@ fn a_refused_consignee_is_not_repeated_in_the_answer() {
                "mobile": 9847012345_u64}),
         json!("ASHA MENON, 14 MARINE DRIVE, 682031, 9847012345"),
     ] {
-        let reply = h.send(
-            Request::builder()
-                .method(Method::POST)
-                .uri("/api/admin/shipment/ORD-1/awb")
-                .header("Authorization", format!("Bearer {ADMIN}"))
-                .header("Content-Type", "application/json")
-                .body(
-                    json!({"generate": {"consignee": consignee, "weightKg": 1.0}})
-                        .to_string()
-                        .into_bytes(),
-                )
-                .unwrap(),
+        let reply = post_awb(
+            &h,
+            &json!({"generate": {"consignee": consignee, "weightKg": 1.0}}),
         );
         assert_eq!(reply.response.status(), 400, "{consignee}");
         let answer = json_of(&reply);

@@ -1114,24 +1114,18 @@ async fn pushes<S: Store>(store: &S) -> Outcome {
     )?;
     // An id is forgotten after the days a queue could still deliver it: then it counts again.
     let kept = Duration::days(PUSH_DELIVERIES_KEPT_DAYS);
-    store
-        .record_push("delivery-2", &counts(1, 1, 0), &[], at(4) + kept)
-        .await
-        .map_err(io)?;
-    same(
-        "a delivery id still remembered",
-        store.push_stats(10).await.map_err(io)?.counts.pushes,
-        3,
-    )?;
-    store
-        .record_push("delivery-2", &counts(1, 1, 0), &[], at(6) + kept)
-        .await
-        .map_err(io)?;
-    same(
-        "a delivery id forgotten",
-        store.push_stats(10).await.map_err(io)?.counts.pushes,
-        4,
-    )
+    for (what, minutes, pushes) in [
+        ("a delivery id still remembered", 4, 3),
+        ("a delivery id forgotten", 6, 4),
+    ] {
+        store
+            .record_push("delivery-2", &counts(1, 1, 0), &[], at(minutes) + kept)
+            .await
+            .map_err(io)?;
+        let stats = store.push_stats(10).await.map_err(io)?;
+        same(what, stats.counts.pushes, pushes)?;
+    }
+    Ok(())
 }
 
 async fn breaker<S: CarrierHealth>(store: &S) -> Outcome {
