@@ -786,7 +786,13 @@ impl TestWorker {
         let request = builder
             .body(body.unwrap_or("").to_owned())
             .expect("a valid request");
-        let mut resp = self.agent.run(request).expect("the worker answers");
+        // No answer at all (the harness's 30 s): what wrangler and the worker logged says why.
+        let mut resp = self.agent.run(request).unwrap_or_else(|e| {
+            panic!(
+                "the worker did not answer {method} {path}: {e}\n{}",
+                self.logs()
+            )
+        });
         let headers = resp
             .headers()
             .iter()
