@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
-use tracking_core::ports::{PUSH_DELIVERIES_KEPT_DAYS, PushLog, StoreError};
+use tracking_core::ports::{PushLog, StoreError, push_deliveries_forgotten_before};
 use tracking_core::push::{PushCounts, PushStats, UnmatchedPush};
 use wasm_bindgen::JsValue;
 
@@ -83,11 +83,8 @@ impl PushLog for D1Store {
         }
         // An empty id is never remembered, so its guards above always pass.
         if !delivery_id.is_empty() {
-            let forget_before = now - chrono::Duration::days(PUSH_DELIVERIES_KEPT_DAYS);
-            statements.insert(
-                0,
-                self.statement(FORGET_DELIVERIES, &[time(forget_before)])?,
-            );
+            let forget_before = time(push_deliveries_forgotten_before(now));
+            statements.insert(0, self.statement(FORGET_DELIVERIES, &[forget_before])?);
             statements.push(self.statement(REMEMBER_DELIVERY, &[delivery, time(now)])?);
         }
         self.batch(statements).await.map(|_| ())

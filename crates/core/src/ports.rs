@@ -291,6 +291,12 @@ pub trait KvRepairs {
 /// days), so that no redelivery comes after it is forgotten.
 pub const PUSH_DELIVERIES_KEPT_DAYS: i64 = 15;
 
+/// The time, at `now`, before which recorded push deliveries are forgotten: every store
+/// forgets by this one rule.
+pub fn push_deliveries_forgotten_before(now: DateTime<Utc>) -> DateTime<Utc> {
+    now - chrono::Duration::days(PUSH_DELIVERIES_KEPT_DAYS)
+}
+
 /// What is kept of pushed updates: running counts, and the pushed waybills no order has.
 pub trait PushLog {
     /// Adds `counts` to the totals and notes `unmatched` waybills as seen at `now`, in one

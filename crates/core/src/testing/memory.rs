@@ -12,8 +12,8 @@ use crate::carrier::{Carrier, CarrierError, TrackingReply, WaybillRequest};
 use crate::model::{Order, ShippingStatus, Snapshot, TrackingEvent};
 use crate::ports::{
     AttachOutcome, BreakerState, CarrierHealth, Clock, DueShipment, KeyValue, KvRepairs, Log,
-    OrderInput, OrderStore, OrderUpsert, PUSH_DELIVERIES_KEPT_DAYS, PushLog, Random, RunLog,
-    Sleeper, StoreError, StoredResponse, SyncStore,
+    OrderInput, OrderStore, OrderUpsert, PushLog, Random, RunLog, Sleeper, StoreError,
+    StoredResponse, SyncStore, push_deliveries_forgotten_before,
 };
 use crate::push::{PushCounts, PushStats, UnmatchedPush};
 use crate::rules::merge::OrderSync;
@@ -772,7 +772,7 @@ impl PushLog for MemoryStore {
         self.enter("record_push")?;
         let mut state = self.state.borrow_mut();
         if !delivery_id.is_empty() {
-            let forget_before = now - chrono::Duration::days(PUSH_DELIVERIES_KEPT_DAYS);
+            let forget_before = push_deliveries_forgotten_before(now);
             state.push_deliveries.retain(|_, at| *at >= forget_before);
             if state.push_deliveries.contains_key(delivery_id) {
                 return Ok(());
