@@ -81,7 +81,7 @@ fn events_of(shipment: &CarrierShipment) -> Vec<TrackingEvent> {
 /// Oldest first; a stable sort keeps Blue Dart's order for equal times. One function for both
 /// callers, so that the sort is compiled once.
 fn by_time(events: &mut [TrackingEvent]) {
-    events.sort_by_key(|e| e.event_at);
+    tracking_core::sorting::sort_by_key(events, |e| e.event_at);
 }
 
 /// Whether `ref_no` (tidied, as both readers keep it) has Blue Dart's form for a return

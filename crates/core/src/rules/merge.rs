@@ -230,7 +230,7 @@ impl Snapshot {
                 after.events.push(event.clone());
             }
         }
-        after.events.sort_by_key(|e| e.event_at);
+        crate::sorting::sort_by_key(&mut after.events, |e| e.event_at);
         if sync.latest.is_some() {
             after.latest = sync.latest.clone();
         }
