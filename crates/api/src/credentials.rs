@@ -10,14 +10,13 @@
 use std::cell::RefCell;
 use std::collections::HashMap;
 
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Duration, Utc};
 use hmac::{Hmac, KeyInit, Mac};
 use serde::Deserialize;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
+use tracking_core::base64::{Form, decode, encode};
 
 /// Longest token accepted, so that a hostile header costs little to reject.
 const MAX_TOKEN_LEN: usize = 4096;
@@ -96,14 +95,12 @@ fn mac(secret: &str, message: &[u8]) -> Hmac<Sha256> {
 }
 
 fn sign(secret: &str, message: &[u8]) -> String {
-    URL_SAFE_NO_PAD.encode(mac(secret, message).finalize().into_bytes())
+    encode(mac(secret, message).finalize().into_bytes(), Form::UrlSafe)
 }
 
 /// Checks an HMAC-SHA256 signature in constant time.
 fn verify_signature(secret: &str, message: &[u8], signature: &str) -> Result<(), CredentialError> {
-    let signature = URL_SAFE_NO_PAD
-        .decode(signature)
-        .map_err(|_| CredentialError::Malformed)?;
+    let signature = decode(signature, Form::UrlSafe).ok_or(CredentialError::Malformed)?;
     mac(secret, message)
         .verify_slice(&signature)
         .map_err(|_| CredentialError::BadSignature)
@@ -163,9 +160,9 @@ pub fn customer_token(
     customer_id: &str,
     exp: DateTime<Utc>,
 ) -> String {
-    let header = URL_SAFE_NO_PAD.encode(br#"{"alg":"HS256","typ":"JWT"}"#);
+    let header = encode(br#"{"alg":"HS256","typ":"JWT"}"#, Form::UrlSafe);
     let claims = serde_json::json!({"sub": customer_id, "aud": audience, "exp": exp.timestamp()});
-    let payload = URL_SAFE_NO_PAD.encode(claims.to_string());
+    let payload = encode(claims.to_string(), Form::UrlSafe);
     let signing_input = format!("{header}.{payload}");
     let signature = sign(secret, signing_input.as_bytes());
     format!("{signing_input}.{signature}")
@@ -232,13 +229,9 @@ fn signed_claims(secret: &str, token: &str) -> Result<Claims, CredentialError> {
     else {
         return Err(CredentialError::Malformed);
     };
-    let decode = |part: &str| {
-        URL_SAFE_NO_PAD
-            .decode(part)
-            .map_err(|_| CredentialError::Malformed)
-    };
+    let part_bytes = |part: &str| decode(part, Form::UrlSafe).ok_or(CredentialError::Malformed);
     let header: Header =
-        serde_json::from_slice(&decode(header)?).map_err(|_| CredentialError::Malformed)?;
+        serde_json::from_slice(&part_bytes(header)?).map_err(|_| CredentialError::Malformed)?;
     if header.alg != "HS256" {
         return Err(CredentialError::WrongAlgorithm);
     }
@@ -250,7 +243,7 @@ fn signed_claims(secret: &str, token: &str) -> Result<Claims, CredentialError> {
     }
     let signing_input = &token[..token.len() - signature.len() - 1];
     verify_signature(secret, signing_input.as_bytes(), signature)?;
-    serde_json::from_slice(&decode(payload)?).map_err(|_| CredentialError::Malformed)
+    serde_json::from_slice(&part_bytes(payload)?).map_err(|_| CredentialError::Malformed)
 }
 
 /// The customer id, if the claims hold now under `rules`.
@@ -333,8 +326,8 @@ mod tests {
     fn signed(header: &str, claims: &str) -> String {
         let input = format!(
             "{}.{}",
-            URL_SAFE_NO_PAD.encode(header),
-            URL_SAFE_NO_PAD.encode(claims)
+            encode(header, Form::UrlSafe),
+            encode(claims, Form::UrlSafe)
         );
         format!("{input}.{}", sign("s3cret", input.as_bytes()))
     }
@@ -455,11 +448,14 @@ mod tests {
     #[test]
     fn other_algorithms_are_refused() {
         for alg in ["none", "HS512", "RS256", "hs256"] {
-            let header = URL_SAFE_NO_PAD.encode(format!(r#"{{"alg":"{alg}","typ":"JWT"}}"#));
-            let payload = URL_SAFE_NO_PAD.encode(format!(
-                r#"{{"sub":"cust-1","aud":"{AUD}","exp":{}}}"#,
-                later().timestamp()
-            ));
+            let header = encode(format!(r#"{{"alg":"{alg}","typ":"JWT"}}"#), Form::UrlSafe);
+            let payload = encode(
+                format!(
+                    r#"{{"sub":"cust-1","aud":"{AUD}","exp":{}}}"#,
+                    later().timestamp()
+                ),
+                Form::UrlSafe,
+            );
             let input = format!("{header}.{payload}");
             let token = format!("{input}.{}", sign("s3cret", input.as_bytes()));
             assert_eq!(

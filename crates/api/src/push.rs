@@ -9,9 +9,8 @@
 
 use std::net::IpAddr;
 
-use base64::Engine;
-use base64::engine::general_purpose::STANDARD;
 use serde_json::json;
+use tracking_core::base64::{Form, decode};
 use tracking_core::push::{PushBatch, PushMessage};
 
 use crate::credentials::secret_matches;
@@ -90,7 +89,7 @@ fn basic_password(headers: &http::HeaderMap) -> Option<String> {
     if !scheme.eq_ignore_ascii_case("basic") {
         return None;
     }
-    let decoded = STANDARD.decode(encoded.trim()).ok()?;
+    let decoded = decode(encoded.trim(), Form::Standard)?;
     let text = String::from_utf8(decoded).ok()?;
     text.split_once(':')
         .map(|(_, password)| password.to_owned())
@@ -165,6 +164,7 @@ pub async fn receive<B: RequestBody>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use tracking_core::base64::encode;
 
     #[test]
     fn ranges_contain_their_addresses_only() {
@@ -193,7 +193,7 @@ mod tests {
         let mut headers = http::HeaderMap::new();
         headers.insert(
             http::header::AUTHORIZATION,
-            format!("Basic {}", STANDARD.encode("bluedart:s3cret:x"))
+            format!("Basic {}", encode("bluedart:s3cret:x", Form::Standard))
                 .parse()
                 .unwrap(),
         );

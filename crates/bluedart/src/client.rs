@@ -5,14 +5,13 @@
 use std::cell::RefCell;
 use std::rc::Rc;
 
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Duration, FixedOffset, Timelike, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use crate::events::reply_for;
 use crate::parse::{ParseError, parse_tracking};
+use tracking_core::base64::{Form, decode};
 use tracking_core::carrier::{Carrier, CarrierError, TrackingReply, WaybillRequest};
 use tracking_core::ports::{Clock, HttpClient, HttpError, HttpRequest, HttpResponse, KeyValue};
 
@@ -94,7 +93,7 @@ pub struct BlueDartClient<'a, H, K, C> {
 /// how long to cache a token Blue Dart itself issued.
 fn token_expiry(token: &str) -> Option<DateTime<Utc>> {
     let payload = token.split('.').nth(1)?;
-    let claims: Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).ok()?).ok()?;
+    let claims: Value = serde_json::from_slice(&decode(payload, Form::UrlSafe)?).ok()?;
     DateTime::from_timestamp(claims.get("exp")?.as_i64()?, 0)
 }
 

@@ -5,6 +5,7 @@
 //! memory.
 
 pub mod access;
+pub mod base64;
 pub mod breaker;
 pub mod carrier;
 pub mod error;

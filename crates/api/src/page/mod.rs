@@ -10,10 +10,9 @@ pub mod stages;
 
 use std::sync::OnceLock;
 
-use base64::Engine;
-use base64::engine::general_purpose::STANDARD;
 use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
+use tracking_core::base64::{Form, encode};
 use tracking_core::error::ServiceError;
 use tracking_core::model::{Location, Source};
 use tracking_core::service::TrackOutcome;
@@ -53,7 +52,7 @@ pub fn escape(text: &str) -> String {
 fn hash_source(text: &str) -> String {
     format!(
         "'sha256-{}'",
-        STANDARD.encode(Sha256::digest(text.as_bytes()))
+        encode(Sha256::digest(text.as_bytes()), Form::Standard)
     )
 }
 

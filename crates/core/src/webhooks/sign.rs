@@ -3,11 +3,10 @@
 //! and several signatures (old and new secret during a rotation) go space-separated in one
 //! `webhook-signature` header.
 
-use base64::Engine;
-use base64::engine::general_purpose::STANDARD;
 use hmac::{Hmac, KeyInit, Mac};
 use sha2::{Digest, Sha256};
 
+use crate::base64::{Form, decode, encode};
 use crate::ports::Random;
 
 /// What every secret starts with.
@@ -22,12 +21,12 @@ pub fn new_secret(random: &dyn Random) -> String {
     while key.len() < KEY_BYTES {
         key.extend_from_slice(&random.next_u64().to_le_bytes());
     }
-    format!("{SECRET_PREFIX}{}", STANDARD.encode(&key))
+    format!("{SECRET_PREFIX}{}", encode(&key, Form::Standard))
 }
 
 /// The key bytes of a `whsec_` secret; `None` for anything else.
 fn key(secret: &str) -> Option<Vec<u8>> {
-    STANDARD.decode(secret.strip_prefix(SECRET_PREFIX)?).ok()
+    decode(secret.strip_prefix(SECRET_PREFIX)?, Form::Standard)
 }
 
 /// The signature of one message with one secret: `v1,<base64>`; `None` for a malformed secret.
@@ -37,7 +36,7 @@ pub fn signature(secret: &str, id: &str, timestamp: i64, body: &str) -> Option<S
     mac.update(format!("{id}.{timestamp}.{body}").as_bytes());
     Some(format!(
         "v1,{}",
-        STANDARD.encode(mac.finalize().into_bytes())
+        encode(mac.finalize().into_bytes(), Form::Standard)
     ))
 }
 
