@@ -14,6 +14,7 @@ pub mod bulk;
 pub mod conditional;
 pub mod credentials;
 pub mod error;
+mod ip;
 pub mod page;
 pub mod push;
 pub mod reply;

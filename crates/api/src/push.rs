@@ -43,7 +43,7 @@ impl IpRange {
             Some((a, p)) => (a, Some(p.parse::<u32>().ok()?)),
             None => (text.trim(), None),
         };
-        let base: IpAddr = address.parse().ok()?;
+        let base = crate::ip::parse(address)?;
         let bits = if base.is_ipv4() { 32 } else { 128 };
         let prefix = prefix.unwrap_or(bits);
         (prefix <= bits).then_some(IpRange { base, prefix })
@@ -109,7 +109,7 @@ pub fn authorise(
         let from = headers
             .get("cf-connecting-ip")
             .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.trim().parse::<IpAddr>().ok());
+            .and_then(|v| crate::ip::parse(v.trim()));
         if !from.is_some_and(|ip| settings.allowed_ips.iter().any(|r| r.contains(ip))) {
             return Err(ApiError::new(
                 403,

@@ -24,6 +24,23 @@ pub fn sort_by<T>(items: &mut [T], compare: impl Fn(&T, &T) -> Ordering) {
     permute(items, order);
 }
 
+/// A number for each of `keys`, the same for equal keys and different for different ones (all
+/// below `keys.len()`): what a hash map would group, by one sort, so that the wasm needs no
+/// hash table code.
+pub fn group_numbers<K: Ord>(keys: &[K]) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..keys.len()).collect();
+    sort_by(&mut order, |a, b| keys[*a].cmp(&keys[*b]));
+    let mut numbers = vec![0; keys.len()];
+    let mut group = 0;
+    for (rank, &at) in order.iter().enumerate() {
+        if rank > 0 && keys[order[rank - 1]] != keys[at] {
+            group += 1;
+        }
+        numbers[at] = group;
+    }
+    numbers
+}
+
 /// `0..len` sorted stably by `compare`: a bottom-up merge sort.
 fn positions(len: usize, compare: &dyn Fn(usize, usize) -> Ordering) -> Vec<usize> {
     let mut order: Vec<usize> = (0..len).collect();
@@ -156,5 +173,18 @@ mod tests {
             standard.sort_by_key(|a| a.0);
             assert_eq!(ours, standard);
         }
+    }
+
+    #[test]
+    fn groups_equal_keys_under_one_number() {
+        let keys = ["b", "a", "c", "a", "b", "b"];
+        let numbers = group_numbers(&keys);
+        for (i, a) in keys.iter().enumerate() {
+            assert!(numbers[i] < keys.len());
+            for (j, b) in keys.iter().enumerate() {
+                assert_eq!(numbers[i] == numbers[j], a == b, "{a} and {b}");
+            }
+        }
+        assert!(group_numbers::<&str>(&[]).is_empty());
     }
 }

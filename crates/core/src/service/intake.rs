@@ -5,14 +5,13 @@
 //! through the same store call. Many are written in chunks of [`CHUNK_ORDERS`], each chunk all
 //! or nothing; a chunk that fails leaves the others standing.
 
-use std::collections::{HashMap, HashSet};
-
 use futures_util::future::join_all;
 
 use super::{Cached, ServiceError, TrackingService, snapshot_key};
 use crate::carrier::Carrier;
 use crate::model::{Order, Snapshot};
 use crate::ports::{Clock, KeyValue, Log, OrderInput, OrderUpsert, Store};
+use crate::sorting::group_numbers;
 
 /// Orders written per D1 batch. A chunk costs two D1 queries (the check, then the batch), so
 /// a request of 1,000 orders costs 20 — plus one if KV repairs must be noted — of the 50 the
@@ -117,22 +116,28 @@ fn failed(line: &IntakeLine, code: &'static str, message: String) -> LineResult 
 /// The lines to write, and a failure for each line repeating an earlier line's order id or
 /// waybill (the first one stands).
 fn drop_duplicates(lines: &[IntakeLine]) -> (Vec<&IntakeLine>, Vec<LineResult>) {
-    let mut ids: HashMap<&str, usize> = HashMap::new();
-    let mut awbs: HashMap<&str, usize> = HashMap::new();
+    let ids: Vec<&str> = lines.iter().map(|l| l.order.order_id.as_str()).collect();
+    let awbs: Vec<Option<&str>> = lines
+        .iter()
+        .map(|l| l.order.input.awb_no.as_deref())
+        .collect();
+    let (id_group, awb_group) = (group_numbers(&ids), group_numbers(&awbs));
+    // The line each order id and each waybill was first kept on, by group.
+    let mut first_id: Vec<Option<usize>> = vec![None; lines.len()];
+    let mut first_awb: Vec<Option<usize>> = vec![None; lines.len()];
     let mut kept = Vec::new();
     let mut refused = Vec::new();
-    for line in lines {
-        let awb = line.order.input.awb_no.as_deref();
-        if let Some(first) = ids.get(line.order.order_id.as_str()) {
+    for (i, line) in lines.iter().enumerate() {
+        if let Some(first) = first_id[id_group[i]] {
             let message = format!("orderId is also on line {first}; an order may appear once");
             refused.push(failed(line, "DUPLICATE_ORDER_ID", message));
-        } else if let Some(first) = awb.and_then(|a| awbs.get(a)) {
+        } else if let Some(first) = awbs[i].and(first_awb[awb_group[i]]) {
             let message = format!("awbNo is also on line {first}; a waybill may appear once");
             refused.push(failed(line, "DUPLICATE_AWB", message));
         } else {
-            ids.insert(&line.order.order_id, line.line);
-            if let Some(awb) = awb {
-                awbs.insert(awb, line.line);
+            first_id[id_group[i]] = Some(line.line);
+            if awbs[i].is_some() {
+                first_awb[awb_group[i]] = Some(line.line);
             }
             kept.push(line);
         }
@@ -296,40 +301,46 @@ where
             );
             return (results, false);
         }
-        let forget: Vec<&str> = previous
-            .iter()
-            .filter(|(l, before)| {
+        // Where in `previous` each order whose cached snapshot must go is.
+        let forget: Vec<usize> = (0..previous.len())
+            .filter(|&at| {
+                let (l, before) = &previous[at];
                 before
                     .as_ref()
                     .is_some_and(|b| changes_snapshot(b, &l.order.input))
             })
-            .map(|(l, _)| l.order.order_id.as_str())
             .collect();
-        let keys: Vec<String> = forget.iter().map(|id| snapshot_key(id)).collect();
+        let keys: Vec<String> = forget
+            .iter()
+            .map(|&at| snapshot_key(&previous[at].0.order.order_id))
+            .collect();
         let deletes = join_all(keys.iter().map(|key| self.kv.delete(key))).await;
-        let mut not_deleted = HashSet::new();
-        for (id, deleted) in forget.iter().zip(deletes) {
+        let mut not_deleted = vec![false; previous.len()];
+        for (&at, deleted) in forget.iter().zip(deletes) {
             if let Err(e) = deleted {
+                let id = &previous[at].0.order.order_id;
                 self.log.warn(&format!(
                     "[CACHE] Order {id} changed but its KV snapshot could not be deleted: {e}"
                 ));
-                not_deleted.insert(*id);
-                kv_stale.push((*id).to_owned());
+                not_deleted[at] = true;
+                kv_stale.push(id.clone());
             }
         }
-        results.extend(previous.into_iter().map(|(l, before)| {
-            let id = l.order.order_id.as_str();
-            LineResult {
-                line: l.line,
-                order_id: id.to_owned(),
-                outcome: match before {
-                    None => LineOutcome::Created,
-                    Some(_) => LineOutcome::Updated {
-                        cache_repair: not_deleted.contains(id),
+        results.extend(
+            previous
+                .into_iter()
+                .zip(not_deleted)
+                .map(|((l, before), not_deleted)| LineResult {
+                    line: l.line,
+                    order_id: l.order.order_id.clone(),
+                    outcome: match before {
+                        None => LineOutcome::Created,
+                        Some(_) => LineOutcome::Updated {
+                            cache_repair: not_deleted,
+                        },
                     },
-                },
-            }
-        }));
+                }),
+        );
         (results, true)
     }
 }

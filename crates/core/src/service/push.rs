@@ -7,8 +7,6 @@
 //! Queues deliver at least once: merging the same message again writes nothing new (events
 //! are unique by identity), and its counts are recorded once per queue message id.
 
-use std::collections::HashMap;
-
 use super::{ServiceError, SyncSummary, TrackingService};
 use crate::carrier::{Carrier, TrackingReply};
 use crate::model::Snapshot;
@@ -60,17 +58,23 @@ where
         let mut unmatched: Vec<String> = Vec::new();
         if !awbs.is_empty() {
             let orders = self.store.orders_for_intake(&[], &awbs).await?;
-            let order_of: HashMap<&str, &str> = orders
+            // Waybill and order, by waybill (a waybill is on one order at most).
+            let mut order_of: Vec<(&str, &str)> = orders
                 .iter()
                 .filter_map(|o| Some((o.awb_no.as_deref()?, o.id.as_str())))
                 .collect();
+            crate::sorting::sort_by_key(&mut order_of, |(awb, _)| *awb);
+            let order_for = |awb: &str| {
+                let at = order_of.binary_search_by(|(a, _)| (*a).cmp(awb)).ok()?;
+                Some(order_of[at].1)
+            };
             let ids: Vec<String> = awbs
                 .iter()
-                .filter_map(|awb| order_of.get(awb.as_str()).map(|id| (*id).to_owned()))
+                .filter_map(|awb| order_for(awb).map(str::to_owned))
                 .collect();
             unmatched = awbs
                 .iter()
-                .filter(|awb| !order_of.contains_key(awb.as_str()))
+                .filter(|awb| order_for(awb).is_none())
                 .cloned()
                 .collect();
             let snapshots: Vec<Snapshot> = if ids.is_empty() {
