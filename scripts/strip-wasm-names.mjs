@@ -1,4 +1,5 @@
-// Drops a wasm module's name section (function names, kept by worker-build's `--debuginfo`) by
+// Drops a wasm module's name section (function names, kept by worker-build's `--debuginfo`), and
+// the producers and target features sections, by
 // copying every other section's bytes as they are. Re-writing the module with wasm-opt instead
 // (`--strip-debug`) re-encodes all the code without the stack-IR optimisations of the optimising
 // run, and the worker's wasm came out 1.8 KB (gzip) larger.
@@ -25,6 +26,10 @@ function uleb(bytes, at) {
   }
 }
 
+// Custom sections nothing reads at run time: the function names, the toolchain's versions and
+// the target features the code was compiled for.
+const DROPPED = ["name", "producers", "target_features"];
+
 const wasm = readFileSync(wasmPath);
 if (wasm.readUInt32BE(0) !== 0x0061736d) {
   console.error(`${wasmPath}: not a wasm module`);
@@ -39,7 +44,7 @@ while (at < wasm.length) {
   at = body + size;
   if (id === 0) {
     const [nameLength, name] = uleb(wasm, body);
-    if (wasm.toString("latin1", name, name + nameLength) === "name") continue;
+    if (DROPPED.includes(wasm.toString("latin1", name, name + nameLength))) continue;
   }
   kept.push(wasm.subarray(start, at));
 }
