@@ -164,7 +164,8 @@ pub async fn receive<B: RequestBody>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use tracking_core::base64::encode;
+    use base64::Engine;
+    use base64::engine::general_purpose::STANDARD;
 
     #[test]
     fn ranges_contain_their_addresses_only() {
@@ -193,7 +194,7 @@ mod tests {
         let mut headers = http::HeaderMap::new();
         headers.insert(
             http::header::AUTHORIZATION,
-            format!("Basic {}", encode("bluedart:s3cret:x", Form::Standard))
+            format!("Basic {}", STANDARD.encode("bluedart:s3cret:x"))
                 .parse()
                 .unwrap(),
         );

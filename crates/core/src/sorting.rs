@@ -72,15 +72,20 @@ fn positions(len: usize, compare: &dyn Fn(usize, usize) -> Ordering) -> Vec<usiz
     order
 }
 
-/// Moves the item at `order[i]` to `i`, for every `i`, by swaps in place: each step follows
-/// where the earlier swaps moved the item it wants.
-fn permute<T>(items: &mut [T], order: Vec<usize>) {
-    for i in 0..items.len() {
-        let mut from = order[i];
-        while from < i {
-            from = order[from];
+/// Moves the item at `order[i]` to `i`, for every `i`, by swaps in place, one cycle of the
+/// permutation at a time: each swap puts one item where it belongs, so the work is linear.
+fn permute<T>(items: &mut [T], mut order: Vec<usize>) {
+    const DONE: usize = usize::MAX;
+    for start in 0..items.len() {
+        let mut at = start;
+        while order[at] != DONE {
+            let from = std::mem::replace(&mut order[at], DONE);
+            if from == start {
+                break;
+            }
+            items.swap(at, from);
+            at = from;
         }
-        items.swap(i, from);
     }
 }
 
