@@ -1,9 +1,9 @@
 //! Stable sorting, written here rather than taken from the standard library: its stable sort
 //! compiles anew for every element type and comparison, about 4 KB of wasm each (the last
-//! three, 14 KB raw, were 9.5 KB of the gzipped full worker). Here an input already in order, as Blue Dart's scans and a
-//! snapshot's history nearly always are, costs one pass; any other is sorted as positions,
-//! merged through a comparison behind a reference (compiled once), and only the check and the
-//! reordering are per type.
+//! three, 14 KB raw, were 9.5 KB of the gzipped full worker). Here an input already in order,
+//! as Blue Dart's scans and a snapshot's history nearly always are, costs one pass; any other
+//! is sorted as positions, merged through a comparison behind a reference (compiled once), and
+//! only the check and the reordering are per type.
 
 use std::cmp::Ordering;
 
