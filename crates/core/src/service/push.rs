@@ -68,15 +68,13 @@ where
                 let at = order_of.binary_search_by(|(a, _)| (*a).cmp(awb)).ok()?;
                 Some(order_of[at].1)
             };
-            let ids: Vec<String> = awbs
-                .iter()
-                .filter_map(|awb| order_for(awb).map(str::to_owned))
-                .collect();
-            unmatched = awbs
-                .iter()
-                .filter(|awb| order_for(awb).is_none())
-                .cloned()
-                .collect();
+            let mut ids: Vec<String> = Vec::new();
+            for awb in &awbs {
+                match order_for(awb) {
+                    Some(id) => ids.push(id.to_owned()),
+                    None => unmatched.push(awb.clone()),
+                }
+            }
             let snapshots: Vec<Snapshot> = if ids.is_empty() {
                 Vec::new()
             } else {
