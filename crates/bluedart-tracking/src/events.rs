@@ -1,7 +1,7 @@
 //! From Blue Dart's shipments to the service's tracking events.
 
 use crate::codes::{Evidence, on_return_waybill, resolve};
-use crate::location::{location_of, place_key};
+use crate::location::ScanPlaces;
 use crate::parse::{CarrierScan, CarrierShipment};
 use crate::payload::payload;
 use crate::time::{ist_to_utc, parse_date, parse_time};
@@ -12,10 +12,11 @@ use tracking_core::model::{Status, TrackingEvent};
 const TEXT_KEY_LIMIT: usize = 60;
 
 /// The event a scan stands for; `newest` marks the scan the shipment's own status describes.
-fn event_from_scan(
-    shipment: &CarrierShipment,
-    scan: &CarrierScan,
+fn event_from_scan<'s>(
+    shipment: &'s CarrierShipment,
+    scan: &'s CarrierScan,
     newest: bool,
+    places: &mut ScanPlaces<'s>,
 ) -> Option<TrackingEvent> {
     let date = parse_date(&scan.date)?;
     // Both readers tidy every value they keep.
@@ -42,27 +43,28 @@ fn event_from_scan(
     // A delivery happens at the destination, whatever the scanning facility is called.
     let destination = (status == Status::Delivered)
         .then_some((&*shipment.destination_area_code, &*shipment.destination));
+    let (location, place_key) = places.of(&scan.location, &scan.location_code, destination);
     Some(TrackingEvent {
         awb_no: shipment.waybill.to_string(),
         carrier_status: text.to_string(),
         status,
         description: text.to_string(),
         scan_code,
-        location: location_of(&scan.location, &scan.location_code, destination),
+        location,
         event_at: ist_to_utc(date, parse_time(&scan.time)),
-        place_key: place_key(&scan.location),
+        place_key,
     })
 }
 
 /// A shipment's events, oldest first. A shipment without scans still has its current status.
-fn events_of(shipment: &CarrierShipment) -> Vec<TrackingEvent> {
+fn events_of<'s>(shipment: &'s CarrierShipment, places: &mut ScanPlaces<'s>) -> Vec<TrackingEvent> {
     // Blue Dart lists scans newest first.
     let mut events: Vec<TrackingEvent> = shipment
         .scans
         .iter()
         .enumerate()
         .rev()
-        .filter_map(|(i, scan)| event_from_scan(shipment, scan, i == 0))
+        .filter_map(|(i, scan)| event_from_scan(shipment, scan, i == 0, places))
         .collect();
     if shipment.scans.is_empty() {
         let status_scan = CarrierScan {
@@ -72,7 +74,13 @@ fn events_of(shipment: &CarrierShipment) -> Vec<TrackingEvent> {
             time: shipment.status_time.clone(),
             ..CarrierScan::default()
         };
-        events.extend(event_from_scan(shipment, &status_scan, true));
+        // Placeless: nothing worth remembering.
+        events.extend(event_from_scan(
+            shipment,
+            &status_scan,
+            true,
+            &mut ScanPlaces::default(),
+        ));
     }
     by_time(&mut events);
     events
@@ -133,15 +141,16 @@ fn is_return_of(
 pub fn update_for(awb: &str, shipments: &[CarrierShipment]) -> Option<CarrierUpdate> {
     let forward = shipments.iter().find(|s| s.waybill == awb);
     let candidates: Vec<Candidate> = shipments.iter().map(candidate).collect();
-    update_from(awb, forward, &candidates)
+    update_from(awb, forward, &candidates, &mut ScanPlaces::default())
 }
 
 /// The update for `awb`, whose shipment in the answer is `forward`; its return legs are among
 /// `candidates` (in the answer's order).
-fn update_from(
+fn update_from<'s>(
     awb: &str,
-    forward: Option<&CarrierShipment>,
-    candidates: &[Candidate],
+    forward: Option<&'s CarrierShipment>,
+    candidates: &[Candidate<'s, '_>],
+    places: &mut ScanPlaces<'s>,
 ) -> Option<CarrierUpdate> {
     let returns: Vec<&CarrierShipment> = candidates
         .iter()
@@ -151,12 +160,12 @@ fn update_from(
     if forward.is_none() && returns.is_empty() {
         return None;
     }
-    let mut events: Vec<TrackingEvent> = forward.map(events_of).unwrap_or_default();
+    let mut events: Vec<TrackingEvent> = forward.map(|f| events_of(f, places)).unwrap_or_default();
     let involved: Vec<&CarrierShipment> =
         forward.into_iter().chain(returns.iter().copied()).collect();
     let payload = payload(&involved);
     for ret in returns {
-        events.extend(events_of(ret).into_iter().map(|mut e| {
+        events.extend(events_of(ret, places).into_iter().map(|mut e| {
             e.status = on_return_waybill(e.status);
             e
         }));
@@ -195,6 +204,7 @@ pub fn reply_for(
         .map(candidate)
         .filter(|(s, names)| names.is_some() || named.contains(&&*s.waybill))
         .collect();
+    let mut places = ScanPlaces::default();
     TrackingReply {
         http_status,
         updates: awbs
@@ -205,7 +215,10 @@ pub fn reply_for(
                     .get(at)
                     .filter(|(w, _)| w == awb)
                     .map(|(_, i)| &shipments[*i]);
-                (awb.clone(), update_from(awb, forward, &candidates))
+                (
+                    awb.clone(),
+                    update_from(awb, forward, &candidates, &mut places),
+                )
             })
             .collect(),
     }
