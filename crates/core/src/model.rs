@@ -246,11 +246,13 @@ impl TrackingEvent {
         (self.is_from_carrier(), self.event_at)
     }
 
-    /// The identity the store keeps events unique on.
-    pub fn identity(&self) -> (&str, DateTime<Utc>, &str, &str) {
+    /// The identity the store keeps events unique on. Its time comes first: compared for
+    /// equality between every event of an answer and the stored ones, it tells most apart,
+    /// while the waybill is the same for all of them.
+    pub fn identity(&self) -> (DateTime<Utc>, &str, &str, &str) {
         (
-            &self.awb_no,
             self.event_at,
+            &self.awb_no,
             &self.scan_code,
             &self.place_key,
         )
