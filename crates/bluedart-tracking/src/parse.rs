@@ -279,7 +279,7 @@ pub fn parse_tracking(xml: &str) -> Result<Vec<CarrierShipment<'_>>, ParseError>
                 attributes,
                 empty: false,
             } => {
-                let tag = match (path.as_slice(), xml::local_name(name)) {
+                let tag = match (path.as_slice(), name) {
                     ([], "ShipmentData") => Tag::Root,
                     ([], _) => return Err(ParseError::NotTrackingXml),
                     ([Tag::Root], "Shipment") => {
@@ -314,7 +314,7 @@ pub fn parse_tracking(xml: &str) -> Result<Vec<CarrierShipment<'_>>, ParseError>
                 attributes,
                 empty: true,
             } => {
-                match (path.as_slice(), xml::local_name(name)) {
+                match (path.as_slice(), name) {
                     // `<ShipmentData/>`: a well-formed answer with nothing in it.
                     ([], "ShipmentData") => {
                         closed = true;

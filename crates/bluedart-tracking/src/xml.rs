@@ -18,8 +18,9 @@ pub struct Malformed;
 /// doctype are read past.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Token<'a> {
-    /// `<name attributes>`, or `<name attributes/>` when `empty`. The attributes are as
-    /// written: [`attributes`] reads them.
+    /// `<name attributes>`, or `<name attributes/>` when `empty`. The name is the local one,
+    /// without its namespace prefix (`bd:Shipment` is `Shipment`; the end tag is checked
+    /// against the whole name). The attributes are as written: [`attributes`] reads them.
     Start {
         name: &'a str,
         attributes: &'a str,
@@ -42,19 +43,29 @@ pub struct Reader<'a> {
     open: Vec<&'a str>,
 }
 
-/// The bytes that end an element's name (XML's whitespace, `/` and `>`), as a table: every
-/// byte of every tag name is looked up here, one load where the comparisons took six.
-const ENDS_NAME: [bool; 256] = {
-    let mut table = [false; 256];
+/// What each byte is to an element's name, as a table: every byte of every tag name is looked
+/// up here, one load where the comparisons took six, and the prefix is found on the same pass.
+const NAME_BYTES: [NameByte; 256] = {
+    let mut table = [NameByte::Within; 256];
     let mut n = 0;
     while n < SPACES.len() {
-        table[SPACES[n] as usize] = true;
+        table[SPACES[n] as usize] = NameByte::Ends;
         n += 1;
     }
-    table[b'/' as usize] = true;
-    table[b'>' as usize] = true;
+    table[b'/' as usize] = NameByte::Ends;
+    table[b'>' as usize] = NameByte::Ends;
+    table[b':' as usize] = NameByte::Colon;
     table
 };
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum NameByte {
+    Within,
+    /// XML's whitespace, `/` and `>`.
+    Ends,
+    /// Ends the namespace prefix (the first one does).
+    Colon,
+}
 
 /// XML's whitespace.
 const SPACES: [char; 4] = [' ', '\t', '\n', '\r'];
@@ -138,18 +149,26 @@ impl<'a> Reader<'a> {
     fn start_tag(&mut self) -> Result<Token<'a>, Malformed> {
         let bytes = self.xml.as_bytes();
         let name_start = self.pos + 1;
+        let mut local_start = name_start;
         let mut i = name_start;
-        while i < bytes.len() && !ENDS_NAME[usize::from(bytes[i])] {
+        while i < bytes.len() {
+            match NAME_BYTES[usize::from(bytes[i])] {
+                NameByte::Within => {}
+                NameByte::Ends => break,
+                NameByte::Colon if local_start == name_start => local_start = i + 1,
+                NameByte::Colon => {}
+            }
             i += 1;
         }
         if i == name_start || i == bytes.len() {
             return Err(Malformed);
         }
-        let name = &self.xml[name_start..i];
+        let full_name = &self.xml[name_start..i];
+        let name = &self.xml[local_start..i];
         // Most tags have no attributes: `<Name>` ends where its name does.
         if bytes[i] == b'>' {
             self.pos = i + 1;
-            self.open.push(name);
+            self.open.push(full_name);
             return Ok(Token::Start {
                 name,
                 attributes: "",
@@ -171,7 +190,7 @@ impl<'a> Reader<'a> {
         let attributes = &self.xml[attributes_start..if empty { i - 1 } else { i }];
         self.pos = i + 1;
         if !empty {
-            self.open.push(name);
+            self.open.push(full_name);
         }
         Ok(Token::Start {
             name,
@@ -216,14 +235,6 @@ pub(crate) fn same(a: &[u8], b: &[u8]) -> bool {
             .iter()
             .zip(b8.remainder())
             .all(|(x, y)| x == y)
-}
-
-/// The name without its namespace prefix: `bd:Shipment` is `Shipment`.
-pub fn local_name(name: &str) -> &str {
-    match name.bytes().position(|b| b == b':') {
-        Some(colon) => &name[colon + 1..],
-        None => name,
-    }
 }
 
 /// The attributes of a start tag, as `(name, value as written)`, each checked as it is read.
@@ -390,8 +401,8 @@ mod tests {
             );
         }
         assert_eq!(
-            tokens("<a-b.c_d:e1/>"),
-            Ok(vec![start("a-b.c_d:e1", "", true)])
+            tokens("<a-b.c_d:e-f.1/>"),
+            Ok(vec![start("e-f.1", "", true)])
         );
     }
 
@@ -471,9 +482,20 @@ mod tests {
     }
 
     #[test]
-    fn local_names_drop_the_prefix() {
-        assert_eq!(local_name("bd:Shipment"), "Shipment");
-        assert_eq!(local_name("Shipment"), "Shipment");
+    fn start_tags_give_local_names_and_end_tags_are_checked_against_whole_ones() {
+        assert_eq!(
+            tokens("<bd:Shipment a:x=\"1\"><c:d:e/><f:></f:></bd:Shipment>"),
+            Ok(vec![
+                start("Shipment", " a:x=\"1\"", false),
+                // Up to the first colon is the prefix.
+                start("d:e", "", true),
+                start("", "", false),
+                Token::End,
+                Token::End,
+            ])
+        );
+        assert_eq!(tokens("<bd:Shipment></Shipment>"), Err(Malformed));
+        assert_eq!(tokens("<bd:Shipment></xx:Shipment>"), Err(Malformed));
     }
 
     #[test]
