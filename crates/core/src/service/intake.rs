@@ -5,7 +5,7 @@
 //! through the same store call. Many are written in chunks of [`CHUNK_ORDERS`], each chunk all
 //! or nothing; a chunk that fails leaves the others standing.
 
-use futures_util::future::join_all;
+use super::join::join_all;
 
 use super::{Cached, ServiceError, TrackingService, snapshot_key};
 use crate::carrier::Carrier;

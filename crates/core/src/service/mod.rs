@@ -9,12 +9,14 @@
 //! that does not exist as for one that is not theirs.
 
 pub mod intake;
+mod join;
 pub mod push;
 pub mod queue;
 pub mod sync;
 
 use chrono::{DateTime, Duration, Utc};
-use futures_util::future::{join, join_all};
+use futures_util::future::join;
+use join::join_all;
 
 use crate::access::Access;
 use crate::carrier::{Carrier, CarrierError, TrackingReply, WaybillRequest};
