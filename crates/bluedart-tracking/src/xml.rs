@@ -152,6 +152,17 @@ impl<'a> Reader<'a> {
         let name_start = self.pos + 1;
         let mut local_start = name_start;
         let mut i = name_start;
+        // Eight bytes at a time past letters: only bytes below `?` (whitespace, `/`, `>`, `:`,
+        // digits, `-`, `.`) can end the name or its prefix; from the first, byte by byte.
+        while let Some(word) = bytes.get(i..i + 8) {
+            if has_byte_below(
+                u64::from_le_bytes(word.try_into().expect("eight bytes")),
+                b'?',
+            ) {
+                break;
+            }
+            i += 8;
+        }
         while i < bytes.len() {
             match NAME_BYTES[usize::from(bytes[i])] {
                 NameByte::Within => {}
@@ -220,6 +231,13 @@ impl<'a> Reader<'a> {
         self.pos = i + 1;
         Ok(Token::End)
     }
+}
+
+/// Whether a byte of `word` is below `limit` (at most 0x80): bytes from 0x80 up are not.
+fn has_byte_below(word: u64, limit: u8) -> bool {
+    const LOW: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    word.wrapping_sub(LOW * u64::from(limit)) & !word & HIGH != 0
 }
 
 /// Where the first `<` or `&` is: eight bytes at a time, where `memchr2` in wasm (no SIMD)
@@ -544,6 +562,56 @@ mod tests {
                 .collect();
             let expected = text.bytes().position(|b| b == b'<' || b == b'&');
             assert_eq!(markup_or_reference(text.as_bytes()), expected, "{text:?}");
+        }
+    }
+
+    #[test]
+    fn a_byte_below_a_limit_is_found_as_byte_by_byte() {
+        let bytes = [
+            0x00, 0x20, 0x2f, 0x3a, 0x3e, 0x3f, 0x40, 0x41, 0x7f, 0x80, 0xc3, 0xff,
+        ];
+        let mut state = 0x2545_f491_4f6c_dd1d_u64;
+        let mut next = || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        for _ in 0..20_000 {
+            let word: [u8; 8] = std::array::from_fn(|_| bytes[(next() % 12) as usize]);
+            for limit in [0x01, 0x20, 0x3f, 0x41, 0x80] {
+                assert_eq!(
+                    has_byte_below(u64::from_le_bytes(word), limit),
+                    word.iter().any(|&b| b < limit),
+                    "{word:x?} {limit:#x}"
+                );
+            }
+        }
+    }
+
+    /// Names past eight bytes, with what ends them or their prefix at every place.
+    #[test]
+    fn long_names_end_and_lose_their_prefix_wherever_it_is() {
+        let name = "ScannedLocationCode";
+        for at in 1..name.len() {
+            let (prefix, local) = name.split_at(at);
+            let prefixed = format!("{prefix}:{local}");
+            assert_eq!(
+                tokens(&format!("<{prefixed} a='1'/>")),
+                Ok(vec![start(local, " a='1'", true)]),
+                "{prefixed}"
+            );
+            let digits = format!("{prefix}9-.{local}");
+            assert_eq!(
+                tokens(&format!("<{digits}>\n<{prefixed}/></{digits}\n>")),
+                Ok(vec![
+                    start(&digits, "", false),
+                    text("\n"),
+                    start(local, "", true),
+                    Token::End,
+                ]),
+                "{digits}"
+            );
         }
     }
 
