@@ -83,6 +83,17 @@ fn first_to_escape(bytes: &[u8]) -> Option<usize> {
         }
     }
     let tail = bytes.len() - words.remainder().len();
+    // Past a whole word, the last eight bytes are checked as one, overlapping checked ones.
+    if let Some(last) = bytes.len().checked_sub(8).filter(|_| tail < bytes.len()) {
+        let word = &bytes[last..];
+        if !word_needs_escape(u64::from_le_bytes(word.try_into().expect("eight bytes"))) {
+            return None;
+        }
+        return word[tail - last..]
+            .iter()
+            .position(escaped)
+            .map(|at| tail + at);
+    }
     words
         .remainder()
         .iter()
@@ -152,6 +163,28 @@ mod tests {
             let mut out = String::new();
             push_array(&mut out, values);
             assert_eq!(out, serde_json::to_string(values).unwrap());
+        }
+    }
+
+    /// Strings of every length up to three words, with one character JSON escapes at every
+    /// place: in a whole word, in the last bytes, in the word that overlaps them.
+    #[test]
+    fn an_escape_is_found_at_any_place_in_a_string_of_any_length() {
+        for len in 1..=24 {
+            for at in 0..len {
+                for escaped in ['"', '\\', '\n', '\u{1}', '\u{1f}'] {
+                    let text: String = (0..len)
+                        .map(|n| if n == at { escaped } else { 'a' })
+                        .collect();
+                    assert_eq!(
+                        written(&text),
+                        serde_json::to_string(&text).unwrap(),
+                        "{text:?}"
+                    );
+                }
+            }
+            let plain = "é".repeat(len);
+            assert_eq!(written(&plain), serde_json::to_string(&plain).unwrap());
         }
     }
 
