@@ -84,7 +84,7 @@ fn first_to_escape(bytes: &[u8]) -> Option<usize> {
     }
     let tail = bytes.len() - words.remainder().len();
     // Past a whole word, the last eight bytes are checked as one, overlapping checked ones.
-    if let Some(last) = bytes.len().checked_sub(8).filter(|_| tail < bytes.len()) {
+    if let Some(last) = bytes.len().checked_sub(8) {
         let word = &bytes[last..];
         if !word_needs_escape(u64::from_le_bytes(word.try_into().expect("eight bytes"))) {
             return None;
