@@ -152,8 +152,9 @@ impl<'a> Reader<'a> {
         let name_start = self.pos + 1;
         let mut local_start = name_start;
         let mut i = name_start;
-        // Eight bytes at a time past letters: only bytes below `?` (whitespace, `/`, `>`, `:`,
-        // digits, `-`, `.`) can end the name or its prefix; from the first, byte by byte.
+        // Eight bytes at a time past letters: the bytes that end the name or its prefix
+        // (whitespace, `/`, `>`, `:`) are all below `?`; from the first byte below it (digits,
+        // `-` and `.` too), byte by byte.
         while let Some(word) = bytes.get(i..i + 8) {
             if has_byte_below(
                 u64::from_le_bytes(word.try_into().expect("eight bytes")),
@@ -556,12 +557,20 @@ mod tests {
             state
         };
         for _ in 0..20_000 {
-            let len = (next() % 30) as usize;
+            let len = (next() % 42) as usize;
             let text: String = (0..len)
                 .map(|_| alphabet[(next() % alphabet.len() as u64) as usize])
                 .collect();
             let expected = text.bytes().position(|b| b == b'<' || b == b'&');
             assert_eq!(markup_or_reference(text.as_bytes()), expected, "{text:?}");
+        }
+        // Far in, after bytes one bit from either.
+        for at in 0..48 {
+            for found in ["<", "&"] {
+                let text = format!("{}{found}<", "=$".repeat(at).split_at(at).0);
+                assert_eq!(markup_or_reference(text.as_bytes()), Some(at), "{text:?}");
+            }
+            assert_eq!(markup_or_reference("=$".repeat(at).as_bytes()), None);
         }
     }
 

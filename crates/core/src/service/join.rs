@@ -54,6 +54,36 @@ mod tests {
         }
     }
 
+    /// A future woken by another's progress, not by itself, is polled again: the first waits
+    /// for a flag that the second sets after a wait of its own.
+    #[test]
+    fn a_future_woken_by_another_is_polled_again() {
+        let flag = std::cell::Cell::new(false);
+        let waiting = std::cell::RefCell::new(None::<std::task::Waker>);
+        let outputs = pollster::block_on(join_all([
+            Box::pin(async {
+                poll_fn(|cx| {
+                    if flag.get() {
+                        return Poll::Ready(());
+                    }
+                    *waiting.borrow_mut() = Some(cx.waker().clone());
+                    Poll::Pending
+                })
+                .await;
+                "waited"
+            }) as Pin<Box<dyn Future<Output = &str>>>,
+            Box::pin(async {
+                after(3, 0).await;
+                flag.set(true);
+                if let Some(waker) = waiting.borrow_mut().take() {
+                    waker.wake();
+                }
+                "woke"
+            }),
+        ]));
+        assert_eq!(outputs, ["waited", "woke"]);
+    }
+
     /// All run together: every one has started before any is done.
     #[test]
     fn every_future_starts_before_any_finishes() {
