@@ -6,6 +6,8 @@
 pub mod codes;
 pub mod events;
 pub mod location;
+#[cfg(test)]
+mod numbers;
 pub mod parse;
 pub mod payload;
 pub mod time;

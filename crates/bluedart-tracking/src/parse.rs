@@ -408,14 +408,7 @@ mod tests {
             previous != b' ' || text.is_empty()
         };
         let alphabet = [b'A', b'A', b'~', b' ', b' ', b'\t', 0x1f, 0x7f, b'&'];
-        // A small generator, the same every run.
-        let mut state = 0x2545_f491_4f6c_dd1d_u64;
-        let mut next = || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state
-        };
+        let mut next = crate::numbers::numbers(0x2545_f491_4f6c_dd1d_u64);
         for _ in 0..20_000 {
             let len = (next() % 26) as usize;
             let text: Vec<u8> = (0..len)

@@ -549,13 +549,7 @@ mod tests {
         let alphabet = [
             "<", "&", "=", "$", "'", "%", "a", " ", "\n", "é", "\u{1}", "\u{7f}",
         ];
-        let mut state = 0x9e37_79b9_7f4a_7c15_u64;
-        let mut next = || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state
-        };
+        let mut next = crate::numbers::numbers(0x9e37_79b9_7f4a_7c15_u64);
         for _ in 0..20_000 {
             let len = (next() % 42) as usize;
             let text: String = (0..len)
@@ -579,13 +573,7 @@ mod tests {
         let bytes = [
             0x00, 0x20, 0x2f, 0x3a, 0x3e, 0x3f, 0x40, 0x41, 0x7f, 0x80, 0xc3, 0xff,
         ];
-        let mut state = 0x2545_f491_4f6c_dd1d_u64;
-        let mut next = || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state
-        };
+        let mut next = crate::numbers::numbers(0x2545_f491_4f6c_dd1d_u64);
         for _ in 0..20_000 {
             let word: [u8; 8] = std::array::from_fn(|_| bytes[(next() % 12) as usize]);
             for limit in [0x01, 0x20, 0x3f, 0x41, 0x80] {
