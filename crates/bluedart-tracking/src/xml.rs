@@ -234,21 +234,25 @@ impl<'a> Reader<'a> {
     }
 }
 
-/// Whether a byte of `word` is below `limit` (at most 0x80): bytes from 0x80 up are not.
+const LOW: u64 = 0x0101_0101_0101_0101;
+
+/// The high bit of each byte of `word` below `limit` (at most 0x80; bytes from 0x80 up are
+/// not), and maybe of bytes above the first such one (a borrow): exact as a yes or no, and in
+/// its lowest set bit.
+fn bytes_below(word: u64, limit: u8) -> u64 {
+    word.wrapping_sub(LOW * u64::from(limit)) & !word & (LOW << 7)
+}
+
+/// Whether a byte of `word` is below `limit` (at most 0x80).
 fn has_byte_below(word: u64, limit: u8) -> bool {
-    const LOW: u64 = 0x0101_0101_0101_0101;
-    const HIGH: u64 = 0x8080_8080_8080_8080;
-    word.wrapping_sub(LOW * u64::from(limit)) & !word & HIGH != 0
+    bytes_below(word, limit) != 0
 }
 
 /// Where the first `<` or `&` is: eight bytes at a time, where `memchr2` in wasm (no SIMD)
 /// takes four.
 fn markup_or_reference(bytes: &[u8]) -> Option<usize> {
-    const LOW: u64 = 0x0101_0101_0101_0101;
-    const HIGH: u64 = 0x8080_8080_8080_8080;
-    // The high bit of each zero byte, and maybe of bytes above the first zero (a borrow), which
-    // leaves the lowest set bit exact.
-    let zeros = |x: u64| x.wrapping_sub(LOW) & !x & HIGH;
+    // Zero bytes once XORed with the byte sought: below 1.
+    let zeros = |x: u64| bytes_below(x, 1);
     let mut words = bytes.chunks_exact(8);
     for (n, word) in (&mut words).enumerate() {
         let word = u64::from_le_bytes(word.try_into().expect("eight bytes"));
