@@ -432,7 +432,7 @@ fn sync_worker(count: usize, batch: usize) -> TestWorker {
 /// The customer worker in front of the full one in `environment`, refreshing live every time
 /// (no refresh limit, no breaker), with ORD-1 shipped for cust-1 and refreshed once. Without
 /// wrangler's scheduled-test middleware, which the floors do not pass through either and
-/// deployed workers do not have.
+/// deployed workers do not have, and without the harness's pings in quiet moments.
 fn refresh_worker(environment: &str) -> TestWorker {
     let w = TestWorker::start_with(Options {
         vars: vec![
@@ -446,6 +446,7 @@ fn refresh_worker(environment: &str) -> TestWorker {
         },
         front: Front::WithFull,
         without_scheduled_route: true,
+        without_keep_warm: true,
         ..Options::default()
     });
     w.ship("ORD-1", "cust-1", "81234567890");

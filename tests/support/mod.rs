@@ -6,6 +6,7 @@
 
 #![allow(dead_code)] // the benchmarks include this harness too, and use part of it
 
+mod keep_warm;
 pub mod openapi;
 
 use std::fs;
@@ -17,6 +18,7 @@ use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use bluedart_sim::{SimConfig, Simulator};
+use keep_warm::{KeepWarm, LastRequest};
 use serde_json::Value;
 
 // At least 32 bytes each, as production requires (tests run it against the loopback simulator).
@@ -136,6 +138,9 @@ pub struct Options {
     /// of the worker that parses every request's URL: the benchmarks measure the worker as
     /// deployed, next to floors that have no such middleware either.
     pub without_scheduled_route: bool,
+    /// Send no `GET /health` pings in quiet moments ([`keep_warm`]): the benchmarks keep the
+    /// worker busy themselves, and a ping would be one more request in their timings.
+    pub without_keep_warm: bool,
 }
 
 /// Which workers answer: the full worker alone (the default), or the customer worker in front
@@ -382,6 +387,8 @@ pub struct TestWorker {
     child: Child,
     dir: PathBuf,
     agent: ureq::Agent,
+    last_request: LastRequest,
+    keep_warm: Option<KeepWarm>,
 }
 
 /// A storefront token for `customer`, valid for an hour.
@@ -705,12 +712,17 @@ impl TestWorker {
             );
             let base = format!("http://127.0.0.1:{port}");
             if ready(&agent, &base) {
+                let last_request = LastRequest::new();
+                let keep_warm = (!options.without_keep_warm)
+                    .then(|| KeepWarm::start(agent.clone(), base.clone(), last_request.clone()));
                 return TestWorker {
                     sim,
                     base,
                     child,
                     dir,
                     agent,
+                    last_request,
+                    keep_warm,
                 };
             }
             stop(&mut child);
@@ -786,6 +798,7 @@ impl TestWorker {
         let request = builder
             .body(body.unwrap_or("").to_owned())
             .expect("a valid request");
+        self.last_request.now();
         // No answer at all (the harness's 30 s): what wrangler and the worker logged says why.
         let mut resp = self.agent.run(request).unwrap_or_else(|e| {
             panic!(
@@ -940,6 +953,7 @@ impl TestWorker {
 
 impl Drop for TestWorker {
     fn drop(&mut self) {
+        drop(self.keep_warm.take());
         stop(&mut self.child);
         if !std::thread::panicking() {
             let _ = fs::remove_dir_all(&self.dir);
