@@ -3,14 +3,18 @@
 //! wrangler dev answers on its ProxyWorker, which forwards each request to the worker over a
 //! pooled keep-alive connection. Both ends of that connection close it after 5 s idle (kj's
 //! defaults), so a request sent after almost exactly 5 s of quiet can be written into a
-//! connection as it closes. The pinned wrangler (4.86) then takes the error for a reload and
-//! holds a GET until a reload that never comes: the request hangs with nothing logged
+//! connection as it closes. The pinned wrangler (4.86) then takes the failure for a reload (it
+//! compares the request's whole URL with the worker's bare one) and holds a GET until the next
+//! request reaches the proxy: in a test waiting for its answer, forever, with nothing logged
 //! (workers-sdk#14641, #14593). A POST gets a 503 "Your worker restarted mid-request". Tests
 //! pause for seconds at a time (a `wrangler d1 execute` takes two), so two such pauses in a row
-//! hit the window; fault_matrix did, twice in clean-clone CI runs.
+//! can hit the window; fault_matrix did, twice in clean-clone CI runs.
 //!
-//! A `GET /health` (no I/O) whenever nothing was sent for a second keeps the connection in use,
-//! far from the 5 s edge.
+//! A `GET /health` (no I/O) a second after the harness last sent a request keeps the connection
+//! in use, far from the 5 s edge, and would release a GET held all the same: the proxy replays
+//! held requests when the next one arrives. Quiet counts from when the last request was sent,
+//! so a slow answer gets a ping beside it. Requests the harness does not send itself
+//! (Schemathesis, Chromium, wrk) are not counted; pings go on beside them.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -20,6 +24,8 @@ use std::time::{Duration, Instant};
 /// Longest quiet before a ping: well inside the 5 s at which both ends close the connection.
 const QUIET: Duration = Duration::from_secs(1);
 const TICK: Duration = Duration::from_millis(100);
+/// A ping's own limit, so that dropping the worker never waits on one for long.
+const PING_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// When a request last went to the worker, shared by the test's requests and the pings.
 #[derive(Clone)]
@@ -56,7 +62,12 @@ impl KeepWarm {
                 if last.quiet_for() >= QUIET {
                     last.now();
                     // Any answer, or none, will do: the test's own requests report failures.
-                    let _ = agent.get(format!("{base}/health")).call();
+                    let _ = agent
+                        .get(format!("{base}/health"))
+                        .config()
+                        .timeout_global(Some(PING_TIMEOUT))
+                        .build()
+                        .call();
                 }
                 std::thread::sleep(TICK);
             }

@@ -138,8 +138,8 @@ pub struct Options {
     /// of the worker that parses every request's URL: the benchmarks measure the worker as
     /// deployed, next to floors that have no such middleware either.
     pub without_scheduled_route: bool,
-    /// Send no `GET /health` pings in quiet moments ([`keep_warm`]): the benchmarks keep the
-    /// worker busy themselves, and a ping would be one more request in their timings.
+    /// Send no `GET /health` pings in quiet moments ([`keep_warm`]): for a worker whose
+    /// latency a benchmark measures, where a ping would be one more request in the timings.
     pub without_keep_warm: bool,
 }
 
