@@ -3,57 +3,15 @@
 //! the admin body limit on a chunked body, and one background refresh for many admin looks.
 
 use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use bluedart_sim::{Endpoint, SimConfig};
+use e2e::stub::Stub;
 use e2e::{ADMIN_TOKEN, Options, TestWorker};
-
-/// A stand-in Blue Dart on 127.0.0.1 that answers each request with whatever `respond` writes
-/// to the connection, and keeps every request's head (request line and headers).
-struct Stub {
-    base: String,
-    seen: Arc<Mutex<Vec<String>>>,
-}
-
-impl Stub {
-    fn start(respond: impl Fn(&str, &mut TcpStream) + Send + Sync + 'static) -> Stub {
-        let listener = TcpListener::bind("127.0.0.1:0").expect("bind the stub");
-        let base = format!("http://{}", listener.local_addr().unwrap());
-        let seen = Arc::new(Mutex::new(Vec::new()));
-        let respond = Arc::new(respond);
-        let log = seen.clone();
-        std::thread::spawn(move || {
-            for stream in listener.incoming() {
-                let Ok(mut stream) = stream else { continue };
-                let respond = respond.clone();
-                let log = log.clone();
-                std::thread::spawn(move || {
-                    let mut head = Vec::new();
-                    let mut byte = [0u8; 1];
-                    while !head.ends_with(b"\r\n\r\n") {
-                        match stream.read(&mut byte) {
-                            Ok(1) => head.push(byte[0]),
-                            _ => return,
-                        }
-                    }
-                    let head = String::from_utf8_lossy(&head).into_owned();
-                    let path = head.split(' ').nth(1).unwrap_or("").to_owned();
-                    log.lock().unwrap().push(head);
-                    respond(&path, &mut stream);
-                });
-            }
-        });
-        Stub { base, seen }
-    }
-
-    fn requests(&self) -> Vec<String> {
-        self.seen.lock().unwrap().clone()
-    }
-}
 
 /// A login answer with a token that expires in 2100.
 fn login_ok(stream: &mut TcpStream) {

@@ -27,40 +27,27 @@ const TICK: Duration = Duration::from_millis(100);
 /// A ping's own limit, so that dropping the worker never waits on one for long.
 const PING_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// When a request last went to the worker, shared by the test's requests and the pings.
-#[derive(Clone)]
-pub struct LastRequest(Arc<Mutex<Instant>>);
-
-impl LastRequest {
-    pub fn new() -> LastRequest {
-        LastRequest(Arc::new(Mutex::new(Instant::now())))
-    }
-
-    pub fn now(&self) {
-        *self.0.lock().unwrap_or_else(|e| e.into_inner()) = Instant::now();
-    }
-
-    fn quiet_for(&self) -> Duration {
-        self.0.lock().unwrap_or_else(|e| e.into_inner()).elapsed()
-    }
-}
-
-/// The pinging thread; stopped and joined when dropped.
+/// The pinging thread and when a request last went to the worker; the thread is stopped and
+/// joined when dropped.
 pub struct KeepWarm {
+    last: Arc<Mutex<Instant>>,
     stop: Arc<AtomicBool>,
     thread: Option<JoinHandle<()>>,
 }
 
 impl KeepWarm {
     /// Pings `base` through `agent` (the test's own, so its pooled connections stay in use
-    /// too) whenever `last` is a second old.
-    pub fn start(agent: ureq::Agent, base: String, last: LastRequest) -> KeepWarm {
+    /// too) whenever nothing was sent for a second.
+    pub fn start(agent: ureq::Agent, base: String) -> KeepWarm {
+        let last = Arc::new(Mutex::new(Instant::now()));
         let stop = Arc::new(AtomicBool::new(false));
-        let stopped = Arc::clone(&stop);
+        let (since, stopped) = (Arc::clone(&last), Arc::clone(&stop));
         let thread = std::thread::spawn(move || {
             while !stopped.load(Ordering::Relaxed) {
-                if last.quiet_for() >= QUIET {
-                    last.now();
+                let mut sent = since.lock().unwrap_or_else(|e| e.into_inner());
+                if sent.elapsed() >= QUIET {
+                    *sent = Instant::now();
+                    drop(sent);
                     // Any answer, or none, will do: the test's own requests report failures.
                     let _ = agent
                         .get(format!("{base}/health"))
@@ -68,14 +55,22 @@ impl KeepWarm {
                         .timeout_global(Some(PING_TIMEOUT))
                         .build()
                         .call();
+                } else {
+                    drop(sent);
                 }
                 std::thread::sleep(TICK);
             }
         });
         KeepWarm {
+            last,
             stop,
             thread: Some(thread),
         }
+    }
+
+    /// A request is being sent: the quiet starts again.
+    pub fn sending(&self) {
+        *self.last.lock().unwrap_or_else(|e| e.into_inner()) = Instant::now();
     }
 }
 
@@ -90,67 +85,33 @@ impl Drop for KeepWarm {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
-    use std::io::{BufRead, BufReader, Write};
-    use std::net::TcpListener;
-    use std::sync::atomic::AtomicUsize;
-
-    /// A server on 127.0.0.1 answering every request with an empty 200, counting requests.
-    fn counting_server() -> (String, Arc<AtomicUsize>) {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let base = format!("http://{}", listener.local_addr().unwrap());
-        let count = Arc::new(AtomicUsize::new(0));
-        let counted = Arc::clone(&count);
-        std::thread::spawn(move || {
-            for stream in listener.incoming().flatten() {
-                let counted = Arc::clone(&counted);
-                std::thread::spawn(move || {
-                    let mut reader = BufReader::new(stream.try_clone().unwrap());
-                    let mut writer = stream;
-                    let mut line = String::new();
-                    while reader.read_line(&mut line).unwrap_or(0) > 0 {
-                        if line == "\r\n" {
-                            counted.fetch_add(1, Ordering::SeqCst);
-                            let answer = b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n";
-                            if writer.write_all(answer).is_err() {
-                                return;
-                            }
-                        }
-                        line.clear();
-                    }
-                });
-            }
-        });
-        (base, count)
-    }
-
+    // Paths in full: the benchmarks compile this harness too, without its tests.
     #[test]
     fn pings_only_when_quiet_and_never_after_it_is_dropped() {
-        let (base, count) = counting_server();
-        let last = LastRequest::new();
-        let warm = KeepWarm::start(ureq::Agent::new_with_defaults(), base, last.clone());
+        let server = super::super::stub::Stub::start(|_, stream| {
+            let _ =
+                std::io::Write::write_all(stream, b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n");
+        });
+        let pings = || server.requests().len();
+        let warm = super::KeepWarm::start(ureq::Agent::new_with_defaults(), server.base.clone());
 
         // Busy: a request every 100 ms, so never a second of quiet.
         for _ in 0..15 {
-            last.now();
-            std::thread::sleep(TICK);
+            warm.sending();
+            std::thread::sleep(super::TICK);
         }
-        assert_eq!(count.load(Ordering::SeqCst), 0, "a ping while busy");
+        assert_eq!(pings(), 0, "a ping while busy");
 
         // Quiet for 2.5 s: a ping about every second.
-        std::thread::sleep(Duration::from_millis(2500));
-        let pinged = count.load(Ordering::SeqCst);
+        std::thread::sleep(std::time::Duration::from_millis(2500));
+        let pinged = pings();
         assert!(
             (1..=3).contains(&pinged),
             "{pinged} pings in 2.5 s of quiet"
         );
 
         drop(warm);
-        std::thread::sleep(Duration::from_millis(1500));
-        assert_eq!(
-            count.load(Ordering::SeqCst),
-            pinged,
-            "a ping after the drop"
-        );
+        std::thread::sleep(std::time::Duration::from_millis(1500));
+        assert_eq!(pings(), pinged, "a ping after the drop");
     }
 }

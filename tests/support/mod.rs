@@ -8,6 +8,7 @@
 
 mod keep_warm;
 pub mod openapi;
+pub mod stub;
 
 use std::fs;
 use std::io::Read;
@@ -18,7 +19,7 @@ use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use bluedart_sim::{SimConfig, Simulator};
-use keep_warm::{KeepWarm, LastRequest};
+use keep_warm::KeepWarm;
 use serde_json::Value;
 
 // At least 32 bytes each, as production requires (tests run it against the loopback simulator).
@@ -387,7 +388,6 @@ pub struct TestWorker {
     child: Child,
     dir: PathBuf,
     agent: ureq::Agent,
-    last_request: LastRequest,
     keep_warm: Option<KeepWarm>,
 }
 
@@ -712,16 +712,14 @@ impl TestWorker {
             );
             let base = format!("http://127.0.0.1:{port}");
             if ready(&agent, &base) {
-                let last_request = LastRequest::new();
                 let keep_warm = (!options.without_keep_warm)
-                    .then(|| KeepWarm::start(agent.clone(), base.clone(), last_request.clone()));
+                    .then(|| KeepWarm::start(agent.clone(), base.clone()));
                 return TestWorker {
                     sim,
                     base,
                     child,
                     dir,
                     agent,
-                    last_request,
                     keep_warm,
                 };
             }
@@ -798,7 +796,9 @@ impl TestWorker {
         let request = builder
             .body(body.unwrap_or("").to_owned())
             .expect("a valid request");
-        self.last_request.now();
+        if let Some(keep_warm) = &self.keep_warm {
+            keep_warm.sending();
+        }
         // No answer at all (the harness's 30 s): what wrangler and the worker logged says why.
         let mut resp = self.agent.run(request).unwrap_or_else(|e| {
             panic!(
